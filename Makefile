@@ -1,0 +1,76 @@
+# gptstep - watch GPT-2 think, one token and one tensor at a time.
+# `make run` and `make test` are the only commands a new user needs; both install missing packages first.
+
+CC      ?= cc
+PKGS    := libpcre2-8 libcjson
+OPT     ?= -O2
+CFLAGS  ?= -g
+CFLAGS  += $(OPT) -std=c11 -Wall -Wextra -pedantic -fopenmp -MMD -MP -Isrc
+ifneq ($(CI),)
+CFLAGS  += -Werror
+endif
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+LDLIBS  += $(PKG_LIBS) -lm -fopenmp
+
+BUILD   ?= build
+CORE_SRC := $(filter-out src/main.c,$(wildcard src/*.c))
+CORE_OBJ := $(CORE_SRC:src/%.c=$(BUILD)/src/%.o)
+LIB     := $(BUILD)/libgptstep.a
+TESTS   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
+PY      := /usr/bin/python3
+
+.PHONY: all deps run test unit bench asan clean gpt2 gpt2-medium gpt2-large gpt2-xl distilgpt2 fmt
+
+all: gptstep
+
+deps:
+	@sh tools/deps.sh
+
+$(BUILD)/src/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+$(LIB): $(CORE_OBJ)
+	ar rcs $@ $^
+
+gptstep: $(BUILD)/src/main.o $(LIB)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+run: deps
+	@$(MAKE) --no-print-directory gptstep
+	./gptstep generate --prompt "Once upon a time there was a" -n 40
+
+test: deps
+	@$(MAKE) --no-print-directory gptstep $(TESTS)
+	@sh tests/run.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory gptstep $(BUILD)/tests/bench
+	@sh tests/bench.sh
+
+# The whole suite under AddressSanitizer and UndefinedBehaviorSanitizer, in its own build folder.
+ASAN := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT="$(ASAN)" LDLIBS="$(LDLIBS) $(ASAN)" \
+	    build-asan/gptstep $(TESTS:$(BUILD)/%=build-asan/%)
+	@GPTSTEP=build-asan/gptstep GPTSTEP_TEST_BUILD=build-asan ASAN_OPTIONS=detect_leaks=1 sh tests/run.sh
+
+$(BUILD)/gptstep: $(BUILD)/src/main.o $(LIB)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# Real GPT-2 checkpoints from the Hugging Face hub (see docs/models.md).
+gpt2 gpt2-medium gpt2-large gpt2-xl distilgpt2:
+	@sh models/download.sh $@
+
+fmt:
+	clang-format -i src/*.c src/*.h tests/*.c
+
+clean:
+	rm -rf build build-asan gptstep
+
+-include $(CORE_OBJ:.o=.d) $(BUILD)/src/main.d

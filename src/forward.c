@@ -1,0 +1,201 @@
+/* forward.c - the GPT-2 forward pass (openai/gpt-2 model.py), step by named step, recording each
+ * intermediate tensor under its trace name. Math lives in ops.c; this file only sequences it. */
+#include "forward.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops.h"
+
+void gpt2_state_init(Gpt2State *s, const Gpt2Model *m) {
+    memset(s, 0, sizeof *s);
+    s->m = m;
+    size_t kv = (size_t)m->cfg.n_layer * m->cfg.n_ctx * m->cfg.n_embd;
+    s->k_cache = alloc_floats(kv);
+    s->v_cache = alloc_floats(kv);
+}
+
+static void free_scratch(Gpt2State *s) {
+    float *all[] = {s->x, s->tok, s->pos, s->ln, s->qkv, s->att, s->scores, s->masked,
+                    s->heads, s->proj, s->fc, s->gelu, s->logits};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(all[i]);
+}
+
+void gpt2_state_free(Gpt2State *s) {
+    free_scratch(s);
+    free(s->k_cache);
+    free(s->v_cache);
+    memset(s, 0, sizeof *s);
+}
+
+void gpt2_state_truncate(Gpt2State *s, int n) {
+    if (n >= 0 && n < s->n_past) s->n_past = n;
+}
+
+/* Grows the scratch buffers to hold a block of T tokens attending to K keys. */
+static void ensure_scratch(Gpt2State *s, int T, int K) {
+    if (T <= s->cap_T && K <= s->cap_K) return;
+    free_scratch(s);
+    const Gpt2Config *c = &s->m->cfg;
+    s->cap_T = T > s->cap_T ? T : s->cap_T;
+    s->cap_K = K > s->cap_K ? K : s->cap_K;
+    size_t Tc = (size_t)s->cap_T, C = (size_t)c->n_embd, att = (size_t)c->n_head * Tc * (size_t)s->cap_K;
+    s->x = alloc_floats(Tc * C);
+    s->tok = alloc_floats(Tc * C);
+    s->pos = alloc_floats(Tc * C);
+    s->ln = alloc_floats(Tc * C);
+    s->qkv = alloc_floats(Tc * 3 * C);
+    s->att = alloc_floats(att);
+    s->scores = alloc_floats(att);
+    s->masked = alloc_floats(att);
+    s->heads = alloc_floats(Tc * C);
+    s->proj = alloc_floats(Tc * C);
+    s->fc = alloc_floats(Tc * (size_t)c->n_inner);
+    s->gelu = alloc_floats(Tc * (size_t)c->n_inner);
+    s->logits = alloc_floats(Tc * (size_t)c->n_vocab);
+}
+
+static void matmul(const Gpt2State *s, float *out, const float *x, const float *W, const float *b, int T, int IC,
+                   int OC) {
+    if (s->use_reference) matmul_forward(out, x, W, b, T, IC, OC);
+    else matmul_fast(out, x, W, b, T, IC, OC);
+}
+
+/* Copies rows of a (T, n) block into the trace, one row per position. */
+static void record_rows(Trace *tr, TracePos *const *tp, int T, int id, const float *src, size_t n, size_t stride) {
+    if (!tr) return;
+    for (int t = 0; t < T; t++) {
+        float *dst = trace_slot(tr, tp[t], id);
+        if (dst) memcpy(dst, src + (size_t)t * stride, n * sizeof(float));
+    }
+}
+
+/* Masked self-attention of T new queries over K = n_past + T keys, for every head.
+ * att rows hold, per (head, query): scores = q.k/sqrt(HS), masked (future keys -inf), then weights. */
+static void attention(Gpt2State *s, int layer, int T, int full_rows) {
+    const Gpt2Config *c = &s->m->cfg;
+    const int C = c->n_embd, NH = c->n_head, HS = C / NH, K = s->n_past + T;
+    const float scale = 1.0f / sqrtf((float)HS);
+    const float *keys = s->k_cache + (size_t)layer * c->n_ctx * C;
+    const float *vals = s->v_cache + (size_t)layer * c->n_ctx * C;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int h = 0; h < NH; h++)
+        for (int t = 0; t < T; t++) {
+            int qpos = s->n_past + t;
+            size_t row = ((size_t)h * T + t) * K;
+            const float *q = s->qkv + (size_t)t * 3 * C + h * HS;    /* q of this head: cols [h*HS, (h+1)*HS) */
+            /* A batched implementation computes q.k for every key, then masks the future ones; when the
+             * trace wants the raw scores we do the same, otherwise we skip the keys the mask removes. */
+            int n_keys = full_rows ? K : qpos + 1;
+            attn_scores(s->scores + row, q, keys + h * HS, (size_t)C, n_keys, HS, scale);
+            for (int j = n_keys; j < K; j++) s->scores[row + j] = -INFINITY;
+            attn_mask(s->masked + row, s->scores + row, K, qpos);
+            softmax_forward(s->att + row, s->masked + row, K);
+            attn_weighted_sum(s->heads + (size_t)t * C + h * HS, s->att + row, vals + h * HS, (size_t)C, qpos + 1, HS);
+        }
+}
+
+/* Records the (NH, T, K) attention block as per-position (NH, K) rows. */
+static void record_attention(Trace *tr, TracePos *const *tp, int T, int K, int NH, int id, const float *src) {
+    if (!tr) return;
+    for (int t = 0; t < T; t++) {
+        float *dst = trace_slot(tr, tp[t], id);
+        if (!dst) continue;
+        for (int h = 0; h < NH; h++) memcpy(dst + (size_t)h * K, src + ((size_t)h * T + t) * K, (size_t)K * sizeof(float));
+    }
+}
+
+int gpt2_forward(Gpt2State *s, const int *tokens, int T, Trace *tr, float *logits_out, Err *err) {
+    const Gpt2Model *m = s->m;
+    const Gpt2Config *c = &m->cfg;
+    const int C = c->n_embd, NH = c->n_head, FF = c->n_inner, V = c->n_vocab;
+    if (T <= 0) return err_set(err, "forward: no tokens to run");
+    if (s->n_past + T > c->n_ctx)
+        return err_set(err, "context is full: %d tokens already plus %d new exceed the model's %d-position context",
+                       s->n_past, T, c->n_ctx);
+    for (int t = 0; t < T; t++)
+        if (tokens[t] < 0 || tokens[t] >= V)
+            return err_set(err, "token id %d is out of range: expected 0..%d", tokens[t], V - 1);
+    const int K = s->n_past + T;
+    ensure_scratch(s, T, K);
+    const int full = tr && tr->mode == TRACE_FULL;
+    const int want_rows = tr && tr->mode != TRACE_OFF;
+
+    /* Positions in the trace (data slots are allocated for the tensors the mode records). */
+    TracePos **tp = xcalloc((size_t)T, sizeof(TracePos *));
+    if (tr)
+        for (int t = 0; t < T; t++) tp[t] = trace_add_pos(tr, tokens[t], K, full || t == T - 1);
+    Trace *rec = want_rows ? tr : NULL;
+
+    /* 1. Embedding: token row of wte plus position row of wpe. */
+    embed_forward(s->x, s->tok, s->pos, m->w.wte, m->w.wpe, tokens, s->n_past, T, C);
+    record_rows(rec, tp, T, trace_id(tr, TK_TOK_EMB, 0), s->tok, (size_t)C, (size_t)C);
+    record_rows(rec, tp, T, trace_id(tr, TK_POS_EMB, 0), s->pos, (size_t)C, (size_t)C);
+    record_rows(rec, tp, T, trace_id(tr, TK_EMBED, 0), s->x, (size_t)C, (size_t)C);
+
+    for (int l = 0; l < c->n_layer; l++) {
+        const Gpt2Layer *w = &m->w.h[l];
+#define ID(kind) trace_id(tr, kind, l)
+        /* 2. ln_1, then q, k, v for every head in one matmul: (T, C) @ (C, 3C). */
+        layernorm_forward(s->ln, s->x, w->ln_1_w, w->ln_1_b, T, C, c->ln_eps);
+        record_rows(rec, tp, T, ID(TK_LN_1), s->ln, (size_t)C, (size_t)C);
+        matmul(s, s->qkv, s->ln, w->attn_w, w->attn_b, T, C, 3 * C);
+        record_rows(rec, tp, T, ID(TK_Q), s->qkv, (size_t)C, 3 * (size_t)C);
+        record_rows(rec, tp, T, ID(TK_K), s->qkv + C, (size_t)C, 3 * (size_t)C);
+        record_rows(rec, tp, T, ID(TK_V), s->qkv + 2 * C, (size_t)C, 3 * (size_t)C);
+
+        /* 3. Append this block's keys and values to the cache, then attend over all K positions. */
+        for (int t = 0; t < T; t++) {
+            size_t at = ((size_t)l * c->n_ctx + s->n_past + t) * C;
+            memcpy(s->k_cache + at, s->qkv + (size_t)t * 3 * C + C, (size_t)C * sizeof(float));
+            memcpy(s->v_cache + at, s->qkv + (size_t)t * 3 * C + 2 * C, (size_t)C * sizeof(float));
+        }
+        attention(s, l, T, want_rows);
+        record_attention(rec, tp, T, K, NH, ID(TK_SCORES), s->scores);
+        record_attention(rec, tp, T, K, NH, ID(TK_MASKED), s->masked);
+        record_attention(rec, tp, T, K, NH, ID(TK_WEIGHTS), s->att);
+        record_rows(rec, tp, T, ID(TK_HEADS), s->heads, (size_t)C, (size_t)C);
+
+        /* 4. Output projection and the first residual: x = x + c_proj(heads). */
+        matmul(s, s->proj, s->heads, w->attn_proj_w, w->attn_proj_b, T, C, C);
+        record_rows(rec, tp, T, ID(TK_ATTN_PROJ), s->proj, (size_t)C, (size_t)C);
+        residual_forward(s->x, s->x, s->proj, (size_t)T * C);
+        record_rows(rec, tp, T, ID(TK_RESID_MID), s->x, (size_t)C, (size_t)C);
+
+        /* 5. ln_2, the feed-forward network C -> 4C -> gelu -> C, and the second residual. */
+        layernorm_forward(s->ln, s->x, w->ln_2_w, w->ln_2_b, T, C, c->ln_eps);
+        record_rows(rec, tp, T, ID(TK_LN_2), s->ln, (size_t)C, (size_t)C);
+        matmul(s, s->fc, s->ln, w->fc_w, w->fc_b, T, C, FF);
+        record_rows(rec, tp, T, ID(TK_FC), s->fc, (size_t)FF, (size_t)FF);
+        gelu_forward(s->gelu, s->fc, (size_t)T * FF);
+        record_rows(rec, tp, T, ID(TK_GELU), s->gelu, (size_t)FF, (size_t)FF);
+        matmul(s, s->proj, s->gelu, w->fc_proj_w, w->fc_proj_b, T, FF, C);
+        record_rows(rec, tp, T, ID(TK_MLP_PROJ), s->proj, (size_t)C, (size_t)C);
+        residual_forward(s->x, s->x, s->proj, (size_t)T * C);
+        record_rows(rec, tp, T, ID(TK_RESID_OUT), s->x, (size_t)C, (size_t)C);
+#undef ID
+    }
+
+    /* 6. Final LayerNorm, then logits against the (tied) embedding matrix: (T, C) @ (V, C)^T.
+     * In full mode every position gets logits; otherwise only the last one, which picks the next token. */
+    layernorm_forward(s->ln, s->x, m->w.ln_f_w, m->w.ln_f_b, T, C, c->ln_eps);
+    record_rows(rec, tp, T, trace_id(tr, TK_LN_F, 0), s->ln, (size_t)C, (size_t)C);
+    int first = full ? 0 : T - 1, rows = T - first;
+    const float *out_w = gpt2_output_matrix(m);
+    if (s->use_reference) matmul_nt_forward(s->logits, s->ln + (size_t)first * C, out_w, rows, C, V);
+    else matmul_nt_fast(s->logits, s->ln + (size_t)first * C, out_w, rows, C, V);
+    if (rec) {
+        int id_logits = trace_id(tr, TK_LOGITS, 0), id_probs = trace_id(tr, TK_PROBS, 0);
+        for (int r = 0; r < rows; r++) {
+            TracePos *p = tp[first + r];
+            float *lg = trace_slot(tr, p, id_logits), *pr = trace_slot(tr, p, id_probs);
+            if (lg) memcpy(lg, s->logits + (size_t)r * V, (size_t)V * sizeof(float));
+            if (pr) softmax_forward(pr, s->logits + (size_t)r * V, V);
+        }
+    }
+    if (logits_out) memcpy(logits_out, s->logits + (size_t)(rows - 1) * V, (size_t)V * sizeof(float));
+    s->n_past += T;
+    free(tp);
+    return 0;
+}

@@ -1,0 +1,39 @@
+/* forward.h - GPT-2's forward pass with a KV cache, recording every intermediate tensor into a Trace.
+ * Feeding T new tokens costs T positions: keys and values of earlier positions come from the cache. */
+#ifndef GPTSTEP_FORWARD_H
+#define GPTSTEP_FORWARD_H
+
+#include "common.h"
+#include "model.h"
+#include "trace.h"
+
+typedef struct {
+    const Gpt2Model *m;
+    float *k_cache, *v_cache; /* (L, NCTX, C): keys and values of every position seen so far */
+    int n_past;               /* positions in the cache */
+    int cap_T, cap_K;         /* scratch sized for blocks of cap_T tokens and cap_K keys */
+    float *x;                 /* (T, C) the residual stream */
+    float *tok, *pos;         /* (T, C) embedding parts */
+    float *ln;                /* (T, C) LayerNorm output */
+    float *qkv;               /* (T, 3C) */
+    float *att;               /* (NH, T, K) scores, then masked scores, then weights (see forward.c) */
+    float *scores, *masked;   /* (NH, T, K) kept for recording */
+    float *heads;             /* (T, C) per-head attention outputs, concatenated */
+    float *proj;              /* (T, C) */
+    float *fc, *gelu;         /* (T, 4C) */
+    float *logits;            /* (T, V) */
+    int use_reference;        /* 1: plain reference matmuls (tests); 0: fast kernels */
+} Gpt2State;
+
+void gpt2_state_init(Gpt2State *s, const Gpt2Model *m);
+void gpt2_state_free(Gpt2State *s);
+/* Forgets positions >= n (stepping back or branching); the cache keeps the earlier ones. */
+void gpt2_state_truncate(Gpt2State *s, int n);
+
+/* Runs tokens[0..T) at positions n_past..n_past+T. Writes the logits of the last position to
+ * logits_out (V) when not NULL. When tr is not NULL, appends T positions to it (with logits and probs
+ * at every position in full mode, at the last one otherwise). Fails when the context would overflow
+ * or a token id is out of range. */
+int gpt2_forward(Gpt2State *s, const int *tokens, int T, Trace *tr, float *logits_out, Err *err);
+
+#endif

@@ -1,0 +1,121 @@
+/* generate.c - steps a generation: prompt (step 0), then choose -> advance, one token per step. */
+#include "generate.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int gen_open(Gen *g, const char *model_arg, TraceMode mode, Err *err) {
+    memset(g, 0, sizeof *g);
+    char *dir = gpt2_resolve_model(model_arg, err);
+    if (!dir) return -1;
+    int rc = gpt2_load(&g->model, dir, err);
+    if (rc == 0) {
+        g->tok = tok_load_for_model(dir, err);
+        if (!g->tok) {
+            gpt2_free(&g->model);
+            rc = -1;
+        } else if (tok_vocab_size(g->tok) != g->model.cfg.n_vocab) {
+            rc = err_set(err, "%s: tokenizer has %d tokens, expected %d (the model's vocabulary)", dir,
+                         tok_vocab_size(g->tok), g->model.cfg.n_vocab);
+            tok_free(g->tok);
+            gpt2_free(&g->model);
+        }
+    }
+    free(dir);
+    if (rc) return rc;
+    gpt2_state_init(&g->state, &g->model);
+    trace_init(&g->trace, &g->model.cfg, g->model.name, mode);
+    g->sampler = sampler_default();
+    rng_seed(&g->rng, g->sampler.seed);
+    g->logits = alloc_floats((size_t)g->model.cfg.n_vocab);
+    g->work = alloc_floats((size_t)g->model.cfg.n_vocab);
+    return 0;
+}
+
+void gen_close(Gen *g) {
+    if (!g->tok) return;
+    free(g->logits);
+    free(g->work);
+    trace_free(&g->trace);
+    gpt2_state_free(&g->state);
+    tok_free(g->tok);
+    gpt2_free(&g->model);
+    memset(g, 0, sizeof *g);
+}
+
+int gen_start_ids(Gen *g, const int *ids, int n, Err *err) {
+    gen_truncate(g, 0);
+    if (n <= 0) return err_set(err, "the prompt is empty: give some text, or generate unconditionally");
+    if (n > g->model.cfg.n_ctx)
+        return err_set(err, "the prompt is %d tokens, longer than the model's %d-token context", n,
+                       g->model.cfg.n_ctx);
+    trace_begin_step(&g->trace, 0, n);
+    int rc = gpt2_forward(&g->state, ids, n, &g->trace, g->logits, err);
+    if (rc) gen_truncate(g, 0);
+    g->has_logits = rc == 0;
+    return rc;
+}
+
+int gen_start_text(Gen *g, const char *text, int allow_special, Err *err) {
+    int *ids = NULL, n = 0;
+    if (tok_encode(g->tok, text, strlen(text), allow_special, &ids, &n, err)) return -1;
+    int rc = gen_start_ids(g, ids, n, err);
+    free(ids);
+    return rc;
+}
+
+int gen_start_unconditional(Gen *g, Err *err) {
+    int eot = tok_eot(g->tok);
+    return gen_start_ids(g, &eot, 1, err);
+}
+
+int gen_choose(Gen *g, int forced) {
+    if (!g->has_logits || g->trace.n_steps == 0) return -1;
+    const int V = g->model.cfg.n_vocab;
+    int id = forced >= 0 && forced < V ? forced : sampler_pick(g->logits, V, &g->sampler, &g->rng, g->work);
+    TraceStep *s = &g->trace.steps[g->trace.n_steps - 1];
+    /* probability under the model itself (temperature 1), whatever the sampler did */
+    float max = g->logits[argmax(g->logits, V)];
+    double sum = 0;
+    for (int i = 0; i < V; i++) sum += expf(g->logits[i] - max);
+    s->chosen = id;
+    s->chosen_prob = (float)(expf(g->logits[id] - max) / sum);
+    s->sampler = g->sampler;
+    if (forced >= 0) s->sampler.greedy = -1; /* -1 marks a token picked by hand (a branch) */
+    return id;
+}
+
+int gen_advance(Gen *g, Err *err) {
+    if (g->trace.n_steps == 0) return err_set(err, "nothing to continue: start from a prompt first");
+    TraceStep *last = &g->trace.steps[g->trace.n_steps - 1];
+    if (last->chosen < 0) return err_set(err, "no token has been chosen at this step");
+    int tok = last->chosen, pos = g->state.n_past;
+    if (pos >= g->model.cfg.n_ctx)
+        return err_set(err, "the context is full (%d tokens): the model cannot see further", g->model.cfg.n_ctx);
+    trace_begin_step(&g->trace, pos, 1);
+    int rc = gpt2_forward(&g->state, &tok, 1, &g->trace, g->logits, err);
+    if (rc) {
+        g->trace.n_steps--;
+        g->has_logits = 0;
+    }
+    return rc;
+}
+
+void gen_truncate(Gen *g, int n_pos) {
+    trace_truncate(&g->trace, n_pos);
+    gpt2_state_truncate(&g->state, n_pos);
+    if (n_pos == 0) g->state.n_past = 0;
+    g->has_logits = 0;
+    /* The logits of the new last position are in the trace when it recorded them. */
+    if (n_pos > 0 && g->trace.n_steps > 0) {
+        const float *lg = trace_get(&g->trace, trace_id(&g->trace, TK_LOGITS, 0), n_pos - 1);
+        if (lg) {
+            memcpy(g->logits, lg, (size_t)g->model.cfg.n_vocab * sizeof(float));
+            g->has_logits = 1;
+        }
+        g->trace.steps[g->trace.n_steps - 1].chosen = -1;
+    }
+}
+
+int gen_n_positions(const Gen *g) { return g->trace.n_pos; }

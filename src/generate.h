@@ -1,0 +1,49 @@
+/* generate.h - one generation session: a model, its tokenizer, the KV-cached state, the trace and the
+ * sampler, stepped one token at a time. The CLI, the viewer and the lessons all drive generation
+ * through this interface, so they see the same tokens and tensors. */
+#ifndef GPTSTEP_GENERATE_H
+#define GPTSTEP_GENERATE_H
+
+#include "common.h"
+#include "forward.h"
+#include "model.h"
+#include "sampler.h"
+#include "tokenizer.h"
+#include "trace.h"
+
+typedef struct {
+    Gpt2Model model;
+    Tokenizer *tok;
+    Gpt2State state;
+    Trace trace;
+    SamplerSettings sampler;
+    Rng rng;
+    float *logits; /* (V) logits of the last position run */
+    float *work;   /* (V) sampler scratch */
+    int has_logits;
+} Gen;
+
+/* Loads the model (a directory or a name under models/; NULL = the default model) and its tokenizer. */
+int gen_open(Gen *g, const char *model_arg, TraceMode mode, Err *err);
+void gen_close(Gen *g);
+
+/* Starts over: clears the trace and cache and runs the prompt's tokens as step 0. */
+int gen_start_ids(Gen *g, const int *ids, int n, Err *err);
+/* Encodes text (with <|endoftext|> as the special token when allow_special) and starts from it. */
+int gen_start_text(Gen *g, const char *text, int allow_special, Err *err);
+/* Starts from <|endoftext|> alone: unconditional generation. */
+int gen_start_unconditional(Gen *g, Err *err);
+
+/* Chooses the next token with the sampler (or takes `forced` when >= 0), records the choice on the
+ * current step, and returns it; does not run it through the model yet. */
+int gen_choose(Gen *g, int forced);
+/* Runs the token chosen at the last step as a new step. */
+int gen_advance(Gen *g, Err *err);
+
+/* Goes back to the state after position n_pos - 1 was run (drops later positions and steps). */
+void gen_truncate(Gen *g, int n_pos);
+
+/* Tokens of the context: the inputs of every position, then the last chosen token if not yet run. */
+int gen_n_positions(const Gen *g);
+
+#endif

@@ -1,0 +1,612 @@
+/* main.c - the gptstep command line: tokens, generate, trace, dump, info.
+ * Each subcommand parses its own options (each has --help) and fails with one clear line. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "generate.h"
+#include "model.h"
+#include "safetensors.h"
+#include "tokenizer.h"
+#include "trace.h"
+
+#define VERSION "0.1.0"
+
+static int fail(const char *msg) {
+    fprintf(stderr, "gptstep: %s\n", msg);
+    return 1;
+}
+
+static int usage_error(const char *cmd, const char *msg) {
+    fprintf(stderr, "gptstep %s: %s (see 'gptstep %s --help')\n", cmd, msg, cmd);
+    return 2;
+}
+
+static const char *MAIN_HELP =
+    "gptstep " VERSION " - watch GPT-2 think, one token and one tensor at a time\n"
+    "\n"
+    "usage: gptstep COMMAND [options]\n"
+    "\n"
+    "commands:\n"
+    "  tokens    split text into GPT-2 tokens (id, piece, bytes)\n"
+    "  generate  continue a prompt (or generate unconditionally), streaming the text\n"
+    "  trace     run a generation and save every intermediate tensor to a trace file\n"
+    "  dump      print or export (.npy) one tensor of a trace file\n"
+    "  info      summarise a model\n"
+    "\n"
+    "MODEL is a directory holding model.safetensors, or a name under models/ (default: " GPT2_DEFAULT_MODEL ").\n"
+    "'gptstep COMMAND --help' describes each command. Docs: README.md and docs/.\n";
+
+/* ---------------------------------------------------------------- shared option parsing */
+
+static int parse_int(const char *s, long lo, long hi, long *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_float(const char *s, double lo, double hi, double *out) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v >= lo && v <= hi)) return -1;
+    *out = v;
+    return 0;
+}
+
+/* Sampler flags shared by generate and trace. Returns 0, or 2 after printing a usage error. */
+static int sampler_option(const char *cmd, int opt, const char *arg, SamplerSettings *s) {
+    long l;
+    double d;
+    char msg[160];
+    switch (opt) {
+    case 'g': s->greedy = 1; return 0;
+    case 't':
+        if (parse_float(arg, 1e-3, 100, &d)) goto bad;
+        s->temperature = (float)d;
+        return 0;
+    case 'k':
+        if (parse_int(arg, 0, 1000000, &l)) goto bad;
+        s->top_k = (int)l;
+        return 0;
+    case 'p':
+        if (parse_float(arg, 1e-6, 1, &d)) goto bad;
+        s->top_p = (float)d;
+        return 0;
+    case 's': {
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(arg, &end, 10);
+        if (errno || end == arg || *end || arg[0] == '-') goto bad;
+        s->seed = v;
+        return 0;
+    }
+    }
+    return 0;
+bad:
+    snprintf(msg, sizeof msg, "invalid value '%s' for --%s", arg,
+             opt == 't' ? "temperature (expected 0.001..100)" : opt == 'k' ? "top-k (expected an integer >= 0)"
+             : opt == 'p' ? "top-p (expected 0 < p <= 1)" : "seed (expected a non-negative integer)");
+    return usage_error(cmd, msg);
+}
+
+#define SAMPLER_OPTIONS                                                                             \
+    {"greedy", no_argument, 0, 'g'}, {"temperature", required_argument, 0, 't'},                   \
+        {"top-k", required_argument, 0, 'k'}, {"top-p", required_argument, 0, 'p'},                 \
+        {"seed", required_argument, 0, 's'}
+
+#define SAMPLER_HELP                                                                               \
+    "  --greedy            always take the most likely token\n"                                    \
+    "  --temperature T     divide the logits by T before softmax (default 1.0)\n"                  \
+    "  --top-k K           sample only among the K most likely tokens (default 40; 0 = all)\n"    \
+    "  --top-p P           ... and only the smallest set holding probability mass P (default 1)\n" \
+    "  --seed S            random seed; the same seed gives the same text (default 0)\n"
+
+/* Reads text from a file, with a clear error for invalid UTF-8. */
+static char *read_text_file(const char *path, size_t *len, Err *err) {
+    char *data;
+    if (read_file(path, &data, len, err)) return NULL;
+    size_t bad;
+    if (!utf8_valid(data, *len, &bad)) {
+        err_set(err, "%s: invalid UTF-8 at byte %zu", path, bad);
+        free(data);
+        return NULL;
+    }
+    return data;
+}
+
+/* ---------------------------------------------------------------- tokens */
+
+static const char *TOKENS_HELP =
+    "usage: gptstep tokens [--model MODEL] [--ids] [--no-special] (TEXT | --file PATH)\n"
+    "\n"
+    "Splits UTF-8 text into GPT-2 byte-level BPE tokens and prints a table of id, piece and bytes.\n"
+    "  --model MODEL   use this model's tokenizer (default: the shipped GPT-2 tokenizer)\n"
+    "  --ids           print only the ids, space-separated, on one line\n"
+    "  --file PATH     read the text from PATH ('-' for standard input)\n"
+    "  --no-special    treat \"<|endoftext|>\" as plain text, not as token 50256\n";
+
+static Tokenizer *open_tokenizer(const char *model_arg, Err *err) {
+    if (model_arg) {
+        char *dir = gpt2_resolve_model(model_arg, err);
+        if (!dir) return NULL;
+        Tokenizer *t = tok_load_for_model(dir, err);
+        free(dir);
+        return t;
+    }
+    char *root = models_root();
+    if (!root) {
+        err_set(err, "cannot find the models/ folder with the tokenizer (set GPTSTEP_MODELS)");
+        return NULL;
+    }
+    char *dir = path_join(root, "tokenizer");
+    Tokenizer *t = tok_load(dir, err);
+    free(dir);
+    free(root);
+    return t;
+}
+
+static char *read_stdin(size_t *len) {
+    size_t cap = 1 << 16, n = 0;
+    char *buf = xmalloc(cap);
+    size_t got;
+    while ((got = fread(buf + n, 1, cap - n - 1, stdin)) > 0) {
+        n += got;
+        if (n + 1 >= cap) buf = xrealloc(buf, cap *= 2);
+    }
+    buf[n] = 0;
+    *len = n;
+    return buf;
+}
+
+static void print_ids(const int *ids, int n) {
+    /* Hand-rolled formatting: the 95 MB corpus is ~23 million ids. */
+    char buf[1 << 16];
+    size_t k = 0;
+    for (int i = 0; i < n; i++) {
+        if (k > sizeof buf - 16) {
+            fwrite(buf, 1, k, stdout);
+            k = 0;
+        }
+        if (i) buf[k++] = ' ';
+        char tmp[12];
+        int m = 0, v = ids[i];
+        do tmp[m++] = (char)('0' + v % 10); while ((v /= 10) > 0);
+        while (m) buf[k++] = tmp[--m];
+    }
+    buf[k++] = '\n';
+    fwrite(buf, 1, k, stdout);
+}
+
+static int cmd_tokens(int argc, char **argv) {
+    static struct option opts[] = {{"model", required_argument, 0, 'm'}, {"ids", no_argument, 0, 'i'},
+                                   {"file", required_argument, 0, 'f'},  {"no-special", no_argument, 0, 'n'},
+                                   {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
+    const char *model = NULL, *file = NULL;
+    int ids_only = 0, special = 1, c;
+    while ((c = getopt_long(argc, argv, "+m:if:nh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm': model = optarg; break;
+        case 'i': ids_only = 1; break;
+        case 'f': file = optarg; break;
+        case 'n': special = 0; break;
+        case 'h': fputs(TOKENS_HELP, stdout); return 0;
+        default: return usage_error("tokens", "unknown option");
+        }
+    }
+    if ((optind < argc) == (file != NULL)) return usage_error("tokens", "give either TEXT or --file PATH");
+    if (optind + 1 < argc) return usage_error("tokens", "give the text as one argument (quote it)");
+    Err err;
+    size_t len;
+    char *text;
+    if (file && strcmp(file, "-") == 0) {
+        text = read_stdin(&len);
+        size_t bad;
+        if (!utf8_valid(text, len, &bad)) {
+            fprintf(stderr, "gptstep: standard input: invalid UTF-8 at byte %zu\n", bad);
+            free(text);
+            return 1;
+        }
+    } else if (file) {
+        text = read_text_file(file, &len, &err);
+        if (!text) return fail(err.msg);
+    } else {
+        text = xstrdup(argv[optind]);
+        len = strlen(text);
+    }
+    Tokenizer *t = open_tokenizer(model, &err);
+    if (!t) {
+        free(text);
+        return fail(err.msg);
+    }
+    int *ids = NULL, n = 0, rc = tok_encode(t, text, len, special, &ids, &n, &err);
+    if (rc) {
+        fprintf(stderr, "gptstep: %s%s%s\n", file ? file : "", file ? ": " : "", err.msg);
+    } else if (ids_only) {
+        print_ids(ids, n);
+    } else {
+        printf("%5s  %6s  %-24s %s\n", "index", "id", "piece", "bytes");
+        for (int i = 0; i < n; i++) {
+            int bl;
+            const char *b = tok_bytes(t, ids[i], &bl);
+            char piece[1024], hex[1024];
+            tok_escape(b, bl, piece, sizeof piece);
+            size_t k = 0;
+            for (int j = 0; j < bl && k + 4 < sizeof hex; j++) k += (size_t)snprintf(hex + k, sizeof hex - k, "%s%02x", j ? " " : "", (unsigned char)b[j]);
+            hex[k] = 0;
+            char quoted[1100];
+            snprintf(quoted, sizeof quoted, "'%s'", piece);
+            printf("%5d  %6d  %-24s %s\n", i, ids[i], quoted, hex);
+        }
+        printf("%d tokens\n", n);
+    }
+    free(ids);
+    free(text);
+    tok_free(t);
+    return rc ? 1 : 0;
+}
+
+/* ---------------------------------------------------------------- generate and trace */
+
+static const char *GENERATE_HELP =
+    "usage: gptstep generate [--model MODEL] (--prompt TEXT | --prompt-file PATH | --unconditional) [-n N]\n"
+    "                        [--greedy | --temperature T --top-k K --top-p P --seed S] [--ids]\n"
+    "\n"
+    "Continues the prompt by N tokens (default 40), streaming the text as it is generated.\n"
+    "  --model MODEL       a model directory or a name under models/ (default: " GPT2_DEFAULT_MODEL ")\n"
+    "  --prompt TEXT       the text to continue\n"
+    "  --prompt-file PATH  read the prompt from a UTF-8 file\n"
+    "  --unconditional     start from <|endoftext|> alone\n"
+    "  -n N                tokens to generate; 0 runs the prompt only\n" SAMPLER_HELP
+    "  --ids               print token ids (prompt, then generated) instead of text\n"
+    "  --no-special        treat \"<|endoftext|>\" in the prompt as plain text\n";
+
+static const char *TRACE_HELP =
+    "usage: gptstep trace [--model MODEL] (--prompt TEXT | --unconditional) [-n N] -o FILE\n"
+    "                     [--record full|attention|off] [sampler options]\n"
+    "\n"
+    "Runs a generation like 'generate' and saves every intermediate tensor of every position to FILE\n"
+    "(format and tensor names: docs/trace.md). Read it back with 'gptstep dump'.\n"
+    "  --record MODE       full (default), attention (attention rows and probabilities), or off\n"
+    "  -o FILE             the trace file to write\n" SAMPLER_HELP;
+
+typedef struct {
+    const char *model, *prompt, *prompt_file, *out;
+    int uncond, n, ids, special;
+    TraceMode mode;
+    SamplerSettings sampler;
+} GenArgs;
+
+static int parse_gen_args(const char *cmd, int argc, char **argv, GenArgs *a, const char *help) {
+    static struct option opts[] = {{"model", required_argument, 0, 'm'},
+                                   {"prompt", required_argument, 0, 'P'},
+                                   {"prompt-file", required_argument, 0, 'F'},
+                                   {"unconditional", no_argument, 0, 'u'},
+                                   {"ids", no_argument, 0, 'i'},
+                                   {"no-special", no_argument, 0, 'N'},
+                                   {"record", required_argument, 0, 'r'},
+                                   {"help", no_argument, 0, 'h'},
+                                   SAMPLER_OPTIONS,
+                                   {0, 0, 0, 0}};
+    memset(a, 0, sizeof *a);
+    a->n = 40;
+    a->special = 1;
+    a->mode = TRACE_FULL;
+    a->sampler = sampler_default();
+    int c, rc;
+    long l;
+    while ((c = getopt_long(argc, argv, "+m:n:o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm': a->model = optarg; break;
+        case 'P': a->prompt = optarg; break;
+        case 'F': a->prompt_file = optarg; break;
+        case 'u': a->uncond = 1; break;
+        case 'i': a->ids = 1; break;
+        case 'N': a->special = 0; break;
+        case 'o': a->out = optarg; break;
+        case 'n':
+            if (parse_int(optarg, 0, 1 << 20, &l)) return usage_error(cmd, "-n expects a number of tokens >= 0");
+            a->n = (int)l;
+            break;
+        case 'r':
+            if (strcmp(optarg, "full") == 0) a->mode = TRACE_FULL;
+            else if (strcmp(optarg, "attention") == 0 || strcmp(optarg, "attn") == 0) a->mode = TRACE_ATTN;
+            else if (strcmp(optarg, "off") == 0) a->mode = TRACE_OFF;
+            else return usage_error(cmd, "--record expects full, attention or off");
+            break;
+        case 'h': fputs(help, stdout); return -1;
+        case 'g': case 't': case 'k': case 'p': case 's':
+            if ((rc = sampler_option(cmd, c, optarg, &a->sampler))) return rc;
+            break;
+        default: return usage_error(cmd, "unknown option");
+        }
+    }
+    if (optind < argc) return usage_error(cmd, "unexpected argument (quote the prompt and pass it with --prompt)");
+    if (!!a->prompt + !!a->prompt_file + a->uncond != 1)
+        return usage_error(cmd, "give exactly one of --prompt TEXT, --prompt-file PATH or --unconditional");
+    return 0;
+}
+
+/* Starts g from the arguments' prompt; returns 0 or an exit code after printing the error. */
+static int start_prompt(Gen *g, const GenArgs *a) {
+    Err err;
+    int rc;
+    if (a->uncond) {
+        rc = gen_start_unconditional(g, &err);
+    } else if (a->prompt_file) {
+        size_t len;
+        char *text = read_text_file(a->prompt_file, &len, &err);
+        if (!text) return fail(err.msg);
+        rc = gen_start_text(g, text, a->special, &err);
+        free(text);
+    } else {
+        rc = gen_start_text(g, a->prompt, a->special, &err);
+    }
+    if (rc) {
+        char msg[1200];
+        snprintf(msg, sizeof msg, "%s: %s", a->uncond ? "unconditional" : a->prompt_file ? a->prompt_file : "prompt", err.msg);
+        return fail(msg);
+    }
+    return 0;
+}
+
+/* Generates a->n tokens after the prompt, streaming text (or ids) to stdout when stream is set. */
+static int run_generation(Gen *g, const GenArgs *a, int stream) {
+    Err err;
+    TokStream ts;
+    tok_stream_init(&ts);
+    const Trace *tr = &g->trace;
+    if (stream) {
+        for (int p = 0; p < tr->n_pos; p++) {
+            if (a->ids) printf("%s%d", p ? " " : "", tr->pos[p].token);
+            else fputs(tok_stream_push(&ts, g->tok, tr->pos[p].token), stdout);
+        }
+        fflush(stdout);
+    }
+    double t0 = now_seconds();
+    for (int i = 0; i < a->n; i++) {
+        if (i > 0 && gen_advance(g, &err)) {
+            if (stream) fputc('\n', stdout);
+            return fail(err.msg);
+        }
+        int id = gen_choose(g, -1);
+        if (stream) {
+            if (a->ids) printf(" %d", id);
+            else fputs(tok_stream_push(&ts, g->tok, id), stdout);
+            fflush(stdout);
+        }
+    }
+    if (stream) {
+        if (!a->ids) fputs(tok_stream_flush(&ts), stdout);
+        fputc('\n', stdout);
+    }
+    double dt = now_seconds() - t0;
+    if (isatty(2) && a->n > 1)
+        fprintf(stderr, "[%d tokens in %.2f s, %.1f tokens/s]\n", a->n, dt, a->n / (dt > 0 ? dt : 1e-9));
+    return 0;
+}
+
+static int open_gen(Gen *g, const GenArgs *a, TraceMode mode) {
+    Err err;
+    if (gen_open(g, a->model, mode, &err)) return fail(err.msg);
+    g->sampler = a->sampler;
+    rng_seed(&g->rng, a->sampler.seed);
+    return 0;
+}
+
+static int cmd_generate(int argc, char **argv) {
+    GenArgs a;
+    int rc = parse_gen_args("generate", argc, argv, &a, GENERATE_HELP);
+    if (rc) return rc < 0 ? 0 : rc;
+    if (a.out) return usage_error("generate", "-o belongs to 'gptstep trace'");
+    Gen g;
+    if ((rc = open_gen(&g, &a, TRACE_OFF))) return rc;
+    rc = start_prompt(&g, &a);
+    if (!rc) rc = run_generation(&g, &a, 1);
+    gen_close(&g);
+    return rc;
+}
+
+static int cmd_trace(int argc, char **argv) {
+    GenArgs a;
+    int rc = parse_gen_args("trace", argc, argv, &a, TRACE_HELP);
+    if (rc) return rc < 0 ? 0 : rc;
+    if (!a.out) return usage_error("trace", "-o FILE is required");
+    Gen g;
+    if ((rc = open_gen(&g, &a, a.mode))) return rc;
+    rc = start_prompt(&g, &a);
+    if (!rc) rc = run_generation(&g, &a, 0);
+    Err err;
+    if (!rc && trace_save(&g.trace, a.out, &err)) rc = fail(err.msg);
+    if (!rc) {
+        struct stat st;
+        stat(a.out, &st);
+        printf("%s: %d positions, %d steps, recording %s, %.1f MB\n", a.out, g.trace.n_pos, g.trace.n_steps,
+               trace_mode_name(g.trace.mode), (double)st.st_size / 1e6);
+    }
+    gen_close(&g);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- dump */
+
+static const char *DUMP_HELP =
+    "usage: gptstep dump FILE [NAME] [--pos P] [--npy OUT]\n"
+    "\n"
+    "Without NAME, lists the trace: positions, steps and the tensor names it holds.\n"
+    "With NAME (e.g. h.0.attn.weights, logits; see docs/trace.md), prints that tensor at position P\n"
+    "(default: the last position), or writes it to OUT as a NumPy .npy file.\n";
+
+static void list_trace(const Trace *tr) {
+    printf("model %s: %d layers, %d heads, %d channels, vocabulary %d, context %d\n", tr->model, tr->cfg.n_layer,
+           tr->cfg.n_head, tr->cfg.n_embd, tr->cfg.n_vocab, tr->cfg.n_ctx);
+    printf("recording: %s; %d positions; %d steps\n", trace_mode_name(tr->mode), tr->n_pos, tr->n_steps);
+    for (int i = 0; i < tr->n_steps; i++) {
+        const TraceStep *s = &tr->steps[i];
+        printf("  step %d: positions %d..%d, chosen %d (p=%.4f), %s", i, s->pos0, s->pos0 + s->n_pos - 1, s->chosen,
+               s->chosen_prob, s->sampler.greedy == 1 ? "greedy" : s->sampler.greedy == -1 ? "picked by hand" : "sampled");
+        if (s->sampler.greedy == 0)
+            printf(" (temperature %g, top-k %d, top-p %g, seed %llu)", s->sampler.temperature, s->sampler.top_k,
+                   s->sampler.top_p, (unsigned long long)s->sampler.seed);
+        printf("\n");
+    }
+    printf("tensors at the last position:\n");
+    int p = tr->n_pos - 1;
+    for (int id = 0; p >= 0 && id < tr->n_ids; id++) {
+        if (!trace_get(tr, id, p)) continue;
+        char name[64];
+        int64_t sh[2];
+        int nd = trace_shape(tr, id, p, sh);
+        trace_name(tr, id, name, sizeof name);
+        if (nd == 2) printf("  %-22s [%lld, %lld]\n", name, (long long)sh[0], (long long)sh[1]);
+        else printf("  %-22s [%lld]\n", name, (long long)sh[0]);
+    }
+}
+
+static int cmd_dump(int argc, char **argv) {
+    static struct option opts[] = {{"pos", required_argument, 0, 'p'}, {"npy", required_argument, 0, 'o'},
+                                   {"help", no_argument, 0, 'h'},      {0, 0, 0, 0}};
+    const char *npy = NULL;
+    long pos = -1;
+    int c;
+    while ((c = getopt_long(argc, argv, "p:o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'p':
+            if (parse_int(optarg, 0, 1 << 30, &pos)) return usage_error("dump", "--pos expects a position >= 0");
+            break;
+        case 'o': npy = optarg; break;
+        case 'h': fputs(DUMP_HELP, stdout); return 0;
+        default: return usage_error("dump", "unknown option");
+        }
+    }
+    if (optind >= argc || argc - optind > 2) return usage_error("dump", "expected FILE [NAME]");
+    const char *file = argv[optind], *name = argc - optind == 2 ? argv[optind + 1] : NULL;
+    Trace tr;
+    Err err;
+    if (trace_load(&tr, file, &err)) return fail(err.msg);
+    int rc = 0;
+    char msg[600];
+    if (!name) {
+        list_trace(&tr);
+    } else {
+        int id = trace_id_by_name(&tr, name);
+        if (pos < 0) pos = tr.n_pos - 1;
+        if (id < 0) {
+            snprintf(msg, sizeof msg, "%s: no tensor named '%s' (list them with 'gptstep dump %s')", file, name, file);
+            rc = fail(msg);
+        } else if (pos >= tr.n_pos) {
+            snprintf(msg, sizeof msg, "%s: position %ld is past the last position %d", file, pos, tr.n_pos - 1);
+            rc = fail(msg);
+        } else if (!trace_get(&tr, id, (int)pos)) {
+            snprintf(msg, sizeof msg, "%s: '%s' was not recorded at position %ld (recording %s%s)", file, name, pos,
+                     trace_mode_name(tr.mode), (id == trace_id(&tr, TK_LOGITS, 0) || id == trace_id(&tr, TK_PROBS, 0)) ? "; logits are kept at each step's last position unless recording is full" : "");
+            rc = fail(msg);
+        } else {
+            int64_t sh[2];
+            int nd = trace_shape(&tr, id, (int)pos, sh);
+            const float *d = trace_get(&tr, id, (int)pos);
+            if (npy) {
+                if (npy_save(npy, d, nd, sh, &err)) rc = fail(err.msg);
+            } else {
+                printf("# %s at position %ld (token %d), shape [%lld%s%lld]\n", name, pos, tr.pos[pos].token,
+                       (long long)sh[0], nd == 2 ? ", " : "", nd == 2 ? (long long)sh[1] : 0LL);
+                int64_t rows = nd == 2 ? sh[0] : 1, cols = nd == 2 ? sh[1] : sh[0];
+                for (int64_t r = 0; r < rows; r++) {
+                    for (int64_t k = 0; k < cols; k++) printf("%s%.9g", k ? " " : "", d[r * cols + k]);
+                    printf("\n");
+                }
+            }
+        }
+    }
+    trace_free(&tr);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- info */
+
+static const char *INFO_HELP =
+    "usage: gptstep info [MODEL]\n"
+    "\n"
+    "Loads MODEL (a directory, or a name under models/; default " GPT2_DEFAULT_MODEL ") and prints its\n"
+    "sizes, parameter count, storage type and tokenizer. Fails with a clear message on a bad checkpoint.\n";
+
+static int cmd_info(int argc, char **argv) {
+    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        fputs(INFO_HELP, stdout);
+        return 0;
+    }
+    if (argc > 2) return usage_error("info", "expected one MODEL");
+    Err err;
+    char *dir = gpt2_resolve_model(argc > 1 ? argv[1] : NULL, &err);
+    if (!dir) return fail(err.msg);
+    Gpt2Model m;
+    double t0 = now_seconds();
+    if (gpt2_load(&m, dir, &err)) {
+        free(dir);
+        return fail(err.msg);
+    }
+    double dt = now_seconds() - t0;
+    Tokenizer *t = tok_load_for_model(dir, &err);
+    const Gpt2Config *c = &m.cfg;
+    char *st = path_join(dir, "model.safetensors");
+    struct stat sb;
+    stat(st, &sb);
+    printf("model       %s (%s)\n", m.name, dir);
+    printf("file        %s, %.1f MB, %s\n", st, (double)sb.st_size / 1e6, m.dtype);
+    printf("layers      %d\n", c->n_layer);
+    printf("heads       %d of size %d\n", c->n_head, c->n_embd / c->n_head);
+    printf("channels    %d (feed-forward %d)\n", c->n_embd, c->n_inner);
+    printf("context     %d positions\n", c->n_ctx);
+    printf("vocabulary  %d tokens\n", c->n_vocab);
+    printf("parameters  %zu (%.1f M)%s\n", m.n_params, (double)m.n_params / 1e6,
+           m.w.lm_head ? ", separate lm_head" : ", output tied to wte");
+    printf("tokenizer   %s\n", t ? "GPT-2 byte-level BPE" : err.msg);
+    printf("loaded in   %.2f s\n", dt);
+    free(st);
+    free(dir);
+    tok_free(t);
+    gpt2_free(&m);
+    return t ? 0 : 1;
+}
+
+/* ---------------------------------------------------------------- main */
+
+int main(int argc, char **argv) {
+    char *help_args[] = {NULL, "--help", NULL};
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        if (argc >= 3 && strcmp(argv[1], "help") == 0) {
+            help_args[0] = argv[2];
+            argv = help_args;
+            argc = 2;
+        } else {
+            fputs(MAIN_HELP, argc < 2 ? stderr : stdout);
+            return argc < 2 ? 2 : 0;
+        }
+    } else {
+        argv++;
+        argc--;
+    }
+    if (strcmp(argv[0], "--version") == 0) {
+        printf("gptstep %s\n", VERSION);
+        return 0;
+    }
+    const char *cmd = argv[0];
+    optind = 1;
+    if (strcmp(cmd, "tokens") == 0) return cmd_tokens(argc, argv);
+    if (strcmp(cmd, "generate") == 0) return cmd_generate(argc, argv);
+    if (strcmp(cmd, "trace") == 0) return cmd_trace(argc, argv);
+    if (strcmp(cmd, "dump") == 0) return cmd_dump(argc, argv);
+    if (strcmp(cmd, "info") == 0) return cmd_info(argc, argv);
+    fprintf(stderr, "gptstep: unknown command '%s' (see 'gptstep --help')\n", cmd);
+    return 2;
+}

@@ -1,0 +1,253 @@
+/* model.c - loads a Hugging Face GPT-2 checkpoint into float32 arrays and checks every shape.
+ * Accepts names with or without the "transformer." prefix, skips the attn.bias / attn.masked_bias mask
+ * buffers, ties the output layer to wte unless lm_head.weight is present. */
+#define _POSIX_C_SOURCE 200809L
+#include "model.h"
+
+#include <cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "safetensors.h"
+
+/* Reads the sizes config.json gives; fields it lacks stay 0 (to be inferred from shapes). */
+static int read_config(const char *path, Gpt2Config *c, Err *err) {
+    char *text;
+    size_t len;
+    if (read_file(path, &text, &len, err) != 0) return -1;
+    cJSON *root = cJSON_ParseWithLength(text, len);
+    free(text);
+    if (!cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        return err_set(err, "%s: not a valid JSON object", path);
+    }
+    struct { const char *key; int *dst; } ints[] = {
+        {"n_layer", &c->n_layer}, {"n_head", &c->n_head},     {"n_embd", &c->n_embd},
+        {"vocab_size", &c->n_vocab}, {"n_positions", &c->n_ctx}, {"n_inner", &c->n_inner},
+    };
+    int rc = 0;
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0] && rc == 0; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, ints[i].key);
+        if (!v || cJSON_IsNull(v)) continue;
+        if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > 1e7 ||
+            v->valuedouble != (double)(int)v->valuedouble)
+            rc = err_set(err, "%s: \"%s\" must be a positive integer", path, ints[i].key);
+        else
+            *ints[i].dst = (int)v->valuedouble;
+    }
+    const cJSON *eps = cJSON_GetObjectItemCaseSensitive(root, "layer_norm_epsilon");
+    if (rc == 0 && eps) {
+        if (!cJSON_IsNumber(eps) || !(eps->valuedouble > 0 && eps->valuedouble < 1))
+            rc = err_set(err, "%s: \"layer_norm_epsilon\" must be a number in (0, 1)", path);
+        else
+            c->ln_eps = (float)eps->valuedouble;
+    }
+    const cJSON *act = cJSON_GetObjectItemCaseSensitive(root, "activation_function");
+    if (rc == 0 && act && !(cJSON_IsString(act) && strcmp(act->valuestring, "gelu_new") == 0))
+        rc = err_set(err, "%s: activation_function %s is not supported, expected \"gelu_new\"", path,
+                     cJSON_IsString(act) ? act->valuestring : "(not a string)");
+    cJSON_Delete(root);
+    return rc;
+}
+
+typedef struct {
+    StFile st;
+    const char *prefix; /* "" or "transformer." */
+    char dtype[16];
+} Loader;
+
+static const StTensor *find(Loader *ld, const char *name) {
+    char full[256];
+    snprintf(full, sizeof full, "%s%s", ld->prefix, name);
+    return st_find(&ld->st, full);
+}
+
+static void shape_str(char *buf, size_t n, const int64_t *shape, int ndim) {
+    size_t k = (size_t)snprintf(buf, n, "[");
+    for (int i = 0; i < ndim && k < n; i++)
+        k += (size_t)snprintf(buf + k, n - k, "%s%lld", i ? ", " : "", (long long)shape[i]);
+    if (k < n) snprintf(buf + k, n - k, "]");
+}
+
+/* Finds NAME, checks its shape is exactly (d0[, d1]) and returns it as a new float32 array. */
+static float *load_tensor(Loader *ld, const char *name, int64_t d0, int64_t d1, int *rc, Err *err) {
+    if (*rc) return NULL;
+    const StTensor *t = find(ld, name);
+    if (!t) {
+        *rc = err_set(err, "%s: missing tensor '%s%s'", ld->st.path, ld->prefix, name);
+        return NULL;
+    }
+    int64_t want[2] = {d0, d1};
+    int nd = d1 > 0 ? 2 : 1;
+    int ok = t->ndim == nd && t->shape[0] == d0 && (nd == 1 || t->shape[1] == d1);
+    if (!ok) {
+        char got[128], exp[128];
+        shape_str(got, sizeof got, t->shape, t->ndim);
+        shape_str(exp, sizeof exp, want, nd);
+        *rc = err_set(err, "%s: tensor '%s': shape %s, expected %s", ld->st.path, t->name, got, exp);
+        return NULL;
+    }
+    float *out = alloc_floats((size_t)st_numel(t));
+    if (st_read_f32(&ld->st, t, out, err) != 0) {
+        free(out);
+        *rc = -1;
+        return NULL;
+    }
+    if (ld->dtype[0] == 0) strcpy(ld->dtype, t->dtype);
+    else if (strcmp(ld->dtype, t->dtype) != 0) strcpy(ld->dtype, "mixed");
+    return out;
+}
+
+/* Fills sizes that config.json did not give from the tensors' shapes; checks they agree. */
+static int infer_config(Loader *ld, Gpt2Config *c, Err *err) {
+    const char *p = ld->st.path;
+    const StTensor *wte = find(ld, "wte.weight"), *wpe = find(ld, "wpe.weight");
+    if (!wte) return err_set(err, "%s: missing tensor '%swte.weight'", p, ld->prefix);
+    if (!wpe) return err_set(err, "%s: missing tensor '%swpe.weight'", p, ld->prefix);
+    if (wte->ndim != 2 || wpe->ndim != 2)
+        return err_set(err, "%s: wte.weight and wpe.weight must be 2-D, got %d-D and %d-D", p, wte->ndim, wpe->ndim);
+    if (c->n_vocab == 0) c->n_vocab = (int)wte->shape[0];
+    if (c->n_embd == 0) c->n_embd = (int)wte->shape[1];
+    if (c->n_ctx == 0) c->n_ctx = (int)wpe->shape[0];
+    int layers = 0;
+    char name[64];
+    for (;; layers++) {
+        snprintf(name, sizeof name, "h.%d.ln_1.weight", layers);
+        if (!find(ld, name)) break;
+    }
+    if (c->n_layer == 0) c->n_layer = layers;
+    if (c->n_layer != layers)
+        return err_set(err, "%s: checkpoint has %d layers, expected %d (config.json n_layer)", p, layers, c->n_layer);
+    if (c->n_layer == 0) return err_set(err, "%s: no layers found (expected tensors named h.0.ln_1.weight...)", p);
+    if (c->n_head == 0) {
+        /* Every published GPT-2 uses 64-wide heads, so NH = C/64 when config.json is absent. */
+        if (c->n_embd % 64) return err_set(err, "%s: cannot infer n_head (n_embd %d is not a multiple of 64); add config.json", p, c->n_embd);
+        c->n_head = c->n_embd / 64;
+    }
+    if (c->n_embd % c->n_head)
+        return err_set(err, "%s: n_embd %d is not divisible by n_head %d", p, c->n_embd, c->n_head);
+    if (c->n_inner == 0) c->n_inner = 4 * c->n_embd;
+    if (c->ln_eps == 0) c->ln_eps = 1e-5f;
+    return 0;
+}
+
+int gpt2_load(Gpt2Model *m, const char *model_dir, Err *err) {
+    memset(m, 0, sizeof *m);
+    if (!path_is_dir(model_dir)) return err_set(err, "%s: model directory not found", model_dir);
+    Gpt2Config c = {0};
+    char *cfg_path = path_join(model_dir, "config.json");
+    int rc = path_is_file(cfg_path) ? read_config(cfg_path, &c, err) : 0;
+    free(cfg_path);
+    if (rc) return rc;
+
+    char *st_path = path_join(model_dir, "model.safetensors");
+    Loader ld = {.prefix = ""};
+    if (!path_is_file(st_path)) {
+        rc = err_set(err, "%s: not found (a model directory holds model.safetensors; see docs/models.md)", st_path);
+        free(st_path);
+        return rc;
+    }
+    rc = st_open(&ld.st, st_path, err);
+    free(st_path);
+    if (rc) return rc;
+    if (!st_find(&ld.st, "wte.weight") && st_find(&ld.st, "transformer.wte.weight")) ld.prefix = "transformer.";
+    rc = infer_config(&ld, &c, err);
+
+    const int64_t C = c.n_embd, V = c.n_vocab, NCTX = c.n_ctx, FF = c.n_inner;
+    Gpt2Weights *w = &m->w;
+    w->wte = load_tensor(&ld, "wte.weight", V, C, &rc, err);
+    w->wpe = load_tensor(&ld, "wpe.weight", NCTX, C, &rc, err);
+    w->h = xcalloc((size_t)(c.n_layer > 0 ? c.n_layer : 1), sizeof(Gpt2Layer));
+    for (int l = 0; l < c.n_layer && rc == 0; l++) {
+        Gpt2Layer *h = &w->h[l];
+        char n[64];
+#define LOAD(dst, suffix, d0, d1) \
+    (snprintf(n, sizeof n, "h.%d.%s", l, suffix), dst = load_tensor(&ld, n, d0, d1, &rc, err))
+        LOAD(h->ln_1_w, "ln_1.weight", C, 0);
+        LOAD(h->ln_1_b, "ln_1.bias", C, 0);
+        LOAD(h->attn_w, "attn.c_attn.weight", C, 3 * C);
+        LOAD(h->attn_b, "attn.c_attn.bias", 3 * C, 0);
+        LOAD(h->attn_proj_w, "attn.c_proj.weight", C, C);
+        LOAD(h->attn_proj_b, "attn.c_proj.bias", C, 0);
+        LOAD(h->ln_2_w, "ln_2.weight", C, 0);
+        LOAD(h->ln_2_b, "ln_2.bias", C, 0);
+        LOAD(h->fc_w, "mlp.c_fc.weight", C, FF);
+        LOAD(h->fc_b, "mlp.c_fc.bias", FF, 0);
+        LOAD(h->fc_proj_w, "mlp.c_proj.weight", FF, C);
+        LOAD(h->fc_proj_b, "mlp.c_proj.bias", C, 0);
+#undef LOAD
+    }
+    w->ln_f_w = load_tensor(&ld, "ln_f.weight", C, 0, &rc, err);
+    w->ln_f_b = load_tensor(&ld, "ln_f.bias", C, 0, &rc, err);
+    /* lm_head.weight sits outside the "transformer." prefix when present. */
+    if (rc == 0 && st_find(&ld.st, "lm_head.weight")) {
+        const char *saved = ld.prefix;
+        ld.prefix = "";
+        w->lm_head = load_tensor(&ld, "lm_head.weight", V, C, &rc, err);
+        ld.prefix = saved;
+    }
+    m->cfg = c;
+    strcpy(m->dtype, ld.dtype);
+    st_close(&ld.st);
+    if (rc) {
+        gpt2_free(m);
+        return rc;
+    }
+    m->n_params = (size_t)(V * C + NCTX * C + 2 * C) +
+                  (size_t)c.n_layer * (size_t)(4 * C + C * 3 * C + 3 * C + C * C + C + C * FF + FF + FF * C + C) +
+                  (w->lm_head ? (size_t)(V * C) : 0);
+    m->dir = xstrdup(model_dir);
+    const char *base = model_dir + strlen(model_dir);
+    while (base > model_dir && base[-1] == '/') base--;
+    const char *end = base;
+    while (base > model_dir && base[-1] != '/') base--;
+    m->name = xmalloc((size_t)(end - base) + 1);
+    memcpy(m->name, base, (size_t)(end - base));
+    m->name[end - base] = 0;
+    return 0;
+}
+
+void gpt2_free(Gpt2Model *m) {
+    Gpt2Weights *w = &m->w;
+    free(w->wte);
+    free(w->wpe);
+    if (w->h)
+        for (int l = 0; l < m->cfg.n_layer; l++) {
+            Gpt2Layer *h = &w->h[l];
+            float *all[] = {h->ln_1_w, h->ln_1_b, h->attn_w,  h->attn_b, h->attn_proj_w, h->attn_proj_b,
+                            h->ln_2_w, h->ln_2_b, h->fc_w,    h->fc_b,   h->fc_proj_w,   h->fc_proj_b};
+            for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(all[i]);
+        }
+    free(w->h);
+    free(w->ln_f_w);
+    free(w->ln_f_b);
+    free(w->lm_head);
+    free(m->dir);
+    free(m->name);
+    memset(m, 0, sizeof *m);
+}
+
+const float *gpt2_output_matrix(const Gpt2Model *m) { return m->w.lm_head ? m->w.lm_head : m->w.wte; }
+
+char *gpt2_resolve_model(const char *arg, Err *err) {
+    if (!arg || !*arg) arg = GPT2_DEFAULT_MODEL;
+    if (strchr(arg, '/') || path_is_dir(arg)) {
+        if (path_is_dir(arg)) return xstrdup(arg);
+        err_set(err, "%s: model directory not found", arg);
+        return NULL;
+    }
+    char *root = models_root();
+    if (root) {
+        char *p = path_join(root, arg);
+        if (path_is_dir(p)) {
+            free(root);
+            return p;
+        }
+        free(p);
+    }
+    err_set(err, "model '%s' not found: not a directory, and not in %s/ (download one with 'make %s'; see docs/models.md)",
+            arg, root ? root : "models", arg);
+    free(root);
+    return NULL;
+}

@@ -1,0 +1,63 @@
+/* model.h - a GPT-2 model in memory: its configuration and its weights as float32.
+ * Loading reads a Hugging Face checkpoint directory (model.safetensors, optional config.json).
+ * The forward pass lives in forward.h; this file only holds and checks the parameters.
+ *
+ * Dimension key used across src/: T tokens, C channels (n_embd), NH heads, HS head size (C/NH),
+ * V vocabulary, L layers, NCTX context length (n_positions). */
+#ifndef GPTSTEP_MODEL_H
+#define GPTSTEP_MODEL_H
+
+#include "common.h"
+
+typedef struct {
+    int n_layer;     /* L */
+    int n_head;      /* NH */
+    int n_embd;      /* C */
+    int n_vocab;     /* V */
+    int n_ctx;       /* NCTX */
+    int n_inner;     /* 4C unless config.json says otherwise */
+    float ln_eps;    /* 1e-5 */
+} Gpt2Config;
+
+typedef struct {
+    float *ln_1_w, *ln_1_b;       /* (C) */
+    float *attn_w, *attn_b;       /* c_attn, Conv1D layout (C, 3C) and (3C) */
+    float *attn_proj_w, *attn_proj_b; /* (C, C) and (C) */
+    float *ln_2_w, *ln_2_b;       /* (C) */
+    float *fc_w, *fc_b;           /* mlp.c_fc (C, 4C) and (4C) */
+    float *fc_proj_w, *fc_proj_b; /* mlp.c_proj (4C, C) and (C) */
+} Gpt2Layer;
+
+typedef struct {
+    float *wte;      /* (V, C) token embeddings, also the output layer (tied) */
+    float *wpe;      /* (NCTX, C) position embeddings */
+    Gpt2Layer *h;    /* (L) blocks */
+    float *ln_f_w, *ln_f_b; /* (C) */
+    float *lm_head;  /* (V, C) only when the checkpoint has lm_head.weight, else NULL (tied to wte) */
+} Gpt2Weights;
+
+typedef struct {
+    char *dir;       /* the directory it was loaded from */
+    char *name;      /* a short display name (directory's last component) */
+    Gpt2Config cfg;
+    Gpt2Weights w;
+    size_t n_params; /* parameters loaded (tied output counted once) */
+    char dtype[16];  /* storage dtype of the checkpoint ("F32", "F16", "BF16", or "mixed") */
+} Gpt2Model;
+
+/* Loads MODEL_DIR/model.safetensors (and config.json when present). Sizes missing from config.json are
+ * inferred from tensor shapes; every tensor's shape is checked, with got-vs-expected in the message. */
+int gpt2_load(Gpt2Model *m, const char *model_dir, Err *err);
+void gpt2_free(Gpt2Model *m);
+
+/* The output (unembedding) matrix: lm_head if present, else wte. (V, C) */
+const float *gpt2_output_matrix(const Gpt2Model *m);
+
+/* Resolves a MODEL argument: an existing directory, or a name under the models/ folder (looked up in
+ * $GPTSTEP_MODELS, then beside the executable, then ./models). NULL or "" means the default model.
+ * Returns a malloc'd path, or NULL with an error listing where it looked. */
+char *gpt2_resolve_model(const char *arg, Err *err);
+
+#define GPT2_DEFAULT_MODEL "storybook"
+
+#endif

@@ -1,0 +1,42 @@
+/* ops.h - the operations of GPT-2's forward pass, one small pure function each, with shapes.
+ * The plain versions are the reference; matmul_fast / matmul_nt_fast (ops_fast.c) are the tiled,
+ * vectorised, multi-threaded versions used at run time and tested against the plain ones.
+ * Dimension key: T tokens, C channels, OC/IC output/input channels, NH heads, HS head size, K keys,
+ * V vocabulary. */
+#ifndef GPTSTEP_OPS_H
+#define GPTSTEP_OPS_H
+
+#include <stddef.h>
+
+/* out (T,C) = wte[tokens[t]] (V,C) row + wpe[pos0 + t] (NCTX,C) row; tok/pos (T,C) get the parts. */
+void embed_forward(float *out, float *tok, float *pos, const float *wte, const float *wpe, const int *tokens,
+                   int pos0, int T, int C);
+
+/* out (T,C) = (x - mean) / sqrt(var + eps) * w + b, with the biased variance over C. */
+void layernorm_forward(float *out, const float *x, const float *w, const float *b, int T, int C, float eps);
+
+/* Conv1D layout: out (T,OC) = x (T,IC) @ W (IC,OC) + bias (OC); bias may be NULL. */
+void matmul_forward(float *out, const float *x, const float *W, const float *bias, int T, int IC, int OC);
+void matmul_fast(float *out, const float *x, const float *W, const float *bias, int T, int IC, int OC);
+
+/* Linear layout (rows of W are outputs): out (T,V) = x (T,C) @ W (V,C)^T. Used for the logits. */
+void matmul_nt_forward(float *out, const float *x, const float *W, int T, int C, int V);
+void matmul_nt_fast(float *out, const float *x, const float *W, int T, int C, int V);
+
+/* One attention row for one head: scores (K) = q (HS) . keys[j] (stride apart) * scale. */
+void attn_scores(float *scores, const float *q, const float *keys, size_t key_stride, int K, int HS, float scale);
+/* Causal mask: masked (K) = scores, with -inf where j > qpos (keys after the query). */
+void attn_mask(float *masked, const float *scores, int K, int qpos);
+/* out (HS) = sum_j weights[j] * values[j] (stride apart). */
+void attn_weighted_sum(float *out, const float *weights, const float *values, size_t value_stride, int K, int HS);
+
+/* Numerically stable softmax of n values (subtracts the max; -inf entries get exactly 0). */
+void softmax_forward(float *out, const float *x, int n);
+
+/* gelu_new: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), elementwise over n. */
+void gelu_forward(float *out, const float *x, size_t n);
+
+/* out (n) = a + b; out may alias a. */
+void residual_forward(float *out, const float *a, const float *b, size_t n);
+
+#endif

@@ -1,0 +1,135 @@
+/* ops_fast.c - the two matmuls that dominate GPT-2's run time, tiled for registers and caches,
+ * vectorised with GCC vector types (compiled for AVX-512, AVX2 and plain x86-64, picked at load time)
+ * and split across threads with OpenMP. tests/test_ops.c checks them against ops.c. */
+#include <string.h>
+
+#include "ops.h"
+
+typedef float v16 __attribute__((vector_size(64)));
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+#define MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define MULTIVERSION
+#endif
+
+#pragma GCC diagnostic ignored "-Wpsabi" /* v16 never crosses a non-inlined call */
+
+static inline v16 load16(const float *p) {
+    v16 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void store16(float *p, v16 v) { memcpy(p, &v, sizeof v); }
+
+#define TR 4   /* rows of x per tile */
+#define OB 64  /* output columns per tile: 4 vectors of 16 */
+
+/* One (TR x OB) tile of out = x @ W + b, with the accumulators in registers across all IC inputs. */
+static inline __attribute__((always_inline)) void tile_rows(float *out, const float *x, const float *W,
+                                                            const float *bias, int rows, int IC, int OC, int o0) {
+    v16 acc[TR][OB / 16];
+    for (int r = 0; r < TR; r++)
+        for (int k = 0; k < OB / 16; k++) acc[r][k] = bias ? load16(bias + o0 + 16 * k) : (v16){0};
+    for (int i = 0; i < IC; i++) {
+        const float *w = W + (size_t)i * OC + o0;
+        v16 w0 = load16(w), w1 = load16(w + 16), w2 = load16(w + 32), w3 = load16(w + 48);
+        for (int r = 0; r < TR; r++) {
+            if (r >= rows) break;
+            float xv = x[(size_t)r * IC + i];
+            acc[r][0] += xv * w0;
+            acc[r][1] += xv * w1;
+            acc[r][2] += xv * w2;
+            acc[r][3] += xv * w3;
+        }
+    }
+    for (int r = 0; r < rows; r++)
+        for (int k = 0; k < OB / 16; k++) store16(out + (size_t)r * OC + o0 + 16 * k, acc[r][k]);
+}
+
+MULTIVERSION
+void matmul_fast(float *out, const float *x, const float *W, const float *bias, int T, int IC, int OC) {
+    int n_full = OC / OB;
+    /* Each thread owns a band of output columns, so W's band stays in its cache across all rows. */
+#pragma omp parallel for schedule(static)
+    for (int ob = 0; ob < n_full; ob++) {
+        int o0 = ob * OB;
+        for (int t0 = 0; t0 < T; t0 += TR) {
+            int rows = T - t0 < TR ? T - t0 : TR;
+            const float *xt = x + (size_t)t0 * IC;
+            float *ot = out + (size_t)t0 * OC;
+            switch (rows) { /* constant row counts let the compiler keep acc in registers */
+            case 4: tile_rows(ot, xt, W, bias, 4, IC, OC, o0); break;
+            case 3: tile_rows(ot, xt, W, bias, 3, IC, OC, o0); break;
+            case 2: tile_rows(ot, xt, W, bias, 2, IC, OC, o0); break;
+            default: tile_rows(ot, xt, W, bias, 1, IC, OC, o0); break;
+            }
+        }
+    }
+    /* Leftover columns (OC not a multiple of 64): plain loops. */
+    for (int o = n_full * OB; o < OC; o++)
+        for (int t = 0; t < T; t++) {
+            float acc = bias ? bias[o] : 0.0f;
+            for (int i = 0; i < IC; i++) acc += x[(size_t)t * IC + i] * W[(size_t)i * OC + o];
+            out[(size_t)t * OC + o] = acc;
+        }
+}
+
+static inline float hsum(v16 v) {
+    float s = 0;
+    for (int i = 0; i < 16; i++) s += v[i];
+    return s;
+}
+
+#define VR 4 /* rows of W (outputs) per tile in matmul_nt */
+
+/* out[t][v] for rows t0..t0+rows and W rows v0..v0+VR: dot products along C. */
+static inline __attribute__((always_inline)) void tile_nt(float *out, const float *x, const float *W, int rows,
+                                                          int C, int V, int v0) {
+    v16 acc[TR][VR];
+    for (int r = 0; r < TR; r++)
+        for (int k = 0; k < VR; k++) acc[r][k] = (v16){0};
+    int c16 = C / 16 * 16;
+    for (int c = 0; c < c16; c += 16) {
+        v16 w[VR];
+        for (int k = 0; k < VR; k++) w[k] = load16(W + (size_t)(v0 + k) * C + c);
+        for (int r = 0; r < TR; r++) {
+            if (r >= rows) break;
+            v16 xv = load16(x + (size_t)r * C + c);
+            for (int k = 0; k < VR; k++) acc[r][k] += xv * w[k];
+        }
+    }
+    for (int r = 0; r < rows; r++)
+        for (int k = 0; k < VR; k++) {
+            float s = hsum(acc[r][k]);
+            for (int c = c16; c < C; c++) s += x[(size_t)r * C + c] * W[(size_t)(v0 + k) * C + c];
+            out[(size_t)r * V + v0 + k] = s;
+        }
+}
+
+MULTIVERSION
+void matmul_nt_fast(float *out, const float *x, const float *W, int T, int C, int V) {
+    int n_full = V / VR;
+#pragma omp parallel for schedule(static)
+    for (int vb = 0; vb < n_full; vb++) {
+        int v0 = vb * VR;
+        for (int t0 = 0; t0 < T; t0 += TR) {
+            int rows = T - t0 < TR ? T - t0 : TR;
+            const float *xt = x + (size_t)t0 * C;
+            float *ot = out + (size_t)t0 * V;
+            switch (rows) {
+            case 4: tile_nt(ot, xt, W, 4, C, V, v0); break;
+            case 3: tile_nt(ot, xt, W, 3, C, V, v0); break;
+            case 2: tile_nt(ot, xt, W, 2, C, V, v0); break;
+            default: tile_nt(ot, xt, W, 1, C, V, v0); break;
+            }
+        }
+    }
+    for (int v = n_full * VR; v < V; v++)
+        for (int t = 0; t < T; t++) {
+            float s = 0.0f;
+            for (int c = 0; c < C; c++) s += x[(size_t)t * C + c] * W[(size_t)v * C + c];
+            out[(size_t)t * V + v] = s;
+        }
+}

@@ -1,0 +1,248 @@
+/* safetensors.c - maps a .safetensors file, parses its JSON header with cJSON and validates it as the
+ * reference reader does (huggingface/safetensors read_metadata / Metadata::validate). */
+#define _POSIX_C_SOURCE 200809L
+#include "safetensors.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const struct { const char *name; int bits; } DTYPES[] = {
+    {"BOOL", 8},     {"F4", 4},       {"F6_E2M3", 6},     {"F6_E3M2", 6},     {"U8", 8},
+    {"I8", 8},       {"F8_E5M2", 8},  {"F8_E4M3", 8},     {"F8_E8M0", 8},     {"F8_E4M3FNUZ", 8},
+    {"F8_E5M2FNUZ", 8}, {"I16", 16},  {"U16", 16},        {"F16", 16},        {"BF16", 16},
+    {"I32", 32},     {"U32", 32},     {"F32", 32},        {"C64", 64},        {"F64", 64},
+    {"I64", 64},     {"U64", 64},
+};
+
+int st_dtype_bits(const char *dtype) {
+    for (size_t i = 0; i < sizeof DTYPES / sizeof DTYPES[0]; i++)
+        if (strcmp(DTYPES[i].name, dtype) == 0) return DTYPES[i].bits;
+    return 0;
+}
+
+int64_t st_numel(const StTensor *t) {
+    int64_t n = 1;
+    for (int i = 0; i < t->ndim; i++) n *= t->shape[i];
+    return n;
+}
+
+/* A JSON number that is a whole number in [0, 2^53] (exactly representable), else -1. */
+static int64_t json_uint(const cJSON *v) {
+    if (!cJSON_IsNumber(v)) return -1;
+    double d = v->valuedouble;
+    if (!(d >= 0 && d <= 9007199254740992.0) || d != (double)(int64_t)d) return -1;
+    return (int64_t)d;
+}
+
+static int cmp_offsets(const void *a, const void *b) {
+    const StTensor *x = a, *y = b;
+    if (x->begin != y->begin) return x->begin < y->begin ? -1 : 1;
+    if (x->end != y->end) return x->end < y->end ? -1 : 1;
+    return 0;
+}
+
+static int cmp_names(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Parses one tensor entry {"dtype","shape","data_offsets"} into t. */
+static int parse_entry(const char *path, const cJSON *e, StTensor *t, Err *err) {
+    if (!cJSON_IsObject(e))
+        return err_set(err, "%s: tensor '%s': expected a JSON object with dtype, shape, data_offsets", path, t->name);
+    const cJSON *dt = cJSON_GetObjectItemCaseSensitive(e, "dtype");
+    const cJSON *sh = cJSON_GetObjectItemCaseSensitive(e, "shape");
+    const cJSON *off = cJSON_GetObjectItemCaseSensitive(e, "data_offsets");
+    if (!cJSON_IsString(dt) || !cJSON_IsArray(sh) || !cJSON_IsArray(off))
+        return err_set(err, "%s: tensor '%s': missing or mistyped dtype, shape or data_offsets", path, t->name);
+    t->bits = st_dtype_bits(dt->valuestring);
+    if (t->bits == 0 || strlen(dt->valuestring) >= sizeof t->dtype)
+        return err_set(err, "%s: tensor '%s': unknown dtype '%.40s'", path, t->name, dt->valuestring);
+    strcpy(t->dtype, dt->valuestring);
+    int nd = cJSON_GetArraySize(sh);
+    if (nd > ST_MAX_DIMS)
+        return err_set(err, "%s: tensor '%s': %d dimensions, at most %d supported", path, t->name, nd, ST_MAX_DIMS);
+    t->ndim = nd;
+    /* Element count with checked multiplication (ValidationOverflow in the reference reader). */
+    uint64_t numel = 1;
+    for (int i = 0; i < nd; i++) {
+        int64_t d = json_uint(cJSON_GetArrayItem(sh, i));
+        if (d < 0) return err_set(err, "%s: tensor '%s': shape[%d] is not a non-negative integer", path, t->name, i);
+        t->shape[i] = d;
+        if (d != 0 && numel > UINT64_MAX / (uint64_t)d)
+            return err_set(err, "%s: tensor '%s': shape overflows 64 bits", path, t->name);
+        numel *= (uint64_t)d;
+    }
+    if (numel > UINT64_MAX / (uint64_t)t->bits)
+        return err_set(err, "%s: tensor '%s': byte size overflows 64 bits", path, t->name);
+    uint64_t nbits = numel * (uint64_t)t->bits;
+    if (nbits % 8)
+        return err_set(err, "%s: tensor '%s': %llu bits is not a whole number of bytes", path, t->name,
+                       (unsigned long long)nbits);
+    if (cJSON_GetArraySize(off) != 2)
+        return err_set(err, "%s: tensor '%s': data_offsets must be [begin, end]", path, t->name);
+    int64_t b = json_uint(cJSON_GetArrayItem(off, 0)), e2 = json_uint(cJSON_GetArrayItem(off, 1));
+    if (b < 0 || e2 < 0)
+        return err_set(err, "%s: tensor '%s': data_offsets are not non-negative integers", path, t->name);
+    if (e2 < b)
+        return err_set(err, "%s: tensor '%s': data_offsets end %lld is before begin %lld", path, t->name,
+                       (long long)e2, (long long)b);
+    t->begin = (uint64_t)b;
+    t->end = (uint64_t)e2;
+    if (t->end - t->begin != nbits / 8)
+        return err_set(err, "%s: tensor '%s': data_offsets span %llu bytes, expected %llu for %s shape", path,
+                       t->name, (unsigned long long)(t->end - t->begin), (unsigned long long)(nbits / 8), t->dtype);
+    return 0;
+}
+
+/* Checks the header object: metadata is string->string, no duplicate names, every entry well formed. */
+static int parse_header(StFile *f, const cJSON *root, Err *err) {
+    if (!cJSON_IsObject(root)) return err_set(err, "%s: header is not a JSON object", f->path);
+    int n = 0;
+    for (const cJSON *it = root->child; it; it = it->next) n++;
+    f->tensors = xcalloc((size_t)n + 1, sizeof(StTensor));
+    char **names = xcalloc((size_t)n + 1, sizeof(char *));
+    int nn = 0, rc = 0;
+    for (const cJSON *it = root->child; it && rc == 0; it = it->next) {
+        names[nn++] = it->string;
+        if (strcmp(it->string, "__metadata__") == 0) {
+            if (!cJSON_IsObject(it)) {
+                rc = err_set(err, "%s: __metadata__ must be an object of strings", f->path);
+                break;
+            }
+            for (const cJSON *m = it->child; m; m = m->next)
+                if (!cJSON_IsString(m)) {
+                    rc = err_set(err, "%s: __metadata__ value '%s' is not a string", f->path, m->string);
+                    break;
+                }
+            continue;
+        }
+        StTensor *t = &f->tensors[f->n_tensors++];
+        t->name = xstrdup(it->string);
+        rc = parse_entry(f->path, it, t, err);
+    }
+    if (rc == 0) {
+        qsort(names, (size_t)nn, sizeof(char *), cmp_names);
+        for (int i = 1; i < nn; i++)
+            if (strcmp(names[i - 1], names[i]) == 0) {
+                rc = err_set(err, "%s: header names '%s' twice", f->path, names[i]);
+                break;
+            }
+    }
+    free(names);
+    return rc;
+}
+
+/* Offsets must tile the data section exactly: sorted, each starting at the previous end, from 0. */
+static int check_layout(StFile *f, Err *err) {
+    qsort(f->tensors, (size_t)f->n_tensors, sizeof(StTensor), cmp_offsets);
+    uint64_t expect = 0;
+    for (int i = 0; i < f->n_tensors; i++) {
+        const StTensor *t = &f->tensors[i];
+        if (t->begin != expect)
+            return err_set(err, "%s: tensor '%s': data begins at byte %llu, expected %llu (%s)", f->path, t->name,
+                           (unsigned long long)t->begin, (unsigned long long)expect,
+                           t->begin < expect ? "overlaps the previous tensor" : "leaves a gap");
+        expect = t->end;
+    }
+    uint64_t data_len = (uint64_t)(f->file_len - f->data_start);
+    if (expect != data_len)
+        return err_set(err, "%s: file is %zu bytes, expected %llu from its header (%s)", f->path, f->file_len,
+                       (unsigned long long)(f->data_start + expect),
+                       expect > data_len ? "truncated" : "trailing bytes");
+    return 0;
+}
+
+int st_open(StFile *f, const char *path, Err *err) {
+    memset(f, 0, sizeof *f);
+    f->path = xstrdup(path);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) {
+        err_set(err, "%s: cannot open: %s", path, strerror(errno));
+        st_close(f);
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        err_set(err, "%s: not a regular file", path);
+        st_close(f);
+        return -1;
+    }
+    f->file_len = (size_t)st.st_size;
+    if (f->file_len < 8) {
+        close(fd);
+        err_set(err, "%s: file is %zu bytes, expected at least 8 (header size)", path, f->file_len);
+        st_close(f);
+        return -1;
+    }
+    void *map = mmap(NULL, f->file_len, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (map == MAP_FAILED) {
+        err_set(err, "%s: cannot map: %s", path, strerror(errno));
+        st_close(f);
+        return -1;
+    }
+    f->map = map;
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | f->map[i]; /* u64 little-endian */
+    int rc = 0;
+    if (hlen > ST_MAX_HEADER)
+        rc = err_set(err, "%s: header length %llu is larger than the %llu-byte limit", path,
+                     (unsigned long long)hlen, ST_MAX_HEADER);
+    else if (hlen > f->file_len - 8)
+        rc = err_set(err, "%s: header length %llu runs past the end of the %zu-byte file (truncated?)", path,
+                     (unsigned long long)hlen, f->file_len);
+    size_t bad = 0;
+    if (rc == 0 && !utf8_valid((const char *)f->map + 8, (size_t)hlen, &bad))
+        rc = err_set(err, "%s: header is not valid UTF-8 (byte %zu)", path, 8 + bad);
+    if (rc == 0) {
+        f->data_start = 8 + (size_t)hlen;
+        cJSON *root = cJSON_ParseWithLength((const char *)f->map + 8, (size_t)hlen);
+        if (!root)
+            rc = err_set(err, "%s: header is not valid JSON", path);
+        else
+            rc = parse_header(f, root, err);
+        cJSON_Delete(root);
+    }
+    if (rc == 0) rc = check_layout(f, err);
+    if (rc != 0) st_close(f);
+    return rc;
+}
+
+void st_close(StFile *f) {
+    if (f->map) munmap((void *)f->map, f->file_len);
+    for (int i = 0; i < f->n_tensors; i++) free(f->tensors[i].name);
+    free(f->tensors);
+    free(f->path);
+    memset(f, 0, sizeof *f);
+}
+
+const StTensor *st_find(const StFile *f, const char *name) {
+    for (int i = 0; i < f->n_tensors; i++)
+        if (strcmp(f->tensors[i].name, name) == 0) return &f->tensors[i];
+    return NULL;
+}
+
+int st_read_f32(const StFile *f, const StTensor *t, float *out, Err *err) {
+    const unsigned char *src = f->map + f->data_start + t->begin;
+    int64_t n = st_numel(t);
+    if (strcmp(t->dtype, "F32") == 0) {
+        memcpy(out, src, (size_t)n * 4); /* memcpy: the data section may be unaligned */
+    } else if (strcmp(t->dtype, "F16") == 0 || strcmp(t->dtype, "BF16") == 0) {
+        int bf = t->dtype[0] == 'B';
+        for (int64_t i = 0; i < n; i++) {
+            uint16_t h = (uint16_t)(src[2 * i] | (src[2 * i + 1] << 8));
+            out[i] = bf ? bf16_to_f32(h) : f16_to_f32(h);
+        }
+    } else {
+        return err_set(err, "%s: tensor '%s': dtype %s, expected F32, F16 or BF16", f->path, t->name, t->dtype);
+    }
+    return 0;
+}

@@ -1,0 +1,103 @@
+/* sampler.c - greedy, temperature, top-k and top-p sampling (the order of Hugging Face's generate). */
+#include "sampler.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "ops.h"
+
+/* splitmix64 spreads the seed; xorshift64* generates. */
+void rng_seed(Rng *r, uint64_t seed) {
+    uint64_t z = seed + 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    r->state = (z ^ (z >> 31)) | 1;
+}
+
+float rng_uniform(Rng *r) {
+    r->state ^= r->state >> 12;
+    r->state ^= r->state << 25;
+    r->state ^= r->state >> 27;
+    return (float)((r->state * 0x2545F4914F6CDD1Dull) >> 40) / 16777216.0f;
+}
+
+SamplerSettings sampler_default(void) {
+    SamplerSettings s = {.greedy = 0, .temperature = 1.0f, .top_k = 40, .top_p = 1.0f, .seed = 0};
+    return s;
+}
+
+SamplerSettings sampler_greedy(void) {
+    SamplerSettings s = sampler_default();
+    s.greedy = 1;
+    return s;
+}
+
+int argmax(const float *x, int n) {
+    int best = 0;
+    for (int i = 1; i < n; i++)
+        if (x[i] > x[best]) best = i;
+    return best;
+}
+
+typedef struct {
+    float p;
+    int id;
+} Cand;
+
+static int by_prob_desc(const void *a, const void *b) {
+    const Cand *x = a, *y = b;
+    if (x->p != y->p) return x->p < y->p ? 1 : -1;
+    return x->id - y->id; /* ties: lower id first, so the order is deterministic */
+}
+
+int sampler_distribution(const float *logits, int V, const SamplerSettings *s, float *out) {
+    if (s->greedy || s->temperature <= 0) {
+        memset(out, 0, (size_t)V * sizeof(float));
+        out[argmax(logits, V)] = 1.0f;
+        return 1;
+    }
+    /* softmax(logits / T) */
+    for (int i = 0; i < V; i++) out[i] = logits[i] / s->temperature;
+    softmax_forward(out, out, V);
+    int keep_k = s->top_k > 0 && s->top_k < V ? s->top_k : V;
+    if (keep_k == V && s->top_p >= 1.0f) return V;
+    Cand *c = xmalloc((size_t)V * sizeof(Cand));
+    for (int i = 0; i < V; i++) c[i] = (Cand){out[i], i};
+    qsort(c, (size_t)V, sizeof(Cand), by_prob_desc);
+    /* top-k, then the smallest prefix whose mass reaches top_p (it includes the token that crosses) */
+    int keep = keep_k;
+    if (s->top_p < 1.0f) {
+        double kmass = 0, cum = 0;
+        for (int i = 0; i < keep_k; i++) kmass += c[i].p;
+        for (int i = 0; i < keep_k; i++) {
+            cum += c[i].p / kmass;
+            if (cum >= s->top_p) {
+                keep = i + 1;
+                break;
+            }
+        }
+    }
+    double mass = 0;
+    for (int i = 0; i < keep; i++) mass += c[i].p;
+    memset(out, 0, (size_t)V * sizeof(float));
+    for (int i = 0; i < keep; i++) out[c[i].id] = (float)(c[i].p / mass);
+    free(c);
+    return keep;
+}
+
+int sampler_pick(const float *logits, int V, const SamplerSettings *s, Rng *r, float *work) {
+    if (s->greedy || s->temperature <= 0) return argmax(logits, V);
+    sampler_distribution(logits, V, s, work);
+    float u = rng_uniform(r);
+    double cum = 0;
+    int last = -1;
+    for (int i = 0; i < V; i++) {
+        if (work[i] <= 0) continue;
+        cum += work[i];
+        last = i;
+        if (u < cum) return i;
+    }
+    return last >= 0 ? last : argmax(logits, V); /* rounding: fall back to the last kept token */
+}

@@ -1,0 +1,30 @@
+/* sampler.h - turns logits into the next token: greedy, or temperature + top-k + top-p with a seeded
+ * random generator, so that the same seed always gives the same text. Pure functions over arrays. */
+#ifndef GPTSTEP_SAMPLER_H
+#define GPTSTEP_SAMPLER_H
+
+#include <stdint.h>
+
+#include "trace.h"
+
+typedef struct {
+    uint64_t state;
+} Rng;
+
+void rng_seed(Rng *r, uint64_t seed);
+float rng_uniform(Rng *r); /* [0, 1) */
+
+SamplerSettings sampler_default(void); /* temperature 1, top-k 40, top-p 1, seed 0 */
+SamplerSettings sampler_greedy(void);
+
+/* The distribution the sampler draws from (V): softmax(logits / temperature), then only the top_k most
+ * likely and the smallest set reaching top_p mass are kept (renormalised); cut tokens get 0. Greedy gives
+ * all mass to the argmax. Returns the number of tokens kept. */
+int sampler_distribution(const float *logits, int V, const SamplerSettings *s, float *out);
+
+/* Chooses a token from logits (V). work must hold V floats. */
+int sampler_pick(const float *logits, int V, const SamplerSettings *s, Rng *r, float *work);
+
+int argmax(const float *x, int n);
+
+#endif

@@ -1,0 +1,47 @@
+/* tokenizer.h - GPT-2's byte-level BPE: text <-> token ids, exactly as OpenAI's encoder.py.
+ * Reads encoder.json + vocab.bpe (or the identical vocab.json + merges.txt). Pre-tokenization uses
+ * PCRE2 with Unicode properties; "<|endoftext|>" can be recognised as the special token. */
+#ifndef GPTSTEP_TOKENIZER_H
+#define GPTSTEP_TOKENIZER_H
+
+#include <stddef.h>
+
+#include "common.h"
+
+typedef struct Tokenizer Tokenizer;
+
+/* Loads the vocabulary from DIR (encoder.json + vocab.bpe, or vocab.json + merges.txt). */
+Tokenizer *tok_load(const char *dir, Err *err);
+/* Loads from a model directory, falling back to the shipped models/tokenizer when the model has none. */
+Tokenizer *tok_load_for_model(const char *model_dir, Err *err);
+void tok_free(Tokenizer *t);
+
+int tok_vocab_size(const Tokenizer *t);
+int tok_eot(const Tokenizer *t); /* id of <|endoftext|> (50256) */
+
+/* Encodes UTF-8 text into ids. With allow_special, "<|endoftext|>" becomes tok_eot(); otherwise it is
+ * ordinary text. Fails on invalid UTF-8, naming the byte offset. *ids is malloc'd. */
+int tok_encode(Tokenizer *t, const char *text, size_t len, int allow_special, int **ids, int *n, Err *err);
+
+/* The raw bytes of one token (not NUL-terminated; may be part of a UTF-8 character). */
+const char *tok_bytes(const Tokenizer *t, int id, int *len);
+
+/* Decodes ids into a malloc'd NUL-terminated string; invalid UTF-8 becomes U+FFFD (errors='replace'). */
+char *tok_decode(const Tokenizer *t, const int *ids, int n);
+
+/* Streaming decode: push one token's bytes, get back the UTF-8 text that is complete so far.
+ * An incomplete UTF-8 sequence is held until a later token completes it (or flush replaces it). */
+typedef struct {
+    unsigned char pending[8];
+    int n_pending;
+    char out[1024];
+} TokStream;
+void tok_stream_init(TokStream *s);
+/* Returns a pointer to NUL-terminated text valid until the next call (into s->out or t's storage). */
+const char *tok_stream_push(TokStream *s, const Tokenizer *t, int id);
+const char *tok_stream_flush(TokStream *s);
+
+/* Appends to out (capacity cap) the printable form of bytes: control bytes as \n, \t, \xHH. */
+void tok_escape(const char *bytes, int len, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,322 @@
+/* trace.c - storage, names, shapes, file format and .npy export of the recorded tensors. */
+#define _POSIX_C_SOURCE 200809L
+#include "trace.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *KIND_NAMES[TK_COUNT] = {
+    "tok_emb",     "pos_emb",    "embed",       "ln_1",      "attn.q",     "attn.k",    "attn.v",
+    "attn.scores", "attn.masked", "attn.weights", "attn.heads", "attn.proj", "resid_mid", "ln_2",
+    "mlp.fc",      "mlp.gelu",   "mlp.proj",    "resid_out", "ln_f",       "logits",    "probs",
+};
+
+const char *trace_kind_name(TensorKind kind) { return kind < TK_COUNT ? KIND_NAMES[kind] : "?"; }
+
+const char *trace_mode_name(TraceMode m) { return m == TRACE_FULL ? "full" : m == TRACE_ATTN ? "attention" : "off"; }
+
+void trace_init(Trace *tr, const Gpt2Config *cfg, const char *model_name, TraceMode mode) {
+    memset(tr, 0, sizeof *tr);
+    tr->cfg = *cfg;
+    snprintf(tr->model, sizeof tr->model, "%s", model_name ? model_name : "");
+    tr->mode = mode;
+    tr->n_ids = 3 + cfg->n_layer * TK_PER_LAYER + 3;
+}
+
+static void free_pos(TracePos *p) {
+    free(p->data);
+    free(p->off);
+}
+
+void trace_free(Trace *tr) {
+    for (int i = 0; i < tr->n_pos; i++) free_pos(&tr->pos[i]);
+    free(tr->pos);
+    free(tr->steps);
+    memset(tr, 0, sizeof *tr);
+}
+
+void trace_truncate(Trace *tr, int n_pos) {
+    if (n_pos < 0) n_pos = 0;
+    for (int i = n_pos; i < tr->n_pos; i++) free_pos(&tr->pos[i]);
+    if (n_pos < tr->n_pos) tr->n_pos = n_pos;
+    while (tr->n_steps > 0 && tr->steps[tr->n_steps - 1].pos0 >= n_pos) tr->n_steps--;
+    if (tr->n_steps > 0) {
+        TraceStep *s = &tr->steps[tr->n_steps - 1];
+        if (s->pos0 + s->n_pos > n_pos) s->n_pos = n_pos - s->pos0;
+    }
+}
+
+int trace_id(const Trace *tr, TensorKind kind, int layer) {
+    if (!tr) return -1;
+    if (kind < TK_FIRST_LAYER) return (int)kind;
+    if (kind <= TK_LAST_LAYER) return 3 + layer * TK_PER_LAYER + (int)(kind - TK_FIRST_LAYER);
+    return 3 + tr->cfg.n_layer * TK_PER_LAYER + (int)(kind - TK_LN_F);
+}
+
+TensorKind trace_kind_of(const Trace *tr, int id, int *layer) {
+    *layer = -1;
+    if (id < 3) return (TensorKind)id;
+    int k = id - 3;
+    if (k < tr->cfg.n_layer * TK_PER_LAYER) {
+        *layer = k / TK_PER_LAYER;
+        return (TensorKind)(TK_FIRST_LAYER + k % TK_PER_LAYER);
+    }
+    return (TensorKind)(TK_LN_F + (k - tr->cfg.n_layer * TK_PER_LAYER));
+}
+
+void trace_name(const Trace *tr, int id, char *buf, size_t cap) {
+    int layer;
+    TensorKind k = trace_kind_of(tr, id, &layer);
+    if (layer >= 0) snprintf(buf, cap, "h.%d.%s", layer, KIND_NAMES[k]);
+    else snprintf(buf, cap, "%s", KIND_NAMES[k]);
+}
+
+int trace_id_by_name(const Trace *tr, const char *name) {
+    int layer = -1, used = 0;
+    const char *kind = name;
+    if (sscanf(name, "h.%d.%n", &layer, &used) == 1 && used > 0) {
+        if (layer < 0 || layer >= tr->cfg.n_layer) return -1;
+        kind = name + used;
+        for (int k = TK_FIRST_LAYER; k <= TK_LAST_LAYER; k++)
+            if (strcmp(kind, KIND_NAMES[k]) == 0) return trace_id(tr, (TensorKind)k, layer);
+        return -1;
+    }
+    for (int k = 0; k < TK_COUNT; k++)
+        if ((k < TK_FIRST_LAYER || k > TK_LAST_LAYER) && strcmp(kind, KIND_NAMES[k]) == 0)
+            return trace_id(tr, (TensorKind)k, 0);
+    return -1;
+}
+
+static int shape_of(const Gpt2Config *c, TensorKind k, int n_keys, int64_t shape[2]) {
+    switch (k) {
+    case TK_Q: case TK_K: case TK_V: case TK_HEADS:
+        shape[0] = c->n_head;
+        shape[1] = c->n_embd / c->n_head;
+        return 2;
+    case TK_SCORES: case TK_MASKED: case TK_WEIGHTS:
+        shape[0] = c->n_head;
+        shape[1] = n_keys;
+        return 2;
+    case TK_FC: case TK_GELU:
+        shape[0] = c->n_inner;
+        return 1;
+    case TK_LOGITS: case TK_PROBS:
+        shape[0] = c->n_vocab;
+        return 1;
+    default:
+        shape[0] = c->n_embd;
+        return 1;
+    }
+}
+
+int trace_shape(const Trace *tr, int id, int p, int64_t shape[2]) {
+    int layer;
+    TensorKind k = trace_kind_of(tr, id, &layer);
+    shape[1] = 1;
+    return shape_of(&tr->cfg, k, p >= 0 && p < tr->n_pos ? tr->pos[p].n_keys : 0, shape);
+}
+
+static int recorded(TraceMode mode, TensorKind k, int has_logits) {
+    if (k == TK_LOGITS || k == TK_PROBS) return mode != TRACE_OFF && has_logits;
+    if (mode == TRACE_FULL) return 1;
+    return mode == TRACE_ATTN && (k == TK_SCORES || k == TK_MASKED || k == TK_WEIGHTS);
+}
+
+TracePos *trace_add_pos(Trace *tr, int token, int n_keys, int has_logits) {
+    if (tr->n_pos == tr->cap_pos) {
+        tr->cap_pos = tr->cap_pos ? tr->cap_pos * 2 : 64;
+        tr->pos = xrealloc(tr->pos, (size_t)tr->cap_pos * sizeof(TracePos));
+    }
+    TracePos *p = &tr->pos[tr->n_pos++];
+    memset(p, 0, sizeof *p);
+    p->token = token;
+    p->step = tr->n_steps - 1;
+    p->n_keys = n_keys;
+    p->off = xmalloc((size_t)tr->n_ids * sizeof(int64_t));
+    size_t total = 0;
+    for (int id = 0; id < tr->n_ids; id++) {
+        int layer;
+        TensorKind k = trace_kind_of(tr, id, &layer);
+        int64_t shape[2] = {1, 1};
+        int nd = shape_of(&tr->cfg, k, n_keys, shape);
+        if (recorded(tr->mode, k, has_logits)) {
+            p->off[id] = (int64_t)total;
+            total += (size_t)(shape[0] * (nd == 2 ? shape[1] : 1));
+        } else {
+            p->off[id] = -1;
+        }
+    }
+    p->n_floats = total;
+    p->data = total ? alloc_floats(total) : NULL;
+    return p;
+}
+
+float *trace_slot(Trace *tr, TracePos *p, int id) {
+    (void)tr;
+    return p->off[id] >= 0 ? p->data + p->off[id] : NULL;
+}
+
+const float *trace_get(const Trace *tr, int id, int p) {
+    if (p < 0 || p >= tr->n_pos || id < 0 || id >= tr->n_ids) return NULL;
+    const TracePos *tp = &tr->pos[p];
+    return tp->off[id] >= 0 ? tp->data + tp->off[id] : NULL;
+}
+
+TraceStep *trace_begin_step(Trace *tr, int pos0, int n_pos) {
+    if (tr->n_steps == tr->cap_steps) {
+        tr->cap_steps = tr->cap_steps ? tr->cap_steps * 2 : 64;
+        tr->steps = xrealloc(tr->steps, (size_t)tr->cap_steps * sizeof(TraceStep));
+    }
+    TraceStep *s = &tr->steps[tr->n_steps++];
+    memset(s, 0, sizeof *s);
+    s->pos0 = pos0;
+    s->n_pos = n_pos;
+    s->chosen = -1;
+    return s;
+}
+
+/* ---- file format: all integers and floats little-endian (the machines gptstep runs on) ---- */
+#define TRACE_MAGIC "GPTSTEPT"
+#define TRACE_VERSION 1
+
+static int put(FILE *f, const void *p, size_t n) { return fwrite(p, 1, n, f) == n ? 0 : -1; }
+static int put_i32(FILE *f, int32_t v) { return put(f, &v, 4); }
+
+int trace_save(const Trace *tr, const char *path, Err *err) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return err_set(err, "%s: cannot write: %s", path, strerror(errno));
+    const Gpt2Config *c = &tr->cfg;
+    int rc = put(f, TRACE_MAGIC, 8);
+    int32_t head[] = {TRACE_VERSION, (int32_t)tr->mode, c->n_layer, c->n_head, c->n_embd,
+                      c->n_vocab,    c->n_ctx,          c->n_inner, tr->n_ids};
+    rc |= put(f, head, sizeof head);
+    rc |= put(f, &c->ln_eps, 4);
+    int32_t nl = (int32_t)strlen(tr->model);
+    rc |= put_i32(f, nl) | put(f, tr->model, (size_t)nl);
+    rc |= put_i32(f, tr->n_steps);
+    for (int i = 0; i < tr->n_steps && rc == 0; i++) {
+        const TraceStep *s = &tr->steps[i];
+        rc |= put_i32(f, s->pos0) | put_i32(f, s->n_pos) | put_i32(f, s->chosen) | put(f, &s->chosen_prob, 4);
+        rc |= put_i32(f, s->sampler.greedy) | put(f, &s->sampler.temperature, 4) | put_i32(f, s->sampler.top_k);
+        rc |= put(f, &s->sampler.top_p, 4) | put(f, &s->sampler.seed, 8);
+    }
+    rc |= put_i32(f, tr->n_pos);
+    for (int i = 0; i < tr->n_pos && rc == 0; i++) {
+        const TracePos *p = &tr->pos[i];
+        uint64_t nf = p->n_floats;
+        rc |= put_i32(f, p->token) | put_i32(f, p->step) | put_i32(f, p->n_keys) | put_i32(f, 0);
+        rc |= put(f, &nf, 8) | put(f, p->off, (size_t)tr->n_ids * 8);
+        if (nf) rc |= put(f, p->data, nf * 4);
+    }
+    if (fclose(f) != 0) rc = -1;
+    if (rc) return err_set(err, "%s: write failed (disk full?)", path);
+    return 0;
+}
+
+static int get(FILE *f, void *p, size_t n) { return fread(p, 1, n, f) == n ? 0 : -1; }
+
+int trace_load(Trace *tr, const char *path, Err *err) {
+    memset(tr, 0, sizeof *tr);
+    FILE *f = fopen(path, "rb");
+    if (!f) return err_set(err, "%s: cannot open: %s", path, strerror(errno));
+    char magic[8];
+    int32_t head[9];
+    Gpt2Config c = {0};
+    int rc = 0;
+    if (get(f, magic, 8) || memcmp(magic, TRACE_MAGIC, 8)) {
+        rc = err_set(err, "%s: not a gptstep trace (magic is not \"GPTSTEPT\")", path);
+    } else if (get(f, head, sizeof head) || get(f, &c.ln_eps, 4)) {
+        rc = err_set(err, "%s: truncated trace header", path);
+    } else if (head[0] != TRACE_VERSION) {
+        rc = err_set(err, "%s: trace version %d, expected %d", path, head[0], TRACE_VERSION);
+    } else {
+        c.n_layer = head[2], c.n_head = head[3], c.n_embd = head[4], c.n_vocab = head[5], c.n_ctx = head[6];
+        c.n_inner = head[7];
+        if (c.n_layer < 1 || c.n_layer > 1000 || c.n_head < 1 || c.n_embd < 1 || c.n_embd % c.n_head ||
+            c.n_vocab < 1 || c.n_ctx < 1 || c.n_inner < 1 || head[1] < 0 || head[1] > 2)
+            rc = err_set(err, "%s: trace header has impossible sizes", path);
+    }
+    int32_t nl = 0;
+    char name[256] = "";
+    if (rc == 0 && (get(f, &nl, 4) || nl < 0 || nl >= (int32_t)sizeof name || get(f, name, (size_t)nl)))
+        rc = err_set(err, "%s: bad model name in trace header", path);
+    if (rc) {
+        fclose(f);
+        return rc;
+    }
+    name[nl] = 0;
+    trace_init(tr, &c, name, (TraceMode)head[1]);
+    if (tr->n_ids != head[8]) rc = err_set(err, "%s: trace has %d tensor ids, expected %d", path, head[8], tr->n_ids);
+    int32_t ns = 0;
+    if (rc == 0 && (get(f, &ns, 4) || ns < 0)) rc = err_set(err, "%s: bad step count", path);
+    for (int i = 0; i < ns && rc == 0; i++) {
+        TraceStep *s = trace_begin_step(tr, 0, 0);
+        int32_t v[3], g, k;
+        if (get(f, v, 12) || get(f, &s->chosen_prob, 4) || get(f, &g, 4) || get(f, &s->sampler.temperature, 4) ||
+            get(f, &k, 4) || get(f, &s->sampler.top_p, 4) || get(f, &s->sampler.seed, 8))
+            rc = err_set(err, "%s: truncated at step %d", path, i);
+        s->pos0 = v[0], s->n_pos = v[1], s->chosen = v[2], s->sampler.greedy = g, s->sampler.top_k = k;
+    }
+    int32_t np = 0;
+    if (rc == 0 && (get(f, &np, 4) || np < 0 || np > c.n_ctx)) rc = err_set(err, "%s: bad position count", path);
+    for (int i = 0; i < np && rc == 0; i++) {
+        int32_t v[4];
+        uint64_t nf;
+        if (get(f, v, 16) || get(f, &nf, 8)) {
+            rc = err_set(err, "%s: truncated at position %d", path, i);
+            break;
+        }
+        if (v[2] < 0 || v[2] > c.n_ctx || nf > ((uint64_t)1 << 34)) {
+            rc = err_set(err, "%s: position %d has impossible sizes", path, i);
+            break;
+        }
+        if (tr->n_pos == tr->cap_pos) {
+            tr->cap_pos = tr->cap_pos ? tr->cap_pos * 2 : 64;
+            tr->pos = xrealloc(tr->pos, (size_t)tr->cap_pos * sizeof(TracePos));
+        }
+        TracePos *p = &tr->pos[tr->n_pos++];
+        memset(p, 0, sizeof *p);
+        p->token = v[0], p->step = v[1], p->n_keys = v[2], p->n_floats = nf;
+        p->off = xmalloc((size_t)tr->n_ids * 8);
+        p->data = nf ? alloc_floats(nf) : NULL;
+        if (get(f, p->off, (size_t)tr->n_ids * 8) || (nf && get(f, p->data, nf * 4))) {
+            rc = err_set(err, "%s: truncated at position %d", path, i);
+            break;
+        }
+        for (int id = 0; id < tr->n_ids && rc == 0; id++) {
+            int64_t sh[2];
+            int nd = trace_shape(tr, id, i, sh);
+            uint64_t n = (uint64_t)(sh[0] * (nd == 2 ? sh[1] : 1));
+            if (p->off[id] < -1 || (p->off[id] >= 0 && (uint64_t)p->off[id] + n > nf))
+                rc = err_set(err, "%s: position %d: tensor offset out of range", path, i);
+        }
+    }
+    fclose(f);
+    if (rc) trace_free(tr);
+    return rc;
+}
+
+int npy_save(const char *path, const float *data, int ndim, const int64_t *shape, Err *err) {
+    char dict[256], shp[96] = "";
+    size_t k = 0;
+    size_t n = 1;
+    for (int i = 0; i < ndim; i++) {
+        k += (size_t)snprintf(shp + k, sizeof shp - k, "%lld,%s", (long long)shape[i], ndim > 1 && i < ndim - 1 ? " " : "");
+        n *= (size_t)shape[i];
+    }
+    if (ndim > 1 && k > 0) shp[k - 1] = 0; /* "(2, 3)" rather than "(2, 3,)" */
+    int dl = snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }", shp);
+    /* Header (magic 6 + version 2 + length 2 + dict + padding + '\n') is a multiple of 64 bytes. */
+    int total = 10 + dl + 1;
+    int pad = (64 - total % 64) % 64;
+    FILE *f = fopen(path, "wb");
+    if (!f) return err_set(err, "%s: cannot write: %s", path, strerror(errno));
+    uint16_t hl = (uint16_t)(dl + pad + 1);
+    int rc = put(f, "\x93NUMPY\x01\x00", 8) | put(f, &hl, 2) | put(f, dict, (size_t)dl);
+    for (int i = 0; i < pad; i++) rc |= put(f, " ", 1);
+    rc |= put(f, "\n", 1) | put(f, data, n * 4);
+    if (fclose(f) != 0) rc = -1;
+    return rc ? err_set(err, "%s: write failed", path) : 0;
+}

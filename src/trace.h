@@ -1,0 +1,95 @@
+/* trace.h - the record of a generation: every intermediate tensor of every position, under stable
+ * dotted names (docs/trace.md), plus each step's chosen token and sampler settings.
+ * The forward pass writes it; the CLI, the tests and the viewer read it. Saves to and loads from a
+ * documented binary file, bit-exactly; any tensor exports to NumPy .npy. */
+#ifndef GPTSTEP_TRACE_H
+#define GPTSTEP_TRACE_H
+
+#include <stdint.h>
+
+#include "common.h"
+#include "model.h"
+
+typedef enum { TRACE_OFF = 0, TRACE_ATTN = 1, TRACE_FULL = 2 } TraceMode;
+
+/* Tensor kinds. Per-layer kinds exist once per layer ("h.L.<kind>"). */
+typedef enum {
+    TK_TOK_EMB, TK_POS_EMB, TK_EMBED,                         /* before the blocks */
+    TK_LN_1, TK_Q, TK_K, TK_V, TK_SCORES, TK_MASKED, TK_WEIGHTS, TK_HEADS, TK_ATTN_PROJ,
+    TK_RESID_MID, TK_LN_2, TK_FC, TK_GELU, TK_MLP_PROJ, TK_RESID_OUT, /* per layer */
+    TK_LN_F, TK_LOGITS, TK_PROBS,                             /* after the blocks */
+    TK_COUNT
+} TensorKind;
+
+#define TK_FIRST_LAYER TK_LN_1
+#define TK_LAST_LAYER TK_RESID_OUT
+#define TK_PER_LAYER (TK_LAST_LAYER - TK_FIRST_LAYER + 1)
+
+/* How the sampler chose a token (recorded per step). */
+typedef struct {
+    int greedy;        /* 1: argmax, the other fields are ignored */
+    float temperature; /* > 0 */
+    int top_k;         /* 0 = off */
+    float top_p;       /* 1 = off */
+    uint64_t seed;
+} SamplerSettings;
+
+typedef struct {
+    int pos0, n_pos;     /* positions computed in this step */
+    int chosen;          /* token chosen after it, or -1 */
+    float chosen_prob;   /* its probability under the model (temperature 1) */
+    SamplerSettings sampler;
+} TraceStep;
+
+typedef struct {
+    int token;     /* input token at this position */
+    int step;      /* the step that computed it */
+    int n_keys;    /* K: keys in this position's attention rows (future ones are masked) */
+    size_t n_floats;
+    float *data;   /* all recorded tensors of this position */
+    int64_t *off;  /* per tensor id: offset into data, or -1 when not recorded */
+} TracePos;
+
+typedef struct {
+    Gpt2Config cfg;
+    char model[256];
+    TraceMode mode;
+    int n_ids;     /* number of tensor ids: 3 + L * TK_PER_LAYER + 3 */
+    TracePos *pos;
+    int n_pos, cap_pos;
+    TraceStep *steps;
+    int n_steps, cap_steps;
+} Trace;
+
+void trace_init(Trace *tr, const Gpt2Config *cfg, const char *model_name, TraceMode mode);
+void trace_free(Trace *tr);
+/* Drops positions >= n_pos and the steps that computed them (for stepping back or branching). */
+void trace_truncate(Trace *tr, int n_pos);
+
+/* Tensor ids and names: "tok_emb", "h.3.attn.scores", "probs"... */
+int trace_id(const Trace *tr, TensorKind kind, int layer);
+TensorKind trace_kind_of(const Trace *tr, int id, int *layer);
+int trace_id_by_name(const Trace *tr, const char *name); /* -1 if unknown */
+void trace_name(const Trace *tr, int id, char *buf, size_t cap);
+const char *trace_kind_name(TensorKind kind);
+
+/* Shape of tensor id at position p: returns ndim (1 or 2) and fills shape. */
+int trace_shape(const Trace *tr, int id, int p, int64_t shape[2]);
+/* The recorded data of tensor id at position p, or NULL if it was not recorded. */
+const float *trace_get(const Trace *tr, int id, int p);
+
+/* Used by the forward pass: appends a position and returns a pointer to write tensor id into. */
+TracePos *trace_add_pos(Trace *tr, int token, int n_keys, int has_logits);
+float *trace_slot(Trace *tr, TracePos *p, int id);
+TraceStep *trace_begin_step(Trace *tr, int pos0, int n_pos);
+
+/* Binary file (docs/trace.md): magic "GPTSTEPT", version, sizes, steps, positions. */
+int trace_save(const Trace *tr, const char *path, Err *err);
+int trace_load(Trace *tr, const char *path, Err *err);
+
+/* Writes an array as a NumPy .npy file (float32, little-endian, C order). */
+int npy_save(const char *path, const float *data, int ndim, const int64_t *shape, Err *err);
+
+const char *trace_mode_name(TraceMode m);
+
+#endif
