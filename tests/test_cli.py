@@ -1,0 +1,167 @@
+#!/usr/bin/python3
+"""The gptstep command line as a user meets it: every subcommand, its --help, and a clear one-line
+error (never a crash) for bad input. Also the shipped vocabulary's SHA-256s and the download script's
+offline parts (arguments, the hash check on a local file, the no-network message).
+
+    tests/test_cli.py GPTSTEP OUTDIR      (OUTDIR holds the tiny models test_forward.py wrote)
+"""
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+failures = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    if not cond:
+        failures.append(what)
+
+
+def run(args, input=None, env=None):
+    e = dict(os.environ, **(env or {}))
+    r = subprocess.run(args, capture_output=True, input=input, env=e, timeout=600)
+    return r.returncode, r.stdout.decode("utf-8", "replace"), r.stderr.decode("utf-8", "replace")
+
+
+def one_line_error(rc, err, needle, what):
+    lines = [line for line in err.splitlines() if line.strip()]
+    check(rc not in (0, -11, -6) and len(lines) == 1 and needle in err, f"{what}: rc {rc}, '{err.strip()}'")
+
+
+def main():
+    gs, out = sys.argv[1], sys.argv[2]
+    tiny = os.path.join(out, "tiny-f32")
+
+    # --help everywhere
+    rc, o, _ = run([gs, "--help"])
+    check(rc == 0 and "commands:" in o, "gptstep --help")
+    for cmd in ("tokens", "generate", "trace", "dump", "info"):
+        rc, o, _ = run([gs, cmd, "--help"])
+        check(rc == 0 and o.startswith("usage: gptstep " + cmd), f"gptstep {cmd} --help")
+    rc, _, e = run([gs, "frobnicate"])
+    one_line_error(rc, e, "unknown command 'frobnicate'", "unknown command")
+
+    # tokens
+    rc, o, _ = run([gs, "tokens", "--ids", "Hello, I'm a language model,"])
+    check(rc == 0 and o.strip() == "15496 11 314 1101 257 3303 2746 11", "tokens --ids")
+    rc, o, _ = run([gs, "tokens", "hello world"])
+    check(rc == 0 and "31373" in o and "' world'" in o and "20 77 6f 72 6c 64" in o and "2 tokens" in o, "tokens table")
+    bad = os.path.join(out, "bad-utf8.txt")
+    with open(bad, "wb") as f:
+        f.write(b"fine text \xff\xfe broken")
+    rc, _, e = run([gs, "tokens", "--file", bad])
+    one_line_error(rc, e, "invalid UTF-8 at byte 10", "tokens on invalid UTF-8")
+    rc, o, _ = run([gs, "tokens", "--ids", "--file", "-"], input="from stdin".encode())
+    check(rc == 0 and o.strip() == "6738 14367 259", "tokens from standard input")
+    rc, _, e = run([gs, "tokens"])
+    one_line_error(rc, e, "give either TEXT or --file", "tokens without text")
+    rc, _, e = run([gs, "tokens", "--file", "/nonexistent.txt"])
+    one_line_error(rc, e, "/nonexistent.txt: cannot open", "tokens on a missing file")
+
+    # generate
+    rc, o, _ = run([gs, "generate", "--model", tiny, "--prompt", "Hello", "-n", "5", "--greedy", "--ids"])
+    ids = o.split()
+    check(rc == 0 and len(ids) == 6 and ids[0] == "15496", f"generate --ids prints prompt and 5 new ids ({o.strip()})")
+    rc, o0, _ = run([gs, "generate", "--model", tiny, "--prompt", "Hello there", "-n", "0"])
+    check(rc == 0 and o0.strip() == "Hello there", "generate -n 0 runs the prompt only")
+    rc, o, _ = run([gs, "generate", "--model", tiny, "--unconditional", "-n", "3", "--ids", "--seed", "3"])
+    check(rc == 0 and o.split()[0] == "50256" and len(o.split()) == 4, "unconditional starts from <|endoftext|>")
+    rc, _, e = run([gs, "generate", "--model", tiny, "--prompt", "x " * 70, "-n", "1"])
+    one_line_error(rc, e, "longer than the model's 64-token context", "prompt past the context")
+    rc, _, e = run([gs, "generate", "--model", tiny, "--prompt", "Hello", "-n", "80"])
+    check(rc != 0 and "context is full" in e, "generation past the context stops with a message")
+    rc, _, e = run([gs.encode(), b"generate", b"--model", tiny.encode(), b"--prompt", b"bad \xff", b"-n", b"1"])
+    one_line_error(rc, e, "not valid UTF-8", "prompt with invalid UTF-8")
+    rc, _, e = run([gs, "generate", "--model", tiny, "--prompt", "", "-n", "1"])
+    one_line_error(rc, e, "prompt is empty", "empty prompt")
+    rc, _, e = run([gs, "generate", "--model", "no-such-model", "--prompt", "Hi"])
+    one_line_error(rc, e, "model 'no-such-model' not found", "unknown model name")
+    rc, _, e = run([gs, "generate", "--model", tiny, "--prompt", "Hi", "--top-p", "1.5"])
+    one_line_error(rc, e, "invalid value '1.5' for --top-p", "bad top-p")
+    rc, _, e = run([gs, "generate", "--model", tiny, "--prompt", "Hi", "--unconditional"])
+    one_line_error(rc, e, "exactly one of", "prompt and unconditional together")
+
+    # trace, dump
+    tr = os.path.join(out, "cli.trace")
+    rc, o, _ = run([gs, "trace", "--model", tiny, "--prompt", "Once upon a time", "-n", "3", "--seed", "1", "-o", tr])
+    check(rc == 0 and "6 positions, 3 steps, recording full" in o, f"trace writes a file ({o.strip()})")
+    rc, o, _ = run([gs, "dump", tr])
+    check(rc == 0 and "h.1.attn.weights" in o and "[4, 6]" in o and "step 2" in o, "dump lists the trace")
+    rc, o, _ = run([gs, "dump", tr, "h.0.attn.weights", "--pos", "2"])
+    rows = [r for r in o.splitlines() if not r.startswith("#")]
+    vals = np.array([[float(x) for x in r.split()] for r in rows])
+    check(rc == 0 and vals.shape == (4, 4) and np.allclose(vals.sum(1), 1, atol=1e-5) and np.all(vals[:, 3] == 0),
+          "dump prints attention weights: rows sum to 1, the future key is 0")
+    npy = os.path.join(out, "probs.npy")
+    rc, _, _ = run([gs, "dump", tr, "probs", "--npy", npy])
+    p = np.load(npy) if rc == 0 else None
+    check(p is not None and p.shape == (50257,) and abs(p.sum() - 1) < 1e-4, "dump --npy exports probabilities")
+    rc, _, e = run([gs, "dump", tr, "h.7.ln_1"])
+    one_line_error(rc, e, "no tensor named 'h.7.ln_1'", "dump of an unknown name")
+    rc, _, e = run([gs, "dump", tr, "logits", "--pos", "99"])
+    one_line_error(rc, e, "past the last position", "dump past the end")
+    rc, _, e = run([gs, "dump", os.path.join(ROOT, "Makefile"), "logits"])
+    one_line_error(rc, e, "not a gptstep trace", "dump of a file that is not a trace")
+    tra = os.path.join(out, "attn.trace")
+    rc, o, _ = run([gs, "trace", "--model", tiny, "--prompt", "Once upon a time", "-n", "2", "--record", "attention",
+                    "-o", tra])
+    rc2, _, e = run([gs, "dump", tra, "h.0.ln_1"])
+    check(rc == 0 and rc2 != 0 and "was not recorded" in e, "attention-only recording keeps no LayerNorm outputs")
+    rc, o, _ = run([gs, "dump", tra, "h.0.attn.scores"])
+    check(rc == 0 and o.startswith("# h.0.attn.scores"), "attention-only recording keeps attention scores")
+
+    # info and corrupt checkpoints
+    rc, o, _ = run([gs, "info", tiny])
+    check(rc == 0 and "layers      2" in o and "heads       4 of size 16" in o and "50257" in o, "info")
+    broken = os.path.join(out, "broken")
+    shutil.rmtree(broken, ignore_errors=True)
+    shutil.copytree(tiny, broken)
+    st = os.path.join(broken, "model.safetensors")
+    with open(st, "r+b") as f:
+        f.truncate(os.path.getsize(st) - 100)
+    rc, _, e = run([gs, "info", broken])
+    one_line_error(rc, e, "truncated", "info on a truncated checkpoint")
+    rc, _, e = run([gs, "generate", "--model", broken, "--prompt", "Hi"])
+    one_line_error(rc, e, "model.safetensors: file is", "generate on a truncated checkpoint")
+    with open(st, "wb") as f:
+        f.write((10 ** 9).to_bytes(8, "little") + b"{}")
+    rc, _, e = run([gs, "info", broken])
+    one_line_error(rc, e, "larger than the 100000000-byte limit", "info on an oversized header")
+
+    # the shipped vocabulary is OpenAI's, byte for byte
+    want = {"encoder.json": "196139668be63f3b5d6574427317ae82f612a97c5d1cdaf36ed2256dbf636783",
+            "vocab.bpe": "1ce1664773c50f3e0cc8842619a93edc4624525b728b188a9e0be33b7726adc5"}
+    for name, sha in want.items():
+        with open(os.path.join(ROOT, "models", "tokenizer", name), "rb") as f:
+            check(hashlib.sha256(f.read()).hexdigest() == sha, f"models/tokenizer/{name} SHA-256")
+
+    # the download script, offline
+    dl = os.path.join(ROOT, "models", "download.sh")
+    rc, o, _ = run(["sh", dl, "--help"])
+    check(rc == 0 and "gpt2-medium" in o, "download.sh --help")
+    rc, _, e = run(["sh", dl, "gpt3"])
+    check(rc == 2 and "unknown model 'gpt3'" in e, "download.sh rejects an unknown model")
+    vocab = os.path.join(ROOT, "models", "tokenizer", "vocab.bpe")
+    rc, o, _ = run(["sh", dl, "verify", vocab, want["vocab.bpe"], "strict"])
+    check(rc == 0 and "verified" in o, "hash check passes on a matching local file")
+    rc, _, e = run(["sh", dl, "verify", vocab, "0" * 64, "strict"])
+    check(rc == 1 and "SHA-256 mismatch" in e, "hash check fails on a mismatch when the hash is pinned (gpt2)")
+    rc, _, e = run(["sh", dl, "verify", vocab, "0" * 64])
+    check(rc == 0 and "unverified" in e, "hash mismatch is 'unverified' for hashes that are not pinned")
+    dest = os.path.join(out, "dl")
+    shutil.rmtree(dest, ignore_errors=True)
+    rc, o, e = run(["sh", dl, "gpt2"], env={"HF_ENDPOINT": "http://127.0.0.1:9", "GPTSTEP_MODELS": dest})
+    check(rc == 3 and "no network?" in e, f"download without a network says so (rc {rc})")
+
+    print(f"cli: {len(failures)} failed")
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()

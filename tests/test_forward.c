@@ -1,0 +1,201 @@
+/* test_forward.c - KV-cached decoding equals running the whole sequence at once; the fast kernels give
+ * the reference kernels' logits; a trace saves and loads back bit-exactly; .npy export; the context
+ * limit and bad token ids fail cleanly.   test_forward MODEL_DIR TMPDIR */
+#include <math.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <string.h>
+
+#include "check.h"
+#include "common.h"
+#include "forward.h"
+#include "model.h"
+#include "trace.h"
+
+static float rel_diff(const float *a, const float *b, size_t n) {
+    float err = 0, scale = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (isinf(a[i]) || isinf(b[i])) {
+            if (a[i] != b[i]) return INFINITY;
+            continue;
+        }
+        err = fmaxf(err, fabsf(a[i] - b[i]));
+        scale = fmaxf(scale, fabsf(b[i]));
+    }
+    return scale > 0 ? err / scale : err;
+}
+
+static const int TOKENS[] = {7454, 2402, 257, 640, 612, 373, 257, 1310, 2576, 508, 3332, 287};
+#define NT 12
+
+/* All at once vs a 5-token prompt followed by single tokens (the KV cache path). */
+static void cache_equals_full(const Gpt2Model *m, Trace *full) {
+    Gpt2State a, b;
+    Err err;
+    float *la = alloc_floats((size_t)m->cfg.n_vocab), *lb = alloc_floats((size_t)m->cfg.n_vocab);
+    gpt2_state_init(&a, m);
+    gpt2_state_init(&b, m);
+    Trace inc;
+    trace_init(full, &m->cfg, m->name, TRACE_FULL);
+    trace_init(&inc, &m->cfg, m->name, TRACE_FULL);
+    trace_begin_step(full, 0, NT);
+    CHECK(gpt2_forward(&a, TOKENS, NT, full, la, &err) == 0, "%s", err.msg);
+    trace_begin_step(&inc, 0, 5);
+    CHECK(gpt2_forward(&b, TOKENS, 5, &inc, NULL, &err) == 0, "%s", err.msg);
+    for (int t = 5; t < NT; t++) {
+        trace_begin_step(&inc, t, 1);
+        CHECK(gpt2_forward(&b, TOKENS + t, 1, &inc, lb, &err) == 0, "%s", err.msg);
+    }
+    CHECK(rel_diff(lb, la, (size_t)m->cfg.n_vocab) < 1e-5f, "last logits: cached vs full");
+    float worst = 0;
+    for (int p = 0; p < NT; p++)
+        for (int id = 0; id < full->n_ids; id++) {
+            const float *x = trace_get(&inc, id, p), *y = trace_get(full, id, p);
+            int layer;
+            TensorKind k = trace_kind_of(full, id, &layer);
+            if (k == TK_LOGITS || k == TK_PROBS) {
+                CHECK(y != NULL, "full recording keeps logits at every position");
+                if (!x) continue; /* incremental prompt keeps all too, but decode steps have them as well */
+            }
+            CHECK(x && y, "tensor %d at %d recorded", id, p);
+            if (!x || !y) continue;
+            int64_t sx[2], sy[2];
+            int nd = trace_shape(&inc, id, p, sx);
+            trace_shape(full, id, p, sy);
+            if (k == TK_SCORES || k == TK_MASKED || k == TK_WEIGHTS) {
+                /* compare the keys both have: 0..p (later ones are masked in both) */
+                for (int h = 0; h < m->cfg.n_head; h++) {
+                    float d = rel_diff(x + h * sx[1], y + h * sy[1], (size_t)p + 1);
+                    worst = fmaxf(worst, d);
+                }
+            } else {
+                worst = fmaxf(worst, rel_diff(x, y, (size_t)(sx[0] * (nd == 2 ? sx[1] : 1))));
+            }
+        }
+    CHECK(worst < 1e-5f, "every tensor at every position: cached vs full, worst rel diff %g", worst);
+    trace_free(&inc);
+    gpt2_state_free(&a);
+    gpt2_state_free(&b);
+    free(la);
+    free(lb);
+}
+
+static void fast_equals_reference(const Gpt2Model *m) {
+    Gpt2State a, b;
+    Err err;
+    float *la = alloc_floats((size_t)m->cfg.n_vocab), *lb = alloc_floats((size_t)m->cfg.n_vocab);
+    gpt2_state_init(&a, m);
+    gpt2_state_init(&b, m);
+    b.use_reference = 1;
+    gpt2_forward(&a, TOKENS, NT, NULL, la, &err);
+    gpt2_forward(&b, TOKENS, NT, NULL, lb, &err);
+    float d = rel_diff(la, lb, (size_t)m->cfg.n_vocab);
+    CHECK(d < 1e-5f, "fast kernels vs reference kernels: rel diff %g", d);
+    gpt2_state_free(&a);
+    gpt2_state_free(&b);
+    free(la);
+    free(lb);
+}
+
+static int files_equal(const char *a, const char *b) {
+    char *x, *y;
+    size_t nx, ny;
+    Err err;
+    if (read_file(a, &x, &nx, &err) || read_file(b, &y, &ny, &err)) return 0;
+    int eq = nx == ny && memcmp(x, y, nx) == 0;
+    free(x);
+    free(y);
+    return eq;
+}
+
+static void save_load(Trace *tr, const char *tmp) {
+    char *p1 = path_join(tmp, "t1.trace"), *p2 = path_join(tmp, "t2.trace"), *npy = path_join(tmp, "w.npy");
+    Err err;
+    tr->steps[0].chosen = 11;
+    tr->steps[0].chosen_prob = 0.25f;
+    tr->steps[0].sampler = (SamplerSettings){0, 0.8f, 40, 0.9f, 12345};
+    CHECK(trace_save(tr, p1, &err) == 0, "%s", err.msg);
+    Trace back;
+    int loaded = trace_load(&back, p1, &err) == 0;
+    CHECK(loaded, "%s", err.msg);
+    if (!loaded) return;
+    CHECK(back.n_pos == tr->n_pos && back.n_steps == tr->n_steps && back.mode == tr->mode &&
+              strcmp(back.model, tr->model) == 0 && back.steps[0].sampler.seed == 12345 &&
+              back.steps[0].sampler.top_p == 0.9f, "header fields survive");
+    int same = 1;
+    for (int p = 0; p < tr->n_pos; p++)
+        same &= back.pos[p].n_floats == tr->pos[p].n_floats && back.pos[p].token == tr->pos[p].token &&
+                memcmp(back.pos[p].data, tr->pos[p].data, tr->pos[p].n_floats * 4) == 0;
+    CHECK(same, "every tensor loads back bit-exactly");
+    CHECK(trace_save(&back, p2, &err) == 0 && files_equal(p1, p2), "saving the loaded trace gives the same bytes");
+    /* .npy: header, then the raw float32 data */
+    int id = trace_id_by_name(tr, "h.0.attn.weights");
+    int64_t sh[2];
+    int nd = trace_shape(tr, id, 3, sh);
+    CHECK(id >= 0 && npy_save(npy, trace_get(tr, id, 3), nd, sh, &err) == 0, "npy export");
+    char *d;
+    size_t n;
+    if (read_file(npy, &d, &n, &err) == 0) {
+        CHECK(memcmp(d, "\x93NUMPY\x01\x00", 8) == 0 && n == 128 + (size_t)(sh[0] * sh[1]) * 4 &&
+                  memcmp(d + 128, trace_get(tr, id, 3), (size_t)(sh[0] * sh[1]) * 4) == 0 &&
+                  strstr(d + 10, "'shape': (") != NULL,
+              "npy layout (%zu bytes)", n);
+        free(d);
+    }
+    CHECK(trace_id_by_name(tr, "h.99.ln_1") < 0 && trace_id_by_name(tr, "nonsense") < 0 &&
+              trace_id_by_name(tr, "logits") >= 0 && trace_id_by_name(tr, "h.1.mlp.gelu") >= 0,
+          "names resolve");
+    /* corrupt traces are refused, not crashed on */
+    FILE *f = fopen(p2, "r+b");
+    fseek(f, 0, SEEK_SET);
+    fputs("NOTATRACE", f);
+    fclose(f);
+    CHECK(trace_load(&back, p2, &err) != 0 && strstr(err.msg, "not a gptstep trace"), "bad magic: %s", err.msg);
+    trace_free(&back);
+    char *data;
+    size_t len;
+    read_file(p1, &data, &len, &err);
+    f = fopen(p2, "wb");
+    fwrite(data, 1, len / 2, f);
+    fclose(f);
+    free(data);
+    CHECK(trace_load(&back, p2, &err) != 0 && strstr(err.msg, "truncated"), "truncated trace: %s", err.msg);
+    free(p1);
+    free(p2);
+    free(npy);
+}
+
+static void limits(const Gpt2Model *m) {
+    Gpt2State s;
+    Err err;
+    gpt2_state_init(&s, m);
+    int *many = calloc((size_t)m->cfg.n_ctx + 1, sizeof(int));
+    CHECK(gpt2_forward(&s, many, m->cfg.n_ctx + 1, NULL, NULL, &err) != 0 && strstr(err.msg, "context"),
+          "past the context: %s", err.msg);
+    int bad = m->cfg.n_vocab;
+    CHECK(gpt2_forward(&s, &bad, 1, NULL, NULL, &err) != 0 && strstr(err.msg, "out of range"), "bad id: %s", err.msg);
+    CHECK(gpt2_forward(&s, many, m->cfg.n_ctx, NULL, NULL, &err) == 0, "a full context runs");
+    CHECK(gpt2_forward(&s, many, 1, NULL, NULL, &err) != 0 && strstr(err.msg, "context is full"), "%s", err.msg);
+    free(many);
+    gpt2_state_free(&s);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 3) {
+        fprintf(stderr, "usage: test_forward MODEL_DIR TMPDIR\n");
+        return 2;
+    }
+    Gpt2Model m;
+    Err err;
+    CHECK(gpt2_load(&m, argv[1], &err) == 0, "%s", err.msg);
+    if (!m.w.wte) return check_report("forward (C)");
+    mkdir(argv[2], 0755);
+    Trace full;
+    cache_equals_full(&m, &full);
+    fast_equals_reference(&m);
+    save_load(&full, argv[2]);
+    limits(&m);
+    trace_free(&full);
+    gpt2_free(&m);
+    return check_report("forward (C)");
+}

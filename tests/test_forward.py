@@ -1,0 +1,125 @@
+#!/usr/bin/python3
+"""Compares every named tensor gptstep records, at every position, with the float64 NumPy reference
+(tests/gpt2_ref.py), on random models the test writes as real safetensors files: a tiny model in F32,
+F16 and BF16 (with and without config.json, with the "transformer." prefix, with lm_head.weight), and
+a model with GPT-2 small's exact shapes. The trace comes from KV-cached decoding; the reference
+recomputes the whole sequence each time, so agreement also shows cache == full recomputation.
+Also: greedy generation equals the reference's greedy tokens; the same seed gives the same text.
+
+    tests/test_forward.py GPTSTEP OUTDIR [--quick]
+"""
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gpt2_ref  # noqa: E402
+
+TOL = 1e-4  # max |gptstep - reference| / max |reference|, per tensor
+failures = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    if not cond:
+        failures.append(what)
+
+
+def run(args):
+    r = subprocess.run(args, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed: {r.stderr.strip()}")
+    return r.stdout
+
+
+def compare_trace(gptstep, folder, prompt, n, label, verbose):
+    out = os.path.join(folder, "trace.bin")
+    run([gptstep, "trace", "--model", folder, "--prompt", prompt, "-n", str(n), "--greedy", "-o", out])
+    tr = gpt2_ref.read_trace(out)
+    tokens = [p["token"] for p in tr["positions"]]
+    ref = gpt2_ref.Reference(folder).forward(tokens)
+    worst = {}  # name -> (max abs err, max |ref|)
+    for p, pos in enumerate(tr["positions"]):
+        for name, got in pos["tensors"].items():
+            want = ref[name][p]
+            if name.endswith(("attn.scores", "attn.masked", "attn.weights")):
+                want = want[:, :pos["n_keys"]]  # the keys that existed when this position ran
+            got = got.astype(np.float64)
+            if got.shape != want.shape:
+                check(False, f"{label}: {name} at {p}: shape {got.shape}, expected {want.shape}")
+                continue
+            inf_ok = np.array_equal(np.isinf(got), np.isinf(want))
+            finite = np.isfinite(want)
+            err = np.abs(got[finite] - want[finite]).max(initial=0.0) if inf_ok else np.inf
+            scale = np.abs(want[finite]).max(initial=0.0)
+            e0, s0 = worst.get(name, (0.0, 0.0))
+            worst[name] = (max(e0, err), max(s0, scale))
+    expected = len(gpt2_ref.KINDS) + tr["config"]["n_layer"] * len(gpt2_ref.LAYER_KINDS) + len(gpt2_ref.FINAL_KINDS)
+    check(len(worst) == expected, f"{label}: all {expected} tensor names recorded (got {len(worst)})")
+    bad = []
+    for name, (err, scale) in worst.items():
+        rel = err / scale if scale > 0 else err
+        if verbose or rel > TOL:
+            print(f"     {name:24s} max abs {err:.3e}  rel {rel:.3e}")
+        if not rel <= TOL:
+            bad.append(name)
+    rels = [e / s if s > 0 else e for e, s in worst.values()]
+    check(not bad, f"{label}: {len(worst)} tensors x {len(tr['positions'])} positions within {TOL:g} "
+                   f"(worst rel {max(rels):.2e}){' bad: ' + ', '.join(bad[:5]) if bad else ''}")
+    # the trace's chosen tokens are greedy: each is the argmax of the reference's logits
+    prompt_len = tr["steps"][0]["n_pos"]
+    greedy = gpt2_ref.Reference(folder).greedy(tokens[:prompt_len], n)
+    chosen = tokens[:prompt_len] + [s["chosen"] for s in tr["steps"]]
+    check(chosen == greedy, f"{label}: greedy tokens equal the reference's {greedy[prompt_len:]}")
+    return tr
+
+
+def main():
+    gptstep, outdir = sys.argv[1], sys.argv[2]
+    quick = "--quick" in sys.argv
+    os.makedirs(outdir, exist_ok=True)
+    tiny = gpt2_ref.random_gpt2(n_layer=2, n_head=4, n_embd=64, n_ctx=64, seed=1)
+    cfg = dict(n_layer=2, n_head=4, n_embd=64, n_positions=64, vocab_size=50257, layer_norm_epsilon=1e-5,
+               activation_function="gelu_new")
+    prompt = "Once upon a time, there was a"
+    for dtype in ("F32", "F16", "BF16"):
+        folder = os.path.join(outdir, f"tiny-{dtype.lower()}")
+        gpt2_ref.write_model(folder, tiny, cfg, dtype)
+        compare_trace(gptstep, folder, prompt, 6, f"tiny {dtype}", verbose=dtype == "F32")
+
+    # variants of the checkpoint layout
+    folder = os.path.join(outdir, "tiny-prefixed")
+    gpt2_ref.write_model(folder, gpt2_ref.random_gpt2(2, 4, 64, 64, seed=2, prefix="transformer."), cfg)
+    compare_trace(gptstep, folder, prompt, 3, "tiny with transformer. prefix", verbose=False)
+    folder = os.path.join(outdir, "tiny-lmhead")
+    t = gpt2_ref.random_gpt2(2, 4, 64, 64, seed=3)
+    t["lm_head.weight"] = gpt2_ref.random_gpt2(1, 1, 64, 1, seed=4)["wte.weight"]
+    gpt2_ref.write_model(folder, t, cfg)
+    compare_trace(gptstep, folder, prompt, 3, "tiny with separate lm_head", verbose=False)
+    folder = os.path.join(outdir, "tiny-noconfig")
+    gpt2_ref.write_model(folder, gpt2_ref.random_gpt2(3, 2, 128, 32, seed=5), None)
+    compare_trace(gptstep, folder, prompt, 3, "tiny without config.json (sizes inferred)", verbose=False)
+
+    # determinism of sampling
+    folder = os.path.join(outdir, "tiny-f32")
+    gen = lambda seed: run([gptstep, "generate", "--model", folder, "--prompt", prompt, "-n", "20",  # noqa: E731
+                            "--temperature", "1.5", "--top-k", "0", "--seed", str(seed), "--ids"])
+    a, b, c = gen(7), gen(7), gen(8)
+    check(a == b, "same seed gives the same tokens")
+    check(a != c, "a different seed gives different tokens")
+
+    if not quick:
+        folder = os.path.join(outdir, "gpt2-small-shapes")
+        cfg_s = dict(n_layer=12, n_head=12, n_embd=768, n_positions=1024, vocab_size=50257)
+        if not os.path.exists(os.path.join(folder, "model.safetensors")):
+            gpt2_ref.write_model(folder, gpt2_ref.random_gpt2(12, 12, 768, 1024, seed=6), cfg_s, "F32")
+        compare_trace(gptstep, folder, "The quick brown fox jumps over", 3, "GPT-2 small shapes F32", verbose=True)
+
+    print(f"forward: {len(failures)} failed")
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()

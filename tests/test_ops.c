@@ -1,0 +1,94 @@
+/* test_ops.c - the fast matmul kernels against the plain reference ones, on shapes that exercise every
+ * tile size and remainder, and a few kernels against values worked out by hand. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "common.h"
+#include "ops.h"
+
+static float frand(unsigned *s) {
+    *s = *s * 1103515245u + 12345u;
+    return (float)((*s >> 8) & 0xFFFF) / 32768.0f - 1.0f;
+}
+
+static float max_rel_diff(const float *a, const float *b, size_t n) {
+    float err = 0, scale = 0;
+    for (size_t i = 0; i < n; i++) {
+        err = fmaxf(err, fabsf(a[i] - b[i]));
+        scale = fmaxf(scale, fabsf(b[i]));
+    }
+    return scale > 0 ? err / scale : err;
+}
+
+static void matmuls(void) {
+    int shapes[][3] = {{1, 768, 2304}, {4, 64, 64}, {5, 128, 512}, {7, 33, 100}, {64, 768, 768}, {3, 3072, 768}, {1, 1, 1}};
+    unsigned seed = 1;
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int T = shapes[s][0], IC = shapes[s][1], OC = shapes[s][2];
+        float *x = alloc_floats((size_t)T * IC), *W = alloc_floats((size_t)IC * OC), *b = alloc_floats((size_t)OC);
+        float *ref = alloc_floats((size_t)T * OC), *fast = alloc_floats((size_t)T * OC);
+        for (size_t i = 0; i < (size_t)T * IC; i++) x[i] = frand(&seed);
+        for (size_t i = 0; i < (size_t)IC * OC; i++) W[i] = frand(&seed);
+        for (int i = 0; i < OC; i++) b[i] = frand(&seed);
+        matmul_forward(ref, x, W, b, T, IC, OC);
+        matmul_fast(fast, x, W, b, T, IC, OC);
+        float d = max_rel_diff(fast, ref, (size_t)T * OC);
+        CHECK(d < 1e-5f, "matmul_fast T=%d IC=%d OC=%d: rel diff %g", T, IC, OC, d);
+        matmul_fast(fast, x, W, NULL, T, IC, OC);
+        matmul_forward(ref, x, W, NULL, T, IC, OC);
+        CHECK(max_rel_diff(fast, ref, (size_t)T * OC) < 1e-5f, "matmul_fast without bias T=%d", T);
+        /* logits layout: W seen as (V=OC, C=IC) rows */
+        float *Wt = alloc_floats((size_t)OC * IC);
+        for (size_t i = 0; i < (size_t)OC * IC; i++) Wt[i] = frand(&seed);
+        matmul_nt_forward(ref, x, Wt, T, IC, OC);
+        matmul_nt_fast(fast, x, Wt, T, IC, OC);
+        d = max_rel_diff(fast, ref, (size_t)T * OC);
+        CHECK(d < 1e-5f, "matmul_nt_fast T=%d C=%d V=%d: rel diff %g", T, IC, OC, d);
+        free(x), free(W), free(b), free(ref), free(fast), free(Wt);
+    }
+}
+
+static void small_kernels(void) {
+    /* layernorm of (1, 2, 3): mean 2, biased variance 2/3 */
+    float x[3] = {1, 2, 3}, w[3] = {1, 1, 2}, b[3] = {0, 1, 0}, out[3];
+    layernorm_forward(out, x, w, b, 1, 3, 0.0f);
+    float r = 1.0f / sqrtf(2.0f / 3.0f);
+    CHECK(fabsf(out[0] + r) < 1e-6f && fabsf(out[1] - 1) < 1e-6f && fabsf(out[2] - 2 * r) < 1e-6f, "layernorm");
+    /* gelu_new(1) = 0.5 (1 + tanh(sqrt(2/pi) 1.044715)) = 0.841192 */
+    float g;
+    gelu_forward(&g, (float[]){1.0f}, 1);
+    CHECK(fabsf(g - 0.8411920f) < 1e-6f, "gelu_new(1) = %.7f", g);
+    /* softmax with a masked entry */
+    float s[3] = {0, logf(3.0f), -INFINITY}, p[3];
+    softmax_forward(p, s, 3);
+    CHECK(fabsf(p[0] - 0.25f) < 1e-6f && fabsf(p[1] - 0.75f) < 1e-6f && p[2] == 0.0f, "softmax");
+    float m[3];
+    attn_mask(m, (float[]){1, 2, 3}, 3, 1);
+    CHECK(m[0] == 1 && m[1] == 2 && isinf(m[2]) && m[2] < 0, "causal mask");
+    /* q.k / sqrt(64) = 0.125 q.k */
+    float q[64], k[128], sc[2];
+    for (int i = 0; i < 64; i++) q[i] = 1, k[i] = 2, k[64 + i] = -1;
+    attn_scores(sc, q, k, 64, 2, 64, 0.125f);
+    CHECK(sc[0] == 16.0f && sc[1] == -8.0f, "scores %g %g", sc[0], sc[1]);
+}
+
+static void number_formats(void) {
+    CHECK(f16_to_f32(0x3C00) == 1.0f && f16_to_f32(0xC000) == -2.0f && f16_to_f32(0x0001) == 5.9604645e-08f,
+          "f16 decode");
+    CHECK(bf16_to_f32(0x3F80) == 1.0f && bf16_to_f32(0x4049) == 3.140625f, "bf16 decode");
+    unsigned seed = 7;
+    for (int i = 0; i < 10000; i++) {
+        float v = frand(&seed) * 1000;
+        CHECK(f32_to_f16(f16_to_f32(f32_to_f16(v))) == f32_to_f16(v), "f16 round trip of %g", v);
+        CHECK(f32_to_bf16(bf16_to_f32(f32_to_bf16(v))) == f32_to_bf16(v), "bf16 round trip of %g", v);
+    }
+}
+
+int main(void) {
+    matmuls();
+    small_kernels();
+    number_formats();
+    return check_report("ops");
+}

@@ -1,0 +1,147 @@
+/* test_tokenizer.c - the tokenizer against the reference vectors (tests/tokenizer-vectors.json and the
+ * published ones in GPT2-FACTS.md), special tokens, round trips, invalid UTF-8 and streaming decode.
+ *     test_tokenizer MODELS_DIR TESTS_DIR */
+#include <cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "common.h"
+#include "tokenizer.h"
+
+static int same_ids(const int *a, int na, const int *b, int nb) {
+    return na == nb && (na == 0 || memcmp(a, b, sizeof(int) * (size_t)na) == 0);
+}
+
+static void expect(Tokenizer *t, const char *text, int special, const int *want, int n_want) {
+    int *ids, n;
+    Err err;
+    int rc = tok_encode(t, text, strlen(text), special, &ids, &n, &err);
+    CHECK(rc == 0 && same_ids(ids, n, want, n_want), "encode '%s': got %d tokens", text, n);
+    free(ids);
+}
+
+static void vectors_file(Tokenizer *t, const char *path) {
+    char *data;
+    size_t len;
+    Err err;
+    CHECK(read_file(path, &data, &len, &err) == 0, "%s", err.msg);
+    cJSON *root = cJSON_Parse(data);
+    free(data);
+    CHECK(cJSON_IsObject(root), "%s is not a JSON object", path);
+    int count = 0;
+    for (cJSON *it = root ? root->child : NULL; it; it = it->next) {
+        int n = cJSON_GetArraySize(it), want[256];
+        for (int i = 0; i < n && i < 256; i++) want[i] = cJSON_GetArrayItem(it, i)->valueint;
+        /* the reference (encoder.py) does not treat <|endoftext|> as special */
+        expect(t, it->string, 0, want, n);
+        int *ids, got;
+        tok_encode(t, it->string, strlen(it->string), 0, &ids, &got, &err);
+        char *back = tok_decode(t, ids, got);
+        CHECK(strcmp(back, it->string) == 0, "round trip of '%s'", it->string);
+        free(back);
+        free(ids);
+        count++;
+    }
+    CHECK(count >= 30, "only %d vectors in %s", count, path);
+    cJSON_Delete(root);
+}
+
+static void published_vectors(Tokenizer *t) {
+    expect(t, "hello world", 1, (int[]){31373, 995}, 2);
+    expect(t, "hello <|endoftext|>", 1, (int[]){31373, 220, 50256}, 3);
+    expect(t, "<|endoftext|>", 0, (int[]){27, 91, 437, 1659, 5239, 91, 29}, 7);
+    expect(t, "<|endoftext|>", 1, (int[]){50256}, 1);
+    expect(t, "a<|endoftext|><|endoftext|>b", 1, (int[]){64, 50256, 50256, 65}, 4);
+    expect(t, "", 1, NULL, 0);
+    expect(t, " ", 1, (int[]){220}, 1);
+    expect(t, "\t", 1, (int[]){197}, 1);
+    expect(t, "This is some text", 1, (int[]){1212, 318, 617, 2420}, 4);
+    expect(t, "indivisible", 1, (int[]){521, 452, 12843}, 3);
+    expect(t, "hello \xF0\x9F\x91\x8B world \xF0\x9F\x8C\x8D", 1, (int[]){31373, 50169, 233, 995, 12520, 234, 235}, 7);
+    expect(t, "toString constructor hasOwnProperty valueOf", 1,
+           (int[]){1462, 10100, 23772, 468, 23858, 21746, 1988, 5189}, 8);
+    expect(t, "0000000000000000", 1, (int[]){25645}, 1);
+    expect(t, "00000000000000000", 1, (int[]){8269, 10535, 830}, 3);
+    expect(t, "it\xE2\x80\x99s", 1, (int[]){270, 447, 247, 82}, 4);
+    CHECK(tok_eot(t) == 50256 && tok_vocab_size(t) == 50257, "eot %d, vocab %d", tok_eot(t), tok_vocab_size(t));
+}
+
+static void round_trip_file(Tokenizer *t, const char *path) {
+    char *data;
+    size_t len;
+    Err err;
+    CHECK(read_file(path, &data, &len, &err) == 0, "%s", err.msg);
+    int *ids, n;
+    CHECK(tok_encode(t, data, len, 0, &ids, &n, &err) == 0, "%s", err.msg);
+    char *back = tok_decode(t, ids, n);
+    CHECK(strlen(back) == len && memcmp(back, data, len) == 0, "round trip of %s (%zu bytes, %d tokens)", path, len, n);
+    /* streaming decode, one token at a time, gives the same bytes */
+    TokStream s;
+    tok_stream_init(&s);
+    size_t cap = 4 * len + 16, k = 0;
+    char *streamed = malloc(cap);
+    for (int i = 0; i < n; i++) {
+        const char *piece = tok_stream_push(&s, t, ids[i]);
+        size_t pl = strlen(piece);
+        CHECK(utf8_valid(piece, pl, NULL), "stream piece %d is valid UTF-8", i);
+        memcpy(streamed + k, piece, pl);
+        k += pl;
+    }
+    const char *rest = tok_stream_flush(&s);
+    memcpy(streamed + k, rest, strlen(rest));
+    k += strlen(rest);
+    CHECK(k == len && memcmp(streamed, data, len) == 0, "streamed decode of %s", path);
+    free(streamed);
+    free(back);
+    free(ids);
+    free(data);
+}
+
+static void invalid_utf8(Tokenizer *t) {
+    const char *bad[] = {"abc\xFF", "\xC3", "\xE2\x82", "ok \xED\xA0\x80 surrogate", "\xC0\xAF overlong"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int *ids = NULL, n;
+        Err err = {{0}};
+        int rc = tok_encode(t, bad[i], strlen(bad[i]), 1, &ids, &n, &err);
+        CHECK(rc != 0 && strstr(err.msg, "not valid UTF-8"), "invalid UTF-8 case %zu rejected: '%s'", i, err.msg);
+        if (rc == 0) free(ids);
+    }
+    /* decoding a lone partial sequence gives U+FFFD, never invalid output */
+    int id = 50169; /* ' \xF0\x9F\x91' */
+    char *s = tok_decode(t, &id, 1);
+    CHECK(strcmp(s, " \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD") == 0, "partial sequence decodes with replacement");
+    free(s);
+    TokStream st;
+    tok_stream_init(&st);
+    CHECK(strcmp(tok_stream_push(&st, t, 50169), " ") == 0, "stream holds the incomplete emoji");
+    CHECK(strcmp(tok_stream_push(&st, t, 233), "\xF0\x9F\x91\x8B") == 0, "stream completes the emoji");
+}
+
+static void bad_files(void) {
+    Err err;
+    CHECK(tok_load("/nonexistent", &err) == NULL && strstr(err.msg, "no tokenizer files"), "missing dir: %s", err.msg);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 3) {
+        fprintf(stderr, "usage: test_tokenizer MODELS_DIR TESTS_DIR\n");
+        return 2;
+    }
+    Err err;
+    char *dir = path_join(argv[1], "tokenizer");
+    Tokenizer *t = tok_load(dir, &err);
+    free(dir);
+    CHECK(t != NULL, "load: %s", err.msg);
+    if (!t) return check_report("tokenizer");
+    char *vec = path_join(argv[2], "tokenizer-vectors.json"), *sample = path_join(argv[2], "data/sample.txt");
+    vectors_file(t, vec);
+    published_vectors(t);
+    round_trip_file(t, sample);
+    invalid_utf8(t);
+    bad_files();
+    free(vec);
+    free(sample);
+    tok_free(t);
+    return check_report("tokenizer");
+}
