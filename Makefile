@@ -31,6 +31,9 @@ $(BUILD)/src/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
 
+# The fast kernels may fuse multiply-adds (FMA); the reference kernels in ops.c stay plain ISO C.
+$(BUILD)/src/ops_fast.o: CFLAGS += -O3 -ffp-contract=fast
+
 $(LIB): $(CORE_OBJ)
 	ar rcs $@ $^
 

@@ -65,6 +65,7 @@ static void matmul(const Gpt2State *s, float *out, const float *x, const float *
 /* Copies rows of a (T, n) block into the trace, one row per position. */
 static void record_rows(Trace *tr, TracePos *const *tp, int T, int id, const float *src, size_t n, size_t stride) {
     if (!tr) return;
+#pragma omp parallel for schedule(static) if (T >= 16)
     for (int t = 0; t < T; t++) {
         float *dst = trace_slot(tr, tp[t], id);
         if (dst) memcpy(dst, src + (size_t)t * stride, n * sizeof(float));
@@ -88,17 +89,21 @@ static void attention(Gpt2State *s, int layer, int T, int full_rows) {
             /* A batched implementation computes q.k for every key, then masks the future ones; when the
              * trace wants the raw scores we do the same, otherwise we skip the keys the mask removes. */
             int n_keys = full_rows ? K : qpos + 1;
-            attn_scores(s->scores + row, q, keys + h * HS, (size_t)C, n_keys, HS, scale);
+            if (s->use_reference) attn_scores(s->scores + row, q, keys + h * HS, (size_t)C, n_keys, HS, scale);
+            else attn_scores_fast(s->scores + row, q, keys + h * HS, (size_t)C, n_keys, HS, scale);
             for (int j = n_keys; j < K; j++) s->scores[row + j] = -INFINITY;
             attn_mask(s->masked + row, s->scores + row, K, qpos);
             softmax_forward(s->att + row, s->masked + row, K);
-            attn_weighted_sum(s->heads + (size_t)t * C + h * HS, s->att + row, vals + h * HS, (size_t)C, qpos + 1, HS);
+            float *out = s->heads + (size_t)t * C + h * HS;
+            if (s->use_reference) attn_weighted_sum(out, s->att + row, vals + h * HS, (size_t)C, qpos + 1, HS);
+            else attn_weighted_sum_fast(out, s->att + row, vals + h * HS, (size_t)C, qpos + 1, HS);
         }
 }
 
 /* Records the (NH, T, K) attention block as per-position (NH, K) rows. */
 static void record_attention(Trace *tr, TracePos *const *tp, int T, int K, int NH, int id, const float *src) {
     if (!tr) return;
+#pragma omp parallel for schedule(static) if (T >= 16)
     for (int t = 0; t < T; t++) {
         float *dst = trace_slot(tr, tp[t], id);
         if (!dst) continue;
@@ -124,8 +129,11 @@ int gpt2_forward(Gpt2State *s, const int *tokens, int T, Trace *tr, float *logit
 
     /* Positions in the trace (data slots are allocated for the tensors the mode records). */
     TracePos **tp = xcalloc((size_t)T, sizeof(TracePos *));
-    if (tr)
-        for (int t = 0; t < T; t++) tp[t] = trace_add_pos(tr, tokens[t], K, full || t == T - 1);
+    if (tr) {
+        int first_pos = tr->n_pos;
+        for (int t = 0; t < T; t++) trace_add_pos(tr, tokens[t], K, full || t == T - 1);
+        for (int t = 0; t < T; t++) tp[t] = &tr->pos[first_pos + t]; /* after the last realloc */
+    }
     Trace *rec = want_rows ? tr : NULL;
 
     /* 1. Embedding: token row of wte plus position row of wpe. */
@@ -181,12 +189,13 @@ int gpt2_forward(Gpt2State *s, const int *tokens, int T, Trace *tr, float *logit
      * In full mode every position gets logits; otherwise only the last one, which picks the next token. */
     layernorm_forward(s->ln, s->x, m->w.ln_f_w, m->w.ln_f_b, T, C, c->ln_eps);
     record_rows(rec, tp, T, trace_id(tr, TK_LN_F, 0), s->ln, (size_t)C, (size_t)C);
-    int first = full ? 0 : T - 1, rows = T - first;
+    int first = full || s->all_logits ? 0 : T - 1, rows = T - first;
     const float *out_w = gpt2_output_matrix(m);
     if (s->use_reference) matmul_nt_forward(s->logits, s->ln + (size_t)first * C, out_w, rows, C, V);
     else matmul_nt_fast(s->logits, s->ln + (size_t)first * C, out_w, rows, C, V);
     if (rec) {
         int id_logits = trace_id(tr, TK_LOGITS, 0), id_probs = trace_id(tr, TK_PROBS, 0);
+#pragma omp parallel for schedule(static)
         for (int r = 0; r < rows; r++) {
             TracePos *p = tp[first + r];
             float *lg = trace_slot(tr, p, id_logits), *pr = trace_slot(tr, p, id_probs);

@@ -23,6 +23,7 @@ typedef struct {
     float *fc, *gelu;         /* (T, 4C) */
     float *logits;            /* (T, V) */
     int use_reference;        /* 1: plain reference matmuls (tests); 0: fast kernels */
+    int all_logits;           /* 1: logits for every position even when not recording (benchmarks) */
 } Gpt2State;
 
 void gpt2_state_init(Gpt2State *s, const Gpt2Model *m);

@@ -25,10 +25,12 @@ void matmul_nt_fast(float *out, const float *x, const float *W, int T, int C, in
 
 /* One attention row for one head: scores (K) = q (HS) . keys[j] (stride apart) * scale. */
 void attn_scores(float *scores, const float *q, const float *keys, size_t key_stride, int K, int HS, float scale);
+void attn_scores_fast(float *scores, const float *q, const float *keys, size_t key_stride, int K, int HS, float scale);
 /* Causal mask: masked (K) = scores, with -inf where j > qpos (keys after the query). */
 void attn_mask(float *masked, const float *scores, int K, int qpos);
 /* out (HS) = sum_j weights[j] * values[j] (stride apart). */
 void attn_weighted_sum(float *out, const float *weights, const float *values, size_t value_stride, int K, int HS);
+void attn_weighted_sum_fast(float *out, const float *weights, const float *values, size_t value_stride, int K, int HS);
 
 /* Numerically stable softmax of n values (subtracts the max; -inf entries get exactly 0). */
 void softmax_forward(float *out, const float *x, int n);

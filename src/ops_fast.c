@@ -133,3 +133,36 @@ void matmul_nt_fast(float *out, const float *x, const float *W, int T, int C, in
             out[(size_t)t * V + v] = s;
         }
 }
+
+/* Attention scores for one query against K keys: the same dot products as attn_scores, 16 lanes at a
+ * time (HS is 64 in every GPT-2; other sizes fall back to the plain loop). */
+MULTIVERSION
+void attn_scores_fast(float *scores, const float *q, const float *keys, size_t key_stride, int K, int HS, float scale) {
+    if (HS % 16) {
+        attn_scores(scores, q, keys, key_stride, K, HS, scale);
+        return;
+    }
+    for (int j = 0; j < K; j++) {
+        const float *k = keys + (size_t)j * key_stride;
+        v16 acc = {0};
+        for (int i = 0; i < HS; i += 16) acc += load16(q + i) * load16(k + i);
+        scores[j] = hsum(acc) * scale;
+    }
+}
+
+/* out (HS) = sum_j weights[j] * values[j], 16 lanes at a time. */
+MULTIVERSION
+void attn_weighted_sum_fast(float *out, const float *weights, const float *values, size_t value_stride, int K, int HS) {
+    if (HS % 16 || HS > 256) {
+        attn_weighted_sum(out, weights, values, value_stride, K, HS);
+        return;
+    }
+    v16 acc[16];
+    for (int i = 0; i < HS / 16; i++) acc[i] = (v16){0};
+    for (int j = 0; j < K; j++) {
+        if (weights[j] == 0.0f) continue;
+        const float *v = values + (size_t)j * value_stride;
+        for (int i = 0; i < HS / 16; i++) acc[i] += weights[j] * load16(v + 16 * i);
+    }
+    for (int i = 0; i < HS / 16; i++) store16(out + 16 * i, acc[i]);
+}

@@ -1,11 +1,12 @@
 /* trace.c - storage, names, shapes, file format and .npy export of the recorded tensors. */
-#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE
 #include "trace.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 static const char *KIND_NAMES[TK_COUNT] = {
     "tok_emb",     "pos_emb",    "embed",       "ln_1",      "attn.q",     "attn.k",    "attn.v",
@@ -25,13 +26,53 @@ void trace_init(Trace *tr, const Gpt2Config *cfg, const char *model_name, TraceM
     tr->n_ids = 3 + cfg->n_layer * TK_PER_LAYER + 3;
 }
 
-static void free_pos(TracePos *p) {
-    free(p->data);
-    free(p->off);
+#define CHUNK_FLOATS ((size_t)8 << 20) /* 32 MB */
+
+/* Floats for one position from the newest chunk, starting a new chunk when it is full. Chunks are
+ * 2 MB-aligned and advised to use huge pages: a long prompt records hundreds of megabytes, and
+ * faulting them in 4 KB pages would cost more than copying the tensors. */
+static float *chunk_alloc(Trace *tr, size_t n) {
+    n = (n + 15) / 16 * 16; /* keep each position 64-byte aligned */
+    TraceChunk *c = tr->chunk;
+    if (!c || c->cap - c->used < n) {
+        size_t cap = n > CHUNK_FLOATS ? n : CHUNK_FLOATS;
+        c = xcalloc(1, sizeof *c);
+        c->base = aligned_alloc(2u << 20, (cap * sizeof(float) + (2u << 20) - 1) / (2u << 20) * (2u << 20));
+        if (!c->base) {
+            fprintf(stderr, "gptstep: out of memory recording the trace (%zu MB)\n", cap * 4 >> 20);
+            exit(3);
+        }
+#ifdef MADV_HUGEPAGE
+        madvise(c->base, cap * sizeof(float), MADV_HUGEPAGE);
+#endif
+        c->cap = cap;
+        c->prev = tr->chunk;
+        tr->chunk = c;
+    }
+    float *p = c->base + c->used;
+    c->used += n;
+    return p;
 }
+
+/* Releases every position's data from `data` (a position's start) onwards. */
+static void chunk_rollback(Trace *tr, const float *data) {
+    while (tr->chunk) {
+        TraceChunk *c = tr->chunk;
+        if (data >= c->base && data < c->base + c->cap) {
+            c->used = (size_t)(data - c->base);
+            return;
+        }
+        tr->chunk = c->prev;
+        free(c->base);
+        free(c);
+    }
+}
+
+static void free_pos(TracePos *p) { free(p->off); }
 
 void trace_free(Trace *tr) {
     for (int i = 0; i < tr->n_pos; i++) free_pos(&tr->pos[i]);
+    chunk_rollback(tr, NULL);
     free(tr->pos);
     free(tr->steps);
     memset(tr, 0, sizeof *tr);
@@ -39,6 +80,9 @@ void trace_free(Trace *tr) {
 
 void trace_truncate(Trace *tr, int n_pos) {
     if (n_pos < 0) n_pos = 0;
+    const float *first = NULL; /* the first data of a removed position */
+    for (int i = n_pos; i < tr->n_pos && !first; i++) first = tr->pos[i].data;
+    if (first) chunk_rollback(tr, first);
     for (int i = n_pos; i < tr->n_pos; i++) free_pos(&tr->pos[i]);
     if (n_pos < tr->n_pos) tr->n_pos = n_pos;
     while (tr->n_steps > 0 && tr->steps[tr->n_steps - 1].pos0 >= n_pos) tr->n_steps--;
@@ -149,7 +193,8 @@ TracePos *trace_add_pos(Trace *tr, int token, int n_keys, int has_logits) {
         }
     }
     p->n_floats = total;
-    p->data = total ? alloc_floats(total) : NULL;
+    /* not zeroed: the forward pass writes every recorded tensor in full */
+    p->data = total ? chunk_alloc(tr, total) : NULL;
     return p;
 }
 
@@ -280,7 +325,7 @@ int trace_load(Trace *tr, const char *path, Err *err) {
         memset(p, 0, sizeof *p);
         p->token = v[0], p->step = v[1], p->n_keys = v[2], p->n_floats = nf;
         p->off = xmalloc((size_t)tr->n_ids * 8);
-        p->data = nf ? alloc_floats(nf) : NULL;
+        p->data = nf ? chunk_alloc(tr, nf) : NULL;
         if (get(f, p->off, (size_t)tr->n_ids * 8) || (nf && get(f, p->data, nf * 4))) {
             rc = err_set(err, "%s: truncated at position %d", path, i);
             break;

@@ -50,9 +50,18 @@ typedef struct {
     int64_t *off;  /* per tensor id: offset into data, or -1 when not recorded */
 } TracePos;
 
+/* Position data lives in big chunks used like a stack: positions are appended in order and only ever
+ * removed from the end, so truncating rolls the chunk back instead of freeing many small blocks. */
+typedef struct TraceChunk {
+    struct TraceChunk *prev;
+    size_t cap, used; /* in floats */
+    float *base;
+} TraceChunk;
+
 typedef struct {
     Gpt2Config cfg;
     char model[256];
+    TraceChunk *chunk; /* the newest chunk */
     TraceMode mode;
     int n_ids;     /* number of tensor ids: 3 + L * TK_PER_LAYER + 3 */
     TracePos *pos;

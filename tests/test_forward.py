@@ -80,8 +80,8 @@ def main():
     gptstep, outdir = sys.argv[1], sys.argv[2]
     quick = "--quick" in sys.argv
     os.makedirs(outdir, exist_ok=True)
-    tiny = gpt2_ref.random_gpt2(n_layer=2, n_head=4, n_embd=64, n_ctx=64, seed=1)
-    cfg = dict(n_layer=2, n_head=4, n_embd=64, n_positions=64, vocab_size=50257, layer_norm_epsilon=1e-5,
+    tiny = gpt2_ref.random_gpt2(n_layer=2, n_head=4, n_embd=64, n_ctx=128, seed=1)
+    cfg = dict(n_layer=2, n_head=4, n_embd=64, n_positions=128, vocab_size=50257, layer_norm_epsilon=1e-5,
                activation_function="gelu_new")
     prompt = "Once upon a time, there was a"
     for dtype in ("F32", "F16", "BF16"):
@@ -91,16 +91,20 @@ def main():
 
     # variants of the checkpoint layout
     folder = os.path.join(outdir, "tiny-prefixed")
-    gpt2_ref.write_model(folder, gpt2_ref.random_gpt2(2, 4, 64, 64, seed=2, prefix="transformer."), cfg)
+    gpt2_ref.write_model(folder, gpt2_ref.random_gpt2(2, 4, 64, 128, seed=2, prefix="transformer."), cfg)
     compare_trace(gptstep, folder, prompt, 3, "tiny with transformer. prefix", verbose=False)
     folder = os.path.join(outdir, "tiny-lmhead")
-    t = gpt2_ref.random_gpt2(2, 4, 64, 64, seed=3)
+    t = gpt2_ref.random_gpt2(2, 4, 64, 128, seed=3)
     t["lm_head.weight"] = gpt2_ref.random_gpt2(1, 1, 64, 1, seed=4)["wte.weight"]
     gpt2_ref.write_model(folder, t, cfg)
     compare_trace(gptstep, folder, prompt, 3, "tiny with separate lm_head", verbose=False)
     folder = os.path.join(outdir, "tiny-noconfig")
     gpt2_ref.write_model(folder, gpt2_ref.random_gpt2(3, 2, 128, 32, seed=5), None)
     compare_trace(gptstep, folder, prompt, 3, "tiny without config.json (sizes inferred)", verbose=False)
+
+    # a prompt longer than 64 positions (the trace grows its storage while the forward pass writes)
+    long_prompt = " ".join(f"word{i}" for i in range(40))
+    compare_trace(gptstep, os.path.join(outdir, "tiny-f32"), long_prompt, 4, "tiny F32, 81-token prompt", verbose=False)
 
     # determinism of sampling
     folder = os.path.join(outdir, "tiny-f32")

@@ -50,6 +50,23 @@ static void matmuls(void) {
     }
 }
 
+static void attention_kernels(void) {
+    unsigned seed = 3;
+    int K = 37, HS = 64, stride = 768;
+    float *q = alloc_floats(64), *keys = alloc_floats((size_t)K * stride), *w = alloc_floats((size_t)K);
+    float ref[64], fast[64], sr[37], sf[37];
+    for (int i = 0; i < 64; i++) q[i] = frand(&seed);
+    for (int i = 0; i < K * stride; i++) keys[i] = frand(&seed);
+    for (int j = 0; j < K; j++) w[j] = j % 5 == 0 ? 0.0f : fabsf(frand(&seed));
+    attn_scores(sr, q, keys + 64, (size_t)stride, K, HS, 0.125f);
+    attn_scores_fast(sf, q, keys + 64, (size_t)stride, K, HS, 0.125f);
+    CHECK(max_rel_diff(sf, sr, (size_t)K) < 1e-5f, "attn_scores_fast");
+    attn_weighted_sum(ref, w, keys + 128, (size_t)stride, K, HS);
+    attn_weighted_sum_fast(fast, w, keys + 128, (size_t)stride, K, HS);
+    CHECK(max_rel_diff(fast, ref, 64) < 1e-5f, "attn_weighted_sum_fast");
+    free(q), free(keys), free(w);
+}
+
 static void small_kernels(void) {
     /* layernorm of (1, 2, 3): mean 2, biased variance 2/3 */
     float x[3] = {1, 2, 3}, w[3] = {1, 1, 2}, b[3] = {0, 1, 0}, out[3];
@@ -88,6 +105,7 @@ static void number_formats(void) {
 
 int main(void) {
     matmuls();
+    attention_kernels();
     small_kernels();
     number_formats();
     return check_report("ops");
