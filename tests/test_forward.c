@@ -128,6 +128,7 @@ static void save_load(Trace *tr, const char *tmp) {
                 memcmp(back.pos[p].data, tr->pos[p].data, tr->pos[p].n_floats * 4) == 0;
     CHECK(same, "every tensor loads back bit-exactly");
     CHECK(trace_save(&back, p2, &err) == 0 && files_equal(p1, p2), "saving the loaded trace gives the same bytes");
+    trace_free(&back);
     /* .npy: header, then the raw float32 data */
     int id = trace_id_by_name(tr, "h.0.attn.weights");
     int64_t sh[2];
