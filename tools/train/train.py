@@ -127,7 +127,9 @@ def main():
     ap.add_argument("--embd", type=int, default=128)
     ap.add_argument("--ctx", type=int, default=256)
     ap.add_argument("--batch", type=int, default=16, help="sequences per step")
-    ap.add_argument("--tokens", type=float, default=20e6, help="training length in tokens (sets the schedule)")
+    ap.add_argument("--tokens", type=float, default=None,
+                    help="training length in tokens, which sets the schedule (default 20e6; with --resume, "
+                         "the resumed run's, unless given to lengthen or shorten it)")
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--min-lr", type=float, default=3e-4)
     ap.add_argument("--warmup", type=int, default=200)
@@ -159,7 +161,9 @@ def main():
     if args.resume:
         ckpt = torch.load(ckpt_path, map_location="cpu")
         saved = ckpt["args"]
-        for k in ("layers", "heads", "embd", "ctx", "batch", "tokens", "lr", "min_lr", "warmup"):
+        if args.tokens is None:
+            args.tokens = saved["tokens"]
+        for k in ("layers", "heads", "embd", "ctx", "batch", "lr", "min_lr", "warmup"):
             setattr(args, k, saved[k])  # the schedule and shapes are those of the run being resumed
         model = GPT2(args.layers, args.heads, args.embd, args.ctx).to(device)
         model.load_state_dict(ckpt["model"])
@@ -167,6 +171,7 @@ def main():
         rng.bit_generator.state = ckpt["rng"]
         torch.set_rng_state(ckpt["torch_rng"])
     else:
+        args.tokens = args.tokens or 20e6
         model = GPT2(args.layers, args.heads, args.embd, args.ctx).to(device)
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
