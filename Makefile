@@ -3,6 +3,7 @@
 
 CC      ?= cc
 PKGS    := libpcre2-8 libcjson
+VIZ_PKGS := sdl2 cairo
 OPT     ?= -O2
 CFLAGS  ?= -g
 CFLAGS  += $(OPT) -std=c11 -Wall -Wextra -pedantic -fopenmp -MMD -MP -Isrc
@@ -11,13 +12,19 @@ CFLAGS  += -Werror
 endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+VIZ_CFLAGS = $(shell pkg-config --cflags $(VIZ_PKGS) 2>/dev/null)
+VIZ_LIBS   = $(shell pkg-config --libs $(VIZ_PKGS) 2>/dev/null)
 LDLIBS  += $(PKG_LIBS) -lm -fopenmp
 
 BUILD   ?= build
-CORE_SRC := $(filter-out src/main.c,$(wildcard src/*.c))
+CORE_SRC := $(wildcard src/*.c)
 CORE_OBJ := $(CORE_SRC:src/%.c=$(BUILD)/src/%.o)
 LIB     := $(BUILD)/libgptstep.a
-TESTS   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
+# The viewer (SDL2 + cairo) and the program's main(); only viz/ sees SDL and cairo.
+VIZ_SRC := $(filter-out viz/main.c,$(wildcard viz/*.c))
+VIZ_OBJ := $(VIZ_SRC:viz/%.c=$(BUILD)/viz/%.o)
+VIZLIB  := $(BUILD)/libgptstep-viz.a
+TESTS   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c tests/viz_*.c))
 PY      := /usr/bin/python3
 
 .PHONY: all deps run test unit bench asan clean gpt2 gpt2-medium gpt2-large gpt2-xl distilgpt2 fmt
@@ -34,19 +41,30 @@ $(BUILD)/src/%.o: src/%.c
 # The fast kernels may fuse multiply-adds (FMA); the reference kernels in ops.c stay plain ISO C.
 $(BUILD)/src/ops_fast.o: CFLAGS += -O3 -ffp-contract=fast
 
+$(BUILD)/viz/%.o: viz/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(VIZ_CFLAGS) -c $< -o $@
+
 $(LIB): $(CORE_OBJ)
 	ar rcs $@ $^
 
-gptstep: $(BUILD)/src/main.o $(LIB)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(VIZLIB): $(VIZ_OBJ)
+	ar rcs $@ $^
+
+gptstep: $(BUILD)/viz/main.o $(VIZLIB) $(LIB)
+	$(CC) $(CFLAGS) -o $@ $^ $(VIZ_LIBS) $(LDLIBS) -lpthread
 
 $(BUILD)/tests/%: tests/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
+$(BUILD)/tests/viz_%: tests/viz_%.c $(VIZLIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(VIZ_CFLAGS) -Iviz -o $@ $< $(VIZLIB) $(LIB) $(VIZ_LIBS) $(LDLIBS)
+
 run: deps
 	@$(MAKE) --no-print-directory gptstep
-	./gptstep generate --prompt "Once upon a time there was a" -n 40
+	./gptstep view
 
 test: deps
 	@$(MAKE) --no-print-directory gptstep $(TESTS)
@@ -63,8 +81,8 @@ asan: deps
 	    build-asan/gptstep $(TESTS:$(BUILD)/%=build-asan/%)
 	@GPTSTEP=build-asan/gptstep GPTSTEP_TEST_BUILD=build-asan ASAN_OPTIONS=detect_leaks=1 sh tests/run.sh
 
-$(BUILD)/gptstep: $(BUILD)/src/main.o $(LIB)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/gptstep: $(BUILD)/viz/main.o $(VIZLIB) $(LIB)
+	$(CC) $(CFLAGS) -o $@ $^ $(VIZ_LIBS) $(LDLIBS) -lpthread
 
 # Real GPT-2 checkpoints from the Hugging Face hub (see docs/models.md).
 gpt2 gpt2-medium gpt2-large gpt2-xl distilgpt2:
@@ -76,4 +94,4 @@ fmt:
 clean:
 	rm -rf build build-asan gptstep
 
--include $(CORE_OBJ:.o=.d) $(BUILD)/src/main.d
+-include $(CORE_OBJ:.o=.d) $(VIZ_OBJ:.o=.d) $(BUILD)/viz/main.d

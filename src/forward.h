@@ -37,4 +37,9 @@ void gpt2_state_truncate(Gpt2State *s, int n);
  * or a token id is out of range. */
 int gpt2_forward(Gpt2State *s, const int *tokens, int T, Trace *tr, float *logits_out, Err *err);
 
+/* Logit lens: what the model would predict if it stopped after some layer. Applies ln_f and the
+ * output layer to a residual-stream vector (C) and writes the k most likely tokens and their
+ * probabilities. work must hold V floats. */
+void gpt2_logit_lens(const Gpt2Model *m, const float *resid, int k, int *ids, float *probs, float *work);
+
 #endif

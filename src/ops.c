@@ -86,6 +86,17 @@ void softmax_forward(float *out, const float *x, int n) {
     for (int i = 0; i < n; i++) out[i] *= inv;
 }
 
+void softmax_parts(const float *x, int n, float *max, double *sum) {
+    float m = -INFINITY;
+    for (int i = 0; i < n; i++)
+        if (x[i] > m) m = x[i];
+    double z = 0;
+    for (int i = 0; i < n; i++)
+        if (x[i] != -INFINITY) z += exp((double)x[i] - m);
+    *max = m;
+    *sum = z;
+}
+
 void gelu_forward(float *out, const float *x, size_t n) {
     const float s = 0.7978845608028654f; /* sqrt(2/pi) */
     for (size_t i = 0; i < n; i++) {

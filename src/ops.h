@@ -35,6 +35,9 @@ void attn_weighted_sum_fast(float *out, const float *weights, const float *value
 /* Numerically stable softmax of n values (subtracts the max; -inf entries get exactly 0). */
 void softmax_forward(float *out, const float *x, int n);
 
+/* The softmax's parts for one row: *max of x and *sum = sum_j exp(x_j - max) (its normaliser). */
+void softmax_parts(const float *x, int n, float *max, double *sum);
+
 /* gelu_new: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), elementwise over n. */
 void gelu_forward(float *out, const float *x, size_t n);
 

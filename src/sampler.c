@@ -101,3 +101,18 @@ int sampler_pick(const float *logits, int V, const SamplerSettings *s, Rng *r, f
     }
     return last >= 0 ? last : argmax(logits, V); /* rounding: fall back to the last kept token */
 }
+
+double dist_entropy(const float *p, int n) {
+    double h = 0;
+    for (int i = 0; i < n; i++)
+        if (p[i] > 0) h -= p[i] * log(p[i]);
+    return h;
+}
+
+void dist_sort(const float *p, int n, int *order) {
+    Cand *c = xmalloc((size_t)n * sizeof(Cand));
+    for (int i = 0; i < n; i++) c[i] = (Cand){p[i], i};
+    qsort(c, (size_t)n, sizeof(Cand), by_prob_desc);
+    for (int i = 0; i < n; i++) order[i] = c[i].id;
+    free(c);
+}

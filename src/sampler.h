@@ -27,4 +27,9 @@ int sampler_pick(const float *logits, int V, const SamplerSettings *s, Rng *r, f
 
 int argmax(const float *x, int n);
 
+/* Entropy in nats of a probability vector (zeros contribute nothing). */
+double dist_entropy(const float *p, int n);
+/* Token ids sorted by descending probability (ties: lower id first). order must hold n ints. */
+void dist_sort(const float *p, int n, int *order);
+
 #endif

@@ -1,5 +1,6 @@
-/* main.c - the gptstep command line: tokens, generate, trace, dump, info.
- * Each subcommand parses its own options (each has --help) and fails with one clear line. */
+/* cli.c - the gptstep command line's core commands: tokens, generate, trace, dump, info.
+ * Each subcommand parses its own options (each has --help) and fails with one clear line. The program's
+ * main() (viz/main.c) adds the commands that need a window or cairo through CliCommand entries. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
@@ -10,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "common.h"
 #include "generate.h"
 #include "model.h"
@@ -29,20 +31,24 @@ static int usage_error(const char *cmd, const char *msg) {
     return 2;
 }
 
-static const char *MAIN_HELP =
-    "gptstep " VERSION " - watch GPT-2 think, one token and one tensor at a time\n"
-    "\n"
-    "usage: gptstep COMMAND [options]\n"
-    "\n"
-    "commands:\n"
-    "  tokens    split text into GPT-2 tokens (id, piece, bytes)\n"
-    "  generate  continue a prompt (or generate unconditionally), streaming the text\n"
-    "  trace     run a generation and save every intermediate tensor to a trace file\n"
-    "  dump      print or export (.npy) one tensor of a trace file\n"
-    "  info      summarise a model\n"
-    "\n"
-    "MODEL is a directory holding model.safetensors, or a name under models/ (default: " GPT2_DEFAULT_MODEL ").\n"
-    "'gptstep COMMAND --help' describes each command. Docs: README.md and docs/.\n";
+static void print_main_help(FILE *f, const CliCommand *extra) {
+    fprintf(f,
+            "gptstep " VERSION " - watch GPT-2 think, one token and one tensor at a time\n"
+            "\n"
+            "usage: gptstep COMMAND [options]\n"
+            "\n"
+            "commands:\n");
+    for (const CliCommand *c = extra; c && c->name; c++) fprintf(f, "  %-9s %s\n", c->name, c->summary);
+    fprintf(f,
+            "  tokens    split text into GPT-2 tokens (id, piece, bytes)\n"
+            "  generate  continue a prompt (or generate unconditionally), streaming the text\n"
+            "  trace     run a generation and save every intermediate tensor to a trace file\n"
+            "  dump      print or export (.npy) one tensor of a trace file\n"
+            "  info      summarise a model\n"
+            "\n"
+            "MODEL is a directory holding model.safetensors, or a name under models/ (default: " GPT2_DEFAULT_MODEL
+            ").\n'gptstep COMMAND --help' describes each command. Docs: README.md and docs/.\n");
+}
 
 /* ---------------------------------------------------------------- shared option parsing */
 
@@ -579,9 +585,9 @@ static int cmd_info(int argc, char **argv) {
     return t ? 0 : 1;
 }
 
-/* ---------------------------------------------------------------- main */
+/* ---------------------------------------------------------------- dispatch */
 
-int main(int argc, char **argv) {
+int cli_main(int argc, char **argv, const CliCommand *extra) {
     char *help_args[] = {NULL, "--help", NULL};
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
         if (argc >= 3 && strcmp(argv[1], "help") == 0) {
@@ -589,7 +595,7 @@ int main(int argc, char **argv) {
             argv = help_args;
             argc = 2;
         } else {
-            fputs(MAIN_HELP, argc < 2 ? stderr : stdout);
+            print_main_help(argc < 2 ? stderr : stdout, extra);
             return argc < 2 ? 2 : 0;
         }
     } else {
@@ -602,6 +608,8 @@ int main(int argc, char **argv) {
     }
     const char *cmd = argv[0];
     optind = 1;
+    for (const CliCommand *c = extra; c && c->name; c++)
+        if (strcmp(cmd, c->name) == 0) return c->run(argc, argv);
     if (strcmp(cmd, "tokens") == 0) return cmd_tokens(argc, argv);
     if (strcmp(cmd, "generate") == 0) return cmd_generate(argc, argv);
     if (strcmp(cmd, "trace") == 0) return cmd_trace(argc, argv);

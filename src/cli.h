@@ -1,0 +1,15 @@
+/* cli.h - the command line's core commands (tokens, generate, trace, dump, info) and its dispatcher.
+ * The program's main() passes extra commands (the viewer's) so that one binary offers them all. */
+#ifndef GPTSTEP_CLI_H
+#define GPTSTEP_CLI_H
+
+typedef struct {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv); /* argv[0] is the command's name; returns the exit status */
+} CliCommand;
+
+/* Runs `gptstep ARGS`: extra is a {NULL}-terminated list of further commands (may be NULL). */
+int cli_main(int argc, char **argv, const CliCommand *extra);
+
+#endif

@@ -1,0 +1,122 @@
+/* render.c - `gptstep render`: any view to PNG, SVG or PDF without a window, through the same state,
+ * commands and drawing code the window uses. */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "viz.h"
+
+static const char *RENDER_HELP =
+    "usage: gptstep render [--model MODEL] (--prompt TEXT | --unconditional) [-n N] --view NAME -o FILE\n"
+    "                      [--layer L] [--head H] [--pos P] [--attention scores|masked|weights]\n"
+    "                      [--stage STAGE] [--size WxH] [--large] [--colorblind] [sampler options]\n"
+    "\n"
+    "Runs the prompt, generates N tokens (default 0), and draws one view to FILE (.png, .svg or .pdf).\n"
+    "  --view NAME        all (the whole window), tokens, attention, grid, distribution, block, pipeline\n"
+    "  --layer L --head H the attention head to show (default 0, 0)\n"
+    "  --pos P            the query position (default: the last)\n"
+    "  --attention MODE   scores, masked or weights (default weights)\n"
+    "  --stage STAGE      highlight a stage of the forward pass, e.g. L1.attn\n"
+    "  --size WxH         canvas size in pixels/points (default 1920x1080)\n"
+    "  --large            large-font presentation mode;  --colorblind  colour-blind-safe colours\n"
+    "  --greedy, --temperature T, --top-k K, --top-p P, --seed S   as for 'gptstep generate'\n";
+
+/* Applies one "command argument" pair, printing the error. */
+static int apply(VizState *v, const char *cmd, const char *arg) {
+    char line[4200];
+    snprintf(line, sizeof line, "%s %s", cmd, arg ? arg : "");
+    Err err;
+    if (viz_command(v, line, &err)) {
+        fprintf(stderr, "gptstep render: %s\n", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+int viz_render_main(int argc, char **argv) {
+    static struct option opts[] = {
+        {"model", required_argument, 0, 'm'},     {"prompt", required_argument, 0, 'P'},
+        {"unconditional", no_argument, 0, 'u'},   {"view", required_argument, 0, 'v'},
+        {"layer", required_argument, 0, 'L'},     {"head", required_argument, 0, 'H'},
+        {"pos", required_argument, 0, 'q'},       {"attention", required_argument, 0, 'a'},
+        {"stage", required_argument, 0, 'S'},     {"size", required_argument, 0, 'z'},
+        {"large", no_argument, 0, 'l'},           {"colorblind", no_argument, 0, 'c'},
+        {"greedy", no_argument, 0, 'g'},          {"temperature", required_argument, 0, 't'},
+        {"top-k", required_argument, 0, 'k'},     {"top-p", required_argument, 0, 'p'},
+        {"seed", required_argument, 0, 's'},      {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    const char *model = NULL, *prompt = NULL, *view = NULL, *out = NULL, *layer = NULL, *head = NULL, *pos = NULL;
+    const char *att = NULL, *stage = NULL, *size = "1920x1080";
+    const char *sampler[5][2] = {{0}};
+    int ns = 0, uncond = 0, large = 0, cb = 0, n = 0, c;
+    while ((c = getopt_long(argc, argv, "+m:n:o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm': model = optarg; break;
+        case 'P': prompt = optarg; break;
+        case 'u': uncond = 1; break;
+        case 'v': view = optarg; break;
+        case 'L': layer = optarg; break;
+        case 'H': head = optarg; break;
+        case 'q': pos = optarg; break;
+        case 'a': att = optarg; break;
+        case 'S': stage = optarg; break;
+        case 'z': size = optarg; break;
+        case 'l': large = 1; break;
+        case 'c': cb = 1; break;
+        case 'o': out = optarg; break;
+        case 'n': n = atoi(optarg); break;
+        case 'g': sampler[ns][0] = "greedy", sampler[ns++][1] = "on"; break;
+        case 't': sampler[ns][0] = "temperature", sampler[ns++][1] = optarg; break;
+        case 'k': sampler[ns][0] = "top-k", sampler[ns++][1] = optarg; break;
+        case 'p': sampler[ns][0] = "top-p", sampler[ns++][1] = optarg; break;
+        case 's': sampler[ns][0] = "seed", sampler[ns++][1] = optarg; break;
+        case 'h': fputs(RENDER_HELP, stdout); return 0;
+        default: fprintf(stderr, "gptstep render: unknown option (see 'gptstep render --help')\n"); return 2;
+        }
+        if (ns >= 5) ns = 4;
+    }
+    int w = 0, h = 0;
+    if (!out || !view || (!prompt && !uncond) || (prompt && uncond) || sscanf(size, "%dx%d", &w, &h) != 2 || w < 64 ||
+        h < 64 || w > 16384 || h > 16384 || n < 0 || optind < argc) {
+        fprintf(stderr, "gptstep render: needs --view NAME, -o FILE and one of --prompt TEXT / --unconditional"
+                        " (--size as WxH, 64..16384) (see 'gptstep render --help')\n");
+        return 2;
+    }
+    if (viz_view_by_name(view) < 0 && strcmp(view, "heatmap") != 0) {
+        fprintf(stderr, "gptstep render: unknown view '%s': expected all, tokens, attention, grid, distribution, block or pipeline\n", view);
+        return 2;
+    }
+    VizState *v = calloc(1, sizeof *v);
+    viz_init(v);
+    snprintf(v->model_arg, sizeof v->model_arg, "%s", model ? model : "");
+    snprintf(v->prompt, sizeof v->prompt, "%s", uncond ? "" : prompt);
+    v->large = large;
+    v->colorblind = cb;
+    Err err;
+    int rc = 0;
+    for (int i = 0; i < ns && rc == 0; i++) rc = apply(v, sampler[i][0], sampler[i][1]);
+    if (rc == 0 && viz_load_and_run(v, &err)) {
+        fprintf(stderr, "gptstep render: %s\n", err.msg);
+        rc = 1;
+    }
+    char num[32];
+    snprintf(num, sizeof num, "%d", n);
+    if (rc == 0 && n > 0) rc = apply(v, "generate", num);
+    if (rc == 0 && layer) rc = apply(v, "layer", layer);
+    if (rc == 0 && head) rc = apply(v, "head", head);
+    if (rc == 0 && pos) rc = apply(v, "query", pos);
+    if (rc == 0 && att) rc = apply(v, "attention", att);
+    if (rc == 0 && stage) rc = apply(v, "stage", stage);
+    if (rc == 0) rc = apply(v, "view", view);
+    if (rc == 0 && viz_export(v, out, w, h, &err)) {
+        fprintf(stderr, "gptstep render: %s\n", err.msg);
+        rc = 1;
+    }
+    if (rc == 0) printf("%s: %s view, %dx%d\n", out, view, w, h);
+    viz_free(v);
+    free(v);
+    return rc ? (rc < 0 ? 2 : rc) : 0;
+}
