@@ -27,7 +27,7 @@ VIZLIB  := $(BUILD)/libgptstep-viz.a
 TESTS   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c tests/viz_*.c))
 PY      := /usr/bin/python3
 
-.PHONY: all deps run test unit bench asan clean gpt2 gpt2-medium gpt2-large gpt2-xl distilgpt2 fmt
+.PHONY: all deps run test unit bench asan goldens clean gpt2 gpt2-medium gpt2-large gpt2-xl distilgpt2 fmt
 
 all: gptstep
 
@@ -87,6 +87,12 @@ $(BUILD)/gptstep: $(BUILD)/viz/main.o $(VIZLIB) $(LIB)
 # Real GPT-2 checkpoints from the Hugging Face hub (see docs/models.md).
 gpt2 gpt2-medium gpt2-large gpt2-xl distilgpt2:
 	@sh models/download.sh $@
+
+# Golden images of every view (tests/golden/), redrawn from the current code: run after a deliberate
+# change to the drawing, look at them, and commit them.
+goldens: gptstep $(BUILD)/tests/viz_views
+	@/usr/bin/python3 tests/test_forward.py ./gptstep tests/out --quick > /dev/null
+	$(BUILD)/tests/viz_views tests/out/tiny-f32 tests/golden tests/out/views --update
 
 fmt:
 	clang-format -i src/*.c src/*.h tests/*.c

@@ -4,7 +4,8 @@
 set -eu
 
 PKGS="build-essential pkg-config libpcre2-dev libcjson-dev libsdl2-dev libcairo2-dev libstb-dev \
-python3 python3-numpy python3-regex xvfb xauth poppler-utils curl ca-certificates"
+python3 python3-numpy python3-regex xvfb xauth xdotool x11-apps imagemagick poppler-utils fonts-dejavu-core \
+curl ca-certificates bc"
 
 missing=""
 for p in $PKGS; do

@@ -471,6 +471,7 @@ static void draw_cell_detail(VizState *v, cairo_t *cr, Rect r, double u, int q, 
     text(cr, x, y + u * 0.8, "q (query)", 0);
     vec_strip(v, cr, x + lw, y, r.w - lw - u * 1.5, u * 1.1, qv + (size_t)v->head * HS, HS);
     y += u * 1.5;
+    set(cr, INK);
     text(cr, x, y + u * 0.8, "k (key)", 0);
     vec_strip(v, cr, x + lw, y, r.w - lw - u * 1.5, u * 1.1, kv + (size_t)v->head * HS, HS);
     y += u * 2.3;
@@ -479,6 +480,7 @@ static void draw_cell_detail(VizState *v, cairo_t *cr, Rect r, double u, int q, 
     double z;
     softmax_parts(mk + (size_t)v->head * K, K, &mx, &z);
     double sq = sqrt((double)HS);
+    set(cr, INK);
     snprintf(line, sizeof line, "q\xC2\xB7k = %.4f    \xC3\xB7 \xE2\x88\x9A%d = %.0f    score = %.4f    mask: %s", s * sq, HS, sq, s,
              k > q ? "key after the query \xE2\x86\x92 \xE2\x88\x92\xE2\x88\x9E" : "kept (key at or before the query)");
     text_fit(cr, x, y, line, r.w - u, 0);
@@ -907,6 +909,7 @@ void viz_draw(VizState *v, cairo_t *cr, double W, double H) {
     set(cr, BG);
     cairo_paint(cr);
     if (v->only != VIEW_ALL && v->loaded) {
+        u *= 1.3; /* one view fills the canvas: larger text */
         Rect all = {u * 0.5, u * 0.5, W - u, H - u};
         switch (v->only) {
         case VIEW_TOKENS: draw_tokens(v, cr, all, u); break;

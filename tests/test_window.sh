@@ -1,0 +1,70 @@
+#!/bin/sh
+# test_window.sh - the real viewer window under Xvfb: start it, send keys (next token, change layer and
+# head, open the grid, export PNG and PDF), take screenshots with xwd, check that each key changed
+# what the window shows, that the exports exist and open, and that Q closes it cleanly (exit 0).
+#   sh tests/test_window.sh GPTSTEP OUTDIR      (OUTDIR holds tiny-f32 from test_forward.py)
+set -u
+GS=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+OUT=$(cd "$2" && pwd)
+MODEL=$OUT/tiny-f32
+DIR=$OUT/window
+rm -rf "$DIR" && mkdir -p "$DIR"
+for tool in Xvfb xdotool xwd /usr/bin/convert pdfinfo; do
+    command -v "$tool" >/dev/null 2>&1 || { echo "window: missing $tool (run 'make deps')"; exit 1; }
+done
+DISP=:$((90 + $$ % 100))
+Xvfb "$DISP" -screen 0 1600x900x24 -nolisten tcp >/dev/null 2>&1 &
+XPID=$!
+export DISPLAY=$DISP
+trap 'kill $XPID 2>/dev/null; [ -n "${VPID:-}" ] && kill $VPID 2>/dev/null' EXIT
+sleep 1
+cd "$DIR" || exit 1
+"$GS" view --model "$MODEL" --seed 3 > view.log 2>&1 &
+VPID=$!
+WID=""
+for _ in $(seq 1 100); do
+    WID=$(xdotool search --name '^gptstep$' 2>/dev/null | head -n 1)
+    [ -n "$WID" ] && break
+    sleep 0.1
+done
+[ -n "$WID" ] || { echo "window: no gptstep window appeared"; cat view.log; exit 1; }
+sleep 1.5 # the model loads on the worker thread
+n=0
+fails=0
+shot() { sleep 0.6; n=$((n + 1)); xwd -root -silent | /usr/bin/convert xwd:- "shot$n.png"; }
+key() { xdotool key --window "$WID" "$@"; }
+same_pixels() { [ "$(/usr/bin/compare -metric AE "$1" "$2" null: 2>&1)" = "0" ]; }
+differs() { # differs A B WHAT: the two screenshots must not be identical
+    if same_pixels "$1" "$2"; then echo "FAIL $3: the window did not change"; fails=$((fails + 1)); else echo "ok   $3"; fi
+}
+check() { if eval "$1"; then echo "ok   $2"; else echo "FAIL $2"; fails=$((fails + 1)); fi; }
+
+shot                                   # 1: as opened
+key Right; shot                        # 2: next token
+differs shot1.png shot2.png "next token (Right)"
+key Down 3; shot                       # 3: layer 1, head 2
+differs shot2.png shot3.png "change layer and head (Down, 3)"
+key g; shot                            # 4: all heads
+differs shot3.png shot4.png "open the grid (G)"
+key Left; shot                         # 5: previous token
+differs shot4.png shot5.png "previous token (Left)"
+key g Right; shot                      # 6: forward again: same as shot 3 (stepping back and forth is exact)
+check "same_pixels shot3.png shot6.png" "back and forward again shows the same frame"
+key e; key shift+e; sleep 1.5
+check "[ -s gptstep-001.png ] && /usr/bin/convert gptstep-001.png info:- >/dev/null 2>&1" "E exported a PNG that opens"
+check "pdfinfo gptstep-002.pdf >/dev/null 2>&1" "Shift+E exported a PDF that opens"
+key question; shot
+differs shot6.png shot7.png "help overlay (?)"
+key Escape q
+for _ in $(seq 1 50); do kill -0 $VPID 2>/dev/null || break; sleep 0.1; done
+if kill -0 $VPID 2>/dev/null; then
+    echo "FAIL Q did not close the window"; fails=$((fails + 1))
+else
+    wait $VPID
+    rc=$?
+    check "[ $rc -eq 0 ]" "closed cleanly with Q (exit $rc)"
+fi
+if [ -s view.log ]; then echo "viewer output:"; sed 's/^/    /' view.log; fi
+grep -q "ERROR: AddressSanitizer\|runtime error" view.log && { echo "FAIL sanitizer report"; fails=$((fails + 1)); }
+echo "window: $((10 - fails)) passed, $fails failed"
+[ $fails -eq 0 ]
