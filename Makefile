@@ -79,7 +79,8 @@ ASAN := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="$(ASAN)" LDLIBS="$(LDLIBS) $(ASAN)" \
 	    build-asan/gptstep $(TESTS:$(BUILD)/%=build-asan/%)
-	@GPTSTEP=build-asan/gptstep GPTSTEP_TEST_BUILD=build-asan ASAN_OPTIONS=detect_leaks=1 sh tests/run.sh
+	@GPTSTEP=build-asan/gptstep GPTSTEP_TEST_BUILD=build-asan ASAN_OPTIONS=detect_leaks=1 \
+	    LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 SHOT_DELAY=2 sh tests/run.sh
 
 $(BUILD)/gptstep: $(BUILD)/viz/main.o $(VIZLIB) $(LIB)
 	$(CC) $(CFLAGS) -o $@ $^ $(VIZ_LIBS) $(LDLIBS) -lpthread

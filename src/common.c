@@ -213,15 +213,17 @@ char *models_root(void) {
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n > 0) {
         exe[n] = 0;
-        char *slash = strrchr(exe, '/');
-        if (slash) {
+        /* models/ beside the binary, or one folder up (a binary in build/ or build-asan/) */
+        for (int up = 0; up < 2; up++) {
+            char *slash = strrchr(exe, '/');
+            if (!slash) break;
             *slash = 0;
-            char *p = path_join(exe, "models");
-            if (path_is_dir(p)) return p;
+            char *p = path_join(exe, "models/tokenizer");
+            int found = path_is_dir(p);
             free(p);
+            if (found) return path_join(exe, "models");
         }
     }
     if (path_is_dir("models")) return xstrdup("models");
     return NULL;
 }
-

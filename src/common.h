@@ -48,7 +48,8 @@ int path_is_file(const char *path);
 /* Joins a and b with '/'; caller frees. */
 char *path_join(const char *a, const char *b);
 
-/* The folder of shipped models: $GPTSTEP_MODELS, else models/ beside the executable, else ./models.
+/* The folder of shipped models: $GPTSTEP_MODELS, else models/ beside the executable or one folder up,
+ * else ./models.
  * malloc'd, or NULL when none exists. */
 char *models_root(void);
 

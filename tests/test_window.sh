@@ -12,6 +12,7 @@ rm -rf "$DIR" && mkdir -p "$DIR"
 for tool in Xvfb xdotool xwd /usr/bin/convert pdfinfo; do
     command -v "$tool" >/dev/null 2>&1 || { echo "window: missing $tool (run 'make deps')"; exit 1; }
 done
+DELAY=${SHOT_DELAY:-0.6}
 DISP=:$((90 + $$ % 100))
 Xvfb "$DISP" -screen 0 1600x900x24 -nolisten tcp >/dev/null 2>&1 &
 XPID=$!
@@ -28,10 +29,10 @@ for _ in $(seq 1 100); do
     sleep 0.1
 done
 [ -n "$WID" ] || { echo "window: no gptstep window appeared"; cat view.log; exit 1; }
-sleep 1.5 # the model loads on the worker thread
+sleep "$DELAY"; sleep 1 # the model loads on the worker thread
 n=0
 fails=0
-shot() { sleep 0.6; n=$((n + 1)); xwd -root -silent | /usr/bin/convert xwd:- "shot$n.png"; }
+shot() { sleep "$DELAY"; n=$((n + 1)); xwd -root -silent | /usr/bin/convert xwd:- "shot$n.png"; }
 key() { xdotool key --window "$WID" "$@"; }
 same_pixels() { [ "$(/usr/bin/compare -metric AE "$1" "$2" null: 2>&1)" = "0" ]; }
 differs() { # differs A B WHAT: the two screenshots must not be identical

@@ -14,9 +14,8 @@
 struct App {
     VizState *v;
     SDL_Window *win;
-    SDL_Renderer *ren;
-    SDL_Texture *tex;
-    int tw, th;               /* texture size in pixels */
+    SDL_Surface *canvas;      /* ARGB8888, what cairo draws into; blitted to the window's surface */
+    int tw, th;               /* canvas size in pixels */
     SDL_Thread *worker;
     SDL_atomic_t working;     /* 1 while the worker owns v */
     char job[4200];           /* the command the worker runs ("" = load and run the prompt) */
@@ -106,18 +105,18 @@ static const char *key_name(SDL_Keycode k, char *buf) {
 }
 
 static void draw_frame(App *a) {
-    int w, h;
-    SDL_GetRendererOutputSize(a->ren, &w, &h);
-    if (!a->tex || w != a->tw || h != a->th) {
-        if (a->tex) SDL_DestroyTexture(a->tex);
-        a->tex = SDL_CreateTexture(a->ren, SDL_PIXELFORMAT_ARGB8888, SDL_TEXTUREACCESS_STREAMING, w, h);
+    SDL_Surface *screen = SDL_GetWindowSurface(a->win);
+    if (!screen) return;
+    int w = screen->w, h = screen->h;
+    if (!a->canvas || w != a->tw || h != a->th) {
+        if (a->canvas) SDL_FreeSurface(a->canvas);
+        a->canvas = SDL_CreateRGBSurfaceWithFormat(0, w, h, 32, SDL_PIXELFORMAT_ARGB8888);
         a->tw = w, a->th = h;
     }
-    void *pixels;
-    int pitch;
-    if (!a->tex || SDL_LockTexture(a->tex, NULL, &pixels, &pitch) != 0) return;
-    /* cairo's ARGB32 is SDL's ARGB8888 on little-endian machines: draw straight into the texture */
-    cairo_surface_t *s = cairo_image_surface_create_for_data(pixels, CAIRO_FORMAT_ARGB32, w, h, pitch);
+    if (!a->canvas) return;
+    /* cairo's ARGB32 is SDL's ARGB8888 on little-endian machines: cairo draws straight into it. Plain
+     * software drawing: no GPU or GL driver is needed, under Xvfb or on a projector laptop. */
+    cairo_surface_t *s = cairo_image_surface_create_for_data(a->canvas->pixels, CAIRO_FORMAT_ARGB32, w, h, a->canvas->pitch);
     cairo_t *cr = cairo_create(s);
     if (a->v->busy) { /* the worker owns the model: draw nothing that reads it */
         cairo_set_source_rgb(cr, 0.97, 0.97, 0.96);
@@ -151,10 +150,8 @@ static void draw_frame(App *a) {
     }
     cairo_destroy(cr);
     cairo_surface_destroy(s);
-    SDL_UnlockTexture(a->tex);
-    SDL_RenderClear(a->ren);
-    SDL_RenderCopy(a->ren, a->tex, NULL, NULL);
-    SDL_RenderPresent(a->ren);
+    SDL_BlitSurface(a->canvas, NULL, screen, NULL);
+    SDL_UpdateWindowSurface(a->win);
 }
 
 /* Pixel coordinates: the drawing is at renderer resolution, mouse events are in window points. */
@@ -235,6 +232,7 @@ static void handle_key(App *a, const SDL_KeyboardEvent *e) {
 }
 
 int app_main(VizState *v, const char *title, AppHooks hooks) {
+    SDL_SetHint(SDL_HINT_FRAMEBUFFER_ACCELERATION, "0"); /* the window surface is plain memory */
     if (SDL_Init(SDL_INIT_VIDEO) != 0) {
         fprintf(stderr, "gptstep: cannot open a window: %s (is there a display? try 'gptstep render' instead)\n", SDL_GetError());
         return 1;
@@ -243,10 +241,9 @@ int app_main(VizState *v, const char *title, AppHooks hooks) {
     a->v = v;
     a->hooks = hooks;
     a->win = SDL_CreateWindow(title, SDL_WINDOWPOS_CENTERED, SDL_WINDOWPOS_CENTERED, 1600, 900,
-                              SDL_WINDOW_RESIZABLE | SDL_WINDOW_ALLOW_HIGHDPI |
+                              SDL_WINDOW_RESIZABLE |
                                   (v->fullscreen ? SDL_WINDOW_FULLSCREEN_DESKTOP : 0));
-    if (a->win) a->ren = SDL_CreateRenderer(a->win, -1, 0);
-    if (!a->win || !a->ren) {
+    if (!a->win) {
         fprintf(stderr, "gptstep: cannot open a window: %s\n", SDL_GetError());
         free(a);
         SDL_Quit();
@@ -308,8 +305,7 @@ int app_main(VizState *v, const char *title, AppHooks hooks) {
         }
     }
     if (a->worker) SDL_WaitThread(a->worker, NULL);
-    if (a->tex) SDL_DestroyTexture(a->tex);
-    SDL_DestroyRenderer(a->ren);
+    if (a->canvas) SDL_FreeSurface(a->canvas);
     SDL_DestroyWindow(a->win);
     SDL_Quit();
     free(a);
