@@ -145,7 +145,7 @@ class Reference:
         self.NH = cfg.get("n_head", self.C // 64)
         self.out = w.get("lm_head.weight", w["wte.weight"])
 
-    def forward(self, tokens):
+    def forward(self, tokens, last_only=False):
         """All named tensors for positions 0..T-1 computed at once: {name: array [T, ...]}.
         Attention rows cover all T keys (future keys masked), as in a batched prefill."""
         w, C, NH = self.w, self.C, self.NH
@@ -179,14 +179,14 @@ class Reference:
                       p + "attn.proj": proj, p + "ln_2": ln2, p + "mlp.fc": fc, p + "mlp.gelu": g,
                       p + "mlp.proj": mp, p + "resid_out": x})
         r["ln_f"] = layernorm(x, w["ln_f.weight"], w["ln_f.bias"])
-        r["logits"] = r["ln_f"] @ self.out.T
+        r["logits"] = (r["ln_f"][-1:] if last_only else r["ln_f"]) @ self.out.T
         r["probs"] = softmax(r["logits"])
         return r
 
     def greedy(self, tokens, n):
         tokens = list(tokens)
         for _ in range(n):
-            tokens.append(int(np.argmax(self.forward(tokens)["logits"][-1])))
+            tokens.append(int(np.argmax(self.forward(tokens, last_only=True)["logits"][-1])))
         return tokens
 
 

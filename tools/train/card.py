@@ -1,0 +1,153 @@
+#!/usr/bin/python3
+"""Writes models/<name>/MODEL_CARD.md and its loss plot from a training run: data, architecture,
+parameter count, tokens seen, hardware and time, the loss curve, the measured validation loss, the
+weights' SHA-256, and five continuations of fixed prompts made by `gptstep generate`.
+
+    /usr/bin/python3 tools/train/card.py RUNDIR MODELDIR --val-loss X --val-windows N [--command "..."]
+"""
+import argparse
+import csv
+import hashlib
+import os
+import platform
+import subprocess
+
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+
+PROMPTS = [
+    ("Once upon a time there was a", 1),
+    ("The little princess looked out of the window and", 2),
+    ("In the deep dark forest lived a", 3),
+    ('"Where are you going?" asked the', 4),
+    ("The king called his three sons and said,", 5),
+]
+SAMPLING = ["--temperature", "0.8", "--top-k", "40"]
+
+
+def plot(log_rows, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    tokens = [int(r["tokens"]) / 1e6 for r in log_rows]
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
+    ax.plot(tokens, [float(r["train_loss"]) for r in log_rows], label="train (mean since last point)")
+    ax.plot(tokens, [float(r["val_loss"]) for r in log_rows], label="validation (held-out books)")
+    ax.set_xlabel("tokens seen (millions)")
+    ax.set_ylabel("loss (nats/token)")
+    ax.set_ylim(top=min(8, max(float(r["val_loss"]) for r in log_rows) + 0.5))
+    ax.grid(alpha=0.3)
+    ax.legend()
+    ax.set_title("storybook GPT-2: training and validation loss")
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("run")
+    ap.add_argument("model")
+    ap.add_argument("--val-loss", type=float, required=True)
+    ap.add_argument("--val-windows", type=int, required=True)
+    ap.add_argument("--command", default="", help="the training command, for the card")
+    ap.add_argument("--hardware", default=f"{os.cpu_count()} CPU cores ({platform.processor() or platform.machine()})")
+    args = ap.parse_args()
+    ckpt = torch.load(os.path.join(args.run, "checkpoint.pt"), map_location="cpu")
+    c, a = ckpt["config"], ckpt["args"]
+    rows = list(csv.DictReader(open(os.path.join(args.run, "log.csv"))))
+    plot(rows, os.path.join(args.model, "loss.png"))
+    n_params = sum(v.numel() for v in ckpt["model"].values())
+    with open(os.path.join(args.model, "model.safetensors"), "rb") as f:
+        sha = hashlib.sha256(f.read()).hexdigest()
+    size = os.path.getsize(os.path.join(args.model, "model.safetensors"))
+    gptstep = os.path.join(ROOT, "gptstep")
+    name = os.path.basename(os.path.normpath(args.model))
+    samples = []
+    for prompt, seed in PROMPTS:
+        cmd = [gptstep, "generate", "--model", name, "--prompt", prompt, "-n", "60", "--seed", str(seed)] + SAMPLING
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=ROOT).stdout.rstrip("\n")
+        shown = " ".join(x if " " not in x else f"'{x}'" for x in ["./gptstep"] + cmd[1:])
+        samples.append((shown, out))
+    hours = ckpt["elapsed"] / 3600
+    lines = [
+        f"# {name}: a storybook GPT-2",
+        "",
+        "A small model with GPT-2's exact architecture and GPT-2's real 50,257-token tokenizer, trained on",
+        "public-domain children's books so that gptstep shows something meaningful the moment it starts,",
+        "with no download. It writes storybook-flavoured English; it is far weaker than real GPT-2.",
+        "",
+        "## Data",
+        "",
+        "339 public-domain children's books from Project Gutenberg (Andrew Lang's Fairy Books, the Brothers",
+        "Grimm, Andersen, Carroll, Barrie, Baum, Burnett, Nesbit, Kipling, Montgomery, Alcott), cleaned of",
+        "Gutenberg headers, about 95 MB of text. Tokenized with `gptstep tokens --ids --no-special`, one",
+        "`<|endoftext|>` after each book. Every 25th book (14 books, 765,210 tokens, 3.2%) is held out whole",
+        "for validation; the other 23,051,155 tokens are for training (`tools/train/prepare.py`).",
+        "",
+        "## Architecture",
+        "",
+        f"GPT-2 exactly as gptstep runs it: {c['n_layer']} layers, {c['n_head']} heads of "
+        f"{c['n_embd'] // c['n_head']}, {c['n_embd']} channels, feed-forward {4 * c['n_embd']}, context "
+        f"{c['n_ctx']}, vocabulary {c['n_vocab']}; pre-LayerNorm blocks (eps 1e-5), gelu_new (tanh), learned",
+        "positions, output layer tied to the token embedding. "
+        f"**{n_params:,} parameters** ({c['n_vocab'] * c['n_embd']:,} of them the token embedding).",
+        "",
+        "## Training",
+        "",
+        f"- {ckpt['step']:,} steps of {a['batch']} x {a['ctx']} tokens: **{ckpt['tokens_seen']:,} tokens seen** "
+        f"({ckpt['tokens_seen'] / 23051155:.2f} epochs)",
+        f"- AdamW (betas 0.9, 0.95, weight decay {a['weight_decay']}), learning rate {a['lr']} after "
+        f"{a['warmup']} warmup steps, cosine decay to {a['min_lr']}, gradient clipping at {a['clip']}",
+        f"- bfloat16 autocast on {args.hardware}; {hours:.2f} hours of training",
+        "",
+        "![loss curve](loss.png)",
+        "",
+        "## Validation loss",
+        "",
+        f"**{args.val_loss:.3f} nats/token** on the held-out books, over all {args.val_windows:,} non-overlapping "
+        "256-token windows (float32), measured with",
+        "`/usr/bin/python3 tools/train/evaluate.py RUNDIR/checkpoint.pt DATADIR`.",
+        "For scale: a uniform guess over the vocabulary is 10.8; real GPT-2 small (124M parameters, 40 GB of",
+        "web text) would do far better on this text.",
+        "",
+        "## The weights file",
+        "",
+        f"`model.safetensors`: {size:,} bytes, float16, Hugging Face GPT-2 names in Conv1D layout.",
+        "",
+        f"SHA-256: `{sha}`",
+        "",
+        "(`make test` checks this hash, and checks gptstep against the NumPy reference on this model.)",
+        "",
+        "## Continuations",
+        "",
+        "Made by `gptstep generate` (temperature 0.8, top-k 40), 60 new tokens each:",
+        "",
+    ]
+    for cmd, out in samples:
+        lines += ["```", f"$ {cmd}", out, "```", ""]
+    lines += [
+        "## Reproducing it",
+        "",
+        "```sh",
+        "sudo apt-get install python3-torch python3-matplotlib   # Debian's PyTorch",
+        "make                                                     # gptstep, for the tokenizer",
+        "/usr/bin/python3 tools/train/prepare.py --out /tmp/sb-data",
+        args.command or "/usr/bin/python3 tools/train/train.py --data /tmp/sb-data --out /tmp/sb-run",
+        "/usr/bin/python3 tools/train/export.py /tmp/sb-run/checkpoint.pt models/storybook",
+        "/usr/bin/python3 tools/train/evaluate.py /tmp/sb-run/checkpoint.pt /tmp/sb-data",
+        "/usr/bin/python3 tools/train/card.py /tmp/sb-run models/storybook --val-loss X --val-windows N",
+        "```",
+        "",
+        "Training stops cleanly on Ctrl-C and continues exactly with `--resume`. The run was interrupted",
+        "and resumed; see docs/training.md. Results differ slightly between machines (thread timing).",
+        "",
+    ]
+    with open(os.path.join(args.model, "MODEL_CARD.md"), "w") as f:
+        f.write("\n".join(lines))
+    print(f"wrote {args.model}/MODEL_CARD.md and loss.png; SHA-256 {sha}")
+
+
+if __name__ == "__main__":
+    main()
