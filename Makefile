@@ -60,7 +60,7 @@ $(BUILD)/tests/%: tests/%.c $(LIB)
 
 $(BUILD)/tests/viz_%: tests/viz_%.c $(VIZLIB) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(VIZ_CFLAGS) -Iviz -o $@ $< $(VIZLIB) $(LIB) $(VIZ_LIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(VIZ_CFLAGS) -Iviz -o $@ $< $(VIZLIB) $(LIB) $(VIZ_LIBS) $(LDLIBS) -lpthread
 
 run: deps
 	@$(MAKE) --no-print-directory gptstep

@@ -80,7 +80,7 @@ static void attention(Gpt2State *s, int layer, int T, int full_rows) {
     const float scale = 1.0f / sqrtf((float)HS);
     const float *keys = s->k_cache + (size_t)layer * c->n_ctx * C;
     const float *vals = s->v_cache + (size_t)layer * c->n_ctx * C;
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if ((double)NH * T * K * HS > 2e5)
     for (int h = 0; h < NH; h++)
         for (int t = 0; t < T; t++) {
             int qpos = s->n_past + t;
@@ -195,7 +195,7 @@ int gpt2_forward(Gpt2State *s, const int *tokens, int T, Trace *tr, float *logit
     else matmul_nt_fast(s->logits, s->ln + (size_t)first * C, out_w, rows, C, V);
     if (rec) {
         int id_logits = trace_id(tr, TK_LOGITS, 0), id_probs = trace_id(tr, TK_PROBS, 0);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (rows > 1)
         for (int r = 0; r < rows; r++) {
             TracePos *p = tp[first + r];
             float *lg = trace_slot(tr, p, id_logits), *pr = trace_slot(tr, p, id_probs);

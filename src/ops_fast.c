@@ -51,8 +51,9 @@ static inline __attribute__((always_inline)) void tile_rows(float *out, const fl
 MULTIVERSION
 void matmul_fast(float *out, const float *x, const float *W, const float *bias, int T, int IC, int OC) {
     int n_full = OC / OB;
-    /* Each thread owns a band of output columns, so W's band stays in its cache across all rows. */
-#pragma omp parallel for schedule(static)
+    /* Each thread owns a band of output columns, so W's band stays in its cache across all rows.
+     * Small products stay on one thread: starting threads would cost more than they save. */
+#pragma omp parallel for schedule(static) if ((double)T * IC * OC > 2e5)
     for (int ob = 0; ob < n_full; ob++) {
         int o0 = ob * OB;
         for (int t0 = 0; t0 < T; t0 += TR) {
@@ -111,7 +112,7 @@ static inline __attribute__((always_inline)) void tile_nt(float *out, const floa
 MULTIVERSION
 void matmul_nt_fast(float *out, const float *x, const float *W, int T, int C, int V) {
     int n_full = V / VR;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((double)T * C * V > 2e5)
     for (int vb = 0; vb < n_full; vb++) {
         int v0 = vb * VR;
         for (int t0 = 0; t0 < T; t0 += TR) {

@@ -4,6 +4,7 @@
 # what the window shows, that the exports exist and open, and that Q closes it cleanly (exit 0).
 #   sh tests/test_window.sh GPTSTEP OUTDIR      (OUTDIR holds tiny-f32 from test_forward.py)
 set -u
+ROOT=$(pwd)
 GS=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 OUT=$(cd "$2" && pwd)
 MODEL=$OUT/tiny-f32
@@ -33,7 +34,7 @@ sleep "$DELAY"; sleep 1 # the model loads on the worker thread
 n=0
 fails=0
 shot() { sleep "$DELAY"; n=$((n + 1)); xwd -root -silent | /usr/bin/convert xwd:- "shot$n.png"; }
-key() { xdotool key --window "$WID" "$@"; }
+key() { xdotool key --window "$WID" "$@" 2>/dev/null; }
 same_pixels() { [ "$(/usr/bin/compare -metric AE "$1" "$2" null: 2>&1)" = "0" ]; }
 differs() { # differs A B WHAT: the two screenshots must not be identical
     if same_pixels "$1" "$2"; then echo "FAIL $3: the window did not change"; fails=$((fails + 1)); else echo "ok   $3"; fi
@@ -66,6 +67,34 @@ else
     check "[ $rc -eq 0 ]" "closed cleanly with Q (exit $rc)"
 fi
 if [ -s view.log ]; then echo "viewer output:"; sed 's/^/    /' view.log; fi
+
+# A lesson played with a clicker: PageDown advances, PageUp goes back to the same frame, Esc leaves it.
+"$GS" lesson "$ROOT/lessons/04-the-mask.lesson" > lesson.log 2>&1 &
+VPID=$!
+WID=""
+for _ in $(seq 1 100); do
+    WID=$(xdotool search --name '^gptstep lesson$' 2>/dev/null | head -n 1)
+    [ -n "$WID" ] && break
+    sleep 0.1
+done
+if [ -z "$WID" ]; then
+    echo "FAIL no lesson window appeared"; fails=$((fails + 1)); cat lesson.log
+else
+    sleep 1
+    shot; first=shot$n.png           # step 1
+    key Next; shot; second=shot$n.png
+    differs "$first" "$second" "lesson: PageDown advances"
+    key Prior; shot
+    check "same_pixels $first shot$n.png" "lesson: PageUp returns to exactly the same frame"
+    key Escape Right; shot
+    differs "$first" "shot$n.png" "lesson: Esc leaves the lesson, Right then steps the viewer"
+    key q
+    for _ in $(seq 1 50); do kill -0 $VPID 2>/dev/null || break; sleep 0.1; done
+    wait $VPID
+    check "[ $? -eq 0 ]" "lesson window closed cleanly"
+fi
+if [ -s lesson.log ]; then echo "lesson output:"; sed 's/^/    /' lesson.log; fi
+grep -q "ERROR: AddressSanitizer\|runtime error" lesson.log && { echo "FAIL sanitizer report (lesson)"; fails=$((fails + 1)); }
 grep -q "ERROR: AddressSanitizer\|runtime error" view.log && { echo "FAIL sanitizer report"; fails=$((fails + 1)); }
-echo "window: $((10 - fails)) passed, $fails failed"
+echo "window: $((14 - fails)) passed, $fails failed"
 [ $fails -eq 0 ]

@@ -261,6 +261,62 @@ static void draw_tokens(VizState *v, cairo_t *cr, Rect r, double u) {
     free(ws);
 }
 
+/* The tokens view on its own: the chips, then a table of position, piece, id and bytes. */
+static void draw_token_table(VizState *v, cairo_t *cr, Rect r, double u) {
+    Rect chips = {r.x, r.y, r.w, u * 5.2};
+    draw_tokens(v, cr, chips, u);
+    Rect t = {r.x, r.y + chips.h + u * 0.4, r.w, r.h - chips.h - u * 0.4};
+    panel(cr, t, u, "Tokens: position, piece, id and the bytes the piece stands for");
+    const Trace *tr = &v->gen.trace;
+    int n = viz_n_shown(v), q = viz_query_pos(v), prompt_len = tr->n_steps ? tr->steps[0].n_pos : 0;
+    double row = u * 1.35, y0 = t.y + u * 4.2;
+    int rows_fit = (int)((t.h - u * 3.6) / row);
+    int cols = rows_fit > 0 ? (n + rows_fit - 1) / rows_fit : 1;
+    if (cols < 1) cols = 1;
+    double cw = t.w / (cols > 3 ? 3 : cols);
+    char label[256], hex[256];
+    for (int p = 0; p < n; p++) {
+        int c = rows_fit > 0 ? p / rows_fit : 0;
+        if (c >= 3) break;
+        double x = t.x + u * 0.7 + c * cw, y = y0 + (p - c * rows_fit) * row;
+        if (p - c * rows_fit == 0) {
+            font(cr, FONT, u * 0.75, 1);
+            set(cr, MUTED);
+            text(cr, x, y0 - row * 0.9, "pos", 0);
+            text(cr, x + u * 2.5, y0 - row * 0.9, "piece", 0);
+            text(cr, x + cw * 0.42, y0 - row * 0.9, "id", 0);
+            text(cr, x + cw * 0.55, y0 - row * 0.9, "bytes (hex)", 0);
+        }
+        int hl = p == q;
+        for (int i = 0; i < v->n_hl_tokens; i++) hl |= v->hl_tokens[i] == p;
+        if (hl) {
+            seta(cr, p == q ? ACCENT : HILITE, p == q ? 0.12 : 0.35);
+            cairo_rectangle(cr, x - u * 0.3, y - row * 0.75, cw - u * 0.8, row);
+            cairo_fill(cr);
+        }
+        int id = tr->pos[p].token, len;
+        const char *b = tok_bytes(v->gen.tok, id, &len);
+        piece_label(v, id, label, sizeof label);
+        size_t k = 0;
+        for (int j = 0; j < len && k + 4 < sizeof hex; j++) k += (size_t)snprintf(hex + k, sizeof hex - k, "%s%02x", j ? " " : "", (unsigned char)b[j]);
+        hex[k] = 0;
+        char num[32];
+        font(cr, FONT, u * 0.8, 0);
+        set(cr, p < prompt_len ? MUTED : CHOSEN);
+        snprintf(num, sizeof num, "%d", p);
+        text(cr, x, y, num, 0);
+        set(cr, INK);
+        font(cr, MONO, u * 0.9, 0);
+        text_fit(cr, x + u * 2.5, y, label, cw * 0.42 - u * 2.8, 0);
+        snprintf(num, sizeof num, "%d", id);
+        text(cr, x + cw * 0.42, y, num, 0);
+        set(cr, MUTED);
+        font(cr, MONO, u * 0.75, 0);
+        text_fit(cr, x + cw * 0.55, y, hex, cw * 0.43 - u, 0);
+        add_hit(v, HIT_TOKEN, x, y - row * 0.75, cw - u, row, p, id);
+    }
+}
+
 /* ---- attention heatmap ---- */
 
 /* The value shown for (query, key) in the current mode; returns 0 when the key is masked/absent. */
@@ -836,7 +892,7 @@ static void draw_help(cairo_t *cr, double W, double H, double u) {
     for (int i = 0; i < n; i++) text_fit(cr, bx + u, by + u * (3.6 + 1.5 * i), VIZ_HELP_LINES[i], bw - 2 * u, 0);
 }
 
-/* The caption box: lines, with **bold** lines as headings. */
+/* The caption box: lines of text, wrapped at spaces; **text** is bold (a whole bold line is a heading). */
 static double draw_caption(VizState *v, cairo_t *cr, Rect r, double u) {
     if (!v->caption[0]) return 0;
     set(cr, (Rgb){1.0, 0.98, 0.90});
@@ -845,47 +901,52 @@ static double draw_caption(VizState *v, cairo_t *cr, Rect r, double u) {
     set(cr, (Rgb){0.85, 0.70, 0.2});
     cairo_rectangle(cr, r.x, r.y, u * 0.3, r.h);
     cairo_fill(cr);
+    cairo_save(cr);
+    cairo_rectangle(cr, r.x, r.y, r.w, r.h);
+    cairo_clip(cr);
     const char *p = v->caption;
-    double y = r.y + u * 1.5;
-    char line[1024];
-    while (*p && y < r.y + r.h) {
+    double y = r.y + u * 1.5, x0 = r.x + u * 1.0, xmax = r.x + r.w - u;
+    char line[2048];
+    while (*p) {
         const char *nl = strchr(p, '\n');
         size_t n = nl ? (size_t)(nl - p) : strlen(p);
         if (n >= sizeof line) n = sizeof line - 1;
         memcpy(line, p, n);
         line[n] = 0;
-        int bold = n >= 4 && line[0] == '*' && line[1] == '*' && line[n - 1] == '*' && line[n - 2] == '*';
-        if (bold) {
-            line[n - 2] = 0;
-            memmove(line, line + 2, n - 1);
-        }
+        int heading = n >= 4 && !strncmp(line, "**", 2) && !strcmp(line + n - 2, "**");
+        double size = u * (heading ? 1.1 : 1.0), x = x0, space;
+        int bold = 0;
         set(cr, INK);
-        font(cr, FONT, u * (bold ? 1.1 : 1.0), bold);
-        /* wrap long lines at spaces */
-        char *s = line;
-        while (*s) {
-            size_t len = strlen(s), cut = len;
-            for (;;) {
-                char save = s[cut];
-                s[cut] = 0;
-                double tw = text_w(cr, s);
-                s[cut] = save;
-                if (tw <= r.w - u * 2) break;
-                size_t sp = cut;
-                while (sp > 0 && s[sp - 1] != ' ') sp--;
-                if (sp <= 1) break; /* one long word: let it overflow */
-                cut = sp - 1;
+        font(cr, FONT, size, 0);
+        space = text_w(cr, " ");
+        /* word by word: "**" toggles bold, a word that does not fit starts a new line */
+        for (char *w = strtok(line, " "); w; w = strtok(NULL, " ")) {
+            char word[512];
+            size_t k = 0;
+            int bold_at_start = bold;
+            for (const char *c = w; *c && k < sizeof word - 1; c++) {
+                if (c[0] == '*' && c[1] == '*') {
+                    if (k == 0) bold_at_start = !bold;
+                    bold = !bold;
+                    c++;
+                    continue;
+                }
+                word[k++] = *c;
             }
-            char save = s[cut];
-            s[cut] = 0;
-            text(cr, r.x + u * 1.0, y, s, 0);
-            s[cut] = save;
-            s += cut;
-            while (*s == ' ') s++;
-            y += u * 1.45;
+            word[k] = 0;
+            font(cr, FONT, size, bold_at_start || bold);
+            double ww = text_w(cr, word);
+            if (x > x0 && x + ww > xmax) {
+                x = x0;
+                y += u * 1.45;
+            }
+            text(cr, x, y, word, 0);
+            x += ww + space;
         }
+        y += u * 1.45;
         p = nl ? nl + 1 : p + n;
     }
+    cairo_restore(cr);
     return r.h;
 }
 
@@ -909,10 +970,13 @@ void viz_draw(VizState *v, cairo_t *cr, double W, double H) {
     set(cr, BG);
     cairo_paint(cr);
     if (v->only != VIEW_ALL && v->loaded) {
-        u *= 1.3; /* one view fills the canvas: larger text */
-        Rect all = {u * 0.5, u * 0.5, W - u, H - u};
+        /* one view fills the canvas, under the header and above a lesson's caption */
+        double header_h = u * 2.4, caption_h = v->caption[0] ? u * 1.3 * 7.5 : 0;
+        draw_header(v, cr, (Rect){0, 0, W, header_h}, u);
+        u *= 1.3;
+        Rect all = {u * 0.4, header_h + u * 0.4, W - u * 0.8, H - header_h - caption_h - u * 0.8};
         switch (v->only) {
-        case VIEW_TOKENS: draw_tokens(v, cr, all, u); break;
+        case VIEW_TOKENS: draw_token_table(v, cr, all, u); break;
         case VIEW_ATTENTION: draw_heatmap(v, cr, all, u); break;
         case VIEW_GRID: draw_grid(v, cr, all, u); break;
         case VIEW_DIST: draw_distribution(v, cr, all, u); break;
@@ -920,12 +984,14 @@ void viz_draw(VizState *v, cairo_t *cr, double W, double H) {
         case VIEW_PIPELINE: draw_pipeline(v, cr, all, u); break;
         default: break;
         }
+        if (caption_h > 0) draw_caption(v, cr, (Rect){u * 0.4, H - caption_h, W - u * 0.8, caption_h - u * 0.4}, u / 1.3 * 1.15);
+        if (v->help) draw_help(cr, W, H, u);
         draw_message(v, cr, W, H, u);
         return;
     }
     double header_h = u * 2.4, tokens_h = u * 5.0, pipe_h = u * 3.2;
     double caption_h = v->caption[0] ? u * 7.5 : 0;
-    double block_h = fmax(u * 12, H * 0.26);
+    double block_h = v->caption[0] ? fmax(u * 9, H * 0.18) : fmax(u * 12, H * 0.26);
     Rect header = {0, 0, W, header_h};
     Rect tokens = {u * 0.5, header_h + u * 0.5, W - u, tokens_h};
     double mid_y = tokens.y + tokens_h + u * 0.5;

@@ -1,0 +1,35 @@
+#!/bin/sh
+# test_lessons.sh - every lesson in lessons/ parses, replays against its model and exports to PDF
+# headless with one page per step; every malformed lesson in tests/lessons/ fails with the
+# file:line:column error its first line expects ("# expect: LINE:COL: text").
+#   sh tests/test_lessons.sh GPTSTEP OUTDIR
+GS=$1
+OUT=$2/lessons
+mkdir -p "$OUT"
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); echo "ok   $1"; }
+bad() { failed=$((failed + 1)); echo "FAIL $1"; }
+for f in lessons/*.lesson; do
+    name=$(basename "$f" .lesson)
+    steps=$("$GS" lesson --check "$f" 2>&1 | sed -n 's/.*: \([0-9]*\) steps, .*/\1/p')
+    if [ -z "$steps" ]; then bad "$name: --check failed: $("$GS" lesson --check "$f" 2>&1 | tail -n 1)"; continue; fi
+    if "$GS" lesson "$f" --pdf "$OUT/$name.pdf" > /dev/null 2>&1; then
+        pages=$(pdfinfo "$OUT/$name.pdf" 2>/dev/null | sed -n 's/^Pages: *//p')
+        if [ "$pages" = "$steps" ]; then ok "$name: $steps steps, $pages PDF pages"
+        else bad "$name: $steps steps but $pages PDF pages"; fi
+    else
+        bad "$name: PDF export failed"
+    fi
+done
+for f in tests/lessons/*.lesson; do
+    want=$(head -n 1 "$f" | sed -n 's/^# expect: //p')
+    got=$("$GS" lesson --pdf "$OUT/bad.pdf" "$f" 2>&1 >/dev/null | tail -n 1)
+    rc=$?
+    case "$got" in
+        "$f:$want"*) ok "$(basename "$f"): $got" ;;
+        *) bad "$(basename "$f"): expected '$f:$want...', got '$got'" ;;
+    esac
+done
+echo "lessons: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
