@@ -71,7 +71,7 @@ test: deps
 	@sh tests/run.sh
 
 bench: deps
-	@$(MAKE) --no-print-directory gptstep $(BUILD)/tests/bench
+	@$(MAKE) --no-print-directory gptstep $(BUILD)/tests/bench $(BUILD)/tests/viz_bench
 	@sh tests/bench.sh
 
 # The whole suite under AddressSanitizer and UndefinedBehaviorSanitizer, in its own build folder.

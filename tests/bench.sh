@@ -5,6 +5,14 @@ cd "$(dirname "$0")/.." || exit 1
 B=${GPTSTEP_TEST_BUILD:-build}
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), OMP_NUM_THREADS=${OMP_NUM_THREADS:-all}"
 "$B/tests/bench" "$@" || exit 1
+# the viewer, on a random model with GPT-2 small's shapes written by the tests' reference tools
+MODEL=tests/out/gpt2-small-shapes
+if [ ! -f "$MODEL/model.safetensors" ]; then
+    echo "(writing $MODEL: random weights with GPT-2 small's shapes)"
+    /usr/bin/python3 -c "import sys; sys.path.insert(0, 'tests'); import gpt2_ref as g; \
+g.write_model('$MODEL', g.random_gpt2(12, 12, 768, 1024, seed=6), dict(n_layer=12, n_head=12, n_embd=768, n_positions=1024, vocab_size=50257))"
+fi
+"$B/tests/viz_bench" "$MODEL" || exit 1
 CORPUS=${GPTSTEP_CORPUS:-../shared/corpus/storybooks}
 if [ -d "$CORPUS" ]; then
     tmp=$(mktemp)

@@ -44,6 +44,7 @@ t forward-c "$B/tests/test_forward" "$OUT/tiny-f32" "$OUT/forward-c"
 t cli $PY tests/test_cli.py "$GPTSTEP" "$OUT"
 t viewer-views "$B/tests/viz_views" "$OUT/tiny-f32" tests/golden "$OUT/views"
 t lesson-replay "$B/tests/viz_lessons" lessons/*.lesson
+t storybook $PY tests/test_storybook.py "$GPTSTEP" "$OUT"
 t gpt2-real $PY tests/test_gpt2_real.py "$GPTSTEP"
 for f in tests/test_*.sh; do
     [ -e "$f" ] || continue

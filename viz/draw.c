@@ -116,6 +116,29 @@ static void piece_label(const VizState *v, int id, char *out, size_t cap) {
     if (k == 0) snprintf(out, cap, "\xE2\x88\x85"); /* ∅ */
 }
 
+/* Paints a rows x cols grid of colours as one image scaled to (w, h), without smoothing: thousands of
+ * cells cost one image instead of thousands of rectangles. */
+static void paint_cells(cairo_t *cr, double x, double y, double w, double h, const uint32_t *argb, int cols, int rows) {
+    int stride = cairo_format_stride_for_width(CAIRO_FORMAT_ARGB32, cols);
+    unsigned char *buf = malloc((size_t)stride * rows);
+    for (int r = 0; r < rows; r++) memcpy(buf + (size_t)r * stride, argb + (size_t)r * cols, (size_t)cols * 4);
+    cairo_surface_t *img = cairo_image_surface_create_for_data(buf, CAIRO_FORMAT_ARGB32, cols, rows, stride);
+    cairo_save(cr);
+    cairo_translate(cr, x, y);
+    cairo_scale(cr, w / cols, h / rows);
+    cairo_set_source_surface(cr, img, 0, 0);
+    cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_NEAREST);
+    cairo_rectangle(cr, 0, 0, cols, rows);
+    cairo_fill(cr);
+    cairo_restore(cr);
+    cairo_surface_destroy(img);
+    free(buf);
+}
+
+static uint32_t argb(Rgb c) {
+    return 0xFF000000u | (uint32_t)(c.r * 255 + 0.5) << 16 | (uint32_t)(c.g * 255 + 0.5) << 8 | (uint32_t)(c.b * 255 + 0.5);
+}
+
 static void add_hit(VizState *v, HitKind kind, double x, double y, double w, double h, int a, int b) {
     if (v->n_hits >= VIZ_MAX_HITS) return;
     v->hits[v->n_hits++] = (Hit){kind, {x, y, w, h}, a, b, 0};
@@ -387,25 +410,31 @@ static void draw_heatmap(VizState *v, cairo_t *cr, Rect r, double u) {
     if (cell > u * 5) cell = u * 5;
     double gx = r.x + label_w, gy = top;
     float scale = att_scale(v, v->layer, v->head, n);
+    /* The masked region (keys after the query: k > q) is hatched once, as one staircase path. */
+    cairo_save(cr);
+    for (int q = 0; q + 1 < n; q++) cairo_rectangle(cr, gx + (q + 1) * cell, gy + q * cell, (n - q - 1) * cell, cell);
+    cairo_clip(cr);
+    hatch(cr, gx, gy, n * cell, n * cell, u);
+    cairo_restore(cr);
+    /* The cells as one image: kept cells in the colour map; in the raw-scores view, the scores the mask
+     * will remove are shown half transparent over the hatching. */
+    uint32_t *px = calloc((size_t)n * n, sizeof(uint32_t));
     for (int q = 0; q < n; q++)
         for (int k = 0; k < n; k++) {
-            double x = gx + k * cell, y = gy + q * cell;
             float val;
-            int s = att_value(v, v->layer, v->head, q, k, &val);
-            if (s == 1 && isfinite(val)) {
-                set(cr, att_color(v, val, scale));
-                cairo_rectangle(cr, x, y, cell, cell);
-                cairo_fill(cr);
-            } else if (s == 2) { /* a raw score the mask will remove: shown faded over the hatching */
-                hatch(cr, x, y, cell, cell, u);
-                seta(cr, att_color(v, val, scale), 0.55);
-                cairo_rectangle(cr, x + cell * 0.2, y + cell * 0.2, cell * 0.6, cell * 0.6);
-                cairo_fill(cr);
-            } else {
-                hatch(cr, x, y, cell, cell, u);
+            int st = att_value(v, v->layer, v->head, q, k, &val);
+            if (st == 1 && isfinite(val)) {
+                px[(size_t)q * n + k] = argb(att_color(v, val, scale));
+            } else if (st == 2 && isfinite(val)) {
+                Rgb c = att_color(v, val, scale);
+                double a = 0.5; /* premultiplied alpha */
+                px[(size_t)q * n + k] = (uint32_t)(a * 255) << 24 | (uint32_t)(c.r * a * 255) << 16 |
+                                        (uint32_t)(c.g * a * 255) << 8 | (uint32_t)(c.b * a * 255);
             }
-            add_hit(v, HIT_CELL, x, y, cell, cell, q, k);
         }
+    paint_cells(cr, gx, gy, n * cell, n * cell, px, n, n);
+    free(px);
+    if (v->n_hits < VIZ_MAX_HITS) v->hits[v->n_hits++] = (Hit){HIT_CELL, {gx, gy, n * cell, n * cell}, n, n, 0};
     /* the selected query row, highlighted cells, the selected cell */
     set(cr, ACCENT);
     cairo_set_line_width(cr, fmax(1.5, u * 0.15));
@@ -461,7 +490,14 @@ static void draw_heatmap(VizState *v, cairo_t *cr, Rect r, double u) {
     text(cr, lx + u * 1.2, ly + lh + u * 1.5, "masked", 0);
     /* hover: exact numbers */
     if (v->hover >= 0 && v->hover < v->n_hits && v->hits[v->hover].kind == HIT_CELL) {
-        const Hit *h = &v->hits[v->hover];
+        const Hit *grid = &v->hits[v->hover];
+        int hq = (int)((v->mouse_y - grid->r.y) / cell), hk = (int)((v->mouse_x - grid->r.x) / cell);
+        if (hq < 0) hq = 0;
+        if (hq >= n) hq = n - 1;
+        if (hk < 0) hk = 0;
+        if (hk >= n) hk = n - 1;
+        Hit cellhit = {HIT_CELL, {gx + hk * cell, gy + hq * cell, cell, cell}, hq, hk, 0};
+        const Hit *h = &cellhit;
         float sc = 0, mk = 0, wt = 0;
         const float *rs = tensor(v, TK_SCORES, v->layer, h->a), *rm = tensor(v, TK_MASKED, v->layer, h->a),
                     *rw = tensor(v, TK_WEIGHTS, v->layer, h->a);
@@ -491,12 +527,10 @@ static void draw_heatmap(VizState *v, cairo_t *cr, Rect r, double u) {
 static void vec_strip(const VizState *v, cairo_t *cr, double x, double y, double w, double h, const float *a, int n) {
     float m = 1e-9f;
     for (int i = 0; i < n; i++) m = fmaxf(m, fabsf(a[i]));
-    double cw = w / n;
-    for (int i = 0; i < n; i++) {
-        set(cr, div_color(v, a[i] / m));
-        cairo_rectangle(cr, x + i * cw, y, cw + 0.4, h);
-        cairo_fill(cr);
-    }
+    uint32_t *px = malloc(sizeof(uint32_t) * (size_t)n);
+    for (int i = 0; i < n; i++) px[i] = argb(div_color(v, a[i] / m));
+    paint_cells(cr, x, y, w, h, px, n, 1);
+    free(px);
     set(cr, RULE);
     cairo_set_line_width(cr, 1);
     cairo_rectangle(cr, x, y, w, h);
@@ -567,16 +601,17 @@ static void draw_grid(VizState *v, cairo_t *cr, Rect r, double u) {
         snprintf(lab, sizeof lab, "L%d", l);
         text(cr, left - u * 0.4, top + l * side + side * 0.6, lab, 1);
         for (int h = 0; h < NH; h++) {
-            double x = left + h * side, y = top + l * side, inner = side - gap, px = inner / n;
+            double x = left + h * side, y = top + l * side, inner = side - gap;
+            uint32_t *px = malloc(sizeof(uint32_t) * (size_t)n * n);
+            uint32_t masked = argb((Rgb){0.93, 0.93, 0.94});
             for (int q = 0; q < n; q++) {
                 const float *row = tensor(v, TK_WEIGHTS, l, q);
                 int K = v->gen.trace.pos[q].n_keys;
-                for (int k = 0; k <= q && row; k++) {
-                    set(cr, seq_color(v, row[(size_t)h * K + k]));
-                    cairo_rectangle(cr, x + k * px, y + q * px, px + 0.3, px + 0.3);
-                    cairo_fill(cr);
-                }
+                for (int k = 0; k < n; k++)
+                    px[(size_t)q * n + k] = row && k <= q && k < K ? argb(seq_color(v, row[(size_t)h * K + k])) : masked;
             }
+            paint_cells(cr, x, y, inner, inner, px, n, n);
+            free(px);
             if (l == v->layer && h == v->head) {
                 set(cr, ACCENT);
                 cairo_set_line_width(cr, fmax(1.5, u * 0.15));
@@ -611,12 +646,21 @@ static void draw_distribution(VizState *v, cairo_t *cr, Rect r, double u) {
     panel(cr, r, u, title);
     if (!probs || !logits) return;
     int chosen = pos == last ? tr->steps[v->step].chosen : (pos + 1 < tr->n_pos ? tr->pos[pos + 1].token : -1);
-    /* the sampler's distribution under the current settings, from the core */
-    float *samp = malloc(sizeof(float) * (size_t)V);
-    int *order = malloc(sizeof(int) * (size_t)V);
-    int kept = sampler_distribution(logits, V, &v->gen.sampler, samp);
-    dist_sort(probs, V, order);
-    double H = dist_entropy(probs, V);
+    /* the sorted distribution and the sampler's version of it, from the core, kept between frames */
+    DistCache *dc = &v->dist;
+    if (dc->epoch != v->epoch || dc->pos != pos || memcmp(&dc->s, &v->gen.sampler, sizeof dc->s) != 0) {
+        if (!dc->order) {
+            dc->order = malloc(sizeof(int) * (size_t)V);
+            dc->samp = malloc(sizeof(float) * (size_t)V);
+        }
+        dc->kept = sampler_distribution(logits, V, &v->gen.sampler, dc->samp);
+        dist_sort(probs, V, dc->order);
+        dc->entropy = dist_entropy(probs, V);
+        dc->epoch = v->epoch, dc->pos = pos, dc->s = v->gen.sampler;
+    }
+    const float *samp = dc->samp;
+    const int *order = dc->order, kept = dc->kept;
+    double H = dc->entropy;
     int nb = v->top_k_bars;
     double top = r.y + u * 2.6, row = fmin(u * 1.7, (r.h * 0.58) / (nb + 1));
     double name_w = r.w * 0.26, bar_x = r.x + u * 4.2 + name_w, bar_w = r.w - (bar_x - r.x) - u * 8.5;
@@ -725,8 +769,6 @@ static void draw_distribution(VizState *v, cairo_t *cr, Rect r, double u) {
                  kept, V, 100 * (x_cut >= 0 ? cum_cut : 1.0));
         text_fit(cr, c.x, c.y - u * 0.4, line, c.w, 0);
     }
-    free(samp);
-    free(order);
 }
 
 /* ---- inside a block ---- */
@@ -792,23 +834,30 @@ static void draw_block(VizState *v, cairo_t *cr, Rect r, double u) {
     set(cr, INK);
     font(cr, FONT, u * 0.8, 1);
     text(cr, lx, ly + u * 0.3, "logit lens: top token after each layer", 0);
-    float *work = malloc(sizeof(float) * (size_t)c->n_vocab);
+    LensCache *lc = &v->lens;
+    if (lc->epoch != v->epoch || lc->pos != q) { /* the lens, from the core, once per position */
+        float *work = malloc(sizeof(float) * (size_t)c->n_vocab);
+        lc->n = 0;
+        for (int layer = 0; layer < c->n_layer && layer < 128; layer++) {
+            const float *resid = tensor(v, TK_RESID_OUT, layer, q);
+            lc->ids[layer] = -1;
+            if (resid) gpt2_logit_lens(&v->gen.model, resid, 1, &lc->ids[layer], &lc->probs[layer], work);
+            lc->n = layer + 1;
+        }
+        free(work);
+        lc->epoch = v->epoch, lc->pos = q;
+    }
     double lh = fmin(u * 1.3, (r.h - u * 3.5) / c->n_layer);
     int every = lh < u * 0.75 ? (int)ceil(u * 0.75 / lh) : 1;
     font(cr, MONO, fmin(u * 0.78, fmax(lh * every * 0.8, u * 0.6)), 0);
-    for (int layer = 0; layer < c->n_layer; layer += every) {
-        const float *resid = tensor(v, TK_RESID_OUT, layer, q);
-        if (!resid) continue;
-        int id;
-        float p;
-        gpt2_logit_lens(&v->gen.model, resid, 1, &id, &p, work);
-        piece_label(v, id, label, sizeof label);
+    for (int layer = 0; layer < lc->n; layer += every) {
+        if (lc->ids[layer] < 0) continue;
+        piece_label(v, lc->ids[layer], label, sizeof label);
         char line[200];
-        snprintf(line, sizeof line, "L%-2d %-12s %4.1f%%", layer, label, 100 * p);
+        snprintf(line, sizeof line, "L%-2d %-12s %4.1f%%", layer, label, 100 * lc->probs[layer]);
         set(cr, layer == l ? ACCENT : INK);
         text_fit(cr, lx, ly + u * 1.4 + (layer / every + 0.6) * lh * every, line, lens_w - u * 0.5, 0);
     }
-    free(work);
 }
 
 /* ---- the pipeline ---- */

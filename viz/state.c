@@ -29,6 +29,7 @@ void viz_init(VizState *v) {
     v->top_k_bars = 12;
     v->hover = -1;
     v->stage = -1;
+    v->dist.epoch = v->lens.epoch = -1;
     v->gen.sampler = sampler_default();
     snprintf(v->prompt, sizeof v->prompt, "Once upon a time there was a");
 }
@@ -36,6 +37,9 @@ void viz_init(VizState *v) {
 void viz_free(VizState *v) {
     if (v->loaded) gen_close(&v->gen);
     v->loaded = 0;
+    free(v->dist.order);
+    free(v->dist.samp);
+    v->dist.order = NULL, v->dist.samp = NULL;
 }
 
 /* ---- positions and steps ---- */
@@ -83,6 +87,10 @@ static int stage_by_name(const VizState *v, const char *name) {
 /* ---- loading and generation ---- */
 
 int viz_load_and_run(VizState *v, Err *err) {
+    v->epoch++;
+    free(v->dist.order);
+    free(v->dist.samp);
+    v->dist.order = NULL, v->dist.samp = NULL; /* the vocabulary may change size */
     SamplerSettings keep = v->gen.sampler; /* settings survive a change of model */
     if (v->loaded) gen_close(&v->gen);
     v->loaded = 0;
@@ -106,6 +114,7 @@ int viz_load_and_run(VizState *v, Err *err) {
 /* Restarts from the prompt with the current model and settings. */
 static int rerun_prompt(VizState *v, Err *err) {
     if (!v->loaded) return viz_load_and_run(v, err);
+    v->epoch++;
     rng_seed(&v->gen.rng, v->gen.sampler.seed);
     int rc = v->prompt[0] ? gen_start_text(&v->gen, v->prompt, 1, err) : gen_start_unconditional(&v->gen, err);
     if (rc == 0) gen_choose(&v->gen, -1);
@@ -123,6 +132,7 @@ static int step_next(VizState *v, Err *err) {
     if (v->step < last_step(v)) {
         v->step++;
     } else {
+        v->epoch++;
         if (gen_advance(&v->gen, err)) return -1;
         gen_choose(&v->gen, -1);
         v->step = last_step(v);
@@ -142,6 +152,7 @@ static int pick(VizState *v, int id, Err *err) {
     if (!v->loaded) return err_set(err, "no model is loaded");
     if (id < 0 || id >= v->gen.model.cfg.n_vocab)
         return err_set(err, "token id %d is out of range 0..%d", id, v->gen.model.cfg.n_vocab - 1);
+    v->epoch++;
     gen_truncate(&v->gen, viz_n_shown(v));
     if (!v->gen.has_logits) return err_set(err, "this step kept no logits to branch from");
     gen_choose(&v->gen, id);
@@ -587,7 +598,11 @@ int viz_click(VizState *v, double x, double y, Err *err) {
         if (x < h->r.x || y < h->r.y || x >= h->r.x + h->r.w || y >= h->r.y + h->r.h) continue;
         switch (h->kind) {
         case HIT_TOKEN: snprintf(cmd, sizeof cmd, "query %d", h->a); return viz_command(v, cmd, err);
-        case HIT_CELL: snprintf(cmd, sizeof cmd, "cell %d %d", h->a, h->b); return viz_command(v, cmd, err);
+        case HIT_CELL: { /* the heatmap: h->a x h->b cells over h->r */
+            int q = (int)((y - h->r.y) / h->r.h * h->a), k = (int)((x - h->r.x) / h->r.w * h->b);
+            snprintf(cmd, sizeof cmd, "cell %d %d", q, k);
+            return viz_command(v, cmd, err);
+        }
         case HIT_GRID:
             snprintf(cmd, sizeof cmd, "layer %d", h->a);
             viz_command(v, cmd, err);

@@ -24,15 +24,38 @@ typedef enum { HIT_NONE, HIT_TOKEN, HIT_CELL, HIT_GRID, HIT_CANDIDATE, HIT_STAGE
 typedef struct {
     HitKind kind;
     Rect r;
-    int a, b;      /* token: position; cell: query, key; grid: layer, head; candidate: token id; stage: index */
+    int a, b;      /* token: position; cell: the heatmap's rows, columns (r is the whole heatmap);
+                    * grid: layer, head; candidate: token id; stage: index */
     int vec;       /* vector strip index (HIT_VECTOR) */
 } Hit;
 
 #define VIZ_MAX_HITS 8192
 #define VIZ_MAX_HIGHLIGHT 64
 
+/* Derived numbers the views show, kept until what they depend on changes (see draw.c). */
+typedef struct {
+    long epoch;          /* VizState.epoch they were computed at (-1: empty) */
+    int pos;
+    SamplerSettings s;
+    int *order;          /* (V) token ids by descending probability */
+    float *samp;         /* (V) the sampler's distribution */
+    int kept;
+    double entropy;
+} DistCache;
+
+typedef struct {
+    long epoch;
+    int pos;
+    int n;               /* layers filled */
+    int ids[128];
+    float probs[128];
+} LensCache;
+
 typedef struct {
     Gen gen;             /* the model, tokenizer, trace and sampler */
+    long epoch;          /* bumped whenever the trace's positions may have changed */
+    DistCache dist;
+    LensCache lens;
     int loaded;          /* gen holds a model */
     char model_arg[512]; /* what --model / the model command named ("" = default) */
     char prompt[4096];
