@@ -263,7 +263,7 @@ static void draw_tokens(VizState *v, cairo_t *cr, Rect r, double u) {
             text(cr, px + pad * 0.6, py + h * 0.68, "\xE2\x86\x92", 0);
             font(cr, MONO, u * 0.95, 0);
         }
-        text_fit(cr, px + (p == n ? u * 1.2 : 0) + pad, py + h * 0.68, label, w - 2 * pad - (p == n ? u * 1.2 : 0), 0);
+        text_fit(cr, px + (p == n ? u * 1.2 : 0) + pad, py + h * 0.68, label, w - 2 * pad - (p == n ? u * 1.2 : 0) + 2, 0);
         add_hit(v, p < n ? HIT_TOKEN : HIT_NONE, px, py, w, h, p, id);
         if (p < n && hovered(v, HIT_TOKEN, p, id)) { /* id and position on hover */
             char tip[64];
@@ -717,7 +717,7 @@ static void draw_distribution(VizState *v, cairo_t *cr, Rect r, double u) {
     double y = top + u * 0.5 + nb * row + u * 0.2;
     font(cr, FONT, u * 0.8, 0);
     set(cr, INK);
-    char line[300];
+    char line[400];
     if (chosen >= 0) {
         piece_label(v, chosen, label, sizeof label);
         snprintf(line, sizeof line, "%s \"%s\" (id %d): rank %d, p = %.4f", pos == last ? "chosen" : "actual next", label, chosen,
