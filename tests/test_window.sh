@@ -21,15 +21,18 @@ export DISPLAY=$DISP
 trap 'kill $XPID 2>/dev/null; [ -n "${VPID:-}" ] && kill $VPID 2>/dev/null' EXIT
 sleep 1
 cd "$DIR" || exit 1
+wait_window() { # wait_window TITLE: sets WID to the window with that exact title (10 s at most)
+    WID=""
+    for _ in $(seq 1 100); do
+        WID=$(xdotool search --name "^$1\$" 2>/dev/null | head -n 1)
+        [ -n "$WID" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
 "$GS" view --model "$MODEL" --seed 3 > view.log 2>&1 &
 VPID=$!
-WID=""
-for _ in $(seq 1 100); do
-    WID=$(xdotool search --name '^gptstep$' 2>/dev/null | head -n 1)
-    [ -n "$WID" ] && break
-    sleep 0.1
-done
-[ -n "$WID" ] || { echo "window: no gptstep window appeared"; cat view.log; exit 1; }
+wait_window gptstep || { echo "window: no gptstep window appeared"; cat view.log; exit 1; }
 sleep "$DELAY"; sleep 1 # the model loads on the worker thread
 n=0
 fails=0
@@ -71,13 +74,7 @@ if [ -s view.log ]; then echo "viewer output:"; sed 's/^/    /' view.log; fi
 # A lesson played with a clicker: PageDown advances, PageUp goes back to the same frame, Esc leaves it.
 "$GS" lesson "$ROOT/lessons/04-the-mask.lesson" > lesson.log 2>&1 &
 VPID=$!
-WID=""
-for _ in $(seq 1 100); do
-    WID=$(xdotool search --name '^gptstep lesson$' 2>/dev/null | head -n 1)
-    [ -n "$WID" ] && break
-    sleep 0.1
-done
-if [ -z "$WID" ]; then
+if ! wait_window "gptstep lesson"; then
     echo "FAIL no lesson window appeared"; fails=$((fails + 1)); cat lesson.log
 else
     sleep 1
