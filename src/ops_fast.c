@@ -23,7 +23,8 @@ static inline v16 load16(const float *p) {
 
 static inline void store16(float *p, v16 v) { memcpy(p, &v, sizeof v); }
 
-#define TR 4   /* rows of x per tile */
+#define TR 6   /* rows of x per tile in matmul_fast: 6 x 4 accumulators + 4 weights fit 32 vector registers */
+#define TRN 4  /* rows of x per tile in matmul_nt_fast */
 #define OB 64  /* output columns per tile: 4 vectors of 16 */
 
 /* One (TR x OB) tile of out = x @ W + b, with the accumulators in registers across all IC inputs. */
@@ -61,6 +62,8 @@ void matmul_fast(float *out, const float *x, const float *W, const float *bias, 
             const float *xt = x + (size_t)t0 * IC;
             float *ot = out + (size_t)t0 * OC;
             switch (rows) { /* constant row counts let the compiler keep acc in registers */
+            case 6: tile_rows(ot, xt, W, bias, 6, IC, OC, o0); break;
+            case 5: tile_rows(ot, xt, W, bias, 5, IC, OC, o0); break;
             case 4: tile_rows(ot, xt, W, bias, 4, IC, OC, o0); break;
             case 3: tile_rows(ot, xt, W, bias, 3, IC, OC, o0); break;
             case 2: tile_rows(ot, xt, W, bias, 2, IC, OC, o0); break;
@@ -88,14 +91,14 @@ static inline float hsum(v16 v) {
 /* out[t][v] for rows t0..t0+rows and W rows v0..v0+VR: dot products along C. */
 static inline __attribute__((always_inline)) void tile_nt(float *out, const float *x, const float *W, int rows,
                                                           int C, int V, int v0) {
-    v16 acc[TR][VR];
-    for (int r = 0; r < TR; r++)
+    v16 acc[TRN][VR];
+    for (int r = 0; r < TRN; r++)
         for (int k = 0; k < VR; k++) acc[r][k] = (v16){0};
     int c16 = C / 16 * 16;
     for (int c = 0; c < c16; c += 16) {
         v16 w[VR];
         for (int k = 0; k < VR; k++) w[k] = load16(W + (size_t)(v0 + k) * C + c);
-        for (int r = 0; r < TR; r++) {
+        for (int r = 0; r < TRN; r++) {
             if (r >= rows) break;
             v16 xv = load16(x + (size_t)r * C + c);
             for (int k = 0; k < VR; k++) acc[r][k] += xv * w[k];
@@ -115,8 +118,8 @@ void matmul_nt_fast(float *out, const float *x, const float *W, int T, int C, in
 #pragma omp parallel for schedule(static) if ((double)T * C * V > 2e5)
     for (int vb = 0; vb < n_full; vb++) {
         int v0 = vb * VR;
-        for (int t0 = 0; t0 < T; t0 += TR) {
-            int rows = T - t0 < TR ? T - t0 : TR;
+        for (int t0 = 0; t0 < T; t0 += TRN) {
+            int rows = T - t0 < TRN ? T - t0 : TRN;
             const float *xt = x + (size_t)t0 * C;
             float *ot = out + (size_t)t0 * V;
             switch (rows) {
