@@ -15,12 +15,12 @@ import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 failures = []
+passes = []
 
 
 def check(cond, what):
     print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures.append(what)
+    (passes if cond else failures).append(what)
 
 
 def run(args, input=None, env=None):
@@ -41,7 +41,7 @@ def main():
     # --help everywhere
     rc, o, _ = run([gs, "--help"])
     check(rc == 0 and "commands:" in o, "gptstep --help")
-    for cmd in ("tokens", "generate", "trace", "dump", "info"):
+    for cmd in ("tokens", "generate", "trace", "dump", "info", "view", "render", "lesson"):
         rc, o, _ = run([gs, cmd, "--help"])
         check(rc == 0 and o.startswith("usage: gptstep " + cmd), f"gptstep {cmd} --help")
     rc, _, e = run([gs, "frobnicate"])
@@ -116,6 +116,25 @@ def main():
     rc, o, _ = run([gs, "dump", tra, "h.0.attn.scores"])
     check(rc == 0 and o.startswith("# h.0.attn.scores"), "attention-only recording keeps attention scores")
 
+    # render: every view to a file, without a window
+    for view, ext in (("all", "png"), ("attention", "pdf"), ("grid", "svg"), ("distribution", "png"), ("block", "pdf")):
+        f = os.path.join(out, f"render-{view}.{ext}")
+        if os.path.exists(f):
+            os.remove(f)
+        rc, o, e = run([gs, "render", "--model", tiny, "--prompt", "Once upon a time", "-n", "2", "--view", view,
+                        "--layer", "1", "--head", "3", "-o", f])
+        with open(f, "rb") as fh:
+            head = fh.read(8) if rc == 0 else b""
+        magic = {"png": b"\x89PNG", "pdf": b"%PDF", "svg": b"<?xml"}[ext]
+        check(rc == 0 and head.startswith(magic), f"render --view {view} writes a {ext.upper()} ({e.strip()})")
+    rc, _, e = run([gs, "render", "--model", tiny, "--prompt", "Hi", "--view", "spaghetti", "-o", "x.png"])
+    one_line_error(rc, e, "unknown view 'spaghetti'", "render with an unknown view")
+    rc, _, e = run([gs, "render", "--model", tiny, "--prompt", "Hi", "--view", "all", "--layer", "7", "-o",
+                    os.path.join(out, "x.png")])
+    one_line_error(rc, e, "layer expects 0..1", "render with a layer the model lacks")
+    rc, _, e = run([gs, "render", "--model", tiny, "--prompt", "Hi", "--view", "all", "-o", os.path.join(out, "x.gif")])
+    one_line_error(rc, e, "expected a file name ending in .png, .svg or .pdf", "render to an unknown format")
+
     # info and corrupt checkpoints
     rc, o, _ = run([gs, "info", tiny])
     check(rc == 0 and "layers      2" in o and "heads       4 of size 16" in o and "50257" in o, "info")
@@ -159,7 +178,7 @@ def main():
     rc, o, e = run(["sh", dl, "gpt2"], env={"HF_ENDPOINT": "http://127.0.0.1:9", "GPTSTEP_MODELS": dest})
     check(rc == 3 and "no network?" in e, f"download without a network says so (rc {rc})")
 
-    print(f"cli: {len(failures)} failed")
+    print(f"cli: {len(passes)} passed, {len(failures)} failed")
     sys.exit(1 if failures else 0)
 
 

@@ -19,12 +19,12 @@ import gpt2_ref  # noqa: E402
 
 TOL = 1e-4  # max |gptstep - reference| / max |reference|, per tensor
 failures = []
+passes = []
 
 
 def check(cond, what):
     print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures.append(what)
+    (passes if cond else failures).append(what)
 
 
 def run(args):
@@ -121,7 +121,7 @@ def main():
             gpt2_ref.write_model(folder, gpt2_ref.random_gpt2(12, 12, 768, 1024, seed=6), cfg_s, "F32")
         compare_trace(gptstep, folder, "The quick brown fox jumps over", 3, "GPT-2 small shapes F32", verbose=True)
 
-    print(f"forward: {len(failures)} failed")
+    print(f"forward: {len(passes)} passed, {len(failures)} failed")
     sys.exit(1 if failures else 0)
 
 
