@@ -402,9 +402,27 @@ static int run_generation(Gen *g, const GenArgs *a, int stream) {
     return 0;
 }
 
+/* A progress line on the terminal for loads that take more than a moment (GPT-2 large and XL). */
+typedef struct {
+    double start;
+    int shown;
+} LoadBar;
+
+static void load_bar(void *ctx, double fraction) {
+    LoadBar *b = ctx;
+    if (!isatty(2) || (!b->shown && now_seconds() - b->start < 0.7)) return;
+    int width = 30, fill = (int)(fraction * width + 0.5);
+    fprintf(stderr, "\rloading model [%.*s%*s] %3.0f%%", fill, "##############################", width - fill, "",
+            100 * fraction);
+    b->shown = 1;
+}
+
 static int open_gen(Gen *g, const GenArgs *a, TraceMode mode) {
     Err err;
-    if (gen_open(g, a->model, mode, &err)) return fail(err.msg);
+    LoadBar bar = {now_seconds(), 0};
+    int rc = gen_open_progress(g, a->model, mode, load_bar, &bar, &err);
+    if (bar.shown) fprintf(stderr, "\r%60s\r", "");
+    if (rc) return fail(err.msg);
     g->sampler = a->sampler;
     rng_seed(&g->rng, a->sampler.seed);
     return 0;

@@ -6,10 +6,14 @@
 #include <string.h>
 
 int gen_open(Gen *g, const char *model_arg, TraceMode mode, Err *err) {
+    return gen_open_progress(g, model_arg, mode, NULL, NULL, err);
+}
+
+int gen_open_progress(Gen *g, const char *model_arg, TraceMode mode, LoadProgress progress, void *ctx, Err *err) {
     memset(g, 0, sizeof *g);
     char *dir = gpt2_resolve_model(model_arg, err);
     if (!dir) return -1;
-    int rc = gpt2_load(&g->model, dir, err);
+    int rc = gpt2_load_progress(&g->model, dir, progress, ctx, err);
     if (rc == 0) {
         g->tok = tok_load_for_model(dir, err);
         if (!g->tok) {

@@ -25,6 +25,8 @@ typedef struct {
 
 /* Loads the model (a directory or a name under models/; NULL = the default model) and its tokenizer. */
 int gen_open(Gen *g, const char *model_arg, TraceMode mode, Err *err);
+/* The same, reporting the loading's progress (see gpt2_load_progress). */
+int gen_open_progress(Gen *g, const char *model_arg, TraceMode mode, LoadProgress progress, void *ctx, Err *err);
 void gen_close(Gen *g);
 
 /* Starts over: clears the trace and cache and runs the prompt's tokens as step 0. */

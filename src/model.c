@@ -55,6 +55,9 @@ typedef struct {
     StFile st;
     const char *prefix; /* "" or "transformer." */
     char dtype[16];
+    LoadProgress progress;
+    void *ctx;
+    uint64_t done;      /* bytes converted so far */
 } Loader;
 
 static const StTensor *find(Loader *ld, const char *name) {
@@ -94,6 +97,8 @@ static float *load_tensor(Loader *ld, const char *name, int64_t d0, int64_t d1, 
         *rc = -1;
         return NULL;
     }
+    ld->done += t->end - t->begin;
+    if (ld->progress) ld->progress(ld->ctx, (double)ld->done / (double)(ld->st.file_len - ld->st.data_start + 1));
     if (ld->dtype[0] == 0) strcpy(ld->dtype, t->dtype);
     else if (strcmp(ld->dtype, t->dtype) != 0) strcpy(ld->dtype, "mixed");
     return out;
@@ -132,7 +137,9 @@ static int infer_config(Loader *ld, Gpt2Config *c, Err *err) {
     return 0;
 }
 
-int gpt2_load(Gpt2Model *m, const char *model_dir, Err *err) {
+int gpt2_load(Gpt2Model *m, const char *model_dir, Err *err) { return gpt2_load_progress(m, model_dir, NULL, NULL, err); }
+
+int gpt2_load_progress(Gpt2Model *m, const char *model_dir, LoadProgress progress, void *ctx, Err *err) {
     memset(m, 0, sizeof *m);
     if (!path_is_dir(model_dir)) return err_set(err, "%s: model directory not found", model_dir);
     Gpt2Config c = {0};
@@ -142,7 +149,7 @@ int gpt2_load(Gpt2Model *m, const char *model_dir, Err *err) {
     if (rc) return rc;
 
     char *st_path = path_join(model_dir, "model.safetensors");
-    Loader ld = {.prefix = ""};
+    Loader ld = {.prefix = "", .progress = progress, .ctx = ctx};
     if (!path_is_file(st_path)) {
         rc = err_set(err, "%s: not found (a model directory holds model.safetensors; see docs/models.md)", st_path);
         free(st_path);

@@ -48,6 +48,11 @@ typedef struct {
 /* Loads MODEL_DIR/model.safetensors (and config.json when present). Sizes missing from config.json are
  * inferred from tensor shapes; every tensor's shape is checked, with got-vs-expected in the message. */
 int gpt2_load(Gpt2Model *m, const char *model_dir, Err *err);
+
+/* The same, reporting progress (fraction of the checkpoint's bytes converted so far, 0..1) to
+ * progress(ctx, fraction) after each tensor; progress may be NULL. */
+typedef void (*LoadProgress)(void *ctx, double fraction);
+int gpt2_load_progress(Gpt2Model *m, const char *model_dir, LoadProgress progress, void *ctx, Err *err);
 void gpt2_free(Gpt2Model *m);
 
 /* The output (unembedding) matrix: lm_head if present, else wte. (V, C) */

@@ -125,7 +125,9 @@ static void draw_frame(App *a) {
         cairo_set_font_size(cr, h / 40.0);
         char line[400];
         static const char *spin[] = {"\xE2\xA0\x8B", "\xE2\xA0\x99", "\xE2\xA0\xB9", "\xE2\xA0\xB8", "\xE2\xA0\xBC", "\xE2\xA0\xB4", "\xE2\xA0\xA6", "\xE2\xA0\xA7"};
-        snprintf(line, sizeof line, "%s %s", spin[(SDL_GetTicks() / 120) % 8], a->v->busy_what);
+        int pct = a->v->load_percent;
+        if (pct >= 0 && pct < 100) snprintf(line, sizeof line, "%s loading the model: %d%%", spin[(SDL_GetTicks() / 120) % 8], pct);
+        else snprintf(line, sizeof line, "%s %s", spin[(SDL_GetTicks() / 120) % 8], a->v->busy_what);
         cairo_text_extents_t e;
         cairo_text_extents(cr, line, &e);
         cairo_set_source_rgb(cr, 0.10, 0.40, 0.85);

@@ -30,6 +30,7 @@ void viz_init(VizState *v) {
     v->hover = -1;
     v->stage = -1;
     v->dist.epoch = v->lens.epoch = -1;
+    v->load_percent = -1;
     v->gen.sampler = sampler_default();
     snprintf(v->prompt, sizeof v->prompt, "Once upon a time there was a");
 }
@@ -86,6 +87,8 @@ static int stage_by_name(const VizState *v, const char *name) {
 
 /* ---- loading and generation ---- */
 
+static void load_progress(void *ctx, double fraction) { ((VizState *)ctx)->load_percent = (int)(fraction * 100); }
+
 int viz_load_and_run(VizState *v, Err *err) {
     v->epoch++;
     free(v->dist.order);
@@ -94,7 +97,10 @@ int viz_load_and_run(VizState *v, Err *err) {
     SamplerSettings keep = v->gen.sampler; /* settings survive a change of model */
     if (v->loaded) gen_close(&v->gen);
     v->loaded = 0;
-    if (gen_open(&v->gen, v->model_arg[0] ? v->model_arg : NULL, TRACE_FULL, err)) {
+    v->load_percent = 0;
+    int rc_open = gen_open_progress(&v->gen, v->model_arg[0] ? v->model_arg : NULL, TRACE_FULL, load_progress, v, err);
+    v->load_percent = -1;
+    if (rc_open) {
         v->gen.sampler = keep;
         return -1;
     }

@@ -85,6 +85,7 @@ typedef struct {
     int hl_cands[VIZ_MAX_HIGHLIGHT], n_hl_cands;           /* highlighted candidate token ids */
     char title[256];     /* lesson title, shown in the header */
     int exports;         /* files exported from the window so far (for their names) */
+    volatile int load_percent; /* written by the worker while it loads a model, -1 when not loading */
     int busy;            /* a worker is computing: the state must not be touched */
     char busy_what[256];
 } VizState;
