@@ -2,8 +2,6 @@
 # bench.sh - `make bench`: decoder speed (tests/bench.c) and tokenizer speed on the storybook corpus.
 # Prints what it measures on this machine; docs/performance.md records the figures and the targets.
 cd "$(dirname "$0")/.." || exit 1
-# the short OpenMP spin that ./gptstep sets for itself (viz/main.c), for the test programs too
-[ -n "${OMP_WAIT_POLICY:-}" ] || export GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-20000}
 B=${GPTSTEP_TEST_BUILD:-build}
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), OMP_NUM_THREADS=${OMP_NUM_THREADS:-all}"
 "$B/tests/bench" "$@" || exit 1

@@ -3,7 +3,7 @@
 # Called by `make test` (and `make asan` with GPTSTEP / GPTSTEP_TEST_BUILD pointing at the ASan build).
 #   sh tests/run.sh [--quick]     --quick skips the GPT-2-small-sized model (500 MB of random weights)
 cd "$(dirname "$0")/.." || exit 1
-# the short OpenMP spin that ./gptstep sets for itself (viz/main.c), for the test programs too
+# a short OpenMP spin keeps the tests quick when the machine is busy (see docs/performance.md)
 [ -n "${OMP_WAIT_POLICY:-}" ] || export GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-20000}
 GPTSTEP=${GPTSTEP:-./gptstep}
 B=${GPTSTEP_TEST_BUILD:-build}
