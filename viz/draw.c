@@ -344,8 +344,6 @@ static void draw_token_table(VizState *v, cairo_t *cr, Rect r, double u) {
 
 /* The value shown for (query, key) in the current mode; returns 0 when the key is masked/absent. */
 static int att_value(const VizState *v, int layer, int head, int q, int k, float *out) {
-    const TraceStep *st = NULL;
-    (void)st;
     TensorKind kind = v->att == ATT_SCORES ? TK_SCORES : v->att == ATT_MASKED ? TK_MASKED : TK_WEIGHTS;
     const float *row = tensor(v, kind, layer, q);
     if (!row) return 0;

@@ -176,7 +176,6 @@ int lesson_load(Lesson *l, const char *path, Err *err) {
         } else if (s[0] == '#' && s[1] == '#') { /* ## heading: a new step */
             if (pending_ask) { rc = lesson_err(err, path, ask_line, 1, "'ask' has no 'answer' before the next step%s%s", NULL, NULL); break; }
             if (in_steps) end_step(l);
-            else l->first_step_item = l->n_items;
             in_steps = 1;
             char *h = s + 2;
             while (*h == ' ' || *h == '#') h++;
@@ -351,7 +350,6 @@ typedef struct {
     Lesson *l;
     int k;          /* the step shown */
     int active;     /* 0 after Esc: free exploring */
-    int want;       /* a step to show on the next tick, or -1 */
 } Player;
 
 static void player_show(Player *p, VizState *v) {
@@ -448,7 +446,7 @@ int viz_lesson_main(int argc, char **argv) {
         if (viz_load_and_run(v, &e2)) snprintf(v->message, sizeof v->message, "%.500s (and %.500s)", err.msg, e2.msg);
         rc = app_main(v, "gptstep lesson", (AppHooks){0});
     } else {
-        Player p = {&l, 0, 1, -1};
+        Player p = {&l, 0, 1};
         /* open at the first step, or at the step where the script fails */
         int failed = -1;
         for (int k = 0; k < l.n_steps && failed < 0; k++)

@@ -22,7 +22,6 @@ typedef struct {
     char models[512];    /* what the script asked for, as written */
     LessonItem *items;   /* setup items come first, then the steps' items */
     int n_items;
-    int first_step_item; /* index of the first item after the setup */
     int *step_end;       /* step k shows items [0, step_end[k]) */
     int n_steps;
 } Lesson;

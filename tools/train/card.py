@@ -143,7 +143,7 @@ def main():
         "```",
         "",
         "Training stops cleanly on Ctrl-C and continues exactly with `--resume`. The run was interrupted",
-        "and resumed; see docs/training.md. Results differ slightly between machines (thread timing).",
+        "and resumed, as the comment on the training command says. Results differ slightly between machines (thread timing).",
         "",
     ]
     with open(os.path.join(args.model, "MODEL_CARD.md"), "w") as f:
