@@ -39,7 +39,7 @@ $(BUILD)/src/%.o: src/%.c
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
 
 # The fast kernels may fuse multiply-adds (FMA); the reference kernels in ops.c stay plain ISO C.
-$(BUILD)/src/ops_fast.o: CFLAGS += -O3 -ffp-contract=fast
+$(BUILD)/src/ops_fast.o: CFLAGS += -O3 -ffp-contract=fast -Wno-psabi
 
 $(BUILD)/viz/%.o: viz/%.c
 	@mkdir -p $(dir $@)

@@ -53,7 +53,8 @@ static void ensure_scratch(Gpt2State *s, int T, int K) {
     s->proj = alloc_floats(Tc * C);
     s->fc = alloc_floats(Tc * (size_t)c->n_inner);
     s->gelu = alloc_floats(Tc * (size_t)c->n_inner);
-    s->logits = alloc_floats(Tc * (size_t)c->n_vocab);
+    s->logits = NULL; /* sized by gpt2_forward: one row, or T with all_logits */
+    s->cap_logits = 0;
 }
 
 static void matmul(const Gpt2State *s, float *out, const float *x, const float *W, const float *b, int T, int IC,
@@ -70,6 +71,15 @@ static void record_rows(Trace *tr, TracePos *const *tp, int T, int id, const flo
         float *dst = trace_slot(tr, tp[t], id);
         if (dst) memcpy(dst, src + (size_t)t * stride, n * sizeof(float));
     }
+}
+
+/* The output layer and softmax for n rows of ln_f (n, C): logits and probs (n, V). */
+static void head_logits_probs(const void *ctx, const float *ln_f, int n, float *logits, float *probs) {
+    const Gpt2Model *m = ctx;
+    const int C = m->cfg.n_embd, V = m->cfg.n_vocab;
+    matmul_nt_fast(logits, ln_f, gpt2_output_matrix(m), n, C, V);
+#pragma omp parallel for schedule(static) if (n > 1)
+    for (int r = 0; r < n; r++) softmax_forward(probs + (size_t)r * V, logits + (size_t)r * V, V);
 }
 
 /* Masked self-attention of T new queries over K = n_past + T keys, for every head.
@@ -124,14 +134,13 @@ int gpt2_forward(Gpt2State *s, const int *tokens, int T, Trace *tr, float *logit
             return err_set(err, "token id %d is out of range: expected 0..%d", tokens[t], V - 1);
     const int K = s->n_past + T;
     ensure_scratch(s, T, K);
-    const int full = tr && tr->mode == TRACE_FULL;
     const int want_rows = tr && tr->mode != TRACE_OFF;
 
     /* Positions in the trace (data slots are allocated for the tensors the mode records). */
     TracePos **tp = xcalloc((size_t)T, sizeof(TracePos *));
     if (tr) {
         int first_pos = tr->n_pos;
-        for (int t = 0; t < T; t++) trace_add_pos(tr, tokens[t], K, full || t == T - 1);
+        for (int t = 0; t < T; t++) trace_add_pos(tr, tokens[t], K, t == T - 1);
         for (int t = 0; t < T; t++) tp[t] = &tr->pos[first_pos + t]; /* after the last realloc */
     }
     Trace *rec = want_rows ? tr : NULL;
@@ -176,7 +185,8 @@ int gpt2_forward(Gpt2State *s, const int *tokens, int T, Trace *tr, float *logit
         record_rows(rec, tp, T, ID(TK_LN_2), s->ln, (size_t)C, (size_t)C);
         matmul(s, s->fc, s->ln, w->fc_w, w->fc_b, T, C, FF);
         record_rows(rec, tp, T, ID(TK_FC), s->fc, (size_t)FF, (size_t)FF);
-        gelu_forward(s->gelu, s->fc, (size_t)T * FF);
+        if (s->use_reference) gelu_forward(s->gelu, s->fc, (size_t)T * FF);
+        else gelu_fast(s->gelu, s->fc, (size_t)T * FF);
         record_rows(rec, tp, T, ID(TK_GELU), s->gelu, (size_t)FF, (size_t)FF);
         matmul(s, s->proj, s->gelu, w->fc_proj_w, w->fc_proj_b, T, FF, C);
         record_rows(rec, tp, T, ID(TK_MLP_PROJ), s->proj, (size_t)C, (size_t)C);
@@ -185,14 +195,24 @@ int gpt2_forward(Gpt2State *s, const int *tokens, int T, Trace *tr, float *logit
 #undef ID
     }
 
-    /* 6. Final LayerNorm, then logits against the (tied) embedding matrix: (T, C) @ (V, C)^T.
-     * In full mode every position gets logits; otherwise only the last one, which picks the next token. */
+    /* 6. Final LayerNorm, then logits against the (tied) embedding matrix: (T, C) @ (V, C)^T, for the
+     * last position, which picks the next token. A full trace computes the other positions' logits
+     * from their ln_f when they are first read (head_logits_probs, trace.h's TRACE_DEFERRED). */
     layernorm_forward(s->ln, s->x, m->w.ln_f_w, m->w.ln_f_b, T, C, c->ln_eps);
     record_rows(rec, tp, T, trace_id(tr, TK_LN_F, 0), s->ln, (size_t)C, (size_t)C);
-    int first = full || s->all_logits ? 0 : T - 1, rows = T - first;
+    int first = s->all_logits ? 0 : T - 1, rows = T - first;
+    if (rows > s->cap_logits) {
+        free(s->logits);
+        s->logits = alloc_floats((size_t)rows * V);
+        s->cap_logits = rows;
+    }
     const float *out_w = gpt2_output_matrix(m);
     if (s->use_reference) matmul_nt_forward(s->logits, s->ln + (size_t)first * C, out_w, rows, C, V);
     else matmul_nt_fast(s->logits, s->ln + (size_t)first * C, out_w, rows, C, V);
+    if (tr) {
+        tr->head = head_logits_probs;
+        tr->head_ctx = m;
+    }
     if (rec) {
         int id_logits = trace_id(tr, TK_LOGITS, 0), id_probs = trace_id(tr, TK_PROBS, 0);
 #pragma omp parallel for schedule(static) if (rows > 1)

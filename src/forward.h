@@ -21,7 +21,8 @@ typedef struct {
     float *heads;             /* (T, C) per-head attention outputs, concatenated */
     float *proj;              /* (T, C) */
     float *fc, *gelu;         /* (T, 4C) */
-    float *logits;            /* (T, V) */
+    float *logits;            /* (1, V), or (T, V) with all_logits */
+    int cap_logits;           /* rows it holds */
     int use_reference;        /* 1: plain reference matmuls (tests); 0: fast kernels */
     int all_logits;           /* 1: logits for every position even when not recording (benchmarks) */
 } Gpt2State;
@@ -32,9 +33,9 @@ void gpt2_state_free(Gpt2State *s);
 void gpt2_state_truncate(Gpt2State *s, int n);
 
 /* Runs tokens[0..T) at positions n_past..n_past+T. Writes the logits of the last position to
- * logits_out (V) when not NULL. When tr is not NULL, appends T positions to it (with logits and probs
- * at every position in full mode, at the last one otherwise). Fails when the context would overflow
- * or a token id is out of range. */
+ * logits_out (V) when not NULL. When tr is not NULL, appends T positions to it, with the logits and
+ * probs of the last one (in full mode the other positions' are computed when first read: see
+ * TRACE_DEFERRED in trace.h). Fails when the context would overflow or a token id is out of range. */
 int gpt2_forward(Gpt2State *s, const int *tokens, int T, Trace *tr, float *logits_out, Err *err);
 
 /* Logit lens: what the model would predict if it stopped after some layer. Applies ln_f and the

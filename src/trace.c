@@ -3,6 +3,7 @@
 #include "trace.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,34 @@ void trace_init(Trace *tr, const Gpt2Config *cfg, const char *model_name, TraceM
 }
 
 #define CHUNK_FLOATS ((size_t)8 << 20) /* 32 MB */
+#define SPARE_CHUNKS 16                 /* released chunks kept for reuse: 512 MB at most */
+
+/* Chunks released by traces are kept (up to SPARE_CHUNKS) and handed to the next trace that grows:
+ * memory that is already mapped costs nothing to write into, while fresh memory makes the kernel
+ * fault in and zero every page first, which is a fifth of a full-recording prefill. So running a new
+ * prompt, or stepping back and forward, reuses the memory of the trace it replaces. */
+static struct {
+    pthread_mutex_t lock;
+    float *base[SPARE_CHUNKS];
+    int n;
+} spare = {PTHREAD_MUTEX_INITIALIZER, {0}, 0};
+
+static float *spare_take(void) {
+    pthread_mutex_lock(&spare.lock);
+    float *p = spare.n > 0 ? spare.base[--spare.n] : NULL;
+    pthread_mutex_unlock(&spare.lock);
+    return p;
+}
+
+static void spare_give(float *base, size_t cap) {
+    pthread_mutex_lock(&spare.lock);
+    if (cap == CHUNK_FLOATS && spare.n < SPARE_CHUNKS) {
+        spare.base[spare.n++] = base;
+        base = NULL;
+    }
+    pthread_mutex_unlock(&spare.lock);
+    free(base);
+}
 
 /* Floats for one position from the newest chunk, starting a new chunk when it is full. Chunks are
  * 2 MB-aligned and advised to use huge pages: a long prompt records hundreds of megabytes, and
@@ -37,7 +66,8 @@ static float *chunk_alloc(Trace *tr, size_t n) {
     if (!c || c->cap - c->used < n) {
         size_t cap = n > CHUNK_FLOATS ? n : CHUNK_FLOATS;
         c = xcalloc(1, sizeof *c);
-        c->base = aligned_alloc(2u << 20, (cap * sizeof(float) + (2u << 20) - 1) / (2u << 20) * (2u << 20));
+        c->base = cap == CHUNK_FLOATS ? spare_take() : NULL;
+        if (!c->base) c->base = aligned_alloc(2u << 20, (cap * sizeof(float) + (2u << 20) - 1) / (2u << 20) * (2u << 20));
         if (!c->base) {
             fprintf(stderr, "gptstep: out of memory recording the trace (%zu MB)\n", cap * 4 >> 20);
             exit(3);
@@ -63,12 +93,15 @@ static void chunk_rollback(Trace *tr, const float *data) {
             return;
         }
         tr->chunk = c->prev;
-        free(c->base);
+        spare_give(c->base, c->cap);
         free(c);
     }
 }
 
-static void free_pos(TracePos *p) { free(p->off); }
+static void free_pos(TracePos *p) {
+    free(p->off);
+    free(p->head);
+}
 
 void trace_free(Trace *tr) {
     for (int i = 0; i < tr->n_pos; i++) free_pos(&tr->pos[i]);
@@ -162,8 +195,10 @@ int trace_shape(const Trace *tr, int id, int p, int64_t shape[2]) {
     return shape_of(&tr->cfg, k, p >= 0 && p < tr->n_pos ? tr->pos[p].n_keys : 0, shape);
 }
 
+/* 1: recorded now; 0: not recorded; TRACE_DEFERRED: computed when first read. */
 static int recorded(TraceMode mode, TensorKind k, int has_logits) {
-    if (k == TK_LOGITS || k == TK_PROBS) return mode != TRACE_OFF && has_logits;
+    if (k == TK_LOGITS || k == TK_PROBS)
+        return mode == TRACE_OFF ? 0 : has_logits ? 1 : mode == TRACE_FULL ? TRACE_DEFERRED : 0;
     if (mode == TRACE_FULL) return 1;
     return mode == TRACE_ATTN && (k == TK_SCORES || k == TK_MASKED || k == TK_WEIGHTS);
 }
@@ -185,11 +220,12 @@ TracePos *trace_add_pos(Trace *tr, int token, int n_keys, int has_logits) {
         TensorKind k = trace_kind_of(tr, id, &layer);
         int64_t shape[2] = {1, 1};
         int nd = shape_of(&tr->cfg, k, n_keys, shape);
-        if (recorded(tr->mode, k, has_logits)) {
+        int r = recorded(tr->mode, k, has_logits);
+        if (r == 1) {
             p->off[id] = (int64_t)total;
             total += (size_t)(shape[0] * (nd == 2 ? shape[1] : 1));
         } else {
-            p->off[id] = -1;
+            p->off[id] = r == TRACE_DEFERRED ? TRACE_DEFERRED : -1;
         }
     }
     p->n_floats = total;
@@ -203,10 +239,43 @@ float *trace_slot(Trace *tr, TracePos *p, int id) {
     return p->off[id] >= 0 ? p->data + p->off[id] : NULL;
 }
 
+/* Computes the deferred logits and probs of positions ps[0..n) in one batch. */
+static void compute_heads(const Trace *tr, TracePos *const *ps, int n) {
+    const int C = tr->cfg.n_embd, V = tr->cfg.n_vocab, ln_f = trace_id(tr, TK_LN_F, 0);
+    if (n == 0 || !tr->head) return;
+    float *x = alloc_floats((size_t)n * C), *out = alloc_floats((size_t)n * 2 * V);
+    for (int i = 0; i < n; i++) memcpy(x + (size_t)i * C, ps[i]->data + ps[i]->off[ln_f], (size_t)C * sizeof(float));
+    float *logits = out, *probs = out + (size_t)n * V;
+    tr->head(tr->head_ctx, x, n, logits, probs);
+    for (int i = 0; i < n; i++) {
+        ps[i]->head = alloc_floats(2 * (size_t)V);
+        memcpy(ps[i]->head, logits + (size_t)i * V, (size_t)V * sizeof(float));
+        memcpy(ps[i]->head + V, probs + (size_t)i * V, (size_t)V * sizeof(float));
+    }
+    free(x);
+    free(out);
+}
+
 const float *trace_get(const Trace *tr, int id, int p) {
     if (p < 0 || p >= tr->n_pos || id < 0 || id >= tr->n_ids) return NULL;
     const TracePos *tp = &tr->pos[p];
+    if (tp->off[id] == TRACE_DEFERRED) {
+        /* a cache filled on first read: the position array is the trace's own heap memory */
+        TracePos *mp = (TracePos *)tp;
+        if (!mp->head) compute_heads(tr, &mp, 1);
+        if (!mp->head) return NULL;
+        return mp->head + (id == trace_id(tr, TK_PROBS, 0) ? tr->cfg.n_vocab : 0);
+    }
     return tp->off[id] >= 0 ? tp->data + tp->off[id] : NULL;
+}
+
+void trace_materialize(Trace *tr) {
+    int id = trace_id(tr, TK_LOGITS, 0), n = 0;
+    TracePos **ps = xcalloc((size_t)tr->n_pos + 1, sizeof *ps);
+    for (int p = 0; p < tr->n_pos; p++)
+        if (tr->pos[p].off[id] == TRACE_DEFERRED && !tr->pos[p].head) ps[n++] = &tr->pos[p];
+    compute_heads(tr, ps, n);
+    free(ps);
 }
 
 TraceStep *trace_begin_step(Trace *tr, int pos0, int n_pos) {
@@ -230,6 +299,7 @@ static int put(FILE *f, const void *p, size_t n) { return fwrite(p, 1, n, f) == 
 static int put_i32(FILE *f, int32_t v) { return put(f, &v, 4); }
 
 int trace_save(const Trace *tr, const char *path, Err *err) {
+    trace_materialize((Trace *)tr); /* a file holds every tensor: deferred ones are computed now */
     FILE *f = fopen(path, "wb");
     if (!f) return err_set(err, "%s: cannot write: %s", path, strerror(errno));
     const Gpt2Config *c = &tr->cfg;
@@ -248,13 +318,26 @@ int trace_save(const Trace *tr, const char *path, Err *err) {
         rc |= put(f, &s->sampler.top_p, 4) | put(f, &s->sampler.seed, 8);
     }
     rc |= put_i32(f, tr->n_pos);
+    const int id_logits = trace_id(tr, TK_LOGITS, 0), id_probs = trace_id(tr, TK_PROBS, 0);
+    int64_t *off = xmalloc((size_t)tr->n_ids * sizeof(int64_t));
     for (int i = 0; i < tr->n_pos && rc == 0; i++) {
         const TracePos *p = &tr->pos[i];
-        uint64_t nf = p->n_floats;
+        /* deferred logits and probs follow the position's data, as if recorded with it */
+        int deferred = p->off[id_logits] == TRACE_DEFERRED && p->head;
+        uint64_t nf = p->n_floats + (deferred ? 2 * (uint64_t)tr->cfg.n_vocab : 0);
+        memcpy(off, p->off, (size_t)tr->n_ids * sizeof(int64_t));
+        for (int id = 0; id < tr->n_ids; id++)
+            if (off[id] == TRACE_DEFERRED) off[id] = -1;
+        if (deferred) {
+            off[id_logits] = (int64_t)p->n_floats;
+            off[id_probs] = (int64_t)p->n_floats + tr->cfg.n_vocab;
+        }
         rc |= put_i32(f, p->token) | put_i32(f, p->step) | put_i32(f, p->n_keys) | put_i32(f, 0);
-        rc |= put(f, &nf, 8) | put(f, p->off, (size_t)tr->n_ids * 8);
-        if (nf) rc |= put(f, p->data, nf * 4);
+        rc |= put(f, &nf, 8) | put(f, off, (size_t)tr->n_ids * 8);
+        if (p->n_floats) rc |= put(f, p->data, p->n_floats * 4);
+        if (deferred) rc |= put(f, p->head, 2 * (size_t)tr->cfg.n_vocab * 4);
     }
+    free(off);
     if (fclose(f) != 0) rc = -1;
     if (rc) return err_set(err, "%s: write failed (disk full?)", path);
     return 0;

@@ -47,8 +47,19 @@ typedef struct {
     int n_keys;    /* K: keys in this position's attention rows (future ones are masked) */
     size_t n_floats;
     float *data;   /* all recorded tensors of this position */
-    int64_t *off;  /* per tensor id: offset into data, or -1 when not recorded */
+    int64_t *off;  /* per tensor id: offset into data, -1 when not recorded, TRACE_DEFERRED (below) */
+    float *head;   /* (2, V) logits then probs of a deferred position, once computed; else NULL */
 } TracePos;
+
+/* Offset of a tensor computed on first read. In full recording the logits and probs of a prompt
+ * position other than the last (what the model expected there) come from that position's recorded
+ * ln_f through the output layer, when something reads them: the same kernel on the same input gives
+ * the same bits as computing them during the pass, at a fraction of the prefill's time and memory.
+ * The last position of every step, whose logits pick the next token, is always computed at once. */
+#define TRACE_DEFERRED (-2)
+
+/* Computes logits and probs (n, V) from ln_f (n, C): the model's output layer and softmax. */
+typedef void (*TraceHeadFn)(const void *ctx, const float *ln_f, int n, float *logits, float *probs);
 
 /* Position data lives in big chunks used like a stack: positions are appended in order and only ever
  * removed from the end, so truncating rolls the chunk back instead of freeing many small blocks. */
@@ -68,6 +79,8 @@ typedef struct {
     int n_pos, cap_pos;
     TraceStep *steps;
     int n_steps, cap_steps;
+    TraceHeadFn head;     /* set by the forward pass: computes deferred logits and probs */
+    const void *head_ctx; /* its model, which must outlive reads of deferred tensors */
 } Trace;
 
 void trace_init(Trace *tr, const Gpt2Config *cfg, const char *model_name, TraceMode mode);
@@ -84,10 +97,14 @@ const char *trace_kind_name(TensorKind kind);
 
 /* Shape of tensor id at position p: returns ndim (1 or 2) and fills shape. */
 int trace_shape(const Trace *tr, int id, int p, int64_t shape[2]);
-/* The recorded data of tensor id at position p, or NULL if it was not recorded. */
+/* The recorded data of tensor id at position p, or NULL if it was not recorded. A deferred tensor is
+ * computed on this first read and kept (so reads of one trace must not run on two threads at once). */
 const float *trace_get(const Trace *tr, int id, int p);
+/* Computes every deferred tensor still pending, in one batch (before saving, say). */
+void trace_materialize(Trace *tr);
 
 /* Used by the forward pass: appends a position and returns a pointer to write tensor id into. */
+/* has_logits: 1 records the logits and probs now; 0 defers them in full mode (none otherwise). */
 TracePos *trace_add_pos(Trace *tr, int token, int n_keys, int has_logits);
 float *trace_slot(Trace *tr, TracePos *p, int id);
 TraceStep *trace_begin_step(Trace *tr, int pos0, int n_pos);

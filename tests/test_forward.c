@@ -10,6 +10,7 @@
 #include "common.h"
 #include "forward.h"
 #include "model.h"
+#include "ops.h"
 #include "trace.h"
 
 static float rel_diff(const float *a, const float *b, size_t n) {
@@ -97,6 +98,43 @@ static void fast_equals_reference(const Gpt2Model *m) {
     free(lb);
 }
 
+/* Full recording defers the prompt positions' logits and probs to their first read: they must be the
+ * bits a pass computing every position's logits gives, and saving must compute the ones never read. */
+static void deferred_equals_eager(const Gpt2Model *m) {
+    Gpt2State a, b;
+    Err err;
+    const int V = m->cfg.n_vocab;
+    gpt2_state_init(&a, m);
+    gpt2_state_init(&b, m);
+    a.all_logits = 1;
+    Trace tr;
+    trace_init(&tr, &m->cfg, m->name, TRACE_FULL);
+    trace_begin_step(&tr, 0, NT);
+    CHECK(gpt2_forward(&a, TOKENS, NT, NULL, NULL, &err) == 0, "%s", err.msg);
+    CHECK(gpt2_forward(&b, TOKENS, NT, &tr, NULL, &err) == 0, "%s", err.msg);
+    int id = trace_id(&tr, TK_LOGITS, 0), pid = trace_id(&tr, TK_PROBS, 0);
+    CHECK(tr.pos[0].off[id] == TRACE_DEFERRED && tr.pos[NT - 1].off[id] >= 0 && !tr.pos[0].head,
+          "prompt positions' logits are deferred, the last one's computed at once");
+    int same = 1;
+    float *probs = alloc_floats((size_t)V);
+    for (int p = NT - 1; p >= 0; p -= 2) { /* read some one at a time ... */
+        const float *lg = trace_get(&tr, id, p), *pr = trace_get(&tr, pid, p);
+        softmax_forward(probs, a.logits + (size_t)p * V, V);
+        same &= lg && pr && memcmp(lg, a.logits + (size_t)p * V, (size_t)V * 4) == 0 &&
+                memcmp(pr, probs, (size_t)V * 4) == 0;
+    }
+    trace_materialize(&tr); /* ... and the rest in one batch */
+    for (int p = 0; p < NT; p++) {
+        const float *lg = trace_get(&tr, id, p);
+        same &= lg && memcmp(lg, a.logits + (size_t)p * V, (size_t)V * 4) == 0;
+    }
+    CHECK(same, "deferred logits and probs equal computing them in the pass, bit for bit");
+    free(probs);
+    trace_free(&tr);
+    gpt2_state_free(&a);
+    gpt2_state_free(&b);
+}
+
 static int files_equal(const char *a, const char *b) {
     char *x, *y;
     size_t nx, ny;
@@ -122,10 +160,18 @@ static void save_load(Trace *tr, const char *tmp) {
     CHECK(back.n_pos == tr->n_pos && back.n_steps == tr->n_steps && back.mode == tr->mode &&
               strcmp(back.model, tr->model) == 0 && back.steps[0].sampler.seed == 12345 &&
               back.steps[0].sampler.top_p == 0.9f, "header fields survive");
-    int same = 1;
-    for (int p = 0; p < tr->n_pos; p++)
-        same &= back.pos[p].n_floats == tr->pos[p].n_floats && back.pos[p].token == tr->pos[p].token &&
-                memcmp(back.pos[p].data, tr->pos[p].data, tr->pos[p].n_floats * 4) == 0;
+    int same = 1, all_there = 1;
+    for (int p = 0; p < tr->n_pos; p++) {
+        same &= back.pos[p].token == tr->pos[p].token && back.pos[p].n_keys == tr->pos[p].n_keys;
+        for (int id = 0; id < tr->n_ids; id++) {
+            const float *a = trace_get(tr, id, p), *b = trace_get(&back, id, p);
+            int64_t sh[2];
+            int nd = trace_shape(tr, id, p, sh);
+            all_there &= a && b;
+            if (a && b) same &= memcmp(a, b, (size_t)(sh[0] * (nd == 2 ? sh[1] : 1)) * 4) == 0;
+        }
+    }
+    CHECK(all_there, "a full trace file holds every tensor at every position (deferred logits included)");
     CHECK(same, "every tensor loads back bit-exactly");
     CHECK(trace_save(&back, p2, &err) == 0 && files_equal(p1, p2), "saving the loaded trace gives the same bytes");
     trace_free(&back);
@@ -194,6 +240,7 @@ int main(int argc, char **argv) {
     Trace full;
     cache_equals_full(&m, &full);
     fast_equals_reference(&m);
+    deferred_equals_eager(&m);
     save_load(&full, argv[2]);
     limits(&m);
     trace_free(&full);

@@ -91,6 +91,29 @@ static void small_kernels(void) {
     CHECK(sc[0] == 16.0f && sc[1] == -8.0f, "scores %g %g", sc[0], sc[1]);
 }
 
+/* gelu_fast (vectorised exp) against gelu_forward (libm's tanhf) over the range activations take, the
+ * tails where it saturates, and lengths that leave a remainder for the plain loop. */
+static void gelu_kernels(void) {
+    size_t n = 100003;
+    float *x = alloc_floats(n), *ref = alloc_floats(n), *fast = alloc_floats(n);
+    unsigned seed = 11;
+    for (size_t i = 0; i < n; i++) x[i] = i < 2000 ? -100.0f + 0.1f * (float)i : frand(&seed) * 12.0f;
+    x[5] = 0.0f, x[6] = -0.0f, x[7] = 1e-30f, x[8] = 1e30f, x[9] = -1e30f;
+    gelu_forward(ref, x, n);
+    gelu_fast(fast, x, n);
+    /* Both are off by about a float's rounding of 1 times |x| (0.5 x (1 + tanh) loses the low bits when
+     * tanh is near -1, where gelu_fast's x / (1 + exp) does not), so compare against 1 + |x|. */
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        double err = fabs((double)fast[i] - ref[i]) / (1.0 + fabs(x[i]));
+        if (err > worst) worst = err;
+    }
+    CHECK(worst < 1e-6, "gelu_fast vs gelu_forward: worst error %g of 1 + |x|", worst);
+    CHECK(fast[5] == 0.0f && fast[8] == 1e30f && fabsf(fast[9]) < 1e-6f && fast[7] == ref[7],
+          "gelu_fast at 0 and the extremes");
+    free(x), free(ref), free(fast);
+}
+
 static void number_formats(void) {
     CHECK(f16_to_f32(0x3C00) == 1.0f && f16_to_f32(0xC000) == -2.0f && f16_to_f32(0x0001) == 5.9604645e-08f,
           "f16 decode");
@@ -107,6 +130,7 @@ int main(void) {
     matmuls();
     attention_kernels();
     small_kernels();
+    gelu_kernels();
     number_formats();
     return check_report("ops");
 }
