@@ -542,8 +542,10 @@ static int cmd_dump(int argc, char **argv) {
             if (npy) {
                 if (npy_save(npy, d, nd, sh, &err)) rc = fail(err.msg);
             } else {
-                printf("# %s at position %ld (token %d), shape [%lld%s%lld]\n", name, pos, tr.pos[pos].token,
-                       (long long)sh[0], nd == 2 ? ", " : "", nd == 2 ? (long long)sh[1] : 0LL);
+                char shape[64];
+                if (nd == 2) snprintf(shape, sizeof shape, "%lld, %lld", (long long)sh[0], (long long)sh[1]);
+                else snprintf(shape, sizeof shape, "%lld", (long long)sh[0]);
+                printf("# %s at position %ld (token %d), shape [%s]\n", name, pos, tr.pos[pos].token, shape);
                 int64_t rows = nd == 2 ? sh[0] : 1, cols = nd == 2 ? sh[1] : sh[0];
                 for (int64_t r = 0; r < rows; r++) {
                     for (int64_t k = 0; k < cols; k++) printf("%s%.9g", k ? " " : "", d[r * cols + k]);

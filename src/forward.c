@@ -82,49 +82,66 @@ static void head_logits_probs(const void *ctx, const float *ln_f, int n, float *
     for (int r = 0; r < n; r++) softmax_forward(probs + (size_t)r * V, logits + (size_t)r * V, V);
 }
 
-/* Masked self-attention of T new queries over K = n_past + T keys, for every head.
- * att rows hold, per (head, query): scores = q.k/sqrt(HS), masked (future keys -inf), then weights. */
-static void attention(Gpt2State *s, int layer, int T, int full_rows) {
+/* Where attention row (head h, query t) of one kind goes: straight into the trace slot of position t
+ * when recording (slots[t] holds that position's (NH, K) block), otherwise the (NH, T, K) scratch. */
+static float *att_row(float *scratch, float *const *slots, int h, int t, int T, int K) {
+    return slots ? slots[t] + (size_t)h * K : scratch + ((size_t)h * T + t) * K;
+}
+
+/* Masked self-attention of T new queries over K = n_past + T keys, for every head: per (head, query)
+ * the scores q.k/sqrt(HS), the masked scores (future keys -inf), the weights (softmax), then the
+ * weighted sum of values into heads. rec[0..2] are the trace slots for scores, masked and weights, per
+ * position, or NULL when not recorded. */
+static void attention(Gpt2State *s, int layer, int T, float *const *const rec[3]) {
     const Gpt2Config *c = &s->m->cfg;
     const int C = c->n_embd, NH = c->n_head, HS = C / NH, K = s->n_past + T;
     const float scale = 1.0f / sqrtf((float)HS);
     const float *keys = s->k_cache + (size_t)layer * c->n_ctx * C;
     const float *vals = s->v_cache + (size_t)layer * c->n_ctx * C;
+    const int NB = (T + 3) / 4; /* queries go in blocks of 4, which share each key's load */
 #pragma omp parallel for collapse(2) schedule(static) if ((double)NH * T * K * HS > 2e5)
     for (int h = 0; h < NH; h++)
-        for (int t = 0; t < T; t++) {
-            int qpos = s->n_past + t;
-            size_t row = ((size_t)h * T + t) * K;
-            const float *q = s->qkv + (size_t)t * 3 * C + h * HS;    /* q of this head: cols [h*HS, (h+1)*HS) */
+        for (int b = 0; b < NB; b++) {
+            const int t0 = 4 * b, nq = T - t0 < 4 ? T - t0 : 4;
+            float *scores[4], *masked[4], *weights[4];
+            const float *q[4];
+            for (int r = 0; r < nq; r++) {
+                scores[r] = att_row(s->scores, rec[0], h, t0 + r, T, K);
+                masked[r] = att_row(s->masked, rec[1], h, t0 + r, T, K);
+                weights[r] = att_row(s->att, rec[2], h, t0 + r, T, K);
+                q[r] = s->qkv + (size_t)(t0 + r) * 3 * C + h * HS; /* q of this head: cols [h*HS, (h+1)*HS) */
+            }
             /* A batched implementation computes q.k for every key, then masks the future ones; when the
              * trace wants the raw scores we do the same, otherwise we skip the keys the mask removes. */
-            int n_keys = full_rows ? K : qpos + 1;
-            if (s->use_reference) attn_scores(s->scores + row, q, keys + h * HS, (size_t)C, n_keys, HS, scale);
-            else attn_scores_fast(s->scores + row, q, keys + h * HS, (size_t)C, n_keys, HS, scale);
-            for (int j = n_keys; j < K; j++) s->scores[row + j] = -INFINITY;
-            attn_mask(s->masked + row, s->scores + row, K, qpos);
-            softmax_forward(s->att + row, s->masked + row, K);
-            float *out = s->heads + (size_t)t * C + h * HS;
-            if (s->use_reference) attn_weighted_sum(out, s->att + row, vals + h * HS, (size_t)C, qpos + 1, HS);
-            else attn_weighted_sum_fast(out, s->att + row, vals + h * HS, (size_t)C, qpos + 1, HS);
+            const int n_keys = rec[0] ? K : s->n_past + t0 + nq; /* the block's last query sees the most */
+            if (s->use_reference)
+                for (int r = 0; r < nq; r++) attn_scores(scores[r], q[r], keys + h * HS, (size_t)C, n_keys, HS, scale);
+            else
+                attn_scores_fast(scores, q, nq, keys + h * HS, (size_t)C, n_keys, HS, scale);
+            for (int r = 0; r < nq; r++) {
+                const int qpos = s->n_past + t0 + r;
+                for (int j = rec[0] ? K : qpos + 1; j < K; j++) scores[r][j] = -INFINITY; /* never computed */
+                attn_mask(masked[r], scores[r], K, qpos);
+                softmax_forward(weights[r], masked[r], K);
+                float *out = s->heads + (size_t)(t0 + r) * C + h * HS;
+                if (s->use_reference) attn_weighted_sum(out, weights[r], vals + h * HS, (size_t)C, qpos + 1, HS);
+                else attn_weighted_sum_fast(out, weights[r], vals + h * HS, (size_t)C, qpos + 1, HS);
+            }
         }
 }
 
-/* Records the (NH, T, K) attention block as per-position (NH, K) rows. */
-static void record_attention(Trace *tr, TracePos *const *tp, int T, int K, int NH, int id, const float *src) {
-    if (!tr) return;
-#pragma omp parallel for schedule(static) if (T >= 16)
-    for (int t = 0; t < T; t++) {
-        float *dst = trace_slot(tr, tp[t], id);
-        if (!dst) continue;
-        for (int h = 0; h < NH; h++) memcpy(dst + (size_t)h * K, src + ((size_t)h * T + t) * K, (size_t)K * sizeof(float));
-    }
+/* The trace slots of tensor id for the T positions of this call, or NULL when it is not recorded. */
+static float **slots_of(Trace *rec, TracePos *const *tp, int T, int id, float **buf) {
+    if (!rec) return NULL;
+    for (int t = 0; t < T; t++)
+        if (!(buf[t] = trace_slot(rec, tp[t], id))) return NULL;
+    return buf;
 }
 
 int gpt2_forward(Gpt2State *s, const int *tokens, int T, Trace *tr, float *logits_out, Err *err) {
     const Gpt2Model *m = s->m;
     const Gpt2Config *c = &m->cfg;
-    const int C = c->n_embd, NH = c->n_head, FF = c->n_inner, V = c->n_vocab;
+    const int C = c->n_embd, FF = c->n_inner, V = c->n_vocab;
     if (T <= 0) return err_set(err, "forward: no tokens to run");
     if (s->n_past + T > c->n_ctx)
         return err_set(err, "context is full: %d tokens already plus %d new exceed the model's %d-position context",
@@ -138,6 +155,7 @@ int gpt2_forward(Gpt2State *s, const int *tokens, int T, Trace *tr, float *logit
 
     /* Positions in the trace (data slots are allocated for the tensors the mode records). */
     TracePos **tp = xcalloc((size_t)T, sizeof(TracePos *));
+    float **att_slots = xcalloc(3 * (size_t)T, sizeof(float *)); /* where attention rows are recorded */
     if (tr) {
         int first_pos = tr->n_pos;
         for (int t = 0; t < T; t++) trace_add_pos(tr, tokens[t], K, t == T - 1);
@@ -168,10 +186,10 @@ int gpt2_forward(Gpt2State *s, const int *tokens, int T, Trace *tr, float *logit
             memcpy(s->k_cache + at, s->qkv + (size_t)t * 3 * C + C, (size_t)C * sizeof(float));
             memcpy(s->v_cache + at, s->qkv + (size_t)t * 3 * C + 2 * C, (size_t)C * sizeof(float));
         }
-        attention(s, l, T, want_rows);
-        record_attention(rec, tp, T, K, NH, ID(TK_SCORES), s->scores);
-        record_attention(rec, tp, T, K, NH, ID(TK_MASKED), s->masked);
-        record_attention(rec, tp, T, K, NH, ID(TK_WEIGHTS), s->att);
+        float *const *const rows[3] = {slots_of(rec, tp, T, ID(TK_SCORES), att_slots),
+                                       slots_of(rec, tp, T, ID(TK_MASKED), att_slots + T),
+                                       slots_of(rec, tp, T, ID(TK_WEIGHTS), att_slots + 2 * T)};
+        attention(s, l, T, rows);
         record_rows(rec, tp, T, ID(TK_HEADS), s->heads, (size_t)C, (size_t)C);
 
         /* 4. Output projection and the first residual: x = x + c_proj(heads). */
@@ -226,6 +244,7 @@ int gpt2_forward(Gpt2State *s, const int *tokens, int T, Trace *tr, float *logit
     if (logits_out) memcpy(logits_out, s->logits + (size_t)(rows - 1) * V, (size_t)V * sizeof(float));
     s->n_past += T;
     free(tp);
+    free(att_slots);
     return 0;
 }
 

@@ -25,7 +25,9 @@ void matmul_nt_fast(float *out, const float *x, const float *W, int T, int C, in
 
 /* One attention row for one head: scores (K) = q (HS) . keys[j] (stride apart) * scale. */
 void attn_scores(float *scores, const float *q, const float *keys, size_t key_stride, int K, int HS, float scale);
-void attn_scores_fast(float *scores, const float *q, const float *keys, size_t key_stride, int K, int HS, float scale);
+/* The same for nq <= 4 queries of one head at once (scores[r] and q[r] for each), vectorised. */
+void attn_scores_fast(float *const *scores, const float *const *q, int nq, const float *keys, size_t key_stride,
+                      int K, int HS, float scale);
 /* Causal mask: masked (K) = scores, with -inf where j > qpos (keys after the query). */
 void attn_mask(float *masked, const float *scores, int K, int qpos);
 /* out (HS) = sum_j weights[j] * values[j] (stride apart). */

@@ -80,10 +80,19 @@ void matmul_fast(float *out, const float *x, const float *W, const float *bias, 
         }
 }
 
-static inline float hsum(v16 v) {
-    float s = 0;
-    for (int i = 0; i < 16; i++) s += v[i];
-    return s;
+/* Sum of the 16 lanes, in halves (16 -> 8 -> 4 -> 1): a few vector adds instead of 15 dependent ones. */
+static inline __attribute__((always_inline)) float hsum(v16 v) {
+    typedef float v8 __attribute__((vector_size(32)));
+    typedef float v4 __attribute__((vector_size(16)));
+    v8 a, b;
+    memcpy(&a, &v, sizeof a);
+    memcpy(&b, (char *)&v + sizeof a, sizeof b);
+    a += b;
+    v4 c, d;
+    memcpy(&c, &a, sizeof c);
+    memcpy(&d, (char *)&a + sizeof c, sizeof d);
+    c += d;
+    return (c[0] + c[2]) + (c[1] + c[3]);
 }
 
 #define VR 4 /* rows of W (outputs) per tile in matmul_nt */
@@ -138,19 +147,36 @@ void matmul_nt_fast(float *out, const float *x, const float *W, int T, int C, in
         }
 }
 
-/* Attention scores for one query against K keys: the same dot products as attn_scores, 16 lanes at a
- * time (HS is 64 in every GPT-2; other sizes fall back to the plain loop). */
-MULTIVERSION
-void attn_scores_fast(float *scores, const float *q, const float *keys, size_t key_stride, int K, int HS, float scale) {
-    if (HS % 16) {
-        attn_scores(scores, q, keys, key_stride, K, HS, scale);
-        return;
-    }
+#define QB 4 /* queries per block in attn_scores_fast: each key is loaded once for all of them */
+
+static inline __attribute__((always_inline)) void scores_block(float *const *scores, const float *const *q, int nq,
+                                                               const float *keys, size_t key_stride, int K, float scale) {
+    v16 qv[QB][4];
+    for (int r = 0; r < nq; r++)
+        for (int i = 0; i < 4; i++) qv[r][i] = load16(q[r] + 16 * i);
     for (int j = 0; j < K; j++) {
         const float *k = keys + (size_t)j * key_stride;
-        v16 acc = {0};
-        for (int i = 0; i < HS; i += 16) acc += load16(q + i) * load16(k + i);
-        scores[j] = hsum(acc) * scale;
+        v16 k0 = load16(k), k1 = load16(k + 16), k2 = load16(k + 32), k3 = load16(k + 48);
+        for (int r = 0; r < nq; r++)
+            scores[r][j] = hsum(qv[r][0] * k0 + qv[r][1] * k1 + qv[r][2] * k2 + qv[r][3] * k3) * scale;
+    }
+}
+
+/* Attention scores of nq <= 4 queries (of one head) against the same K keys: the dot products of
+ * attn_scores, 16 lanes at a time, each key read once for all the queries. HS is 64 in every GPT-2;
+ * other sizes fall back to the plain loop. */
+MULTIVERSION
+void attn_scores_fast(float *const *scores, const float *const *q, int nq, const float *keys, size_t key_stride,
+                      int K, int HS, float scale) {
+    if (HS != 64 || nq < 1 || nq > QB) {
+        for (int r = 0; r < nq; r++) attn_scores(scores[r], q[r], keys, key_stride, K, HS, scale);
+        return;
+    }
+    switch (nq) { /* constant query counts keep the queries in registers */
+    case 4: scores_block(scores, q, 4, keys, key_stride, K, scale); break;
+    case 3: scores_block(scores, q, 3, keys, key_stride, K, scale); break;
+    case 2: scores_block(scores, q, 2, keys, key_stride, K, scale); break;
+    default: scores_block(scores, q, 1, keys, key_stride, K, scale); break;
     }
 }
 

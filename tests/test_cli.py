@@ -102,6 +102,10 @@ def main():
     rc, _, _ = run([gs, "dump", tr, "probs", "--npy", npy])
     p = np.load(npy) if rc == 0 else None
     check(p is not None and p.shape == (50257,) and abs(p.sum() - 1) < 1e-4, "dump --npy exports probabilities")
+    rc, o, _ = run([gs, "dump", tr, "probs", "--pos", "0"])
+    vals = np.array([float(x) for x in o.splitlines()[1].split()]) if rc == 0 else np.zeros(0)
+    check(rc == 0 and o.startswith("# probs at position 0 (token 7454), shape [50257]\n") and vals.shape == (50257,)
+          and abs(vals.sum() - 1) < 1e-4, "dump prints a prompt position's probabilities with their shape")
     rc, _, e = run([gs, "dump", tr, "h.7.ln_1"])
     one_line_error(rc, e, "no tensor named 'h.7.ln_1'", "dump of an unknown name")
     rc, _, e = run([gs, "dump", tr, "logits", "--pos", "99"])

@@ -54,13 +54,24 @@ static void attention_kernels(void) {
     unsigned seed = 3;
     int K = 37, HS = 64, stride = 768;
     float *q = alloc_floats(64), *keys = alloc_floats((size_t)K * stride), *w = alloc_floats((size_t)K);
-    float ref[64], fast[64], sr[37], sf[37];
+    float ref[64], fast[64], sr[37], sf[4 * 37];
     for (int i = 0; i < 64; i++) q[i] = frand(&seed);
     for (int i = 0; i < K * stride; i++) keys[i] = frand(&seed);
     for (int j = 0; j < K; j++) w[j] = j % 5 == 0 ? 0.0f : fabsf(frand(&seed));
-    attn_scores(sr, q, keys + 64, (size_t)stride, K, HS, 0.125f);
-    attn_scores_fast(sf, q, keys + 64, (size_t)stride, K, HS, 0.125f);
-    CHECK(max_rel_diff(sf, sr, (size_t)K) < 1e-5f, "attn_scores_fast");
+    /* 1 to 4 queries at once: query r is q shifted by r*16 (overlapping reads are fine) */
+    float *rows[4] = {sf, sf + 37, sf + 74, sf + 111};
+    for (int nq = 1; nq <= 4; nq++) {
+        const float *qs[4] = {keys + 5, keys + 21, keys + 37, keys + 53};
+        attn_scores_fast(rows, qs, nq, keys + 64, (size_t)stride, K, HS, 0.125f);
+        for (int r = 0; r < nq; r++) {
+            attn_scores(sr, qs[r], keys + 64, (size_t)stride, K, HS, 0.125f);
+            CHECK(max_rel_diff(rows[r], sr, (size_t)K) < 1e-5f, "attn_scores_fast, %d queries: query %d", nq, r);
+        }
+    }
+    /* a head size other than 64 takes the plain loop */
+    attn_scores_fast(rows, (const float *[]){q}, 1, keys + 64, (size_t)stride, K, 48, 0.125f);
+    attn_scores(sr, q, keys + 64, (size_t)stride, K, 48, 0.125f);
+    CHECK(max_rel_diff(sf, sr, (size_t)K) == 0.0f, "attn_scores_fast with HS = 48");
     attn_weighted_sum(ref, w, keys + 128, (size_t)stride, K, HS);
     attn_weighted_sum_fast(fast, w, keys + 128, (size_t)stride, K, HS);
     CHECK(max_rel_diff(fast, ref, 64) < 1e-5f, "attn_weighted_sum_fast");
