@@ -486,6 +486,11 @@ int tok_encode(Tokenizer *t, const char *text, size_t len, int allow_special, in
 }
 
 /* Appends bytes to a growing string, replacing each invalid UTF-8 byte with U+FFFD. */
+static int utf8_could_complete(const unsigned char *s, int n);
+
+/* Copies src to dst, replacing each ill-formed part with U+FFFD: one for the longest start of a
+ * character that is cut short, else one per byte (Unicode's "maximal subpart" rule, which Python's
+ * errors="replace" and so the reference tokenizer's decode follow). */
 static size_t append_replacing(char *dst, const unsigned char *src, size_t n) {
     size_t k = 0, i = 0;
     while (i < n) {
@@ -493,7 +498,13 @@ static size_t append_replacing(char *dst, const unsigned char *src, size_t n) {
         if (l == 0) {
             memcpy(dst + k, "\xEF\xBF\xBD", 3);
             k += 3;
-            i++;
+            int cut = 1; /* a valid start of a longer character, cut short, goes as a whole */
+            for (int m = 3; m > 1; m--)
+                if ((size_t)m <= n - i && utf8_could_complete(src + i, m)) {
+                    cut = m;
+                    break;
+                }
+            i += (size_t)cut;
         } else {
             memcpy(dst + k, src + i, (size_t)l);
             k += (size_t)l;
@@ -564,7 +575,7 @@ const char *tok_stream_push(TokStream *s, const Tokenizer *t, int id) {
 }
 
 const char *tok_stream_flush(TokStream *s) {
-    append_replacing(s->out, s->pending, (size_t)s->n_pending);
+    append_replacing(s->out, s->pending, (size_t)s->n_pending); /* a cut-short character: one U+FFFD */
     s->n_pending = 0;
     return s->out;
 }

@@ -107,15 +107,22 @@ static void invalid_utf8(Tokenizer *t) {
         CHECK(rc != 0 && strstr(err.msg, "not valid UTF-8"), "invalid UTF-8 case %zu rejected: '%s'", i, err.msg);
         if (rc == 0) free(ids);
     }
-    /* decoding a lone partial sequence gives U+FFFD, never invalid output */
+    /* decoding a lone partial sequence gives one U+FFFD (as Python's errors="replace"), never invalid
+     * output; bytes that cannot start a character get one each */
     int id = 50169; /* ' \xF0\x9F\x91' */
     char *s = tok_decode(t, &id, 1);
-    CHECK(strcmp(s, " \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD") == 0, "partial sequence decodes with replacement");
+    CHECK(strcmp(s, " \xEF\xBF\xBD") == 0, "partial sequence decodes with one replacement");
+    free(s);
+    int ids2[] = {50169, 50169}; /* the cut-short emoji twice: two replacements */
+    s = tok_decode(t, ids2, 2);
+    CHECK(strcmp(s, " \xEF\xBF\xBD \xEF\xBF\xBD") == 0, "two partial sequences: '%s'", s);
     free(s);
     TokStream st;
     tok_stream_init(&st);
     CHECK(strcmp(tok_stream_push(&st, t, 50169), " ") == 0, "stream holds the incomplete emoji");
     CHECK(strcmp(tok_stream_push(&st, t, 233), "\xF0\x9F\x91\x8B") == 0, "stream completes the emoji");
+    CHECK(strcmp(tok_stream_push(&st, t, 50169), " ") == 0 && strcmp(tok_stream_flush(&st), "\xEF\xBF\xBD") == 0,
+          "an incomplete character at the end of the stream flushes as one U+FFFD");
 }
 
 static void bad_files(void) {

@@ -142,6 +142,9 @@ def main():
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--no-bf16", action="store_true", help="train in float32")
     ap.add_argument("--seed", type=int, default=1337)
+    ap.add_argument("--stop-at", type=int, default=None,
+                    help="stop at this step as if interrupted (checkpoint saved; --resume continues): replays an "
+                         "interrupted run exactly")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -207,7 +210,7 @@ def main():
     if new_log:
         writer.writerow(["step", "tokens", "train_loss", "val_loss", "lr", "tokens_per_s", "elapsed_s"])
     window_loss, window_n, t_last, tok_last = 0.0, 0, time.time(), tokens_seen
-    while step < total_steps and not stop["now"]:
+    while step < total_steps and not stop["now"] and (args.stop_at is None or step < args.stop_at):
         t0 = time.time()
         lr = lr_at(step, args, total_steps)
         for g in opt.param_groups:
@@ -237,7 +240,8 @@ def main():
         if step % args.ckpt_every == 0:
             save()
     save()
-    print(f"checkpoint saved at step {step} ({'interrupted' if stop['now'] else 'done'})", flush=True)
+    how = "interrupted" if stop["now"] else "done" if step >= total_steps else "stopped by --stop-at"
+    print(f"checkpoint saved at step {step} ({how})", flush=True)
 
 
 if __name__ == "__main__":
