@@ -1,4 +1,4 @@
-/* cli.c - the gptstep command line's core commands: tokens, generate, trace, dump, info.
+/* cli.c - the gptstep command line's core commands: tokens, generate, trace, dump, info, heads.
  * Each subcommand parses its own options (each has --help) and fails with one clear line. The program's
  * main() (viz/main.c) adds the commands that need a window or cairo through CliCommand entries. */
 #define _GNU_SOURCE
@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "common.h"
 #include "generate.h"
+#include "heads.h"
 #include "model.h"
 #include "safetensors.h"
 #include "tokenizer.h"
@@ -45,6 +46,7 @@ static void print_main_help(FILE *f, const CliCommand *extra) {
             "  trace     run a generation and save every intermediate tensor to a trace file\n"
             "  dump      print or export (.npy) one tensor of a trace file\n"
             "  info      summarise a model\n"
+            "  heads     find the previous-token, first-token and induction heads of a model\n"
             "\n"
             "MODEL is a directory holding model.safetensors, or a name under models/ (default: " GPT2_DEFAULT_MODEL
             ").\n'gptstep COMMAND --help' describes each command. Docs: README.md and docs/.\n");
@@ -558,6 +560,104 @@ static int cmd_dump(int argc, char **argv) {
     return rc;
 }
 
+/* ---------------------------------------------------------------- heads */
+
+static const char *HEADS_HELP =
+    "usage: gptstep heads [--model MODEL] [--text TEXT | --file PATH] [--repeat R] [--seed S]\n"
+    "\n"
+    "Scores every attention head by the mean weight its queries put on three kinds of key:\n"
+    "  previous   the token just before the query (on running text)\n"
+    "  first      the first token of the text\n"
+    "  induction  on R random tokens repeated twice, the token that followed the earlier copy of the\n"
+    "             query's token: the heads that let a model continue repeated text\n"
+    "and names the clearest head of each kind (find them in the viewer with Up/Down and 1-9).\n"
+    "  --text TEXT, --file PATH   the running text (default: a few storybook sentences)\n"
+    "  --repeat R                 random tokens in the repeated sequence (default 40)\n"
+    "  --seed S                   seed for the random tokens (default 0)\n";
+
+static int cmd_heads(int argc, char **argv) {
+    static struct option opts[] = {{"model", required_argument, 0, 'm'}, {"text", required_argument, 0, 'T'},
+                                   {"file", required_argument, 0, 'F'},  {"repeat", required_argument, 0, 'r'},
+                                   {"seed", required_argument, 0, 's'},  {"help", no_argument, 0, 'h'},
+                                   {0, 0, 0, 0}};
+    const char *model = NULL, *text = NULL, *file = NULL;
+    long repeat = 40;
+    unsigned long long seed = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "m:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm': model = optarg; break;
+        case 'T': text = optarg; break;
+        case 'F': file = optarg; break;
+        case 'r':
+            if (parse_int(optarg, 2, 100000, &repeat)) return usage_error("heads", "--repeat expects a number >= 2");
+            break;
+        case 's': {
+            char *end;
+            errno = 0;
+            seed = strtoull(optarg, &end, 10);
+            if (errno || end == optarg || *end || optarg[0] == '-')
+                return usage_error("heads", "--seed expects a non-negative integer");
+            break;
+        }
+        case 'h': fputs(HEADS_HELP, stdout); return 0;
+        default: return usage_error("heads", "unknown option");
+        }
+    }
+    if (optind < argc) return usage_error("heads", "unexpected argument (pass text with --text)");
+    if (text && file) return usage_error("heads", "give --text or --file, not both");
+    Err err;
+    char *owned = NULL;
+    if (file) {
+        size_t len;
+        if (!(owned = read_text_file(file, &len, &err))) return fail(err.msg);
+        text = owned;
+    }
+    GenArgs a = {.model = model, .sampler = sampler_default()};
+    Gen g;
+    int rc = open_gen(&g, &a, TRACE_ATTN);
+    if (rc) {
+        free(owned);
+        return rc;
+    }
+    const int L = g.model.cfg.n_layer, NH = g.model.cfg.n_head;
+    HeadScores *sc = xcalloc((size_t)L * NH, sizeof *sc);
+    if (heads_measure(&g, text, (int)repeat, seed, sc, &err)) {
+        char msg[1400];
+        snprintf(msg, sizeof msg, "%.300s: %s", file ? file : text ? "--text" : "heads", err.msg);
+        rc = fail(msg);
+    } else {
+        int n_text = 0;
+        int *ids = NULL;
+        if (tok_encode(g.tok, text ? text : HEADS_DEFAULT_TEXT, strlen(text ? text : HEADS_DEFAULT_TEXT), 1, &ids,
+                       &n_text, &err) == 0)
+            free(ids);
+        int R = (int)repeat;
+        if (1 + 2 * R > g.model.cfg.n_ctx) R = (g.model.cfg.n_ctx - 1) / 2;
+        printf("attention heads of %s (%d layers x %d heads): the mean attention weight a query puts on\n"
+               "  previous   the token just before it (running text, %d tokens)\n"
+               "  first      the text's first token\n"
+               "  induction  the token after the earlier copy of its own token (%d random tokens, repeated)\n\n",
+               g.model.name, L, NH, n_text, R);
+        printf("layer  head  previous   first  induction\n");
+        int best[3] = {0, 0, 0};
+        for (int i = 0; i < L * NH; i++) {
+            printf("%5d  %4d  %8.3f  %6.3f  %9.3f\n", i / NH, i % NH, sc[i].previous, sc[i].first, sc[i].induction);
+            if (sc[i].previous > sc[best[0]].previous) best[0] = i;
+            if (sc[i].first > sc[best[1]].first) best[1] = i;
+            if (sc[i].induction > sc[best[2]].induction) best[2] = i;
+        }
+        printf("\nclearest: previous token: layer %d head %d (%.2f); first token: layer %d head %d (%.2f);\n"
+               "          induction: layer %d head %d (%.2f)\n",
+               best[0] / NH, best[0] % NH, sc[best[0]].previous, best[1] / NH, best[1] % NH, sc[best[1]].first,
+               best[2] / NH, best[2] % NH, sc[best[2]].induction);
+    }
+    free(sc);
+    free(owned);
+    gen_close(&g);
+    return rc;
+}
+
 /* ---------------------------------------------------------------- info */
 
 static const char *INFO_HELP =
@@ -635,6 +735,7 @@ int cli_main(int argc, char **argv, const CliCommand *extra) {
     if (strcmp(cmd, "trace") == 0) return cmd_trace(argc, argv);
     if (strcmp(cmd, "dump") == 0) return cmd_dump(argc, argv);
     if (strcmp(cmd, "info") == 0) return cmd_info(argc, argv);
+    if (strcmp(cmd, "heads") == 0) return cmd_heads(argc, argv);
     fprintf(stderr, "gptstep: unknown command '%s' (see 'gptstep --help')\n", cmd);
     return 2;
 }

@@ -7,6 +7,7 @@ offline parts (arguments, the hash check on a local file, the no-network message
 """
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -41,7 +42,7 @@ def main():
     # --help everywhere
     rc, o, _ = run([gs, "--help"])
     check(rc == 0 and "commands:" in o, "gptstep --help")
-    for cmd in ("tokens", "generate", "trace", "dump", "info", "view", "render", "lesson"):
+    for cmd in ("tokens", "generate", "trace", "dump", "info", "heads", "view", "render", "lesson"):
         rc, o, _ = run([gs, cmd, "--help"])
         check(rc == 0 and o.startswith("usage: gptstep " + cmd), f"gptstep {cmd} --help")
     rc, _, e = run([gs, "frobnicate"])
@@ -138,6 +139,36 @@ def main():
     one_line_error(rc, e, "layer expects 0..1", "render with a layer the model lacks")
     rc, _, e = run([gs, "render", "--model", tiny, "--prompt", "Hi", "--view", "all", "-o", os.path.join(out, "x.gif")])
     one_line_error(rc, e, "expected a file name ending in .png, .svg or .pdf", "render to an unknown format")
+
+    # heads: a row per (layer, head) of scores between 0 and 1, then the clearest of each kind
+    rc, o, _ = run([gs, "heads", "--model", tiny, "--repeat", "10"])
+    rows = [r.split() for r in o.splitlines() if re.match(r"^\s+\d+\s+\d+\s+[\d.]+\s+[\d.]+\s+[\d.]+$", r)]
+    vals = np.array([[float(x) for x in r[2:]] for r in rows]) if rows else np.zeros((0, 3))
+    check(rc == 0 and len(rows) == 2 * 4 and np.all((vals >= 0) & (vals <= 1)) and "clearest: previous token: layer" in o
+          and "10 random tokens" in o, "heads scores every head of the tiny model")
+    # ... and its previous/first scores are the traced attention weights averaged by hand
+    text = "Once upon a time there was a little dragon who lived in a cave by the sea."
+    trh = os.path.join(out, "heads.trace")
+    rc1, _, _ = run([gs, "trace", "--model", tiny, "--prompt", text, "-n", "0", "--record", "attention", "-o", trh])
+    rc2, o, _ = run([gs, "heads", "--model", tiny, "--text", text, "--repeat", "10"])
+    got = {(int(r[0]), int(r[1])): (float(r[2]), float(r[3])) for r in
+           (r.split() for r in o.splitlines() if re.match(r"^\s+\d+\s+\d+\s+[\d.]+", r))}
+    n = int(re.search(r"running text, (\d+) tokens", o).group(1)) if rc2 == 0 else 0
+    worst = 1.0 if rc1 or rc2 or not got else 0.0
+    for layer in range(2):
+        w = []
+        for pos in range(2, n):
+            _, d, _ = run([gs, "dump", trh, f"h.{layer}.attn.weights", "--pos", str(pos)])
+            w.append(np.array([[float(x) for x in r.split()] for r in d.splitlines()[1:]]))
+        for head in range(4):
+            prev = np.mean([w[i][head, i + 1] for i in range(len(w))])
+            first = np.mean([w[i][head, 0] for i in range(len(w))])
+            worst = max(worst, abs(prev - got[(layer, head)][0]), abs(first - got[(layer, head)][1]))
+    check(worst <= 0.0006, f"heads' previous/first scores match the traced weights averaged in Python (worst {worst:.4f})")
+    rc, _, e = run([gs, "heads", "--model", tiny, "--text", "Hi"])
+    one_line_error(rc, e, "at least 3 are needed", "heads on a text too short")
+    rc, _, e = run([gs, "heads", "--model", tiny, "--repeat", "1"])
+    one_line_error(rc, e, "--repeat expects a number >= 2", "heads with a bad --repeat")
 
     # info and corrupt checkpoints
     rc, o, _ = run([gs, "info", tiny])

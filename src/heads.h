@@ -1,0 +1,28 @@
+/* heads.h - which attention heads do what. For every head, the mean attention weight its queries put
+ * on three kinds of key, measured on the model's own attention weights:
+ *   previous  the token just before the query (a "previous-token head");
+ *   first     the first token of the text (a resting place for heads with nothing to do);
+ *   induction on a random sequence of tokens repeated twice, the token that followed the earlier
+ *             copy of the query's token (an "induction head", which continues repeated text).
+ * 'gptstep heads' prints them; the model card and lessons name the clearest heads from them. */
+#ifndef GPTSTEP_HEADS_H
+#define GPTSTEP_HEADS_H
+
+#include <stdint.h>
+
+#include "common.h"
+#include "generate.h"
+
+typedef struct {
+    float previous, first, induction;
+} HeadScores;
+
+/* The text scored when none is given: a few plain storybook sentences. */
+extern const char *HEADS_DEFAULT_TEXT;
+
+/* Fills scores[layer * n_head + head]. previous and first come from running text (at least 3
+ * tokens); induction from n_random random token ids (drawn with seed) repeated twice after
+ * <|endoftext|>. Replaces what g holds (its trace needs attention recording). */
+int heads_measure(Gen *g, const char *text, int n_random, uint64_t seed, HeadScores *scores, Err *err);
+
+#endif
