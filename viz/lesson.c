@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 #include <sys/stat.h>
 
@@ -333,9 +334,9 @@ int lesson_export(Lesson *l, VizState *v, const char *pdf, const char *png_dir, 
             snprintf(path, sizeof path, "%s/step-%02d.png", png_dir, k + 1);
             rc = viz_export(v, path, W, H, err);
         }
-        fprintf(stderr, "\r[%d/%d] %s", k + 1, l->n_steps, l->title);
+        if (isatty(2)) fprintf(stderr, "\r[%d/%d] %s", k + 1, l->n_steps, l->title); /* progress on a terminal */
     }
-    fprintf(stderr, "\n");
+    if (isatty(2)) fprintf(stderr, "\r%*s\r", 40 + (int)strlen(l->title), "");
     if (ps) {
         cairo_surface_finish(ps);
         if (rc == 0 && cairo_surface_status(ps) != CAIRO_STATUS_SUCCESS) rc = err_set(err, "%s: cannot write the PDF", pdf);
