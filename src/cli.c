@@ -582,8 +582,8 @@ static int cmd_heads(int argc, char **argv) {
                                    {0, 0, 0, 0}};
     const char *model = NULL, *text = NULL, *file = NULL;
     long repeat = 40;
-    unsigned long long seed = 0;
-    int c;
+    SamplerSettings seed = {.seed = 0}; /* --seed parsed as generate's */
+    int c, rc;
     while ((c = getopt_long(argc, argv, "m:h", opts, NULL)) != -1) {
         switch (c) {
         case 'm': model = optarg; break;
@@ -592,14 +592,9 @@ static int cmd_heads(int argc, char **argv) {
         case 'r':
             if (parse_int(optarg, 2, 100000, &repeat)) return usage_error("heads", "--repeat expects a number >= 2");
             break;
-        case 's': {
-            char *end;
-            errno = 0;
-            seed = strtoull(optarg, &end, 10);
-            if (errno || end == optarg || *end || optarg[0] == '-')
-                return usage_error("heads", "--seed expects a non-negative integer");
+        case 's':
+            if ((rc = sampler_option("heads", c, optarg, &seed))) return rc;
             break;
-        }
         case 'h': fputs(HEADS_HELP, stdout); return 0;
         default: return usage_error("heads", "unknown option");
         }
@@ -615,25 +610,18 @@ static int cmd_heads(int argc, char **argv) {
     }
     GenArgs a = {.model = model, .sampler = sampler_default()};
     Gen g;
-    int rc = open_gen(&g, &a, TRACE_ATTN);
-    if (rc) {
+    if ((rc = open_gen(&g, &a, TRACE_ATTN))) {
         free(owned);
         return rc;
     }
     const int L = g.model.cfg.n_layer, NH = g.model.cfg.n_head;
     HeadScores *sc = xcalloc((size_t)L * NH, sizeof *sc);
-    if (heads_measure(&g, text, (int)repeat, seed, sc, &err)) {
+    int R = (int)repeat, n_text = 0;
+    if (heads_measure(&g, text, &R, seed.seed, sc, &n_text, &err)) {
         char msg[1400];
         snprintf(msg, sizeof msg, "%.300s: %s", file ? file : text ? "--text" : "heads", err.msg);
         rc = fail(msg);
     } else {
-        int n_text = 0;
-        int *ids = NULL;
-        if (tok_encode(g.tok, text ? text : HEADS_DEFAULT_TEXT, strlen(text ? text : HEADS_DEFAULT_TEXT), 1, &ids,
-                       &n_text, &err) == 0)
-            free(ids);
-        int R = (int)repeat;
-        if (1 + 2 * R > g.model.cfg.n_ctx) R = (g.model.cfg.n_ctx - 1) / 2;
         printf("attention heads of %s (%d layers x %d heads): the mean attention weight a query puts on\n"
                "  previous   the token just before it (running text, %d tokens)\n"
                "  first      the text's first token\n"

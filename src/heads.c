@@ -21,7 +21,7 @@ static const float *weights_at(const Gen *g, int l, int p, int *K) {
     return trace_get(&g->trace, id, p);
 }
 
-int heads_measure(Gen *g, const char *text, int n_random, uint64_t seed, HeadScores *scores, Err *err) {
+int heads_measure(Gen *g, const char *text, int *n_random, uint64_t seed, HeadScores *scores, int *n_text, Err *err) {
     const Gpt2Config *c = &g->model.cfg;
     const int L = c->n_layer, NH = c->n_head;
     if (g->trace.mode == TRACE_OFF) return err_set(err, "the session records no attention");
@@ -30,7 +30,7 @@ int heads_measure(Gen *g, const char *text, int n_random, uint64_t seed, HeadSco
     /* 1. previous and first token, on running text; from the third token on, so that the previous
      * token and the first one are different keys. */
     if (gen_start_text(g, text ? text : HEADS_DEFAULT_TEXT, 1, err)) return -1;
-    const int n = g->trace.n_pos;
+    const int n = *n_text = g->trace.n_pos;
     if (n < 3) return err_set(err, "the text is %d token%s long; at least 3 are needed", n, n == 1 ? "" : "s");
     for (int l = 0; l < L; l++)
         for (int p = 2; p < n; p++) {
@@ -45,8 +45,8 @@ int heads_measure(Gen *g, const char *text, int n_random, uint64_t seed, HeadSco
     /* 2. induction: <|endoftext|>, R random tokens, the same R tokens again. A query in the second
      * copy at position R+1+i holds the token of position 1+i; the token that followed it there is at
      * position 2+i. */
-    int R = n_random;
-    if (1 + 2 * R > c->n_ctx) R = (c->n_ctx - 1) / 2;
+    int R = *n_random;
+    if (1 + 2 * R > c->n_ctx) R = *n_random = (c->n_ctx - 1) / 2;
     if (R < 2) return err_set(err, "the model's context (%d) is too short to repeat a sequence", c->n_ctx);
     int *ids = xmalloc(sizeof(int) * (size_t)(1 + 2 * R));
     Rng rng;

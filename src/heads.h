@@ -21,8 +21,9 @@ typedef struct {
 extern const char *HEADS_DEFAULT_TEXT;
 
 /* Fills scores[layer * n_head + head]. previous and first come from running text (at least 3
- * tokens); induction from n_random random token ids (drawn with seed) repeated twice after
- * <|endoftext|>. Replaces what g holds (its trace needs attention recording). */
-int heads_measure(Gen *g, const char *text, int n_random, uint64_t seed, HeadScores *scores, Err *err);
+ * tokens; NULL = HEADS_DEFAULT_TEXT); induction from *n_random random token ids (drawn with seed)
+ * repeated twice after <|endoftext|> (fewer when the context is short: *n_random says how many).
+ * Sets *n_text to the text's tokens. Replaces what g holds (its trace needs attention recording). */
+int heads_measure(Gen *g, const char *text, int *n_random, uint64_t seed, HeadScores *scores, int *n_text, Err *err);
 
 #endif
