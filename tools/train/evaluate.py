@@ -1,17 +1,20 @@
 #!/usr/bin/python3
-"""The validation loss of a checkpoint over every non-overlapping 256-token window of the held-out
-books (nats/token), the figure the model card reports.
+"""The validation loss over every non-overlapping 256-token window of the held-out books (nats/token),
+the figure the model card reports, in float32. MODEL is a training checkpoint or an exported model
+directory (so that the figure is that of the float16 weights that ship).
 
-    /usr/bin/python3 tools/train/evaluate.py RUNDIR/checkpoint.pt DATADIR [--threads N]
+    /usr/bin/python3 tools/train/evaluate.py (RUNDIR/checkpoint.pt | models/storybook) DATADIR [--threads N]
 """
 import argparse
 import os
 import sys
+import time
 
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from prepare import read_tokens  # noqa: E402
+from export import read_model_dir  # noqa: E402
 from train import GPT2, evaluate  # noqa: E402
 
 
@@ -20,19 +23,27 @@ def main():
     ap.add_argument("checkpoint")
     ap.add_argument("data")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--windows", type=int, default=None, help="only this many evenly spaced windows (a quick look)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    ckpt = torch.load(args.checkpoint, map_location="cpu")
-    c = ckpt["config"]
+    if os.path.isdir(args.checkpoint):
+        c, state = read_model_dir(args.checkpoint)
+        what = f"{args.checkpoint}/model.safetensors"
+    else:
+        ckpt = torch.load(args.checkpoint, map_location="cpu")
+        c, state = ckpt["config"], ckpt["model"]
+        what = f"step {ckpt['step']}, {ckpt['tokens_seen']:,} tokens seen"
     model = GPT2(c["n_layer"], c["n_head"], c["n_embd"], c["n_ctx"])
-    model.load_state_dict(ckpt["model"])
+    model.load_state_dict(state)
     val = read_tokens(os.path.join(args.data, "val.bin"))
     T = 256
     n = (len(val) - 1) // T
     # float32 throughout for the reported figure (no autocast)
-    loss = evaluate(model, val, T, "cpu", lambda: torch.autocast("cpu", enabled=False), max_windows=None)
+    t0 = time.time()
+    loss = evaluate(model, val, T, "cpu", lambda: torch.autocast("cpu", enabled=False), max_windows=args.windows)
+    n = min(n, args.windows or n)
     print(f"validation loss {loss:.4f} nats/token over {n} windows of {T} tokens ({n * T:,} tokens), "
-          f"step {ckpt['step']}, {ckpt['tokens_seen']:,} tokens seen")
+          f"{what}; {time.time() - t0:.0f} s")
 
 
 if __name__ == "__main__":

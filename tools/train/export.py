@@ -34,6 +34,39 @@ def hf_tensors(state, n_layer):
     return {k: v.detach().float().contiguous().numpy() for k, v in t.items()}
 
 
+def read_model_dir(path):
+    """The inverse of hf_tensors: a model directory's model.safetensors (F32/F16/BF16) and config.json
+    as (config, training state dict), to evaluate exactly the weights that ship."""
+    with open(os.path.join(path, "config.json")) as f:
+        c = json.load(f)
+    cfg = dict(n_layer=c["n_layer"], n_head=c["n_head"], n_embd=c["n_embd"], n_ctx=c["n_positions"],
+               n_vocab=c["vocab_size"])
+    with open(os.path.join(path, "model.safetensors"), "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    t = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        a, b = info["data_offsets"]
+        raw = np.frombuffer(data[a:b], dtype={"F32": "<f4", "F16": "<f2", "BF16": "<u2"}[info["dtype"]])
+        if info["dtype"] == "BF16":
+            raw = (raw.astype(np.uint32) << 16).view(np.float32)
+        t[name.removeprefix("transformer.")] = torch.from_numpy(raw.astype(np.float32).reshape(info["shape"]))
+    state = {"wte.weight": t["wte.weight"], "wpe.weight": t["wpe.weight"],
+             "ln_f.weight": t["ln_f.weight"], "ln_f.bias": t["ln_f.bias"]}
+    linear = {"c_attn": "attn.c_attn", "attn_proj": "attn.c_proj", "c_fc": "mlp.c_fc", "mlp_proj": "mlp.c_proj"}
+    for i in range(cfg["n_layer"]):
+        for ln in ("ln_1", "ln_2"):
+            for p in ("weight", "bias"):
+                state[f"h.{i}.{ln}.{p}"] = t[f"h.{i}.{ln}.{p}"]
+        for ours, theirs in linear.items():
+            state[f"h.{i}.{ours}.weight"] = t[f"h.{i}.{theirs}.weight"].t().contiguous()
+            state[f"h.{i}.{ours}.bias"] = t[f"h.{i}.{theirs}.bias"]
+    return cfg, state
+
+
 def write_safetensors(path, tensors, dtype):
     """The safetensors layout: u64 header length, JSON header (padded to 8 bytes), then the data."""
     np_dtype = {"F32": "<f4", "F16": "<f2"}[dtype]
