@@ -73,6 +73,8 @@ def main():
         out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=ROOT).stdout.rstrip("\n")
         shown = " ".join(x if " " not in x else f"'{x}'" for x in ["./gptstep"] + cmd[1:])
         samples.append((shown, out))
+    heads_cmd = [gptstep, "heads", "--model", name]
+    heads = subprocess.run(heads_cmd, capture_output=True, text=True, check=True, cwd=ROOT).stdout.rstrip("\n")
     hours = ckpt["elapsed"] / 3600
     lines = [
         f"# {name}: a storybook GPT-2",
@@ -133,6 +135,18 @@ def main():
     ]
     for cmd, out in samples:
         lines += ["```", f"$ {cmd}", out, "```", ""]
+    lines += [
+        "## Attention heads",
+        "",
+        "What its heads attend to, measured by `gptstep heads` (open the clearest ones in the viewer with",
+        "Up/Down and the number keys):",
+        "",
+        "```",
+        f"$ ./gptstep heads --model {name}",
+        heads,
+        "```",
+        "",
+    ]
     lines += [
         "## Reproducing it",
         "",
