@@ -35,6 +35,7 @@ def plot(log_rows, path):
     fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
     ax.plot(tokens, [float(r["train_loss"]) for r in log_rows], label="train (mean since last point)")
     ax.plot(tokens, [float(r["val_loss"]) for r in log_rows], label="validation (held-out books)")
+    ax.axhline(4.5, color="gray", linestyle="--", linewidth=0.8, label="target: validation 4.5")
     ax.set_xlabel("tokens seen (millions)")
     ax.set_ylabel("loss (nats/token)")
     ax.set_ylim(top=min(8, max(float(r["val_loss"]) for r in log_rows) + 0.5))
@@ -115,8 +116,7 @@ def main():
         f"**{args.val_loss:.3f} nats/token** on the held-out books ({args.val_how}), over {args.val_windows:,} "
         "non-overlapping 256-token windows. "
         + ("The target was 4.5 or lower." if args.val_loss <= 4.5 else "The target was 4.5: not reached."),
-        "`/usr/bin/python3 tools/train/evaluate.py RUNDIR/checkpoint.pt DATADIR` measures it over all 2,989",
-        "windows in float32 (slow on 2 cores).",
+        f"`/usr/bin/python3 tools/train/evaluate.py models/{name} DATADIR` measures it over all 2,989 windows.",
         "For scale: a uniform guess over the vocabulary is 10.8; real GPT-2 small (124M parameters, 40 GB of",
         "web text) would do far better on this text.",
         "",
@@ -156,7 +156,7 @@ def main():
         "/usr/bin/python3 tools/train/prepare.py --out /tmp/sb-data",
     ] + (args.command or ["/usr/bin/python3 tools/train/train.py --data /tmp/sb-data --out /tmp/sb-run"]) + [
         "/usr/bin/python3 tools/train/export.py /tmp/sb-run/checkpoint.pt models/storybook",
-        "/usr/bin/python3 tools/train/evaluate.py /tmp/sb-run/checkpoint.pt /tmp/sb-data",
+        "/usr/bin/python3 tools/train/evaluate.py models/storybook /tmp/sb-data",
         "/usr/bin/python3 tools/train/card.py /tmp/sb-run models/storybook --val-loss X --val-windows N",
         "```",
         "",
