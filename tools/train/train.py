@@ -72,12 +72,16 @@ class GPT2(nn.Module):
                 std = 0.02 / math.sqrt(2 * n_layer) if name.endswith("proj.weight") else 0.02
                 nn.init.normal_(p, 0.0, std)
 
-    def forward(self, idx, targets=None):
+    def hidden(self, idx):
+        """The final LayerNorm's output, (B, T, n_embd)."""
         T = idx.shape[1]
         x = self.wte(idx) + self.wpe(torch.arange(T, device=idx.device))
         for block in self.h:
             x = block(x)
-        logits = self.ln_f(x) @ self.wte.weight.t()  # tied output layer
+        return self.ln_f(x)
+
+    def forward(self, idx, targets=None):
+        logits = self.hidden(idx) @ self.wte.weight.t()  # tied output layer
         if targets is None:
             return logits
         return F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), targets.reshape(-1))
@@ -91,9 +95,19 @@ def lr_at(step, args, total_steps):
     return args.min_lr + 0.5 * (args.lr - args.min_lr) * (1 + math.cos(math.pi * frac))
 
 
-def batch(tokens, rng, B, T, device):
+def batch(tokens, rng, B, T, device, repeat_frac=0.0):
+    """B random windows of T+1 tokens. With repeat_frac, that fraction of them (on average) is a
+    passage of 16 to T/2 tokens told twice: the passage, then the same text again from its start
+    (the way a story repeats a refrain), so that continuing a repeat is learned (induction heads)."""
     starts = rng.integers(0, len(tokens) - T - 1, size=B)
-    chunk = np.stack([tokens[s:s + T + 1].astype(np.int64) for s in starts])
+    rows = [tokens[s:s + T + 1].astype(np.int64) for s in starts]
+    if repeat_frac > 0:  # no extra draws otherwise, so runs without it replay exactly
+        repeat = rng.random(B) < repeat_frac
+        lengths = rng.integers(16, T // 2 + 1, size=B)
+        for i in np.flatnonzero(repeat):
+            s, n = starts[i], lengths[i]
+            rows[i] = np.concatenate([tokens[s:s + n], tokens[s:s + T + 1 - n]]).astype(np.int64)
+    chunk = np.stack(rows)
     t = torch.from_numpy(chunk).to(device)
     return t[:, :-1], t[:, 1:]
 
@@ -142,6 +156,9 @@ def main():
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--no-bf16", action="store_true", help="train in float32")
     ap.add_argument("--seed", type=int, default=1337)
+    ap.add_argument("--repeat-frac", type=float, default=None,
+                    help="fraction of training windows that tell a passage twice (default 0; with --resume, the "
+                         "resumed run's, unless given)")
     ap.add_argument("--stop-at", type=int, default=None,
                     help="stop at this step as if interrupted (checkpoint saved; --resume continues): replays an "
                          "interrupted run exactly")
@@ -166,6 +183,8 @@ def main():
         saved = ckpt["args"]
         if args.tokens is None:
             args.tokens = saved["tokens"]
+        if args.repeat_frac is None:
+            args.repeat_frac = saved.get("repeat_frac") or 0.0
         for k in ("layers", "heads", "embd", "ctx", "batch", "lr", "min_lr", "warmup"):
             setattr(args, k, saved[k])  # the schedule and shapes are those of the run being resumed
         model = GPT2(args.layers, args.heads, args.embd, args.ctx).to(device)
@@ -175,6 +194,7 @@ def main():
         torch.set_rng_state(ckpt["torch_rng"])
     else:
         args.tokens = args.tokens or 20e6
+        args.repeat_frac = args.repeat_frac or 0.0
         model = GPT2(args.layers, args.heads, args.embd, args.ctx).to(device)
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
@@ -188,7 +208,8 @@ def main():
     total_steps = int(args.tokens // tokens_per_step)
     print(f"model: {args.layers} layers, {args.heads} heads, {args.embd} wide, context {args.ctx}, "
           f"{n_params:,} parameters; {total_steps} steps of {tokens_per_step} tokens on {device}"
-          f"{' (bf16 autocast)' if use_bf16 else ''}", flush=True)
+          f"{' (bf16 autocast)' if use_bf16 else ''}"
+          f"{f'; {args.repeat_frac:.0%} of windows tell a passage twice' if args.repeat_frac else ''}", flush=True)
 
     def save():
         tmp = ckpt_path + ".tmp"
@@ -215,7 +236,7 @@ def main():
         lr = lr_at(step, args, total_steps)
         for g in opt.param_groups:
             g["lr"] = lr
-        x, y = batch(train_tokens, rng, args.batch, args.ctx, device)
+        x, y = batch(train_tokens, rng, args.batch, args.ctx, device, args.repeat_frac)
         with autocast():
             loss = model(x, y)
         opt.zero_grad(set_to_none=True)
