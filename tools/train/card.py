@@ -55,6 +55,8 @@ def main():
     ap.add_argument("--val-how", default="float32", help="how the validation loss was measured, for the card")
     ap.add_argument("--command", action="append", default=[],
                     help="a training command, for the card (repeat for a run made of several)")
+    ap.add_argument("--training-note", action="append", default=[],
+                    help="another line for the card's Training list (repeat for several)")
     ap.add_argument("--plot-note", default="", help="a line under the loss plot (how its points were measured)")
     ap.add_argument("--hardware", default=f"{os.cpu_count()} CPU cores ({platform.processor() or platform.machine()})")
     args = ap.parse_args()
@@ -107,6 +109,7 @@ def main():
         f"- AdamW (betas 0.9, 0.95, weight decay {a['weight_decay']}), learning rate {a['lr']} after "
         f"{a['warmup']} warmup steps, cosine decay to {a['min_lr']}, gradient clipping at {a['clip']}",
         f"- bfloat16 autocast on {args.hardware}; {hours:.2f} hours of training",
+    ] + [f"- {note}" for note in args.training_note] + [
         "",
         "![loss curve](loss.png)",
         "",
