@@ -27,12 +27,15 @@ VIZLIB  := $(BUILD)/libgptstep-viz.a
 TESTS   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c tests/viz_*.c))
 PY      := /usr/bin/python3
 
-.PHONY: all deps run test unit bench asan goldens clean gpt2 gpt2-medium gpt2-large gpt2-xl distilgpt2 fmt
+.PHONY: all deps deps-test run test unit bench asan goldens clean gpt2 gpt2-medium gpt2-large gpt2-xl distilgpt2 fmt
 
 all: gptstep
 
 deps:
 	@sh tools/deps.sh
+
+deps-test:
+	@sh tools/deps.sh --test
 
 $(BUILD)/src/%.o: src/%.c
 	@mkdir -p $(dir $@)
@@ -66,7 +69,7 @@ run: deps
 	@$(MAKE) --no-print-directory gptstep
 	./gptstep view
 
-test: deps
+test: deps-test
 	@$(MAKE) --no-print-directory gptstep $(TESTS)
 	@sh tests/run.sh
 
@@ -76,7 +79,7 @@ bench: deps
 
 # The whole suite under AddressSanitizer and UndefinedBehaviorSanitizer, in its own build folder.
 ASAN := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-asan: deps
+asan: deps-test
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="$(ASAN)" LDLIBS="$(LDLIBS) $(ASAN)" \
 	    build-asan/gptstep $(TESTS:$(BUILD)/%=build-asan/%)
 	@GPTSTEP=build-asan/gptstep GPTSTEP_TEST_BUILD=build-asan ASAN_OPTIONS=detect_leaks=1 \

@@ -47,6 +47,7 @@ t cli $PY tests/test_cli.py "$GPTSTEP" "$OUT"
 t viewer-views "$B/tests/viz_views" "$OUT/tiny-f32" tests/golden "$OUT/views"
 t lesson-replay "$B/tests/viz_lessons" lessons/*.lesson
 t storybook $PY tests/test_storybook.py "$GPTSTEP" "$OUT"
+t train-tools $PY tests/test_train.py "$GPTSTEP" "$OUT"
 t gpt2-real $PY tests/test_gpt2_real.py "$GPTSTEP"
 for f in tests/test_*.sh; do
     [ -e "$f" ] || continue

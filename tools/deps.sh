@@ -1,11 +1,13 @@
 #!/bin/sh
 # deps.sh - installs the Debian/Ubuntu packages gptstep needs, only those that are missing.
-# Called by `make deps` (and so by `make run` and `make test`). Uses sudo when not root.
+# Called by `make deps` (and so by `make run`), and by `make test` as `deps.sh --test`. Uses sudo when not root.
 set -eu
 
 PKGS="build-essential pkg-config libpcre2-dev libcjson-dev libsdl2-dev libcairo2-dev libstb-dev \
 python3 python3-numpy python3-regex xvfb xauth xdotool x11-apps imagemagick poppler-utils fonts-dejavu-core \
 curl ca-certificates bc"
+# `make test` also tests the training tools (tools/train/), which use Debian's PyTorch
+[ "${1:-}" = "--test" ] && PKGS="$PKGS python3-torch"
 
 missing=""
 for p in $PKGS; do
