@@ -3,6 +3,7 @@
 - an interrupted run (--stop-at) continued with --resume ends with exactly the weights of the same run
   made in one go, with passages told twice (--repeat-frac) and without;
 - the windows --repeat-frac makes are a passage and then the same text again;
+- --init-from starts a run from exactly an exported model's weights, which then train on;
 - the loss falls, and log.csv has a row per evaluation;
 - export.py's model directory runs in gptstep with the logits of the PyTorch model it came from
   (<= 1e-4 of the largest logit): train.py's GPT-2 is the one the C decoder runs;
@@ -132,6 +133,20 @@ def main():
     rel = np.abs(got - want).max() / np.abs(want).max()
     check(rel <= 1e-4, f"exported model in gptstep: logits at all {len(ids)} positions match PyTorch's "
                        f"(max rel error {rel:.1e})")
+
+    # --init-from: a new run starts from an exported model directory's weights, then trains on
+    init = os.path.join(out, "init-from")
+    train(data, init, "--init-from", model_dir, "--stop-at", "0")
+    start = weights(init)
+    check(start["step"] == 0 and all(torch.equal(start["model"][k], ck["model"][k]) for k in ck["model"]),
+          "--init-from: the new run starts from exactly the exported weights")
+    train(data, init, "--resume", "--stop-at", "10")
+    moved = weights(init)
+    check(moved["step"] == 10 and not torch.equal(moved["model"]["wte.weight"], ck["model"]["wte.weight"]),
+          "--init-from: ... and trains on from there (resumed to step 10)")
+    r = subprocess.run([PY, os.path.join(TRAIN, "train.py"), "--data", data, "--out", init, "--resume",
+                        "--init-from", model_dir], capture_output=True, text=True)
+    check(r.returncode == 2 and "give one of them" in r.stderr, "--init-from with --resume is refused")
 
     # evaluate.py: oneDNN float32 and the plain model agree (it reads 256-token windows)
     write_tokens(os.path.join(data, "val.bin"), text_like(8 * 256 + 1, 3))

@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """Trains a small GPT-2 (exactly the architecture gptstep's C decoder runs) on token files from
 prepare.py. CPU (bfloat16 autocast) or CUDA. Checkpoints at regular intervals and on Ctrl-C/SIGTERM;
---resume continues exactly (model, optimizer, data order and step).
+--resume continues exactly (model, optimizer, data order and step); --init-from trains an exported
+model (models/storybook) further.
 
-    /usr/bin/python3 tools/train/train.py --data DIR --out RUNDIR [--resume] [options]
+    /usr/bin/python3 tools/train/train.py --data DIR --out RUNDIR [--resume | --init-from MODELDIR] [options]
 
 The architecture: pre-LayerNorm blocks, gelu_new (tanh), LayerNorm eps 1e-5, learned positions, the
 50,257-token GPT-2 vocabulary, output layer tied to the token embedding. Logged to RUNDIR/log.csv:
@@ -24,6 +25,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from export import read_model_dir  # noqa: E402
 from prepare import read_tokens  # noqa: E402
 
 
@@ -136,6 +138,9 @@ def main():
     ap.add_argument("--data", required=True, help="folder with train.bin and val.bin from prepare.py")
     ap.add_argument("--out", required=True, help="run folder: checkpoint.pt and log.csv")
     ap.add_argument("--resume", action="store_true", help="continue from RUNDIR/checkpoint.pt")
+    ap.add_argument("--init-from", metavar="MODELDIR",
+                    help="start a new run from the weights of an exported model directory (its shapes; a fresh "
+                         "optimizer and schedule): trains a shipped model further")
     ap.add_argument("--layers", type=int, default=4)
     ap.add_argument("--heads", type=int, default=4)
     ap.add_argument("--embd", type=int, default=128)
@@ -163,6 +168,8 @@ def main():
                     help="stop at this step as if interrupted (checkpoint saved; --resume continues): replays an "
                          "interrupted run exactly")
     args = ap.parse_args()
+    if args.resume and args.init_from:
+        ap.error("--init-from starts a new run; --resume continues one: give one of them")
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -195,7 +202,13 @@ def main():
     else:
         args.tokens = args.tokens or 20e6
         args.repeat_frac = args.repeat_frac or 0.0
+        if args.init_from:
+            cfg, state = read_model_dir(args.init_from)
+            args.layers, args.heads, args.embd, args.ctx = cfg["n_layer"], cfg["n_head"], cfg["n_embd"], cfg["n_ctx"]
         model = GPT2(args.layers, args.heads, args.embd, args.ctx).to(device)
+        if args.init_from:
+            model.load_state_dict(state)
+            print(f"starting from the weights of {args.init_from}", flush=True)
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
