@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The training tools (tools/train/) on a tiny run, as a user runs them:
 - an interrupted run (--stop-at) continued with --resume ends with exactly the weights of the same run
-  made in one go, with passages told twice (--repeat-frac) and without;
+  made in one go, with passages told twice (--repeat-frac) and without, in float32 (--no-bf16) and bf16;
 - the windows --repeat-frac makes are a passage and then the same text again;
 - --init-from starts a run from exactly an exported model's weights, which then train on;
 - the loss falls, and log.csv has a row per evaluation;
@@ -95,16 +95,16 @@ def main():
     check(not any(seams(x0)),
           "without --repeat-frac every window is running text")
 
-    for extra in ([], ["--repeat-frac", "0.5"]):
-        name = "repeat" if extra else "plain"
+    for name, extra in (("plain", ["--no-bf16"]), ("repeat", ["--repeat-frac", "0.5"])):
         whole, parts = os.path.join(out, name + "-whole"), os.path.join(out, name + "-parts")
         log = train(data, whole, *extra)
         train(data, parts, *extra, "--stop-at", "17")
         train(data, parts, "--resume")
         a, b = weights(whole), weights(parts)
         same = a["step"] == b["step"] == 40 and all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
-        check(same, f"{name}: stopped at step 17 and resumed = the same run in one go (all weights equal at step 40)")
-        if not extra:
+        check(same, f"{name}: stopped at step 17 and resumed = the same run in one go (all weights equal at step 40)"
+              + (" (float32 kept on resume)" if "--no-bf16" in extra else ""))
+        if name == "plain":
             rows = open(os.path.join(whole, "log.csv")).read().split("\n")[1:-1]
             first, last = float(rows[0].split(",")[3]), float(rows[-1].split(",")[3])
             check(len(rows) == 4 and last < first - 1.0,

@@ -174,9 +174,6 @@ def main():
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     device = args.device
-    use_bf16 = not args.no_bf16
-    autocast = lambda: torch.autocast(device_type="cuda" if device.startswith("cuda") else "cpu",  # noqa: E731
-                                      dtype=torch.bfloat16, enabled=use_bf16)
     train_tokens = read_tokens(os.path.join(args.data, "train.bin"))
     val_tokens = read_tokens(os.path.join(args.data, "val.bin"))
     os.makedirs(args.out, exist_ok=True)
@@ -192,6 +189,8 @@ def main():
             args.tokens = saved["tokens"]
         if args.repeat_frac is None:
             args.repeat_frac = saved.get("repeat_frac") or 0.0
+        args.no_bf16 = args.no_bf16 or saved.get("no_bf16", False)  # a float32 run goes on in float32
+        args.init_from = saved.get("init_from")  # where the run began, for its model card
         for k in ("layers", "heads", "embd", "ctx", "batch", "lr", "min_lr", "warmup"):
             setattr(args, k, saved[k])  # the schedule and shapes are those of the run being resumed
         model = GPT2(args.layers, args.heads, args.embd, args.ctx).to(device)
@@ -209,6 +208,9 @@ def main():
         if args.init_from:
             model.load_state_dict(state)
             print(f"starting from the weights of {args.init_from}", flush=True)
+    use_bf16 = not args.no_bf16
+    autocast = lambda: torch.autocast(device_type="cuda" if device.startswith("cuda") else "cpu",  # noqa: E731
+                                      dtype=torch.bfloat16, enabled=use_bf16)
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
