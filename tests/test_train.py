@@ -7,11 +7,13 @@
 - the loss falls, and log.csv has a row per evaluation;
 - export.py's model directory runs in gptstep with the logits of the PyTorch model it came from
   (<= 1e-4 of the largest logit): train.py's GPT-2 is the one the C decoder runs;
-- evaluate.py's oneDNN float32 path gives the plain model's loss.
+- evaluate.py's oneDNN float32 path gives the plain model's loss, and its passages-told-twice loss
+  is what a perfect copier would pay.
 
     tests/test_train.py GPTSTEP OUTDIR
 """
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -31,6 +33,7 @@ except ImportError:
 import gpt2_ref  # noqa: E402
 from prepare import write_tokens  # noqa: E402
 from train import GPT2, batch  # noqa: E402
+from evaluate import told_twice  # noqa: E402
 
 PY = "/usr/bin/python3"
 TINY = ["--layers", "2", "--heads", "2", "--embd", "32", "--ctx", "32", "--batch", "4", "--tokens", str(40 * 4 * 32),
@@ -157,13 +160,30 @@ def main():
     model256.load_state_dict(state)
     ck["model"] = model256.state_dict()
     torch.save(ck, os.path.join(out, "ctx256.pt"))
-    losses = []
+    losses, twice = [], []
     for extra in ([], ["--generic-blas"]):
-        r = subprocess.run([PY, os.path.join(TRAIN, "evaluate.py"), os.path.join(out, "ctx256.pt"), data] + extra,
-                           capture_output=True, text=True, check=True)
+        r = subprocess.run([PY, os.path.join(TRAIN, "evaluate.py"), os.path.join(out, "ctx256.pt"), data,
+                            "--repeat", "4"] + extra, capture_output=True, text=True, check=True)
         losses.append(float(r.stdout.split("validation loss ")[1].split()[0]))
+        twice.append([float(x) for x in re.findall(r"([0-9.]+) nats/token the first time, ([0-9.]+) the second",
+                                                   r.stdout)[0]])
     check(abs(losses[0] - losses[1]) <= 2e-4 and 0 < losses[0] < 11,
           f"evaluate.py: oneDNN {losses[0]:.4f} = plain PyTorch {losses[1]:.4f} nats/token over 8 windows")
+    check(np.allclose(twice[0], twice[1], atol=2e-3) and all(0 < x < 11 for x in twice[0]),
+          f"evaluate.py --repeat: passages told twice {twice[0][0]:.3f} then {twice[0][1]:.3f}, the same in both paths")
+    # told_twice() itself: a "model" that knows the passage's tokens from its first telling on
+    val = np.arange(1000, 2000)
+    def copier(idx):
+        logits = torch.zeros(*idx.shape, 50257)
+        for b, row in enumerate(idx.tolist()):
+            for j in range(len(row)):
+                earlier = [k for k in range(j) if row[k] == row[j]]
+                if earlier:  # the token that followed the earlier copy: what an induction head predicts
+                    logits[b, j, row[earlier[0] + 1]] = 50.0
+        return logits
+    first, again = told_twice(copier, val, 3)
+    check(abs(first - np.log(50257)) < 1e-3 and again < 1e-3,
+          f"told_twice: a perfect copier pays log(50257) the first time ({first:.3f}) and nothing the second ({again:.4f})")
 
     print("training tools: all checks passed" if not failures else f"training tools: {len(failures)} checks failed")
     sys.exit(1 if failures else 0)
