@@ -89,11 +89,11 @@ def main():
     tokens = np.arange(100000)
     x, y = batch(tokens, np.random.default_rng(0), 64, 256, "cpu", 0.5)
     jumps = seams(x)
-    told_twice = [(r, s[0]) for r, s in zip(x.tolist(), jumps) if s]
-    check(all(len(s) <= 1 for s in jumps) and 16 <= len(told_twice) <= 48
-          and all(16 <= n <= 128 and r[n:2 * n] == r[:n] for r, n in told_twice)
+    repeated = [(r, s[0]) for r, s in zip(x.tolist(), jumps) if s]
+    check(all(len(s) <= 1 for s in jumps) and 16 <= len(repeated) <= 48
+          and all(16 <= n <= 128 and r[n:2 * n] == r[:n] for r, n in repeated)
           and bool((y[:, :-1] == x[:, 1:]).all()),
-          f"--repeat-frac 0.5: {len(told_twice)} of 64 windows tell a passage of 16-128 tokens twice")
+          f"--repeat-frac 0.5: {len(repeated)} of 64 windows tell a passage of 16-128 tokens twice")
     x0, _ = batch(tokens, np.random.default_rng(0), 64, 256, "cpu")
     check(not any(seams(x0)),
           "without --repeat-frac every window is running text")
