@@ -4,6 +4,7 @@ parameter count, tokens seen, hardware and time, the loss curve, the measured va
 weights' SHA-256, and five continuations of fixed prompts made by `gptstep generate`.
 
     /usr/bin/python3 tools/train/card.py RUNDIR MODELDIR --val-loss X --val-windows N [--command "..."]
+        [--earlier STEPS,TOKENS,HOURS --earlier-plot PNG]    (a run started with train.py --init-from)
 """
 import argparse
 import csv
@@ -27,11 +28,12 @@ PROMPTS = [
 SAMPLING = ["--temperature", "0.8", "--top-k", "40"]
 
 
-def plot(log_rows, path):
+def plot(log_rows, path, offset=0):
+    """The loss curve of log.csv; offset: tokens seen before the run (a run started with --init-from)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    tokens = [int(r["tokens"]) / 1e6 for r in log_rows]
+    tokens = [(offset + int(r["tokens"])) / 1e6 for r in log_rows]
     fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
     ax.plot(tokens, [float(r["train_loss"]) for r in log_rows], label="train (mean since last point)")
     ax.plot(tokens, [float(r["val_loss"]) for r in log_rows], label="validation (held-out books)")
@@ -41,7 +43,8 @@ def plot(log_rows, path):
     ax.set_ylim(top=min(8, max(float(r["val_loss"]) for r in log_rows) + 0.5))
     ax.grid(alpha=0.3)
     ax.legend()
-    ax.set_title("storybook GPT-2: training and validation loss")
+    ax.set_title("storybook GPT-2: training and validation loss"
+                 + (f" from {offset / 1e6:.1f}M tokens on" if offset else ""))
     fig.tight_layout()
     fig.savefig(path)
 
@@ -59,11 +62,25 @@ def main():
                     help="another line for the card's Training list (repeat for several)")
     ap.add_argument("--plot-note", default="", help="a line under the loss plot (how its points were measured)")
     ap.add_argument("--hardware", default=f"{os.cpu_count()} CPU cores ({platform.processor() or platform.machine()})")
+    ap.add_argument("--earlier", metavar="STEPS,TOKENS,HOURS",
+                    help="for a run started with --init-from: the steps, tokens and hours of training behind the "
+                         "model it started from (its card says them), added to this run's")
+    ap.add_argument("--earlier-plot", metavar="PNG",
+                    help="the loss plot of that earlier training, shown on the card before this run's (a file in "
+                         "MODELDIR)")
+    ap.add_argument("--shown-run", default="/tmp/sb-run",
+                    help="the run folder the card's last commands (export, card) name (default /tmp/sb-run)")
     args = ap.parse_args()
     ckpt = torch.load(os.path.join(args.run, "checkpoint.pt"), map_location="cpu")
     c, a = ckpt["config"], ckpt["args"]
     rows = list(csv.DictReader(open(os.path.join(args.run, "log.csv"))))
-    plot(rows, os.path.join(args.model, "loss.png"))
+    init_from = a.get("init_from") or args.earlier
+    if a.get("init_from") and not args.earlier:
+        ap.error("the run started from an exported model (--init-from): --earlier must say what training lies behind it")
+    e_steps, e_tokens, e_hours = (float(x) for x in args.earlier.split(",")) if args.earlier else (0, 0, 0)
+    plot(rows, os.path.join(args.model, "loss.png"), int(e_tokens))
+    steps, tokens_seen = ckpt["step"] + int(e_steps), ckpt["tokens_seen"] + int(e_tokens)
+    precision = "float32" if a.get("no_bf16") else "bfloat16 autocast"
     n_params = sum(v.numel() for v in ckpt["model"].values())
     with open(os.path.join(args.model, "model.safetensors"), "rb") as f:
         sha = hashlib.sha256(f.read()).hexdigest()
@@ -104,13 +121,20 @@ def main():
         "",
         "## Training",
         "",
-        f"- {ckpt['step']:,} steps of {a['batch']} x {a['ctx']} tokens: **{ckpt['tokens_seen']:,} tokens seen** "
-        f"({ckpt['tokens_seen'] / 23051155:.2f} epochs)",
-        f"- AdamW (betas 0.9, 0.95, weight decay {a['weight_decay']}), learning rate {a['lr']} after "
-        f"{a['warmup']} warmup steps, cosine decay to {a['min_lr']}, gradient clipping at {a['clip']}",
-        f"- bfloat16 autocast on {args.hardware}; {hours:.2f} hours of training",
+        f"- {steps:,} steps of {a['batch']} x {a['ctx']} tokens: **{tokens_seen:,} tokens seen** "
+        f"({tokens_seen / 23051155:.2f} epochs), {hours + e_hours:.2f} hours of training in all",
     ] + [f"- {note}" for note in args.training_note] + [
+        ("- " if not init_from else
+         f"- then {ckpt['step']:,} more steps ({ckpt['tokens_seen'] / 1e6:.1f}M tokens) from that model's exported "
+         "weights (`train.py --init-from`), with a fresh optimizer: ")
+        + f"AdamW (betas 0.9, 0.95, weight decay {a['weight_decay']}), learning rate {a['lr']} after "
+        f"{a['warmup']} warmup steps, cosine decay to {a['min_lr']}, gradient clipping at {a['clip']}"
+        + (f"; half of the windows told a passage twice" if a.get("repeat_frac") == 0.5 else
+           f"; {a['repeat_frac']:.0%} of the windows told a passage twice" if a.get("repeat_frac") else ""),
+        f"- {'the continuation: ' if init_from else ''}{precision} on {args.hardware}; {hours:.2f} hours",
         "",
+    ] + ([f"![loss curve of the first {e_tokens / 1e6:.1f}M tokens]({args.earlier_plot})", ""]
+         if args.earlier_plot else []) + [
         "![loss curve](loss.png)",
         "",
     ] + ([args.plot_note, ""] if args.plot_note else []) + [
@@ -158,9 +182,10 @@ def main():
         "make                                                     # gptstep, for the tokenizer",
         "/usr/bin/python3 tools/train/prepare.py --out /tmp/sb-data",
     ] + (args.command or ["/usr/bin/python3 tools/train/train.py --data /tmp/sb-data --out /tmp/sb-run"]) + [
-        "/usr/bin/python3 tools/train/export.py /tmp/sb-run/checkpoint.pt models/storybook",
+        f"/usr/bin/python3 tools/train/export.py {args.shown_run}/checkpoint.pt models/storybook",
         "/usr/bin/python3 tools/train/evaluate.py models/storybook /tmp/sb-data",
-        "/usr/bin/python3 tools/train/card.py /tmp/sb-run models/storybook --val-loss X --val-windows N",
+        f"/usr/bin/python3 tools/train/card.py {args.shown_run} models/storybook --val-loss X --val-windows N"
+        + (f" --earlier {args.earlier}" if args.earlier else ""),
         "```",
         "",
         "Training stops cleanly on Ctrl-C and continues exactly with `--resume`; giving `--tokens` with",
