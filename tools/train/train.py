@@ -89,6 +89,29 @@ class GPT2(nn.Module):
         return F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), targets.reshape(-1))
 
 
+def speed_hint(device, use_bf16):
+    """A line of advice when this CPU will train slowly, or None. bfloat16 autocast is fast only with
+    AVX-512 BF16 (or AMX); float32 matrix products are slow on the reference BLAS that Debian's PyTorch
+    uses unless an optimised one (OpenBLAS, BLIS) provides libblas.so.3."""
+    if device != "cpu":
+        return None
+    try:
+        flags = open("/proc/cpuinfo").read()
+    except OSError:
+        return None
+    if use_bf16 and "avx512_bf16" not in flags and "amx_bf16" not in flags:
+        return ("this CPU has no AVX-512 BF16: bfloat16 autocast will be very slow here; train in float32 "
+                "(--no-bf16) with OpenBLAS (sudo apt-get install libopenblas0-pthread)")
+    if not use_bf16:
+        torch.ones(2, 2) @ torch.ones(2, 2)  # loads the BLAS library
+        libs = {line.split()[-1] for line in open("/proc/self/maps") if ".so" in line}
+        reference = any("/blas/libblas.so" in lib for lib in libs)  # Debian's reference BLAS
+        if reference and not any(fast in lib for lib in libs for fast in ("openblas", "blis", "mkl")):
+            return ("float32 matrix products run on the reference BLAS here, far slower than OpenBLAS: "
+                    "sudo apt-get install libopenblas0-pthread")
+    return None
+
+
 def lr_at(step, args, total_steps):
     """Linear warmup, then cosine decay to min_lr."""
     if step < args.warmup:
@@ -218,6 +241,9 @@ def main():
     if args.resume:
         opt.load_state_dict(ckpt["opt"])
         print(f"resumed at step {step}, {tokens_seen:,} tokens seen", flush=True)
+    hint = speed_hint(device, use_bf16)
+    if hint:
+        print(f"note: {hint}", flush=True)
     n_params = sum(p.numel() for p in model.parameters())
     tokens_per_step = args.batch * args.ctx
     total_steps = int(args.tokens // tokens_per_step)
