@@ -6,8 +6,8 @@ directory (so that the figure is that of the float16 weights that ship).
     /usr/bin/python3 tools/train/evaluate.py (RUNDIR/checkpoint.pt | models/storybook) DATADIR [--threads N]
                                              [--windows N] [--repeat N]
 
-Debian's PyTorch does float32 matrix products with the generic reference BLAS, about 6 times slower
-than its oneDNN (MKL-DNN) kernels; the linear layers here run on oneDNN, still in float32. All 2,989
+Debian's PyTorch does float32 matrix products with the generic reference BLAS (unless OpenBLAS is
+installed), about 6 times slower than its oneDNN (MKL-DNN) kernels; the linear layers here run on oneDNN, still in float32. All 2,989
 windows take about 4 minutes on 2 cores of a Zen 5 (225-269 s measured), 8 on a Zen 3 (463 s).
 """
 import argparse
