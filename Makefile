@@ -27,7 +27,7 @@ VIZLIB  := $(BUILD)/libgptstep-viz.a
 TESTS   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c tests/viz_*.c))
 PY      := /usr/bin/python3
 
-.PHONY: all deps deps-test run test unit bench asan goldens clean gpt2 gpt2-medium gpt2-large gpt2-xl distilgpt2 fmt
+.PHONY: all deps deps-test run test unit bench asan goldens docs clean gpt2 gpt2-medium gpt2-large gpt2-xl distilgpt2 fmt
 
 all: gptstep
 
@@ -97,6 +97,11 @@ gpt2 gpt2-medium gpt2-large gpt2-xl distilgpt2:
 goldens: gptstep $(BUILD)/tests/viz_views
 	@/usr/bin/python3 tests/test_forward.py ./gptstep tests/out --quick > /dev/null
 	$(BUILD)/tests/viz_views tests/out/tiny-f32 tests/golden tests/out/views --update
+
+# The key and command tables of docs/viewer.md, from the viewer's one command table (viz/commands.c);
+# `make test` fails when they differ.
+docs: $(BUILD)/tests/viz_docs
+	$(BUILD)/tests/viz_docs docs --update
 
 fmt:
 	clang-format -i src/*.c src/*.h tests/*.c

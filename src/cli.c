@@ -80,15 +80,15 @@ static int sampler_option(const char *cmd, int opt, const char *arg, SamplerSett
     switch (opt) {
     case 'g': s->greedy = 1; return 0;
     case 't':
-        if (parse_float(arg, 1e-3, 100, &d)) goto bad;
+        if (parse_float(arg, SAMPLER_TEMPERATURE_MIN, SAMPLER_TEMPERATURE_MAX, &d)) goto bad;
         s->temperature = (float)d;
         return 0;
     case 'k':
-        if (parse_int(arg, 0, 1000000, &l)) goto bad;
+        if (parse_int(arg, 0, SAMPLER_TOP_K_MAX, &l)) goto bad;
         s->top_k = (int)l;
         return 0;
     case 'p':
-        if (parse_float(arg, 1e-6, 1, &d)) goto bad;
+        if (parse_float(arg, SAMPLER_TOP_P_MIN, 1, &d)) goto bad;
         s->top_p = (float)d;
         return 0;
     case 's': {

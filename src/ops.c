@@ -108,3 +108,11 @@ void gelu_forward(float *out, const float *x, size_t n) {
 void residual_forward(float *out, const float *a, const float *b, size_t n) {
     for (size_t i = 0; i < n; i++) out[i] = a[i] + b[i];
 }
+
+double vec_norm(const float *x, int n) { return sqrt(vec_dot(x, x, n)); }
+
+double vec_dot(const float *a, const float *b, int n) {
+    double s = 0;
+    for (int i = 0; i < n; i++) s += (double)a[i] * b[i];
+    return s;
+}

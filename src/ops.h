@@ -46,6 +46,10 @@ void gelu_forward(float *out, const float *x, size_t n);
  * of gelu_forward. */
 void gelu_fast(float *out, const float *x, size_t n);
 
+/* The Euclidean norm sqrt(sum x^2) and the dot product sum a*b of n values, summed in double. */
+double vec_norm(const float *x, int n);
+double vec_dot(const float *a, const float *b, int n);
+
 /* out (n) = a + b; out may alias a. */
 void residual_forward(float *out, const float *a, const float *b, size_t n);
 

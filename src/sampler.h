@@ -14,6 +14,12 @@ typedef struct {
 void rng_seed(Rng *r, uint64_t seed);
 float rng_uniform(Rng *r); /* [0, 1) */
 
+/* The ranges every front end accepts (the CLI's flags, the viewer's commands, lessons). */
+#define SAMPLER_TEMPERATURE_MIN 0.001
+#define SAMPLER_TEMPERATURE_MAX 100.0
+#define SAMPLER_TOP_K_MAX 1000000
+#define SAMPLER_TOP_P_MIN 0.000001
+
 SamplerSettings sampler_default(void); /* temperature 1, top-k 40, top-p 1, seed 0 */
 SamplerSettings sampler_greedy(void);
 

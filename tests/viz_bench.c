@@ -27,11 +27,12 @@ int main(int argc, char **argv) {
     }
     VizState *v = calloc(1, sizeof *v);
     viz_init(v);
-    snprintf(v->model_arg, sizeof v->model_arg, "%s", argv[1]);
+    snprintf(v->run.model_arg, sizeof v->run.model_arg, "%s", argv[1]);
     /* a 100-token prompt, then 27 generated tokens: 128 positions on screen */
     char prompt[4096] = "";
     for (int i = 0; i < 100; i++) strcat(prompt, i % 2 ? " the" : " time");
-    snprintf(v->prompt, sizeof v->prompt, "%s", prompt);
+    free(v->run.prompt);
+    v->run.prompt = xstrdup(prompt);
     Err err;
     double t0 = now_seconds();
     if (viz_load_and_run(v, &err)) {
@@ -58,8 +59,8 @@ int main(int argc, char **argv) {
         double ms = (now_seconds() - t1) * 1e3;
         if (ms < step) step = ms;
     }
-    printf("viewer, %s (%d layers x %d heads), %d tokens on screen, 1920x1080\n", v->gen.model.name,
-           v->gen.model.cfg.n_layer, v->gen.model.cfg.n_head, n);
+    printf("viewer, %s (%d layers x %d heads), %d tokens on screen, 1920x1080\n", v->run.gen.model.name,
+           v->run.gen.model.cfg.n_layer, v->run.gen.model.cfg.n_head, n);
     printf("  load + 100-token prompt        %8.0f ms\n", load * 1e3);
     printf("  frame (heatmap layout)         %8.1f ms   (target <= 16 ms)\n", all);
     printf("  frame (all-heads grid)         %8.1f ms\n", grid);

@@ -9,6 +9,7 @@
 
 #include "check.h"
 #include "viz.h"
+#include "vizint.h"
 
 #define W 960
 #define H 540
@@ -95,11 +96,11 @@ int main(int argc, char **argv) {
     mkdir(out_dir, 0755);
     VizState *v = calloc(1, sizeof *v);
     viz_init(v);
-    snprintf(v->model_arg, sizeof v->model_arg, "%s", argv[1]);
-    v->gen.sampler.seed = 7;
+    snprintf(v->run.model_arg, sizeof v->run.model_arg, "%s", argv[1]);
+    v->run.gen.sampler.seed = 7;
     Err err;
     CHECK(viz_load_and_run(v, &err) == 0, "load: %s", err.msg);
-    if (!v->loaded) return check_report("viewer");
+    if (!v->run.loaded) return check_report("viewer");
     run(v, "generate 4");
 
     golden(v, "all");
@@ -130,12 +131,12 @@ int main(int argc, char **argv) {
     run(v, "stage L1.ffn");
     golden(v, "pipeline");
     run(v, "view all");
-    run(v, "large on");
+    run(v, "presenter on");
     run(v, "colorblind on");
     run(v, "help on");
-    golden(v, "all-large-colorblind-help");
+    golden(v, "presenter-colorblind-help");
     run(v, "help off");
-    run(v, "large off");
+    run(v, "presenter off");
     run(v, "colorblind off");
 
     /* stepping forward then back redraws exactly the same frame */
@@ -148,21 +149,123 @@ int main(int argc, char **argv) {
     CHECK(same_frame(v, ref), "next, next, prev, prev returns to the same frame");
     cairo_surface_destroy(ref);
 
-    /* a branch: pick the second candidate; stepping back shows the branch point */
-    int steps = v->gen.trace.n_steps;
+    /* a branch: pick a token; both paths are kept and B switches between them */
     run(v, "last");
-    int at = v->step;
-    run(v, "pick 198");
-    CHECK(v->step == at + 1 && v->gen.trace.pos[viz_n_shown(v) - 1].token == 198, "branch continues from the picked token");
+    int at = v->run.step, n_before = v->run.gen.trace.n_pos;
+    int *orig = malloc(sizeof(int) * (size_t)n_before);
+    for (int i = 0; i < n_before; i++) orig[i] = v->run.gen.trace.pos[i].token;
+    int orig_next = v->run.gen.trace.steps[at].chosen;
     run(v, "prev");
-    CHECK(v->gen.trace.steps[v->step].chosen == 198 && v->gen.trace.steps[v->step].sampler.greedy == -1,
+    run(v, "prev"); /* back two steps: the branch starts there */
+    int fork = v->run.step;
+    run(v, "pick 198");
+    CHECK(v->run.n_branches == 2 && v->run.branch == 1, "a pick makes a second branch (%d branches)", v->run.n_branches);
+    CHECK(v->run.step == fork + 1 && v->run.gen.trace.pos[viz_n_shown(v) - 1].token == 198, "the branch continues from the picked token");
+    CHECK(viz_picked(v, viz_n_shown(v) - 1), "the picked token is marked as picked by hand");
+    run(v, "prev");
+    CHECK(v->run.gen.trace.steps[v->run.step].chosen == 198 && v->run.gen.trace.steps[v->run.step].sampler.greedy == -1,
           "stepping back shows the picked token as the choice");
-    (void)steps;
+    run(v, "branch 0");
+    CHECK(v->run.branch == 0 && v->run.gen.trace.n_pos == n_before, "branch 0 brings back the original path (%d positions, want %d)",
+          v->run.gen.trace.n_pos, n_before);
+    int same_path = v->run.gen.trace.n_pos == n_before && v->run.gen.trace.steps[v->run.gen.trace.n_steps - 1].chosen == orig_next;
+    for (int i = 0; same_path && i < n_before; i++) same_path = v->run.gen.trace.pos[i].token == orig[i];
+    CHECK(same_path, "the original continuation is kept token for token");
+    CHECK(!viz_picked(v, fork + viz_prompt_len(v)), "the original path's token is not marked as picked");
+    run(v, "branch next");
+    CHECK(v->run.branch == 1 && v->run.gen.trace.pos[fork + viz_prompt_len(v)].token == 198, "branch next returns to the picked path");
+    run(v, "branch 0");
+    free(orig);
+
+    /* the cell panel: every number recomputes from the trace's q and k, and the arithmetic shown adds up */
+    run(v, "layer 1");
+    run(v, "head 2");
+    run(v, "cell 6 3");
+    {
+        CellBreakdown cb;
+        CHECK(viz_cell_breakdown(v, 6, 3, &cb) == 0, "cell 6 3 has a breakdown");
+        const Gpt2Config *c = &v->run.gen.model.cfg;
+        int HS = c->n_embd / c->n_head, K = v->run.gen.trace.pos[6].n_keys;
+        const float *q = viz_tensor(v, TK_Q, 1, 6) + 2 * HS, *k = viz_tensor(v, TK_K, 1, 3) + 2 * HS;
+        const float *sc = viz_tensor(v, TK_SCORES, 1, 6) + (size_t)2 * K, *wt = viz_tensor(v, TK_WEIGHTS, 1, 6) + (size_t)2 * K;
+        double dot = 0, mx = -1e30, z = 0;
+        for (int i = 0; i < HS; i++) dot += (double)q[i] * k[i];
+        for (int j = 0; j <= 6; j++) mx = sc[j] > mx ? sc[j] : mx;
+        for (int j = 0; j <= 6; j++) z += exp(sc[j] - mx);
+        CHECK(fabs(cb.dot - dot) < 1e-9 && fabs(cb.dot / sqrt(HS) - sc[3]) < 1e-5, "q.k %.6f and the recorded score %.6f agree", dot, sc[3]);
+        CHECK(fabs(cb.row_max - mx) < 1e-7 && fabs(cb.z - z) < 1e-6 * z, "row max %.6f and normaliser %.6f recompute", mx, z);
+        CHECK(fabs(exp(sc[3] - mx) / z - wt[3]) < 1e-6, "softmax of the row gives the recorded weight");
+        char lines[8][256];
+        int nl = viz_cell_lines(v, &cb, lines, 8);
+        double X = 0, D = 0, S = 0, M = 0, E = 0, E2 = 0, Zs = 0, Z2 = 0, Wt = 0, diff = 0;
+        int hs = 0, got = 0;
+        for (int i = 0; i < nl; i++) {
+            char *p;
+            if ((p = strstr(lines[i], "q\xC2\xB7k = "))) got += sscanf(p, "q\xC2\xB7k = %lf", &X);
+            if ((p = strstr(lines[i], "\xE2\x88\x9A" "d = \xE2\x88\x9A"))) got += sscanf(p, "\xE2\x88\x9A" "d = \xE2\x88\x9A%d = %lf", &hs, &D) == 2;
+            if ((p = strstr(lines[i], "\xE2\x88\x9A" "d = ")) && (p = strstr(p + 5, "\xE2\x88\x9A" "d = "))) got += sscanf(p, "\xE2\x88\x9A" "d = %lf", &S);
+            if ((p = strstr(lines[i], "row max (kept keys) = "))) got += sscanf(p, "row max (kept keys) = %lf", &M);
+            if ((p = strstr(lines[i], "= exp("))) got += sscanf(p, "= exp(%lf) = %lf", &diff, &E) == 2;
+            if ((p = strstr(lines[i], "max) = ")) && strstr(lines[i], "Z = ")) got += sscanf(strstr(lines[i], "Z = "), "Z = %*[^=]= %lf", &Zs);
+            if ((p = strstr(lines[i], "weight = "))) got += sscanf(p, "weight = %lf \xC3\xB7 %lf = %lf", &E2, &Z2, &Wt) == 3;
+        }
+        CHECK(got == 7, "the panel shows q.k, sqrt(d), the score, the row max, exp, Z and the weight (%d found)", got);
+        /* each number as printed is the value used, to the digits shown */
+        CHECK(fabs(X - dot) <= 0.5e-4 && hs == HS && fabs(D - sqrt(HS)) <= 0.5e-4 && fabs(S - sc[3]) <= 0.5e-4, "q.k, sqrt(d) and score printed true");
+        CHECK(fabs(M - mx) <= 0.5e-4 && fabs(Wt - wt[3]) <= 0.5e-4, "row max and weight printed true");
+        /* and with a calculator: q.k / sqrt(d) = score, exp(score - max) = e, e / Z = weight */
+        CHECK(fabs(X / D - S) <= 1.5e-4, "q.k / sqrt(d) = %.4f / %.4f = %.4f, shown %.4f", X, D, X / D, S);
+        CHECK(fabs((S - M) - diff) <= 1.5e-4 && fabs(exp(diff) - E) <= 1e-4 * E, "exp(score - row max) = exp(%.4f) = %.6g, shown %.6g", diff, exp(diff), E);
+        CHECK(E2 == E && Z2 == Zs && fabs(E / Zs - Wt) <= 1e-4, "weight = %.6g / %.6g = %.5f, shown %.4f", E, Zs, E / Zs, Wt);
+        CHECK(viz_cell_breakdown(v, 3, 6, &cb) == 0 && !cb.kept && cb.e == 0, "a key after the query is masked: weight 0");
+    }
+    run(v, "key none");
+
+    /* heads are counted from 0 on the keys too: key 3 selects head 3 */
+    Err kerr;
+    CHECK(viz_key(v, "3", 0, 0, &kerr) == 0 && v->view.head == 3, "key 3 selects head 3 (got %d)", v->view.head);
+    CHECK(viz_key(v, "0", 0, 0, &kerr) == 0 && v->view.head == 0, "key 0 selects head 0");
+
+    /* entropy says which distribution it describes: the model's does not move with the temperature */
+    run(v, "last");
+    run(v, "top-k 0");
+    run(v, "top-p 1");
+    run(v, "temperature 0.5");
+    viz_prepare(v);
+    double h_model = v->run.d.entropy, h_cold = v->run.d.samp_entropy;
+    run(v, "temperature 5");
+    viz_prepare(v);
+    CHECK(v->run.d.entropy == h_model && v->run.d.samp_entropy > h_cold + 0.1,
+          "model entropy stays %.3f; the sampled-from entropy follows T (%.3f at T=0.5, %.3f at T=5)", h_model, h_cold, v->run.d.samp_entropy);
+    CHECK(strstr(v->ui.message, "drawn again") != NULL, "changing the temperature says the next token was drawn again");
+    run(v, "temperature 1");
+    run(v, "top-k 40");
+
+    /* zoom: a window of positions around the query, which follows it */
+    run(v, "zoom 4");
+    run(v, "query 2");
+    int first, count;
+    viz_heatmap_window(v, 0, &first, &count);
+    CHECK(count == 4 && first <= 2 && 2 < first + count, "zoom 4 shows 4 positions around the query (%d from %d)", count, first);
+    run(v, "pan right");
+    viz_heatmap_window(v, 0, &first, &count);
+    CHECK(first > 0, "pan right moves the window");
+    run(v, "zoom fit");
+    run(v, "pan follow");
+    viz_heatmap_window(v, 0, &first, &count);
+    CHECK(first == 0 && count == viz_n_shown(v), "zoom fit shows every position");
+
+    /* Tab cycles through the single views, and V shows them all */
+    CHECK(viz_key(v, "Tab", 0, 0, &kerr) == 0 && v->view.only == VIEW_TOKENS, "Tab shows the first single view");
+    CHECK(viz_key(v, "v", 0, 0, &kerr) == 0 && v->view.only == VIEW_ALL, "V shows every view");
 
     /* bad input: a clear error, and the viewer stays usable */
     bad(v, "layer 9", "0..1");
     bad(v, "head x", "head expects");
-    bad(v, "attention colourful", "scores, masked or weights");
+    bad(v, "attention colourful", "scores|masked|weights");
+    bad(v, "temperature 0", "0.001..100");
+    bad(v, "bars 99", "1..40");
+    bad(v, "branch 7", "branch expects 0..");
     bad(v, "stage L7.attn", "stage expects");
     bad(v, "temperature -1", "temperature expects");
     bad(v, "prompt \"\"", "some text");
@@ -170,7 +273,7 @@ int main(int argc, char **argv) {
     bad(v, "model /nonexistent", "not found");
     bad(v, "frobnicate", "unknown command");
     bad(v, "export out.gif", ".png, .svg or .pdf");
-    CHECK(v->loaded, "still loaded after the errors");
+    CHECK(v->run.loaded, "still loaded after the errors");
     run(v, "next");
 
     /* exports */

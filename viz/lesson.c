@@ -15,46 +15,6 @@
 
 #include "app.h"
 
-/* Commands a lesson may use, with the kind of argument each expects (checked when parsing). */
-typedef enum { A_NONE, A_TEXT, A_INT, A_NUM, A_ONOFF, A_ENUM, A_ANY, A_INTS, A_OPT_INT } ArgKind;
-static const struct {
-    const char *name;
-    ArgKind arg;
-    const char *what; /* for A_ENUM: the choices separated by '|'; otherwise what to write */
-} COMMANDS[] = {
-    {"prompt", A_TEXT, "the prompt text"},
-    {"unconditional", A_NONE, ""},
-    {"seed", A_INT, "a whole number"},
-    {"generate", A_INT, "a number of tokens"},
-    {"next", A_NONE, ""},
-    {"prev", A_NONE, ""},
-    {"first", A_NONE, ""},
-    {"last", A_NONE, ""},
-    {"step", A_INT, "a step number"},
-    {"token", A_ANY, "a position (or 'last')"},
-    {"query", A_ANY, "a position (or 'last')"},
-    {"key", A_ANY, "a position (or 'none')"},
-    {"cell", A_INTS, "a query and a key position"},
-    {"layer", A_INT, "a layer number"},
-    {"head", A_INT, "a head number"},
-    {"show", A_ENUM, "scores|masked|weights"},
-    {"attention", A_ENUM, "scores|masked|weights"},
-    {"view", A_ENUM, "all|tokens|attention|heatmap|grid|distribution|block|pipeline"},
-    {"grid", A_ONOFF, "on or off"},
-    {"stage", A_ANY, "a stage: embed, L0.ln_1, L0.attn, L0.add_1, L0.ln_2, L0.ffn, L0.add_2, ln_f, logits, probs, sample"},
-    {"temperature", A_NUM, "a number"},
-    {"top-k", A_INT, "a whole number (0 = off)"},
-    {"top-p", A_NUM, "a number in (0, 1]"},
-    {"greedy", A_ONOFF, "on or off"},
-    {"pick", A_ANY, "a token id or a \"quoted piece\""},
-    {"bars", A_INT, "a number of candidates"},
-    {"highlight", A_ANY, "token P..., cell Q K, candidate ID or \"piece\", or clear"},
-    {"large", A_ONOFF, "on or off"},
-    {"colorblind", A_ONOFF, "on or off"},
-};
-
-#define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
-
 static int lesson_err(Err *err, const char *path, int line, int col, const char *fmt, const char *a, const char *b) {
     char msg[800];
     snprintf(msg, sizeof msg, fmt, a ? a : "", b ? b : "");
@@ -71,56 +31,13 @@ static void end_step(Lesson *l) {
     l->step_end[l->n_steps++] = l->n_items;
 }
 
-static int is_int(const char *s) {
-    if (*s == '-' || *s == '+') s++;
-    if (!isdigit((unsigned char)*s)) return 0;
-    while (isdigit((unsigned char)*s)) s++;
-    return *s == 0;
-}
-
-static int is_num(const char *s) {
-    char *end;
-    strtod(s, &end);
-    return end != s && *end == 0;
-}
-
-/* Checks a command line's argument against its kind; returns 0 or fills err at the argument's column. */
-static int check_command(const Lesson *l, int line, const char *cmd, int cmd_col, const char *arg, int arg_col,
-                         Err *err) {
-    size_t i;
-    for (i = 0; i < N_COMMANDS; i++)
-        if (!strcmp(cmd, COMMANDS[i].name)) break;
-    if (i == N_COMMANDS)
-        return lesson_err(err, l->path, line, cmd_col,
-                          "unknown command '%s': expected a viewer command (prompt, generate, next, token, layer, head, "
-                          "show, view, stage, temperature, top-k, top-p, pick, highlight, ...), a caption line '> text', "
-                          "'## heading', ask, answer or pause%s", cmd, NULL);
-    ArgKind k = COMMANDS[i].arg;
-    const char *what = COMMANDS[i].what;
-    if (k == A_NONE && *arg) return lesson_err(err, l->path, line, arg_col, "'%s' takes no argument, found '%s'", cmd, arg);
-    if (k != A_NONE && k != A_ONOFF && !*arg) return lesson_err(err, l->path, line, arg_col, "'%s' expects %s", cmd, what);
-    if (k == A_INT && !is_int(arg)) return lesson_err(err, l->path, line, arg_col, "expected %s, found '%s'", what, arg);
-    if (k == A_NUM && !is_num(arg)) return lesson_err(err, l->path, line, arg_col, "expected %s, found '%s'", what, arg);
-    if (k == A_ONOFF && *arg && strcasecmp(arg, "on") && strcasecmp(arg, "off"))
-        return lesson_err(err, l->path, line, arg_col, "expected on or off, found '%s'%s", arg, NULL);
-    if (k == A_INTS) {
-        long a, b;
-        char extra;
-        if (sscanf(arg, "%ld %ld %c", &a, &b, &extra) != 2)
-            return lesson_err(err, l->path, line, arg_col, "expected %s, found '%s'", what, arg);
-    }
-    if (k == A_ENUM) {
-        char choices[256];
-        snprintf(choices, sizeof choices, "%s", what);
-        for (char *tok = strtok(choices, "|"); tok; tok = strtok(NULL, "|"))
-            if (!strcasecmp(tok, arg)) return 0;
-        char list[256];
-        snprintf(list, sizeof list, "%s", what);
-        for (char *p = list; *p; p++)
-            if (*p == '|') *p = ',';
-        return lesson_err(err, l->path, line, arg_col, "expected one of %s, found '%s'", list, arg);
-    }
-    return 0;
+/* Checks a command line's form against the viewer's command table; errors point at the argument. */
+static int check_command(const Lesson *l, int line, const char *text, int col, Err *err) {
+    Err e;
+    int arg_col = 1;
+    if (viz_command_check(text, &e, &arg_col) == 0) return 0;
+    int c = strncmp(e.msg, "unknown command", 15) == 0 ? col : col + arg_col - 1;
+    return err_set(err, "%s:%d:%d: %s", l->path, line, c, e.msg);
 }
 
 /* Picks the first model of "A or B or C" that exists (a directory, or a name under models/). */
@@ -227,12 +144,8 @@ int lesson_load(Lesson *l, const char *path, Err *err) {
                 add_item(l, LI_ANSWER, line_no, col, arg_col, arg);
                 pending_ask = 0;
             } else {
-                rc = check_command(l, line_no, cmd, col, arg, arg_col, err);
-                if (rc == 0) {
-                    char full[4200];
-                    snprintf(full, sizeof full, "%s%s%s", cmd, *arg ? " " : "", arg);
-                    add_item(l, LI_COMMAND, line_no, col, arg_col, full);
-                }
+                rc = check_command(l, line_no, s, col, err);
+                if (rc == 0) add_item(l, LI_COMMAND, line_no, col, arg_col, s);
             }
         }
         p = nl ? nl + 1 : NULL;
@@ -256,37 +169,35 @@ void lesson_free(Lesson *l) {
 
 /* Puts the viewer back to its defaults, keeping the loaded model. */
 static void reset_view(VizState *v) {
-    v->step = 0, v->query = -1, v->key = -1, v->layer = 0, v->head = 0, v->stage = -1;
-    v->att = ATT_WEIGHTS, v->main = MAIN_HEATMAP, v->only = VIEW_ALL, v->top_k_bars = 12;
-    v->n_hl_tokens = v->n_hl_cells = v->n_hl_cands = 0;
-    v->caption[0] = 0;
-    v->message[0] = 0;
-    v->help = 0;
-    v->gen.sampler = sampler_default();
-    snprintf(v->prompt, sizeof v->prompt, "Once upon a time there was a");
+    viz_view_defaults(&v->view);
+    v->run.step = 0;
+    v->ui.message[0] = 0;
+    v->run.gen.sampler = sampler_default();
+    free(v->run.prompt);
+    v->run.prompt = xstrdup("Once upon a time there was a");
 }
 
 static void caption_add(VizState *v, const char *prefix, const char *text) {
-    size_t n = strlen(v->caption);
-    snprintf(v->caption + n, sizeof v->caption - n, "%s%s\n", prefix, text);
+    size_t n = strlen(v->view.caption);
+    snprintf(v->view.caption + n, sizeof v->view.caption - n, "%s%s\n", prefix, text);
 }
 
 int lesson_show(Lesson *l, VizState *v, int k, Err *err) {
     if (k < 0) k = 0;
     if (k >= l->n_steps) k = l->n_steps - 1;
-    if (!v->loaded || strcmp(v->model_arg, l->model)) {
-        snprintf(v->model_arg, sizeof v->model_arg, "%s", l->model);
+    if (!v->run.loaded || strcmp(v->run.model_arg, l->model)) {
+        snprintf(v->run.model_arg, sizeof v->run.model_arg, "%s", l->model);
         reset_view(v);
         if (viz_load_and_run(v, err)) return -1;
     }
     reset_view(v);
-    snprintf(v->title, sizeof v->title, "%s", l->title);
+    snprintf(v->view.title, sizeof v->view.title, "%s", l->title);
     Err e2;
     for (int i = 0; i < l->step_end[k]; i++) {
         LessonItem *it = &l->items[i];
         if (it->kind == LI_HEADING) { /* a new step: its own caption and highlights */
-            snprintf(v->caption, sizeof v->caption, "**%s**\n", it->text);
-            v->n_hl_tokens = v->n_hl_cells = v->n_hl_cands = 0;
+            snprintf(v->view.caption, sizeof v->view.caption, "**%s**\n", it->text);
+            v->view.n_hl_tokens = v->view.n_hl_cells = v->view.n_hl_cands = 0;
         } else if (it->kind == LI_CAPTION) {
             caption_add(v, "", it->text);
         } else if (it->kind == LI_ASK) {
@@ -302,7 +213,7 @@ int lesson_show(Lesson *l, VizState *v, int k, Err *err) {
     }
     char prog[128];
     snprintf(prog, sizeof prog, "step %d / %d", k + 1, l->n_steps);
-    snprintf(v->progress, sizeof v->progress, "%s", prog);
+    snprintf(v->view.progress, sizeof v->view.progress, "%s", prog);
     return 0;
 }
 
@@ -356,8 +267,7 @@ typedef struct {
 static void player_show(Player *p, VizState *v) {
     Err err;
     if (lesson_show(p->l, v, p->k, &err)) {
-        snprintf(v->message, sizeof v->message, "%s", err.msg);
-        v->message_is_error = 1;
+        viz_message(v, 1, "%s", err.msg);
     }
 }
 
@@ -383,8 +293,8 @@ static int player_key(void *ctx, VizState *v, const char *key, int shift) {
     }
     if (!strcmp(key, "Escape")) { /* leave the lesson, keep exploring from here */
         p->active = 0;
-        v->caption[0] = 0;
-        snprintf(v->progress, sizeof v->progress, "lesson left (explore freely)");
+        v->view.caption[0] = 0;
+        snprintf(v->view.progress, sizeof v->view.progress, "lesson left (explore freely)");
         return 1;
     }
     return 0;
@@ -441,10 +351,9 @@ int viz_lesson_main(int argc, char **argv) {
         }
     } else if (!parsed) {
         /* the window still opens, on the default model, showing the error */
-        snprintf(v->message, sizeof v->message, "%s", err.msg);
-        v->message_is_error = 1;
+        viz_message(v, 1, "%s", err.msg);
         Err e2;
-        if (viz_load_and_run(v, &e2)) snprintf(v->message, sizeof v->message, "%.500s (and %.500s)", err.msg, e2.msg);
+        if (viz_load_and_run(v, &e2)) viz_message(v, 1, "%.500s (and %.500s)", err.msg, e2.msg);
         rc = app_main(v, "gptstep lesson", (AppHooks){0});
     } else {
         Player p = {&l, 0, 1};
@@ -456,8 +365,7 @@ int viz_lesson_main(int argc, char **argv) {
         if (failed < 0) lesson_show(&l, v, 0, &err);
         else {
             lesson_show(&l, v, failed, &err);
-            snprintf(v->message, sizeof v->message, "%s", err.msg);
-            v->message_is_error = 1;
+            viz_message(v, 1, "%s", err.msg);
         }
         AppHooks hooks = {.ctx = &p, .key = player_key};
         rc = app_main(v, "gptstep lesson", hooks);

@@ -12,7 +12,7 @@
 static const char *RENDER_HELP =
     "usage: gptstep render [--model MODEL] (--prompt TEXT | --unconditional) [-n N] --view NAME -o FILE\n"
     "                      [--layer L] [--head H] [--pos P] [--attention scores|masked|weights]\n"
-    "                      [--stage STAGE] [--size WxH] [--large] [--colorblind] [sampler options]\n"
+    "                      [--stage STAGE] [--size WxH] [--presenter] [--colorblind] [sampler options]\n"
     "\n"
     "Runs the prompt, generates N tokens (default 0), and draws one view to FILE (.png, .svg or .pdf).\n"
     "  --view NAME        all (the whole window), tokens, attention, grid, distribution, block, pipeline\n"
@@ -21,7 +21,9 @@ static const char *RENDER_HELP =
     "  --attention MODE   scores, masked or weights (default weights)\n"
     "  --stage STAGE      highlight a stage of the forward pass, e.g. L1.attn\n"
     "  --size WxH         canvas size in pixels/points (default 1920x1080)\n"
-    "  --large            large-font presentation mode;  --colorblind  colour-blind-safe colours\n"
+    "  --zoom N           the heatmap shows N positions around the query\n"
+    "  --presenter        presenter mode: the view alone, text >= 1/40 of the height (--large: the same)\n"
+    "  --colorblind       colour-blind-safe colours\n"
     "  --greedy, --temperature T, --top-k K, --top-p P, --seed S   as for 'gptstep generate'\n";
 
 /* Applies one "command argument" pair, printing the error. */
@@ -44,12 +46,13 @@ int viz_render_main(int argc, char **argv) {
         {"pos", required_argument, 0, 'q'},       {"attention", required_argument, 0, 'a'},
         {"stage", required_argument, 0, 'S'},     {"size", required_argument, 0, 'z'},
         {"large", no_argument, 0, 'l'},           {"colorblind", no_argument, 0, 'c'},
+        {"presenter", no_argument, 0, 'l'},       {"zoom", required_argument, 0, 'Z'},
         {"greedy", no_argument, 0, 'g'},          {"temperature", required_argument, 0, 't'},
         {"top-k", required_argument, 0, 'k'},     {"top-p", required_argument, 0, 'p'},
         {"seed", required_argument, 0, 's'},      {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     const char *model = NULL, *prompt = NULL, *view = NULL, *out = NULL, *layer = NULL, *head = NULL, *pos = NULL;
-    const char *att = NULL, *stage = NULL, *size = "1920x1080";
+    const char *att = NULL, *stage = NULL, *size = "1920x1080", *zoom = NULL;
     const char *sampler[5][2] = {{0}};
     int ns = 0, uncond = 0, large = 0, cb = 0, n = 0, c;
     while ((c = getopt_long(argc, argv, "+m:n:o:h", opts, NULL)) != -1) {
@@ -63,11 +66,17 @@ int viz_render_main(int argc, char **argv) {
         case 'q': pos = optarg; break;
         case 'a': att = optarg; break;
         case 'S': stage = optarg; break;
+        case 'Z': zoom = optarg; break;
         case 'z': size = optarg; break;
         case 'l': large = 1; break;
         case 'c': cb = 1; break;
         case 'o': out = optarg; break;
-        case 'n': n = atoi(optarg); break;
+        case 'n': {
+            char *end;
+            long x = strtol(optarg, &end, 10);
+            n = *end || x < 0 || x > 100000 ? -1 : (int)x;
+            break;
+        }
         case 'g': sampler[ns][0] = "greedy", sampler[ns++][1] = "on"; break;
         case 't': sampler[ns][0] = "temperature", sampler[ns++][1] = optarg; break;
         case 'k': sampler[ns][0] = "top-k", sampler[ns++][1] = optarg; break;
@@ -82,7 +91,7 @@ int viz_render_main(int argc, char **argv) {
     if (!out || !view || (!prompt && !uncond) || (prompt && uncond) || sscanf(size, "%dx%d", &w, &h) != 2 || w < 64 ||
         h < 64 || w > 16384 || h > 16384 || n < 0 || optind < argc) {
         fprintf(stderr, "gptstep render: needs --view NAME, -o FILE and one of --prompt TEXT / --unconditional"
-                        " (--size as WxH, 64..16384) (see 'gptstep render --help')\n");
+                        " (--size as WxH, 64..16384; -n 0..100000) (see 'gptstep render --help')\n");
         return 2;
     }
     if (viz_view_by_name(view) < 0 && strcmp(view, "heatmap") != 0) {
@@ -91,10 +100,11 @@ int viz_render_main(int argc, char **argv) {
     }
     VizState *v = calloc(1, sizeof *v);
     viz_init(v);
-    snprintf(v->model_arg, sizeof v->model_arg, "%s", model ? model : "");
-    snprintf(v->prompt, sizeof v->prompt, "%s", uncond ? "" : prompt);
-    v->large = large;
-    v->colorblind = cb;
+    snprintf(v->run.model_arg, sizeof v->run.model_arg, "%s", model ? model : "");
+    free(v->run.prompt);
+    v->run.prompt = xstrdup(uncond ? "" : prompt);
+    v->view.presenter = large;
+    v->view.colorblind = cb;
     Err err;
     int rc = 0;
     for (int i = 0; i < ns && rc == 0; i++) rc = apply(v, sampler[i][0], sampler[i][1]);
@@ -110,6 +120,7 @@ int viz_render_main(int argc, char **argv) {
     if (rc == 0 && pos) rc = apply(v, "query", pos);
     if (rc == 0 && att) rc = apply(v, "attention", att);
     if (rc == 0 && stage) rc = apply(v, "stage", stage);
+    if (rc == 0 && zoom) rc = apply(v, "zoom", zoom);
     if (rc == 0) rc = apply(v, "view", view);
     if (rc == 0 && viz_export(v, out, w, h, &err)) {
         fprintf(stderr, "gptstep render: %s\n", err.msg);

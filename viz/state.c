@@ -1,13 +1,17 @@
-/* state.c - the viewer's state and the command language that changes it. Keys, mouse clicks and
- * lesson scripts all end up here, as the same commands (documented in docs/viewer.md). */
+/* state.c - the viewer's run (model, trace, branches), its view defaults, and the numbers derived from
+ * the trace for drawing (viz_prepare). The command table that changes all this is in commands.c. */
 #define _POSIX_C_SOURCE 200809L
-#include <ctype.h>
+#include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "forward.h"
+#include "ops.h"
 #include "viz.h"
+#include "vizint.h"
 
 static const char *VIEW_NAMES[VIEW_COUNT] = {"all", "tokens", "attention", "grid", "distribution", "block", "pipeline"};
 
@@ -18,43 +22,111 @@ int viz_view_by_name(const char *name) {
         if (strcasecmp(name, VIEW_NAMES[i]) == 0) return i;
     if (strcasecmp(name, "heatmap") == 0) return VIEW_ATTENTION;
     if (strcasecmp(name, "dist") == 0 || strcasecmp(name, "probs") == 0) return VIEW_DIST;
+    if (strcasecmp(name, "vectors") == 0) return VIEW_BLOCK;
     return -1;
+}
+
+ViewName viz_shown_view(const VizState *v) {
+    if (v->view.only != VIEW_ALL) return v->view.only;
+    return v->view.presenter ? (v->view.main == MAIN_GRID ? VIEW_GRID : VIEW_ATTENTION) : VIEW_ALL;
+}
+
+void viz_view_defaults(VizView *w) {
+    int presenter = w->presenter, colorblind = w->colorblind, fullscreen = w->fullscreen;
+    memset(w, 0, sizeof *w);
+    w->query = -1;
+    w->key = -1;
+    w->stage = -1;
+    w->att = ATT_WEIGHTS;
+    w->main = MAIN_HEATMAP;
+    w->only = VIEW_ALL;
+    w->bars = 12;
+    w->pan = -1;
+    w->grid_layer0 = -1;
+    w->presenter = presenter, w->colorblind = colorblind, w->fullscreen = fullscreen;
 }
 
 void viz_init(VizState *v) {
     memset(v, 0, sizeof *v);
-    v->query = -1;
-    v->key = -1;
-    v->att = ATT_WEIGHTS;
-    v->top_k_bars = 12;
-    v->hover = -1;
-    v->stage = -1;
-    v->dist.epoch = v->lens.epoch = -1;
-    v->load_percent = -1;
-    v->gen.sampler = sampler_default();
-    snprintf(v->prompt, sizeof v->prompt, "Once upon a time there was a");
+    viz_view_defaults(&v->view);
+    v->ui.hover = -1;
+    atomic_store(&v->ui.load_percent, -1);
+    v->run.d.epoch = -1;
+    v->run.gen.sampler = sampler_default();
+    v->run.prompt = xstrdup("Once upon a time there was a");
+}
+
+static void free_branches(VizRun *r) {
+    for (int i = 0; i < r->n_branches; i++) {
+        free(r->branches[i].chosen);
+        free(r->branches[i].settings);
+    }
+    free(r->branches);
+    r->branches = NULL;
+    r->n_branches = r->branch = 0;
+}
+
+static void free_derived(VizDerived *d) {
+    free(d->order);
+    free(d->samp);
+    free(d->curve);
+    d->order = NULL, d->samp = NULL, d->curve = NULL;
+    d->epoch = -1;
 }
 
 void viz_free(VizState *v) {
-    if (v->loaded) gen_close(&v->gen);
-    v->loaded = 0;
-    free(v->dist.order);
-    free(v->dist.samp);
-    v->dist.order = NULL, v->dist.samp = NULL;
+    if (v->run.loaded) gen_close(&v->run.gen);
+    v->run.loaded = 0;
+    free_derived(&v->run.d);
+    free_branches(&v->run);
+    free(v->run.prompt);
+    v->run.prompt = NULL;
 }
 
-/* ---- positions and steps ---- */
+void viz_message(VizState *v, int is_error, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(v->ui.message, sizeof v->ui.message, fmt, ap);
+    va_end(ap);
+    v->ui.message_is_error = is_error;
+}
+
+/* ---- positions ---- */
 
 int viz_n_shown(const VizState *v) {
-    const Trace *tr = &v->gen.trace;
-    if (!v->loaded || tr->n_steps == 0) return 0;
-    const TraceStep *s = &tr->steps[v->step];
-    return s->pos0 + s->n_pos;
+    const Trace *tr = &v->run.gen.trace;
+    if (!v->run.loaded || tr->n_steps == 0) return 0;
+    int s = v->run.step < tr->n_steps ? v->run.step : tr->n_steps - 1;
+    return tr->steps[s].pos0 + tr->steps[s].n_pos;
 }
 
 int viz_query_pos(const VizState *v) {
     int n = viz_n_shown(v);
-    return v->query >= 0 && v->query < n ? v->query : n - 1;
+    return v->view.query >= 0 && v->view.query < n ? v->view.query : n - 1;
+}
+
+int viz_prompt_len(const VizState *v) {
+    const Trace *tr = &v->run.gen.trace;
+    return v->run.loaded && tr->n_steps ? tr->steps[0].n_pos : 0;
+}
+
+int viz_picked(const VizState *v, int p) {
+    const Trace *tr = &v->run.gen.trace;
+    int s = p - viz_prompt_len(v); /* the step whose choice became position p */
+    return v->run.loaded && p >= viz_prompt_len(v) && s >= 0 && s < tr->n_steps && tr->steps[s].chosen >= 0 &&
+           tr->steps[s].sampler.greedy == -1;
+}
+
+void viz_piece(const VizState *v, int id, char *out, size_t cap) {
+    int len;
+    const char *b = tok_bytes(v->run.gen.tok, id, &len);
+    gfx_piece(b, len, out, cap);
+}
+
+const float *viz_tensor(const VizState *v, TensorKind k, int layer, int pos) {
+    const Trace *tr = &v->run.gen.trace;
+    if (!v->run.loaded || pos < 0 || pos >= tr->n_pos) return NULL;
+    return trace_get(tr, trace_id(tr, k, layer), pos);
 }
 
 /* ---- the pipeline of stages ---- */
@@ -62,21 +134,21 @@ int viz_query_pos(const VizState *v) {
 static const char *LAYER_STAGES[6] = {"ln_1", "attn", "add_1", "ln_2", "ffn", "add_2"};
 static const char *END_STAGES[4] = {"ln_f", "logits", "probs", "sample"};
 
-int viz_n_stages(const VizState *v) { return 1 + 6 * (v->loaded ? v->gen.model.cfg.n_layer : 0) + 4; }
+int viz_n_stages(const VizState *v) { return 1 + 6 * (v->run.loaded ? v->run.gen.model.cfg.n_layer : 0) + 4; }
 
 int viz_stage_layer(const VizState *v, int stage) {
-    int L = v->loaded ? v->gen.model.cfg.n_layer : 0;
+    int L = v->run.loaded ? v->run.gen.model.cfg.n_layer : 0;
     return stage >= 1 && stage < 1 + 6 * L ? (stage - 1) / 6 : -1;
 }
 
 void viz_stage_name(const VizState *v, int stage, char *buf, size_t cap) {
-    int L = v->loaded ? v->gen.model.cfg.n_layer : 0;
+    int L = v->run.loaded ? v->run.gen.model.cfg.n_layer : 0;
     if (stage <= 0) snprintf(buf, cap, "embed");
     else if (stage < 1 + 6 * L) snprintf(buf, cap, "L%d.%s", (stage - 1) / 6, LAYER_STAGES[(stage - 1) % 6]);
-    else snprintf(buf, cap, "%s", END_STAGES[(stage - 1 - 6 * L) < 4 ? stage - 1 - 6 * L : 3]);
+    else snprintf(buf, cap, "%s", END_STAGES[stage - 1 - 6 * L < 4 ? stage - 1 - 6 * L : 3]);
 }
 
-static int stage_by_name(const VizState *v, const char *name) {
+int viz_stage_by_name(const VizState *v, const char *name) {
     char buf[64];
     for (int s = 0; s < viz_n_stages(v); s++) {
         viz_stage_name(v, s, buf, sizeof buf);
@@ -85,540 +157,274 @@ static int stage_by_name(const VizState *v, const char *name) {
     return -1;
 }
 
+/* ---- branches ---- */
+
+/* The current path as a branch (replacing slot i). */
+static void snapshot(VizRun *r, int i) {
+    const Trace *tr = &r->gen.trace;
+    VizBranch *b = &r->branches[i];
+    b->n_steps = tr->n_steps;
+    b->chosen = xrealloc(b->chosen, sizeof(int) * (size_t)(tr->n_steps + 1));
+    b->settings = xrealloc(b->settings, sizeof(SamplerSettings) * (size_t)(tr->n_steps + 1));
+    for (int s = 0; s < tr->n_steps; s++) b->chosen[s] = tr->steps[s].chosen, b->settings[s] = tr->steps[s].sampler;
+}
+
+void viz_branches_reset(VizRun *r) {
+    free_branches(r);
+    r->branches = xcalloc(1, sizeof(VizBranch));
+    r->n_branches = 1;
+    r->branch = 0;
+    snapshot(r, 0);
+}
+
+void viz_branch_save(VizRun *r) {
+    if (r->n_branches == 0) viz_branches_reset(r);
+    else snapshot(r, r->branch);
+}
+
+/* Sets the choice of the newest step as the branch recorded it. */
+static void choose_as(VizRun *r, const VizBranch *b, int s) {
+    gen_choose(&r->gen, b->chosen[s]);
+    r->gen.trace.steps[s].sampler = b->settings[s];
+}
+
+int viz_branch_switch(VizState *v, int to, Err *err) {
+    VizRun *r = &v->run;
+    if (to < 0 || to >= r->n_branches) return err_set(err, "branch expects 0..%d, got %d", r->n_branches - 1, to);
+    viz_branch_save(r);
+    if (to == r->branch) return 0;
+    const VizBranch *b = &r->branches[to];
+    const Trace *tr = &r->gen.trace;
+    int k = 0; /* the first step whose choice differs */
+    while (k < b->n_steps && k < tr->n_steps && b->chosen[k] == tr->steps[k].chosen) k++;
+    if (k >= b->n_steps) k = b->n_steps - 1;
+    r->epoch++;
+    gen_truncate(&r->gen, tr->steps[k].pos0 + tr->steps[k].n_pos);
+    choose_as(r, b, k);
+    for (int s = k + 1; s < b->n_steps; s++) {
+        if (gen_advance(&r->gen, err)) return -1;
+        choose_as(r, b, s);
+    }
+    r->branch = to;
+    if (r->step > r->gen.trace.n_steps - 1) r->step = r->gen.trace.n_steps - 1;
+    if (r->step < k) r->step = k;
+    v->view.query = -1, v->view.key = -1;
+    return 0;
+}
+
+/* Continues from `id` instead of the token chosen at the shown step: a new branch, or the branch that
+ * already continues that way. */
+int viz_pick(VizState *v, int id, Err *err) {
+    VizRun *r = &v->run;
+    if (id < 0 || id >= r->gen.model.cfg.n_vocab)
+        return err_set(err, "token id %d is out of range 0..%d", id, r->gen.model.cfg.n_vocab - 1);
+    viz_branch_save(r);
+    int s = r->step;
+    for (int i = 0; i < r->n_branches; i++) { /* an existing branch with the same path to here and this token */
+        const VizBranch *b = &r->branches[i];
+        int same = b->n_steps > s && b->chosen[s] == id;
+        for (int j = 0; same && j < s; j++) same = b->chosen[j] == r->gen.trace.steps[j].chosen;
+        if (same && b->n_steps > s + 1) {
+            if (viz_branch_switch(v, i, err)) return -1;
+            r->step = s + 1;
+            v->view.query = -1, v->view.key = -1;
+            return 0;
+        }
+    }
+    r->epoch++;
+    gen_truncate(&r->gen, viz_n_shown(v));
+    if (!r->gen.has_logits) return err_set(err, "this step kept no logits to branch from");
+    gen_choose(&r->gen, id);
+    if (gen_advance(&r->gen, err)) return -1;
+    gen_choose(&r->gen, -1);
+    r->branches = xrealloc(r->branches, sizeof(VizBranch) * (size_t)(r->n_branches + 1));
+    memset(&r->branches[r->n_branches], 0, sizeof(VizBranch));
+    r->branch = r->n_branches++;
+    snapshot(r, r->branch);
+    r->step = r->gen.trace.n_steps - 1;
+    v->view.query = -1, v->view.key = -1;
+    return 0;
+}
+
 /* ---- loading and generation ---- */
 
-static void load_progress(void *ctx, double fraction) { ((VizState *)ctx)->load_percent = (int)(fraction * 100); }
+static void load_progress(void *ctx, double fraction) {
+    atomic_store(&((VizState *)ctx)->ui.load_percent, (int)(fraction * 100));
+}
+
+static int start_prompt(VizState *v, Err *err) {
+    VizRun *r = &v->run;
+    r->epoch++;
+    rng_seed(&r->gen.rng, r->gen.sampler.seed);
+    int rc = r->prompt[0] ? gen_start_text(&r->gen, r->prompt, 1, err) : gen_start_unconditional(&r->gen, err);
+    if (rc == 0) gen_choose(&r->gen, -1);
+    r->step = 0;
+    v->view.query = -1;
+    v->view.key = -1;
+    v->view.pan = -1;
+    viz_branches_reset(r);
+    return rc;
+}
 
 int viz_load_and_run(VizState *v, Err *err) {
-    v->epoch++;
-    free(v->dist.order);
-    free(v->dist.samp);
-    v->dist.order = NULL, v->dist.samp = NULL; /* the vocabulary may change size */
-    SamplerSettings keep = v->gen.sampler; /* settings survive a change of model */
-    if (v->loaded) gen_close(&v->gen);
-    v->loaded = 0;
-    v->load_percent = 0;
-    int rc_open = gen_open_progress(&v->gen, v->model_arg[0] ? v->model_arg : NULL, TRACE_FULL, load_progress, v, err);
-    v->load_percent = -1;
-    if (rc_open) {
-        v->gen.sampler = keep;
-        return -1;
-    }
-    v->loaded = 1;
-    v->gen.sampler = keep;
-    rng_seed(&v->gen.rng, v->gen.sampler.seed);
-    v->layer = v->layer < v->gen.model.cfg.n_layer ? v->layer : 0;
-    v->head = v->head < v->gen.model.cfg.n_head ? v->head : 0;
-    int rc = v->prompt[0] ? gen_start_text(&v->gen, v->prompt, 1, err) : gen_start_unconditional(&v->gen, err);
-    if (rc == 0) gen_choose(&v->gen, -1);
-    v->step = 0;
-    v->query = -1;
-    v->key = -1;
-    return rc;
+    VizRun *r = &v->run;
+    r->epoch++;
+    free_derived(&r->d); /* the vocabulary may change size */
+    SamplerSettings keep = r->gen.sampler; /* settings survive a change of model */
+    if (r->loaded) gen_close(&r->gen);
+    r->loaded = 0;
+    atomic_store(&v->ui.load_percent, 0);
+    int rc_open = gen_open_progress(&r->gen, r->model_arg[0] ? r->model_arg : NULL, TRACE_FULL, load_progress, v, err);
+    atomic_store(&v->ui.load_percent, -1);
+    r->gen.sampler = keep;
+    if (rc_open) return -1;
+    r->loaded = 1;
+    const Gpt2Config *c = &r->gen.model.cfg;
+    if (v->view.layer >= c->n_layer) v->view.layer = 0;
+    if (v->view.head >= c->n_head) v->view.head = 0;
+    if (v->view.stage >= viz_n_stages(v)) v->view.stage = -1;
+    return start_prompt(v, err);
 }
 
-/* Restarts from the prompt with the current model and settings. */
-static int rerun_prompt(VizState *v, Err *err) {
-    if (!v->loaded) return viz_load_and_run(v, err);
-    v->epoch++;
-    rng_seed(&v->gen.rng, v->gen.sampler.seed);
-    int rc = v->prompt[0] ? gen_start_text(&v->gen, v->prompt, 1, err) : gen_start_unconditional(&v->gen, err);
-    if (rc == 0) gen_choose(&v->gen, -1);
-    v->step = 0;
-    v->query = -1;
-    v->key = -1;
-    return rc;
+int viz_rerun_prompt(VizState *v, Err *err) {
+    if (!v->run.loaded) return viz_load_and_run(v, err);
+    return start_prompt(v, err);
 }
 
-static int last_step(const VizState *v) { return v->gen.trace.n_steps - 1; }
-
-/* Shows the next step, generating it when the display is already at the end. */
-static int step_next(VizState *v, Err *err) {
-    if (!v->loaded || v->gen.trace.n_steps == 0) return err_set(err, "no model is loaded");
-    if (v->step < last_step(v)) {
-        v->step++;
+int viz_step_next(VizState *v, Err *err) {
+    VizRun *r = &v->run;
+    if (!r->loaded || r->gen.trace.n_steps == 0) return err_set(err, "no model is loaded");
+    if (r->step < r->gen.trace.n_steps - 1) {
+        r->step++;
     } else {
-        v->epoch++;
-        if (gen_advance(&v->gen, err)) return -1;
-        gen_choose(&v->gen, -1);
-        v->step = last_step(v);
+        r->epoch++;
+        if (gen_advance(&r->gen, err)) return -1;
+        gen_choose(&r->gen, -1);
+        r->step = r->gen.trace.n_steps - 1;
     }
-    v->query = -1;
-    v->key = -1;
+    v->view.query = -1;
+    v->view.key = -1;
     return 0;
 }
 
-/* The sampler settings changed: when the shown step is the newest, its pending choice is redrawn. */
-static void settings_changed(VizState *v) {
-    if (v->loaded && v->step == last_step(v) && v->gen.has_logits) gen_choose(&v->gen, -1);
+/* ---- derived numbers ---- */
+
+/* The position the distribution describes: the query, or the step's last position when the query (a
+ * prompt position) kept no probabilities. */
+int viz_dist_pos(const VizState *v) {
+    int q = viz_query_pos(v);
+    return viz_tensor(v, TK_PROBS, 0, q) ? q : viz_n_shown(v) - 1;
 }
 
-/* Continues from `id` instead of the token chosen at the shown step (a branch). */
-static int pick(VizState *v, int id, Err *err) {
-    if (!v->loaded) return err_set(err, "no model is loaded");
-    if (id < 0 || id >= v->gen.model.cfg.n_vocab)
-        return err_set(err, "token id %d is out of range 0..%d", id, v->gen.model.cfg.n_vocab - 1);
-    v->epoch++;
-    gen_truncate(&v->gen, viz_n_shown(v));
-    if (!v->gen.has_logits) return err_set(err, "this step kept no logits to branch from");
-    gen_choose(&v->gen, id);
-    return step_next(v, err);
+/* The token chosen after position pos (the pending choice at the shown step's end), or -1. */
+int viz_next_token(const VizState *v, int pos) {
+    const Trace *tr = &v->run.gen.trace;
+    if (pos == viz_n_shown(v) - 1) return tr->steps[v->run.step].chosen;
+    return pos + 1 < tr->n_pos ? tr->pos[pos + 1].token : -1;
 }
 
-/* Finds the token whose piece is exactly `text` (e.g. " king"). */
-static int token_by_piece(const VizState *v, const char *text) {
-    int n = (int)strlen(text);
-    for (int id = 0; id < v->gen.model.cfg.n_vocab; id++) {
-        int len;
-        const char *b = tok_bytes(v->gen.tok, id, &len);
-        if (len == n && memcmp(b, text, (size_t)n) == 0) return id;
+int viz_needs_prepare(const VizState *v) {
+    const VizDerived *d = &v->run.d;
+    if (!v->run.loaded || viz_n_shown(v) == 0) return 0;
+    return d->epoch != v->run.epoch || d->pos != viz_query_pos(v) ||
+           memcmp(&d->s, &v->run.gen.sampler, sizeof d->s) != 0;
+}
+
+void viz_prepare(VizState *v) {
+    if (!viz_needs_prepare(v)) return;
+    VizRun *r = &v->run;
+    VizDerived *d = &r->d;
+    const Gpt2Config *c = &r->gen.model.cfg;
+    int V = c->n_vocab, q = viz_query_pos(v), pos = viz_dist_pos(v);
+    if (!d->order) {
+        d->order = xmalloc(sizeof(int) * (size_t)V);
+        d->samp = xmalloc(sizeof(float) * (size_t)V);
+        d->curve = xmalloc(sizeof(float) * (size_t)V);
     }
-    return -1;
+    const float *probs = viz_tensor(v, TK_PROBS, 0, pos), *logits = viz_tensor(v, TK_LOGITS, 0, pos);
+    int new_pos = d->epoch != r->epoch || d->pos != q;
+    if (probs && logits) {
+        if (new_pos) {
+            dist_sort(probs, V, d->order);
+            for (int i = 0; i < V; i++) d->curve[i] = probs[d->order[i]];
+            d->entropy = dist_entropy(probs, V);
+        }
+        d->kept = sampler_distribution(logits, V, &r->gen.sampler, d->samp);
+        d->samp_entropy = dist_entropy(d->samp, V);
+        d->kept_mass = 0;
+        for (int i = 0; i < V; i++)
+            if (d->samp[i] > 0) d->kept_mass += probs[i];
+        int next = viz_next_token(v, pos);
+        d->chosen_rank = -1;
+        for (int i = 0; next >= 0 && i < V; i++)
+            if (d->order[i] == next) { d->chosen_rank = i; break; }
+    }
+    if (new_pos) { /* the logit lens and the residual stream's norms at the query position */
+        float *work = alloc_floats((size_t)V);
+        d->n_layers = c->n_layer < VIZ_MAX_LAYERS ? c->n_layer : VIZ_MAX_LAYERS;
+        const float *e = viz_tensor(v, TK_EMBED, 0, q), *lnf = viz_tensor(v, TK_LN_F, 0, q);
+        d->embed_norm = e ? vec_norm(e, c->n_embd) : NAN;
+        d->lnf_norm = lnf ? vec_norm(lnf, c->n_embd) : NAN;
+        for (int l = 0; l < d->n_layers; l++) {
+            const float *mid = viz_tensor(v, TK_RESID_MID, l, q), *out = viz_tensor(v, TK_RESID_OUT, l, q);
+            d->norm_mid[l] = mid ? vec_norm(mid, c->n_embd) : NAN;
+            d->norm_out[l] = out ? vec_norm(out, c->n_embd) : NAN;
+            d->lens_id[l] = -1;
+            d->lens_p[l] = 0;
+            if (out) gpt2_logit_lens(&r->gen.model, out, 1, &d->lens_id[l], &d->lens_p[l], work);
+        }
+        free(work);
+    }
+    d->epoch = r->epoch, d->pos = q, d->s = r->gen.sampler;
 }
 
-/* ---- parsing helpers ---- */
+/* ---- the cell breakdown ---- */
 
-static int parse_int_arg(const char *s, long lo, long hi, long *out) {
-    char *end;
-    long x = strtol(s, &end, 10);
-    while (*end == ' ') end++;
-    if (end == s || *end || x < lo || x > hi) return -1;
-    *out = x;
+int viz_cell_breakdown(const VizState *v, int q, int k, CellBreakdown *out) {
+    const Gpt2Config *c = &v->run.gen.model.cfg;
+    int n = viz_n_shown(v);
+    if (q < 0 || q >= n || k < 0 || k >= n) return -1;
+    int HS = c->n_embd / c->n_head, K = v->run.gen.trace.pos[q].n_keys, h = v->view.head, l = v->view.layer;
+    const float *qv = viz_tensor(v, TK_Q, l, q), *kv = viz_tensor(v, TK_K, l, k);
+    const float *sc = viz_tensor(v, TK_SCORES, l, q), *mk = viz_tensor(v, TK_MASKED, l, q),
+                *wt = viz_tensor(v, TK_WEIGHTS, l, q);
+    if (!qv || !kv || !sc || !mk || !wt || k >= K) return -1;
+    memset(out, 0, sizeof *out);
+    out->q = q, out->k = k, out->layer = l, out->head = h, out->hs = HS;
+    out->dot = vec_dot(qv + (size_t)h * HS, kv + (size_t)h * HS, HS);
+    out->sqrt_d = sqrt((double)HS);
+    out->score = sc[(size_t)h * K + k];
+    out->kept = !isinf(mk[(size_t)h * K + k]);
+    softmax_parts(mk + (size_t)h * K, K, &out->row_max, &out->z);
+    out->e = out->kept ? exp((double)out->score - out->row_max) : 0;
+    out->weight = wt[(size_t)h * K + k];
     return 0;
 }
 
-static int parse_double_arg(const char *s, double lo, double hi, double *out) {
-    char *end;
-    double x = strtod(s, &end);
-    while (*end == ' ') end++;
-    if (end == s || *end || !(x >= lo && x <= hi)) return -1;
-    *out = x;
-    return 0;
-}
-
-static int on_off(const char *arg, int current) {
-    if (!*arg || strcasecmp(arg, "toggle") == 0) return !current;
-    return strcasecmp(arg, "on") == 0 || strcmp(arg, "1") == 0 || strcasecmp(arg, "yes") == 0;
-}
-
-/* Strips surrounding double quotes and turns \n, \t, \\ and \" escapes into characters. */
-static void unquote(const char *in, char *out, size_t cap) {
-    size_t n = strlen(in), k = 0;
-    if (n >= 2 && in[0] == '"' && in[n - 1] == '"') {
-        in++;
-        n -= 2;
+int viz_cell_lines(const VizState *v, const CellBreakdown *c, char lines[][256], int max) {
+    char a[64], b[64];
+    viz_piece(v, v->run.gen.trace.pos[c->q].token, a, sizeof a);
+    viz_piece(v, v->run.gen.trace.pos[c->k].token, b, sizeof b);
+    int n = 0;
+    if (n < max)
+        snprintf(lines[n++], 256, "How query %d \"%s\" attends to key %d \"%s\" (layer %d, head %d)", c->q, a, c->k, b,
+                 c->layer, c->head);
+    if (n < max)
+        snprintf(lines[n++], 256, "q\xC2\xB7k = %.4f    \xE2\x88\x9A" "d = \xE2\x88\x9A%d = %.4f    score = q\xC2\xB7k \xC3\xB7 \xE2\x88\x9A" "d = %.4f",
+                 c->dot, c->hs, c->sqrt_d, c->score);
+    if (!c->kept) {
+        if (n < max)
+            snprintf(lines[n++], 256, "mask: key %d comes after query %d \xE2\x86\x92 score becomes \xE2\x88\x92\xE2\x88\x9E, weight = exp(\xE2\x88\x92\xE2\x88\x9E) = 0",
+                     c->k, c->q);
+        if (n < max)
+            snprintf(lines[n++], 256, "row max (kept keys) = %.4f    Z = \xCE\xA3 exp(score \xE2\x88\x92 row max) = %.6g", c->row_max, c->z);
+    } else {
+        if (n < max)
+            snprintf(lines[n++], 256, "mask: kept (key at or before the query)    row max (kept keys) = %.4f", c->row_max);
+        if (n < max)
+            snprintf(lines[n++], 256, "exp(score \xE2\x88\x92 row max) = exp(%.4f) = %.6g    Z = \xCE\xA3 exp(score \xE2\x88\x92 row max) = %.6g",
+                     (double)c->score - c->row_max, c->e, c->z);
+        if (n < max) snprintf(lines[n++], 256, "weight = %.6g \xC3\xB7 %.6g = %.4f", c->e, c->z, c->weight);
     }
-    for (size_t i = 0; i < n && k + 1 < cap; i++) {
-        if (in[i] == '\\' && i + 1 < n) {
-            char c = in[++i];
-            out[k++] = c == 'n' ? '\n' : c == 't' ? '\t' : c;
-        } else {
-            out[k++] = in[i];
-        }
-    }
-    out[k] = 0;
-}
-
-static int need_model(const VizState *v, Err *err) {
-    return v->loaded && v->gen.trace.n_steps > 0 ? 0 : err_set(err, "no model is loaded");
-}
-
-/* ---- the commands ---- */
-
-int viz_command(VizState *v, const char *line, Err *err) {
-    char cmd[64] = "", arg[4096] = "";
-    while (isspace((unsigned char)*line)) line++;
-    size_t i = 0;
-    while (line[i] && !isspace((unsigned char)line[i]) && i < sizeof cmd - 1) {
-        cmd[i] = (char)tolower((unsigned char)line[i]);
-        i++;
-    }
-    cmd[i] = 0;
-    const char *rest = line + i;
-    while (isspace((unsigned char)*rest)) rest++;
-    snprintf(arg, sizeof arg, "%s", rest);
-    for (size_t n = strlen(arg); n > 0 && isspace((unsigned char)arg[n - 1]);) arg[--n] = 0;
-    long l;
-    double d;
-    const Gpt2Config *c = &v->gen.model.cfg;
-
-    if (!*cmd) return 0;
-    if (!strcmp(cmd, "next")) return step_next(v, err);
-    if (!strcmp(cmd, "prev") || !strcmp(cmd, "previous")) {
-        if (need_model(v, err)) return -1;
-        if (v->step > 0) v->step--;
-        v->query = -1, v->key = -1;
-        return 0;
-    }
-    if (!strcmp(cmd, "first")) {
-        if (need_model(v, err)) return -1;
-        v->step = 0, v->query = -1, v->key = -1;
-        return 0;
-    }
-    if (!strcmp(cmd, "last")) {
-        if (need_model(v, err)) return -1;
-        v->step = last_step(v), v->query = -1, v->key = -1;
-        return 0;
-    }
-    if (!strcmp(cmd, "generate") || !strcmp(cmd, "step")) {
-        if (need_model(v, err)) return -1;
-        if (parse_int_arg(arg[0] ? arg : "1", 0, 100000, &l))
-            return err_set(err, "%s expects a number of tokens, got '%s'", cmd, arg);
-        int target = !strcmp(cmd, "step") ? (int)l : v->step + (int)l;
-        if (!strcmp(cmd, "step") && target < v->step) {
-            v->step = target, v->query = -1, v->key = -1;
-            return 0;
-        }
-        while (v->step < target)
-            if (step_next(v, err)) return -1;
-        return 0;
-    }
-    if (!strcmp(cmd, "query") || !strcmp(cmd, "token") || !strcmp(cmd, "position")) {
-        if (need_model(v, err)) return -1;
-        int n = viz_n_shown(v);
-        if (!strcmp(arg, "last")) l = n - 1;
-        else if (parse_int_arg(arg, 0, n - 1, &l)) return err_set(err, "%s expects a position 0..%d, got '%s'", cmd, n - 1, arg);
-        v->query = (int)l;
-        v->key = -1;
-        return 0;
-    }
-    if (!strcmp(cmd, "key") || !strcmp(cmd, "cell")) {
-        if (need_model(v, err)) return -1;
-        int n = viz_n_shown(v);
-        if (!strcmp(cmd, "cell")) {
-            long q, k;
-            char a[64], b[64];
-            if (sscanf(arg, "%63s %63s", a, b) != 2 || parse_int_arg(a, 0, n - 1, &q) || parse_int_arg(b, 0, n - 1, &k))
-                return err_set(err, "cell expects a query and a key position 0..%d, got '%s'", n - 1, arg);
-            v->query = (int)q, v->key = (int)k;
-            return 0;
-        }
-        if (!strcmp(arg, "none")) {
-            v->key = -1;
-            return 0;
-        }
-        if (parse_int_arg(arg, 0, n - 1, &l)) return err_set(err, "key expects a position 0..%d, got '%s'", n - 1, arg);
-        v->key = (int)l;
-        return 0;
-    }
-    if (!strcmp(cmd, "layer")) {
-        if (need_model(v, err)) return -1;
-        if (!strcmp(arg, "+") || !strcmp(arg, "next")) l = (v->layer + 1) % c->n_layer;
-        else if (!strcmp(arg, "-") || !strcmp(arg, "prev")) l = (v->layer + c->n_layer - 1) % c->n_layer;
-        else if (parse_int_arg(arg, 0, c->n_layer - 1, &l))
-            return err_set(err, "layer expects 0..%d (this model has %d layers), got '%s'", c->n_layer - 1, c->n_layer, arg);
-        v->layer = (int)l;
-        return 0;
-    }
-    if (!strcmp(cmd, "head")) {
-        if (need_model(v, err)) return -1;
-        if (!strcmp(arg, "+") || !strcmp(arg, "next")) l = (v->head + 1) % c->n_head;
-        else if (!strcmp(arg, "-") || !strcmp(arg, "prev")) l = (v->head + c->n_head - 1) % c->n_head;
-        else if (parse_int_arg(arg, 0, c->n_head - 1, &l))
-            return err_set(err, "head expects 0..%d (this model has %d heads), got '%s'", c->n_head - 1, c->n_head, arg);
-        v->head = (int)l;
-        return 0;
-    }
-    if (!strcmp(cmd, "attention") || !strcmp(cmd, "show")) {
-        if (!strcasecmp(arg, "scores") || !strcasecmp(arg, "raw")) v->att = ATT_SCORES;
-        else if (!strcasecmp(arg, "masked")) v->att = ATT_MASKED;
-        else if (!strcasecmp(arg, "weights") || !strcasecmp(arg, "softmax")) v->att = ATT_WEIGHTS;
-        else if (!*arg || !strcasecmp(arg, "next")) v->att = (AttMode)((v->att + 1) % 3);
-        else return err_set(err, "%s expects scores, masked or weights, got '%s'", cmd, arg);
-        return 0;
-    }
-    if (!strcmp(cmd, "view")) {
-        if (!strcasecmp(arg, "grid")) {
-            v->main = v->only == VIEW_ALL ? MAIN_GRID : v->main;
-            if (v->only != VIEW_ALL) v->only = VIEW_GRID;
-            return 0;
-        }
-        if (!strcasecmp(arg, "heatmap")) {
-            v->main = MAIN_HEATMAP;
-            if (v->only == VIEW_GRID) v->only = VIEW_ATTENTION;
-            return 0;
-        }
-        int k = viz_view_by_name(arg);
-        if (k < 0) return err_set(err, "view expects all, tokens, attention, grid, distribution, block or pipeline, got '%s'", arg);
-        v->only = (ViewName)k;
-        if (k == VIEW_GRID) v->main = MAIN_GRID;
-        if (k == VIEW_ATTENTION) v->main = MAIN_HEATMAP;
-        return 0;
-    }
-    if (!strcmp(cmd, "grid")) {
-        v->main = on_off(arg, v->main == MAIN_GRID) ? MAIN_GRID : MAIN_HEATMAP;
-        return 0;
-    }
-    if (!strcmp(cmd, "stage")) {
-        if (need_model(v, err)) return -1;
-        int n = viz_n_stages(v), s;
-        if (!strcmp(arg, "next") || !strcmp(arg, "+")) s = v->stage + 1 < n ? v->stage + 1 : n - 1;
-        else if (!strcmp(arg, "prev") || !strcmp(arg, "-")) s = v->stage > 0 ? v->stage - 1 : 0;
-        else if (!strcmp(arg, "none") || !strcmp(arg, "off")) s = -1;
-        else if ((s = stage_by_name(v, arg)) < 0)
-            return err_set(err, "stage expects embed, L<n>.ln_1|attn|add_1|ln_2|ffn|add_2, ln_f, logits, probs or sample, got '%s'", arg);
-        v->stage = s;
-        if (s >= 0 && viz_stage_layer(v, s) >= 0) v->layer = viz_stage_layer(v, s);
-        return 0;
-    }
-    if (!strcmp(cmd, "temperature")) {
-        if (parse_double_arg(arg, 0.01, 100, &d)) return err_set(err, "temperature expects a number 0.01..100, got '%s'", arg);
-        v->gen.sampler.temperature = (float)d;
-        v->gen.sampler.greedy = 0;
-        settings_changed(v);
-        return 0;
-    }
-    if (!strcmp(cmd, "top-k") || !strcmp(cmd, "topk")) {
-        if (parse_int_arg(arg, 0, 1000000, &l)) return err_set(err, "top-k expects a whole number >= 0 (0 = off), got '%s'", arg);
-        v->gen.sampler.top_k = (int)l;
-        v->gen.sampler.greedy = 0;
-        settings_changed(v);
-        return 0;
-    }
-    if (!strcmp(cmd, "top-p") || !strcmp(cmd, "topp")) {
-        if (parse_double_arg(arg, 0.001, 1, &d)) return err_set(err, "top-p expects a number in (0, 1], got '%s'", arg);
-        v->gen.sampler.top_p = (float)d;
-        v->gen.sampler.greedy = 0;
-        settings_changed(v);
-        return 0;
-    }
-    if (!strcmp(cmd, "greedy")) {
-        v->gen.sampler.greedy = on_off(arg, v->gen.sampler.greedy == 1);
-        settings_changed(v);
-        return 0;
-    }
-    if (!strcmp(cmd, "seed")) {
-        char *end;
-        unsigned long long s = strtoull(arg, &end, 10);
-        if (!*arg || *end || arg[0] == '-') return err_set(err, "seed expects a whole number >= 0, got '%s'", arg);
-        v->gen.sampler.seed = s;
-        return v->loaded ? rerun_prompt(v, err) : 0;
-    }
-    if (!strcmp(cmd, "prompt")) {
-        char text[4096];
-        unquote(arg, text, sizeof text);
-        if (!text[0]) return err_set(err, "prompt expects some text (or use 'unconditional')");
-        size_t bad;
-        if (!utf8_valid(text, strlen(text), &bad)) return err_set(err, "the prompt is not valid UTF-8 (byte %zu)", bad);
-        char old[sizeof v->prompt];
-        snprintf(old, sizeof old, "%s", v->prompt);
-        snprintf(v->prompt, sizeof v->prompt, "%s", text);
-        int rc = rerun_prompt(v, err);
-        if (rc) { /* keep showing what was there */
-            snprintf(v->prompt, sizeof v->prompt, "%s", old);
-            Err ignore;
-            if (v->loaded) rerun_prompt(v, &ignore);
-        }
-        return rc;
-    }
-    if (!strcmp(cmd, "unconditional")) {
-        v->prompt[0] = 0;
-        return rerun_prompt(v, err);
-    }
-    if (!strcmp(cmd, "model")) {
-        char old[sizeof v->model_arg];
-        snprintf(old, sizeof old, "%s", v->model_arg);
-        unquote(arg, v->model_arg, sizeof v->model_arg);
-        Err probe;
-        char *dir = gpt2_resolve_model(v->model_arg[0] ? v->model_arg : NULL, &probe);
-        if (!dir) {
-            snprintf(v->model_arg, sizeof v->model_arg, "%s", old);
-            return err_set(err, "%s", probe.msg);
-        }
-        free(dir);
-        int rc = viz_load_and_run(v, err);
-        if (rc && !v->loaded) { /* the new model failed: go back to the old one */
-            snprintf(v->model_arg, sizeof v->model_arg, "%s", old);
-            Err ignore;
-            viz_load_and_run(v, &ignore);
-        }
-        return rc;
-    }
-    if (!strcmp(cmd, "pick") || !strcmp(cmd, "branch")) {
-        if (need_model(v, err)) return -1;
-        if (arg[0] == '"') {
-            char piece[256];
-            unquote(arg, piece, sizeof piece);
-            int id = token_by_piece(v, piece);
-            if (id < 0) return err_set(err, "no single token is \"%s\" (try 'gptstep tokens')", piece);
-            return pick(v, id, err);
-        }
-        if (parse_int_arg(arg, 0, c->n_vocab - 1, &l)) return err_set(err, "pick expects a token id or a \"quoted piece\", got '%s'", arg);
-        return pick(v, (int)l, err);
-    }
-    if (!strcmp(cmd, "bars")) {
-        if (parse_int_arg(arg, 1, 40, &l)) return err_set(err, "bars expects 1..40, got '%s'", arg);
-        v->top_k_bars = (int)l;
-        return 0;
-    }
-    if (!strcmp(cmd, "large")) { v->large = on_off(arg, v->large); return 0; }
-    if (!strcmp(cmd, "colorblind") || !strcmp(cmd, "colourblind")) { v->colorblind = on_off(arg, v->colorblind); return 0; }
-    if (!strcmp(cmd, "help")) { v->help = on_off(arg, v->help); return 0; }
-    if (!strcmp(cmd, "fullscreen")) { v->fullscreen = on_off(arg, v->fullscreen); return 0; }
-    if (!strcmp(cmd, "title")) { unquote(arg, v->title, sizeof v->title); return 0; }
-    if (!strcmp(cmd, "caption")) { unquote(arg, v->caption, sizeof v->caption); return 0; }
-    if (!strcmp(cmd, "highlight")) {
-        char what[32] = "";
-        int used = 0;
-        sscanf(arg, "%31s %n", what, &used);
-        const char *p = arg + used;
-        if (!strcasecmp(what, "clear") || !strcasecmp(what, "none")) {
-            v->n_hl_tokens = v->n_hl_cells = v->n_hl_cands = 0;
-            return 0;
-        }
-        if (need_model(v, err)) return -1;
-        int n = viz_n_shown(v);
-        if (!strcasecmp(what, "token") || !strcasecmp(what, "tokens")) {
-            char *end;
-            for (long x = strtol(p, &end, 10); end != p; p = end, x = strtol(p, &end, 10)) {
-                if (x < 0 || x >= n) return err_set(err, "highlight token: position %ld is not shown (0..%d)", x, n - 1);
-                if (v->n_hl_tokens < VIZ_MAX_HIGHLIGHT) v->hl_tokens[v->n_hl_tokens++] = (int)x;
-            }
-            return 0;
-        }
-        if (!strcasecmp(what, "cell")) {
-            long q, k;
-            if (sscanf(p, "%ld %ld", &q, &k) != 2 || q < 0 || k < 0 || q >= n || k >= n)
-                return err_set(err, "highlight cell expects a query and a key position 0..%d", n - 1);
-            if (v->n_hl_cells < VIZ_MAX_HIGHLIGHT) v->hl_cells[v->n_hl_cells][0] = (int)q, v->hl_cells[v->n_hl_cells++][1] = (int)k;
-            return 0;
-        }
-        if (!strcasecmp(what, "candidate")) {
-            int id;
-            if (p[0] == '"') {
-                char piece[256];
-                unquote(p, piece, sizeof piece);
-                if ((id = token_by_piece(v, piece)) < 0) return err_set(err, "no single token is \"%s\"", piece);
-            } else if (parse_int_arg(p, 0, c->n_vocab - 1, &l)) {
-                return err_set(err, "highlight candidate expects a token id or a \"quoted piece\"");
-            } else {
-                id = (int)l;
-            }
-            if (v->n_hl_cands < VIZ_MAX_HIGHLIGHT) v->hl_cands[v->n_hl_cands++] = id;
-            return 0;
-        }
-        return err_set(err, "highlight expects token, cell, candidate or clear, got '%s'", what);
-    }
-    if (!strcmp(cmd, "export")) {
-        char path[1024];
-        unquote(arg, path, sizeof path);
-        if (!path[0]) return err_set(err, "export expects a file name ending in .png, .svg or .pdf");
-        return viz_export(v, path, 1920, 1080, err);
-    }
-    return err_set(err, "unknown command '%s' (press ? for the keys, see docs/viewer.md for commands)", cmd);
-}
-
-/* ---- keys and mouse ---- */
-
-const char *VIZ_HELP_LINES[] = {
-    "Right, Space, PageDown   next token (generates one at the end)",
-    "Left, PageUp             previous token",
-    "Home / End               first / last step",
-    "Up / Down                layer",
-    "1-9, 0  or  , .          head (0 = head 10)",
-    "] / [                    next / previous stage of the forward pass",
-    "A                        attention: scores -> masked -> weights",
-    "G                        all heads at once (grid)",
-    "T / Shift+T              temperature down / up",
-    "K / Shift+K              top-k down / up (0 = off)",
-    "P / Shift+P              top-p down / up",
-    "Enter                    type a new prompt",
-    ":                        type a command (e.g. model gpt2, seed 7)",
-    "Click a token            select it as the query",
-    "Click a heatmap cell     how its score and weight are computed",
-    "Click a candidate        continue from that token (a branch)",
-    "E / Shift+E / Ctrl+E     export PNG / PDF / SVG",
-    "L  large font    C  colour-blind colours    F / F11  full screen",
-    "?  this help     Esc  close     Q  quit",
-    NULL,
-};
-
-static const int TOPK_STEPS[] = {0, 1, 2, 3, 5, 10, 20, 40, 100, 1000};
-static const float TOPP_STEPS[] = {0.1f, 0.25f, 0.5f, 0.75f, 0.9f, 0.95f, 1.0f};
-
-int viz_key(VizState *v, const char *key, int shift, int ctrl, Err *err) {
-    char cmd[128];
-    if (!strcmp(key, "Right") || !strcmp(key, "Space") || !strcmp(key, "PageDown")) return viz_command(v, "next", err);
-    if (!strcmp(key, "Left") || !strcmp(key, "PageUp") || !strcmp(key, "Backspace")) return viz_command(v, "prev", err);
-    if (!strcmp(key, "Home")) return viz_command(v, "first", err);
-    if (!strcmp(key, "End")) return viz_command(v, "last", err);
-    if (!strcmp(key, "Up")) return viz_command(v, "layer -", err);
-    if (!strcmp(key, "Down")) return viz_command(v, "layer +", err);
-    if (!strcmp(key, ",")) return viz_command(v, "head -", err);
-    if (!strcmp(key, ".")) return viz_command(v, "head +", err);
-    if (!strcmp(key, "]")) return viz_command(v, "stage next", err);
-    if (!strcmp(key, "[")) return viz_command(v, "stage prev", err);
-    if (strlen(key) == 1 && key[0] >= '0' && key[0] <= '9' && !shift) {
-        snprintf(cmd, sizeof cmd, "head %d", key[0] == '0' ? 9 : key[0] - '1');
-        return viz_command(v, cmd, err);
-    }
-    if (!strcasecmp(key, "a")) return viz_command(v, "attention next", err);
-    if (!strcasecmp(key, "g")) return viz_command(v, "grid toggle", err);
-    if (!strcasecmp(key, "l")) return viz_command(v, "large toggle", err);
-    if (!strcasecmp(key, "c")) return viz_command(v, "colorblind toggle", err);
-    if (!strcmp(key, "?") || !strcasecmp(key, "h") || !strcmp(key, "F1")) return viz_command(v, "help toggle", err);
-    if (!strcasecmp(key, "f") || !strcmp(key, "F11")) return viz_command(v, "fullscreen toggle", err);
-    if (!strcasecmp(key, "t")) {
-        float t = v->gen.sampler.greedy == 1 ? 1.0f : v->gen.sampler.temperature;
-        t = shift ? t * 1.25f : t / 1.25f;
-        snprintf(cmd, sizeof cmd, "temperature %.3g", t < 0.05f ? 0.05f : t > 5 ? 5 : t);
-        return viz_command(v, cmd, err);
-    }
-    if (!strcasecmp(key, "k")) {
-        int n = (int)(sizeof TOPK_STEPS / sizeof TOPK_STEPS[0]), i = 0, cur = v->gen.sampler.top_k;
-        while (i < n - 1 && TOPK_STEPS[i] < cur) i++;
-        i = shift ? (i + 1 < n ? i + 1 : n - 1) : (i > 0 ? i - 1 : 0);
-        snprintf(cmd, sizeof cmd, "top-k %d", TOPK_STEPS[i]);
-        return viz_command(v, cmd, err);
-    }
-    if (!strcasecmp(key, "p")) {
-        int n = (int)(sizeof TOPP_STEPS / sizeof TOPP_STEPS[0]), i = 0;
-        while (i < n - 1 && TOPP_STEPS[i] < v->gen.sampler.top_p - 1e-4f) i++;
-        i = shift ? (i + 1 < n ? i + 1 : n - 1) : (i > 0 ? i - 1 : 0);
-        snprintf(cmd, sizeof cmd, "top-p %g", TOPP_STEPS[i]);
-        return viz_command(v, cmd, err);
-    }
-    if (!strcasecmp(key, "e")) {
-        const char *ext = ctrl ? "svg" : shift ? "pdf" : "png";
-        snprintf(cmd, sizeof cmd, "export gptstep-%03d.%s", ++v->exports, ext);
-        int rc = viz_command(v, cmd, err);
-        if (rc == 0) {
-            snprintf(v->message, sizeof v->message, "exported gptstep-%03d.%s", v->exports, ext);
-            v->message_is_error = 0;
-        }
-        return rc;
-    }
-    if (!strcmp(key, "Escape")) {
-        v->help = 0;
-        v->key = -1;
-        v->message[0] = 0;
-        return 0;
-    }
-    return 0;
-}
-
-int viz_click(VizState *v, double x, double y, Err *err) {
-    char cmd[128];
-    for (int i = v->n_hits - 1; i >= 0; i--) {
-        const Hit *h = &v->hits[i];
-        if (x < h->r.x || y < h->r.y || x >= h->r.x + h->r.w || y >= h->r.y + h->r.h) continue;
-        switch (h->kind) {
-        case HIT_TOKEN: snprintf(cmd, sizeof cmd, "query %d", h->a); return viz_command(v, cmd, err);
-        case HIT_CELL: { /* the heatmap: h->a x h->b cells over h->r */
-            int q = (int)((y - h->r.y) / h->r.h * h->a), k = (int)((x - h->r.x) / h->r.w * h->b);
-            snprintf(cmd, sizeof cmd, "cell %d %d", q, k);
-            return viz_command(v, cmd, err);
-        }
-        case HIT_GRID:
-            snprintf(cmd, sizeof cmd, "layer %d", h->a);
-            viz_command(v, cmd, err);
-            snprintf(cmd, sizeof cmd, "head %d", h->b);
-            viz_command(v, cmd, err);
-            return viz_command(v, "grid off", err);
-        case HIT_CANDIDATE: snprintf(cmd, sizeof cmd, "pick %d", h->a); return viz_command(v, cmd, err);
-        case HIT_STAGE: snprintf(cmd, sizeof cmd, "stage next"); v->stage = h->a - 1; return viz_command(v, cmd, err);
-        default: return 0;
-        }
-    }
-    return 0;
+    return n;
 }

@@ -1,129 +1,212 @@
 /* viz.h - the viewer: its state, the commands that change it, and drawing as a function of state.
- * Drawing goes to any cairo_t (window, PNG, SVG, PDF). Views never compute model math: they read the
- * trace, and ask the core (sampler, logit lens) for anything derived. Keys, mouse clicks and lesson
- * scripts all change the state through viz_command(), so they behave the same. */
+ *
+ * The state has three parts: the run (model, trace, branches, and numbers derived from them), the
+ * view (what is selected and shown) and the UI (hover, hit areas, messages). Keys, mouse clicks, the
+ * ':' prompt and lesson scripts all change it through one command table (commands.c), so they behave
+ * the same. Drawing (the view_NAME.c files, over the gfx.h layer) reads the state and the trace and computes no
+ * model math: derived numbers (sampler distribution, entropy, logit lens, norms) come from the core,
+ * through viz_prepare(), which runs off the UI thread in the window. */
 #ifndef GPTSTEP_VIZ_H
 #define GPTSTEP_VIZ_H
 
 #include <cairo.h>
+#include <stdatomic.h>
+#include <stdio.h>
 
 #include "generate.h"
+#include "gfx.h"
 
 typedef enum { ATT_SCORES, ATT_MASKED, ATT_WEIGHTS } AttMode;
 typedef enum { MAIN_HEATMAP, MAIN_GRID } MainView;
 
-/* Named views for `gptstep render --view NAME` and lesson scripts. */
+/* Named views for `gptstep render --view NAME`, lesson scripts and presenter mode. */
 typedef enum { VIEW_ALL, VIEW_TOKENS, VIEW_ATTENTION, VIEW_GRID, VIEW_DIST, VIEW_BLOCK, VIEW_PIPELINE, VIEW_COUNT } ViewName;
 
-typedef struct {
-    double x, y, w, h;
-} Rect;
-
 /* Something on screen the mouse can act on, recorded while drawing. */
-typedef enum { HIT_NONE, HIT_TOKEN, HIT_CELL, HIT_GRID, HIT_CANDIDATE, HIT_STAGE, HIT_VECTOR } HitKind;
+typedef enum { HIT_NONE, HIT_TOKEN, HIT_CELL, HIT_GRID, HIT_CANDIDATE, HIT_STAGE, HIT_VECTOR, HIT_PANEL } HitKind;
 typedef struct {
     HitKind kind;
     Rect r;
-    int a, b;      /* token: position; cell: the heatmap's rows, columns (r is the whole heatmap);
-                    * grid: layer, head; candidate: token id; stage: index */
-    int vec;       /* vector strip index (HIT_VECTOR) */
+    int a, b; /* token: position; cell: first position shown, positions across (r is the whole grid);
+               * grid: layer, head; candidate: token id; stage: index; vector: row, length;
+               * panel: the view (-1 header, -2 caption, -3 message) */
 } Hit;
 
 #define VIZ_MAX_HITS 8192
 #define VIZ_MAX_HIGHLIGHT 64
+#define VIZ_MAX_LAYERS 256
 
-/* Derived numbers the views show, kept until what they depend on changes (see draw.c). */
-typedef struct {
-    long epoch;          /* VizState.epoch they were computed at (-1: empty) */
-    int pos;
-    SamplerSettings s;
-    int *order;          /* (V) token ids by descending probability */
-    float *samp;         /* (V) the sampler's distribution */
-    int kept;
-    double entropy;
-} DistCache;
+/* ---- the run ---- */
 
+/* One path through the generation: the token chosen after each step, and how it was chosen
+ * (sampler.greedy == -1: picked by hand). All branches share the prompt. */
 typedef struct {
-    long epoch;
-    int pos;
-    int n;               /* layers filled */
-    int ids[128];
-    float probs[128];
-} LensCache;
+    int n_steps;
+    int *chosen;
+    SamplerSettings *settings;
+} VizBranch;
+
+/* Numbers derived from the trace for the shown position, computed by viz_prepare (off the UI thread in
+ * the window) and only read while drawing. */
+typedef struct {
+    long epoch;          /* VizRun.epoch they were computed at (-1: none) */
+    int pos;             /* the position they describe */
+    SamplerSettings s;   /* the sampler settings they used */
+    int *order;          /* (V) token ids by descending model probability */
+    float *samp;         /* (V) the sampler's distribution (after temperature, top-k, top-p) */
+    float *curve;        /* (V) the model's probabilities in rank order */
+    int kept;            /* tokens the sampler can draw */
+    double kept_mass;    /* their mass under the model */
+    double entropy;      /* of the model's distribution (temperature 1), nats */
+    double samp_entropy; /* of the sampler's distribution, nats */
+    int chosen_rank;     /* 0-based rank of the chosen (or actual next) token, -1 when none */
+    /* the pipeline and the logit lens: after each block, at pos */
+    int n_layers;
+    int lens_id[VIZ_MAX_LAYERS];
+    float lens_p[VIZ_MAX_LAYERS];
+    double embed_norm, norm_mid[VIZ_MAX_LAYERS], norm_out[VIZ_MAX_LAYERS], lnf_norm;
+} VizDerived;
 
 typedef struct {
     Gen gen;             /* the model, tokenizer, trace and sampler */
-    long epoch;          /* bumped whenever the trace's positions may have changed */
-    DistCache dist;
-    LensCache lens;
     int loaded;          /* gen holds a model */
+    long epoch;          /* bumped whenever the trace's positions may have changed */
     char model_arg[512]; /* what --model / the model command named ("" = default) */
-    char prompt[4096];
+    char *prompt;        /* the prompt text (any length; "" = unconditional) */
     int step;            /* the displayed step: positions up to its end are shown */
+    VizBranch *branches; /* every path generated from this prompt (the current one may be newer) */
+    int n_branches, branch;
+    VizDerived d;
+} VizRun;
+
+/* ---- the view: what is selected and shown ---- */
+
+typedef struct {
     int query;           /* selected query position (-1: the step's last position) */
     int key;             /* selected key for the cell breakdown (-1: none) */
     int layer, head;
-    int stage;           /* index into the forward-pass pipeline, see viz_stage_name */
+    int stage;           /* index into the forward-pass pipeline (-1: none), see viz_stage_name */
     AttMode att;
     MainView main;
     ViewName only;       /* VIEW_ALL, or one view filling the canvas */
-    int top_k_bars;      /* candidates shown as bars */
-    int large;           /* large-font presentation mode */
+    int bars;            /* candidates shown as bars */
+    int presenter;       /* presenter mode: one view fills the screen, text >= 1/40 of its height */
     int colorblind;      /* colour-blind-safe colour maps */
     int help;            /* help overlay shown */
     int fullscreen;
+    int zoom;            /* heatmap: positions shown across (0: all that fit) */
+    int pan;             /* heatmap: first key/query position shown when zoomed (-1: follow the query) */
+    int grid_layer0;     /* grid: first layer shown when not all fit (-1: follow the layer) */
+    int hl_tokens[VIZ_MAX_HIGHLIGHT], n_hl_tokens;  /* highlighted positions */
+    int hl_cells[VIZ_MAX_HIGHLIGHT][2], n_hl_cells; /* highlighted (query, key) cells */
+    int hl_cands[VIZ_MAX_HIGHLIGHT], n_hl_cands;    /* highlighted candidate token ids */
+    char caption[4096];  /* lesson caption (markdown-ish: **bold**) */
+    char progress[128];  /* lesson progress, e.g. "step 4 / 12" */
+    char title[256];     /* lesson title, shown in the header */
+} VizView;
+
+/* ---- the UI ---- */
+
+typedef struct {
     double mouse_x, mouse_y;
     int hover;           /* index into hits under the mouse, or -1 */
     Hit hits[VIZ_MAX_HITS];
     int n_hits;
     char message[1024];  /* an error or notice shown in the window */
     int message_is_error;
-    char caption[2048];  /* lesson caption (markdown-ish: **bold** lines) */
-    char progress[128];  /* lesson progress, e.g. "Lesson 3 - step 4 / 12" */
-    int hl_tokens[VIZ_MAX_HIGHLIGHT], n_hl_tokens;         /* highlighted positions */
-    int hl_cells[VIZ_MAX_HIGHLIGHT][2], n_hl_cells;        /* highlighted (query, key) cells */
-    int hl_cands[VIZ_MAX_HIGHLIGHT], n_hl_cands;           /* highlighted candidate token ids */
-    char title[256];     /* lesson title, shown in the header */
     int exports;         /* files exported from the window so far (for their names) */
-    volatile int load_percent; /* written by the worker while it loads a model, -1 when not loading */
-    int busy;            /* a worker is computing: the state must not be touched */
+    atomic_int load_percent; /* written by the worker while it loads a model, -1 when not loading */
+    int busy;            /* a worker owns the run: nothing may read it */
+    int edit_request;    /* the edit command asked the window for its editor: 1 prompt, 2 command */
+    int quit;            /* the quit command asked the window to close */
+    int async_prepare;   /* the window runs viz_prepare on its worker; otherwise viz_draw runs it */
+    double fs, fs_min;   /* the last frame's body and smallest text sizes */
     char busy_what[256];
+} VizUi;
+
+typedef struct {
+    VizRun run;
+    VizView view;
+    VizUi ui;
 } VizState;
 
 void viz_init(VizState *v);
 void viz_free(VizState *v);
+/* The view's defaults (one place for them); keeps presenter, colour-blind and full-screen settings. */
+void viz_view_defaults(VizView *w);
 
-/* Runs one command (the language of keys, clicks and lessons; see docs/viewer.md), e.g.
- * "next", "prev", "layer 2", "head 3", "attention weights", "view grid", "stage L1.attn", "query 4",
- * "temperature 0.8", "top-k 40", "top-p 0.9", "seed 7", "prompt Once upon a time", "model gpt2",
- * "pick 1234", "export out.pdf". Returns 0, or -1 with err filled (the state stays usable). */
-int viz_command(VizState *v, const char *cmd, Err *err);
+/* Runs one command line (see docs/viewer.md, or viz_commands_markdown): keys, clicks, the ':' prompt and
+ * lessons all come here. Returns 0, or -1 with err filled; the state stays usable either way. */
+int viz_command(VizState *v, const char *line, Err *err);
+/* Checks a command line's form without running it (name, argument kinds, fixed ranges): for lessons. */
+int viz_command_check(const char *line, Err *err, int *arg_col);
+/* Whether a command can take long (a model's forward pass): the window runs those on its worker. */
+int viz_command_is_slow(const char *line);
+/* The command table as a Markdown table (docs/viewer.md must contain it), and the key table. */
+void viz_commands_markdown(FILE *out);
+void viz_keys_markdown(FILE *out);
+/* The help overlay's lines (key, what it does), NULL-terminated pairs. */
+int viz_help_lines(const char ***keys, const char ***what);
 
-/* Loads v->model_arg and runs v->prompt (the slow part: callers may run it off the UI thread). */
+/* Keyboard and mouse, mapped to commands. key is an SDL-independent name: "Right", "a", "F11"... */
+int viz_key(VizState *v, const char *key, int shift, int ctrl, Err *err);
+/* The command a key sends ("" when none): the window asks first, to run slow ones on its worker. */
+const char *viz_key_command(VizState *v, const char *key, int shift, int ctrl, char *buf, size_t cap);
+int viz_click(VizState *v, double x, double y, Err *err);
+const char *viz_click_command(VizState *v, double x, double y, char *buf, size_t cap);
+int viz_wheel(VizState *v, double x, double y, int dy, int ctrl, Err *err);
+
+/* Loads run.model_arg and runs run.prompt (slow: the window runs it on its worker). */
 int viz_load_and_run(VizState *v, Err *err);
+/* Computes the derived numbers for what is shown (slow on big models: the window runs it on its
+ * worker after every command that changes them). Cheap when they are current. */
+void viz_prepare(VizState *v);
+int viz_needs_prepare(const VizState *v);
 
-/* Draws the whole window (or v->only) into a w x h area of cr; records hit areas for the mouse. */
+/* Draws the whole window (or the view alone) into a w x h area of cr; records hit areas. */
 void viz_draw(VizState *v, cairo_t *cr, double w, double h);
-
 /* Writes the current drawing to FILE.png, .svg or .pdf at w x h. */
 int viz_export(VizState *v, const char *path, int w, int h, Err *err);
 
-/* The forward-pass pipeline: 1 + 6 per layer + 4 stages. */
+/* The forward-pass pipeline: embed, 6 stages per layer, then ln_f, logits, probs, sample. */
 int viz_n_stages(const VizState *v);
 void viz_stage_name(const VizState *v, int stage, char *buf, size_t cap);
+int viz_stage_by_name(const VizState *v, const char *name);
 int viz_stage_layer(const VizState *v, int stage); /* -1 outside the blocks */
 
 const char *viz_view_name(ViewName v);
 int viz_view_by_name(const char *name);
+/* The view presenter mode shows for the current selection. */
+ViewName viz_shown_view(const VizState *v);
 
-/* Positions shown at the displayed step, and its last position (the one predicting the next token). */
+/* Positions shown at the displayed step, and the selected query position. */
 int viz_n_shown(const VizState *v);
 int viz_query_pos(const VizState *v);
+int viz_prompt_len(const VizState *v);
+/* Whether the token at position p (or the pending choice, p == n_shown) was picked by hand. */
+int viz_picked(const VizState *v, int p);
 
-/* Keyboard and mouse, mapped to commands. key is an SDL keycode-independent name: "Right", "a", ... */
-int viz_key(VizState *v, const char *key, int shift, int ctrl, Err *err);
-int viz_click(VizState *v, double x, double y, Err *err);
+/* A token's text for display (spaces as a visible mark). */
+void viz_piece(const VizState *v, int id, char *out, size_t cap);
+/* A tensor of the trace at a position (NULL when not recorded). */
+const float *viz_tensor(const VizState *v, TensorKind k, int layer, int pos);
 
-extern const char *VIZ_HELP_LINES[];
+/* How one attention weight is computed, from the trace's q and k: every number the cell panel shows. */
+typedef struct {
+    int q, k, layer, head, hs, kept;
+    double dot;      /* q . k over the head's hs channels */
+    double sqrt_d;   /* sqrt(hs) */
+    float score;     /* the recorded score (q . k / sqrt(d)) */
+    float row_max;   /* the largest kept score in the query's row */
+    double e;        /* exp(score - row_max), 0 when masked */
+    double z;        /* the softmax normaliser: sum over kept keys of exp(score_j - row_max) */
+    float weight;    /* the recorded weight */
+} CellBreakdown;
+int viz_cell_breakdown(const VizState *v, int q, int k, CellBreakdown *out);
+/* The panel's lines, as drawn (n lines of at most 256 bytes); returns n. */
+int viz_cell_lines(const VizState *v, const CellBreakdown *c, char lines[][256], int max);
+
+/* Sets the UI message (an error or a notice). */
+void viz_message(VizState *v, int is_error, const char *fmt, ...) GS_PRINTF(3, 4);
 
 #endif

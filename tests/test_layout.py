@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""test_layout.py - the viewer's layout, checked from what cairo wrote into PDF files: every view, in
+normal and presenter mode, at 1280x720, 1920x1080 and 3840x2160, with the shipped model and random
+models with GPT-2 small's and GPT-2 XL's layer, head, vocabulary and context counts. From the words and
+their boxes (pdftotext -bbox), for every page:
+  - no two words overlap;
+  - every word lies inside a panel of the page (the header, a view, the caption);
+  - every word is at least the mode's smallest text: in presenter mode 1/40 of the canvas height.
+    usage: test_layout.py GPTSTEP OUT_DIR [--quick]     (--quick: the shipped model only)
+"""
+import os
+import re
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+import gpt2_ref  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+# DejaVu Sans: a word's box (ascent + descent) is 1.164 times the font size
+BOX_PER_SIZE = 1.164
+
+
+def layout_model(folder, n_layer, n_head, n_embd, n_ctx, seed):
+    """A random model with the given layer, head and context counts and the real vocabulary, narrow
+    (n_embd small) and in float16 so that it stays small; what the layout depends on is the counts."""
+    if os.path.exists(os.path.join(folder, "model.safetensors")):
+        return folder
+    t = gpt2_ref.random_gpt2(n_layer, n_head, n_embd, n_ctx, seed=seed)
+    t = {k: v for k, v in t.items() if not re.fullmatch(r"h\.\d+\.attn\.bias", k)}  # the mask buffer is not needed
+    gpt2_ref.write_model(folder, t, dict(n_layer=n_layer, n_head=n_head, n_embd=n_embd, n_positions=n_ctx,
+                                         vocab_size=50257), dtype="F16")
+    return folder
+
+
+def words(pdf):
+    out = subprocess.run(["pdftotext", "-bbox", pdf, "-"], capture_output=True, text=True, check=True).stdout
+    pages = []
+    for page in out.split("<page ")[1:]:
+        ws = []
+        for m in re.finditer(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(.*?)</word>', page):
+            x0, y0, x1, y1 = map(float, m.groups()[:4])
+            ws.append((x0, y0, x1, y1, m.group(5)))
+        pages.append(ws)
+    return pages
+
+
+def font_size(w):
+    """The font size of a word from its box: the box's height for horizontal text; its width for text
+    rotated a quarter turn (a horizontal word of n characters is 0.2n to 1.1n sizes wide)."""
+    width, height, n = w[2] - w[0], w[3] - w[1], max(1, len(w[4]))
+    s = height / BOX_PER_SIZE
+    return s if 0.2 * n * s <= width <= 1.1 * n * s else width / BOX_PER_SIZE
+
+
+def overlap(a, b, tol=0.6):
+    return min(a[2], b[2]) - max(a[0], b[0]) > tol and min(a[3], b[3]) - max(a[1], b[1]) > tol
+
+
+def inside(w, r, tol=1.0):
+    x, y, rw, rh = r
+    return w[0] >= x - tol and w[1] >= y - tol and w[2] <= x + rw + tol and w[3] <= y + rh + tol
+
+
+def check_file(line):
+    path, W, H, presenter, fs, fs_min, panels = line.rstrip("\n").split("\t")
+    W, H, presenter, fs_min = int(W), int(H), int(presenter), float(fs_min)
+    rects = []
+    for p in panels.split(";"):
+        if p:
+            _, box = p.split(":")
+            rects.append(tuple(map(float, box.split(","))))
+    problems = []
+    ws = words(path)[0]
+    smallest = H / 40.0 if presenter else fs_min
+    for i, w in enumerate(ws):
+        if not any(inside(w, r) for r in rects):
+            problems.append(f"'{w[4]}' at ({w[0]:.0f},{w[1]:.0f})-({w[2]:.0f},{w[3]:.0f}) leaves every panel")
+        size = font_size(w)
+        if size < smallest * 0.98:
+            problems.append(f"'{w[4]}' is {size:.1f} pt, smaller than {smallest:.1f}")
+        for u in ws[i + 1:]:
+            if overlap(w, u):
+                problems.append(f"'{w[4]}' and '{u[4]}' overlap at ({w[0]:.0f},{w[1]:.0f})")
+    return path, len(ws), problems
+
+
+def main():
+    if len(sys.argv) < 3:
+        print(__doc__)
+        return 2
+    gs, out = sys.argv[1], sys.argv[2]
+    quick = "--quick" in sys.argv
+    build = os.environ.get("GPTSTEP_TEST_BUILD", "build")
+    models = ["storybook=" + os.path.join(ROOT, "models", "storybook")]
+    if not quick:
+        models.append("small=" + layout_model(os.path.join(out, "layout-small"), 12, 12, 96, 1024, 11))
+        models.append("xl=" + layout_model(os.path.join(out, "layout-xl"), 48, 25, 100, 1024, 12))
+    d = os.path.join(out, "layout")
+    r = subprocess.run([os.path.join(build, "tests", "viz_layout"), d] + models, capture_output=True, text=True)
+    sys.stdout.write(r.stdout)
+    sys.stderr.write(r.stderr)
+    if r.returncode:
+        print("layout: rendering failed")
+        return 1
+    passed = failed = total_words = 0
+    with open(os.path.join(d, "index.tsv")) as f:
+        for line in f:
+            path, n, problems = check_file(line)
+            total_words += n
+            if problems:
+                failed += 1
+                print(f"FAIL {os.path.basename(path)}: {len(problems)} problems")
+                for p in problems[:6]:
+                    print("     " + p)
+            else:
+                passed += 1
+    print(f"{total_words} words checked")
+    print(f"layout: {passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

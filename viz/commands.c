@@ -1,0 +1,939 @@
+/* commands.c - the viewer's one command table. Every input ends here: keys (through the key table
+ * below), mouse clicks, the ':' prompt, lesson scripts, `gptstep render`, the help overlay and the
+ * docs (docs/viewer.md holds the table as viz_commands_markdown prints it; a test compares them).
+ * Each command has a name, aliases, the kind and fixed range of its argument, a usage, a help line
+ * and a handler. Arguments are parsed once, here, the same way for every caller. */
+#define _POSIX_C_SOURCE 200809L
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "viz.h"
+#include "vizint.h"
+
+typedef enum {
+    A_NONE,   /* no argument */
+    A_INT,    /* a whole number in [lo, hi], or one of `words` */
+    A_NUM,    /* a number in [lo, hi], or one of `words` */
+    A_ONOFF,  /* on, off or toggle (left out: toggle) */
+    A_ENUM,   /* one of `words` */
+    A_TEXT,   /* the rest of the line; "double quotes" and \n \t \\ \" escapes are undone */
+    A_INTS2,  /* two whole numbers in [lo, hi] */
+    A_TOKEN,  /* a token id in [lo, hi] or a "quoted piece" */
+    A_WORDS,  /* free words checked by the handler (highlight, stage) */
+} ArgKind;
+
+typedef struct {
+    const char *text; /* A_TEXT, A_TOKEN's piece, A_WORDS: the argument (unquoted) */
+    const char *raw;  /* the argument as written */
+    long i, i2;
+    double d;
+    int word;         /* index into the command's words, or -1 */
+    int given;        /* an argument was written */
+} Args;
+
+typedef struct {
+    const char *name;
+    const char *aliases; /* space-separated */
+    ArgKind kind;
+    const char *words;   /* '|'-separated */
+    double lo, hi;
+    int optional;        /* the argument may be left out */
+    int slow;            /* runs the model: the window runs it on its worker */
+    const char *usage;   /* the argument, as docs and errors show it */
+    const char *help;
+    int (*run)(VizState *v, const Args *a, Err *err);
+} Command;
+
+/* ---- helpers ---- */
+
+static int need_model(const VizState *v, Err *err) {
+    if (!v->run.loaded) return err_set(err, "no model is loaded");
+    return v->run.gen.trace.n_steps > 0 ? 0 : err_set(err, "nothing has run yet: give a prompt (Enter)");
+}
+
+static void unquote(const char *in, char *out, size_t cap) {
+    size_t n = strlen(in), k = 0;
+    if (n >= 2 && in[0] == '"' && in[n - 1] == '"') in++, n -= 2;
+    for (size_t i = 0; i < n && k + 1 < cap; i++) {
+        if (in[i] == '\\' && i + 1 < n) {
+            char c = in[++i];
+            out[k++] = c == 'n' ? '\n' : c == 't' ? '\t' : c;
+        } else {
+            out[k++] = in[i];
+        }
+    }
+    out[k] = 0;
+}
+
+static int word_index(const char *words, const char *s) {
+    if (!words) return -1;
+    int i = 0;
+    for (const char *p = words; *p; i++) {
+        const char *e = strchr(p, '|');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        if (strlen(s) == n && strncasecmp(p, s, n) == 0) return i;
+        if (!e) break;
+        p = e + 1;
+    }
+    return -1;
+}
+
+static int parse_long(const char *s, long *out) {
+    char *end;
+    errno = 0;
+    long x = strtol(s, &end, 10);
+    if (end == s || *end || errno) return -1;
+    *out = x;
+    return 0;
+}
+
+static int parse_num(const char *s, double *out) {
+    char *end;
+    errno = 0;
+    double x = strtod(s, &end);
+    if (end == s || *end || errno || !isfinite(x)) return -1;
+    *out = x;
+    return 0;
+}
+
+/* "0..3" or "0.001..100" for messages */
+static void range_text(const Command *c, char *buf, size_t cap) {
+    if (c->kind == A_NUM) snprintf(buf, cap, "%g..%g", c->lo, c->hi);
+    else snprintf(buf, cap, "%.0f..%.0f", c->lo, c->hi);
+}
+
+/* ---- the handlers ---- */
+
+static void clear_selection(VizState *v) { v->view.query = -1, v->view.key = -1; }
+
+static int c_next(VizState *v, const Args *a, Err *err) {
+    (void)a;
+    return viz_step_next(v, err);
+}
+
+static int c_prev(VizState *v, const Args *a, Err *err) {
+    (void)a;
+    if (need_model(v, err)) return -1;
+    if (v->run.step > 0) v->run.step--;
+    clear_selection(v);
+    return 0;
+}
+
+static int c_first(VizState *v, const Args *a, Err *err) {
+    (void)a;
+    if (need_model(v, err)) return -1;
+    v->run.step = 0;
+    clear_selection(v);
+    return 0;
+}
+
+static int c_last(VizState *v, const Args *a, Err *err) {
+    (void)a;
+    if (need_model(v, err)) return -1;
+    v->run.step = v->run.gen.trace.n_steps - 1;
+    clear_selection(v);
+    return 0;
+}
+
+/* Generates (or shows) up to step `target`, checking the context first. */
+static int go_to_step(VizState *v, long target, Err *err) {
+    if (need_model(v, err)) return -1;
+    int ctx = v->run.gen.model.cfg.n_ctx, prompt = viz_prompt_len(v);
+    if (prompt + target > ctx)
+        return err_set(err, "step %ld needs %ld positions, past the model's %d-token context (at most step %d)", target,
+                       prompt + target, ctx, ctx - prompt);
+    if (target <= v->run.gen.trace.n_steps - 1) {
+        v->run.step = (int)target;
+        clear_selection(v);
+        return 0;
+    }
+    v->run.step = v->run.gen.trace.n_steps - 1;
+    while (v->run.step < target)
+        if (viz_step_next(v, err)) return -1;
+    return 0;
+}
+
+static int c_generate(VizState *v, const Args *a, Err *err) {
+    if (need_model(v, err)) return -1;
+    return go_to_step(v, v->run.step + (a->given ? a->i : 1), err);
+}
+
+static int c_step(VizState *v, const Args *a, Err *err) { return go_to_step(v, a->i, err); }
+
+static int c_query(VizState *v, const Args *a, Err *err) {
+    if (need_model(v, err)) return -1;
+    int n = viz_n_shown(v);
+    long p = a->word == 0 ? n - 1 : a->i;
+    if (p < 0 || p >= n) return err_set(err, "query expects a position 0..%d (or last), got '%s'", n - 1, a->raw);
+    v->view.query = (int)p;
+    v->view.key = -1;
+    return 0;
+}
+
+static int c_key(VizState *v, const Args *a, Err *err) {
+    if (need_model(v, err)) return -1;
+    int n = viz_n_shown(v);
+    if (a->word == 0) {
+        v->view.key = -1;
+        return 0;
+    }
+    if (a->i < 0 || a->i >= n) return err_set(err, "key expects a position 0..%d (or none), got '%s'", n - 1, a->raw);
+    v->view.key = (int)a->i;
+    return 0;
+}
+
+static int c_cell(VizState *v, const Args *a, Err *err) {
+    if (need_model(v, err)) return -1;
+    int n = viz_n_shown(v);
+    if (a->i >= n || a->i2 >= n)
+        return err_set(err, "cell expects a query and a key position 0..%d, got '%s'", n - 1, a->raw);
+    v->view.query = (int)a->i, v->view.key = (int)a->i2;
+    return 0;
+}
+
+/* layer/head: a number, or +/- (next/prev) wrapping around */
+static int pick_index(const Args *a, int cur, int n, const char *what, const char *plural, Err *err, int *out) {
+    if (a->word == 0 || a->word == 2) *out = (cur + 1) % n;
+    else if (a->word == 1 || a->word == 3) *out = (cur + n - 1) % n;
+    else if (a->i < 0 || a->i >= n)
+        return err_set(err, "%s expects 0..%d (this model has %d %s, counted from 0), got '%s'", what, n - 1, n, plural, a->raw);
+    else *out = (int)a->i;
+    return 0;
+}
+
+static int c_layer(VizState *v, const Args *a, Err *err) {
+    if (need_model(v, err)) return -1;
+    int l = 0;
+    if (pick_index(a, v->view.layer, v->run.gen.model.cfg.n_layer, "layer", "layers", err, &l)) return -1;
+    v->view.layer = l;
+    v->view.grid_layer0 = -1;
+    /* the pipeline's selected stage follows the layer */
+    int s = v->view.stage, sl = s >= 0 ? viz_stage_layer(v, s) : -1;
+    if (sl >= 0 && sl != l) v->view.stage = 1 + 6 * l + (s - 1) % 6;
+    return 0;
+}
+
+static int c_head(VizState *v, const Args *a, Err *err) {
+    if (need_model(v, err)) return -1;
+    int h = 0;
+    if (pick_index(a, v->view.head, v->run.gen.model.cfg.n_head, "head", "heads", err, &h)) return -1;
+    v->view.head = h;
+    return 0;
+}
+
+static int c_attention(VizState *v, const Args *a, Err *err) {
+    (void)err;
+    v->view.att = a->word < 0 || a->word == 3 ? (AttMode)((v->view.att + 1) % 3) : (AttMode)a->word;
+    return 0;
+}
+
+static int c_view(VizState *v, const Args *a, Err *err) {
+    (void)err;
+    const char *w = a->text;
+    if (!strcasecmp(w, "next") || !strcasecmp(w, "prev")) { /* cycle the single views */
+        int cur = viz_shown_view(v), d = !strcasecmp(w, "next") ? 1 : VIEW_COUNT - 2;
+        if (cur == VIEW_ALL) cur = d == 1 ? VIEW_COUNT - 1 : 1;
+        int nxt = 1 + (cur - 1 + d) % (VIEW_COUNT - 1);
+        v->view.only = (ViewName)nxt;
+    } else if (!strcasecmp(w, "heatmap")) {
+        v->view.main = MAIN_HEATMAP;
+        if (v->view.only == VIEW_GRID) v->view.only = VIEW_ATTENTION;
+        return 0;
+    } else if (!strcasecmp(w, "grid") && v->view.only == VIEW_ALL && !v->view.presenter) {
+        v->view.main = MAIN_GRID; /* the whole window, with the grid in the heatmap's place */
+        return 0;
+    } else {
+        v->view.only = (ViewName)viz_view_by_name(w);
+    }
+    if (v->view.only == VIEW_GRID) v->view.main = MAIN_GRID;
+    if (v->view.only == VIEW_ATTENTION) v->view.main = MAIN_HEATMAP;
+    return 0;
+}
+
+static int on_off(const Args *a, int cur) { return a->word == 0 ? 1 : a->word == 1 ? 0 : !cur; }
+
+static int c_grid(VizState *v, const Args *a, Err *err) {
+    (void)err;
+    int on = on_off(a, viz_shown_view(v) == VIEW_GRID || (v->view.only == VIEW_ALL && v->view.main == MAIN_GRID));
+    v->view.main = on ? MAIN_GRID : MAIN_HEATMAP;
+    if (v->view.only == VIEW_GRID && !on) v->view.only = VIEW_ATTENTION;
+    else if (v->view.only == VIEW_ATTENTION && on) v->view.only = VIEW_GRID;
+    return 0;
+}
+
+static int c_stage(VizState *v, const Args *a, Err *err) {
+    if (need_model(v, err)) return -1;
+    int n = viz_n_stages(v), s, cur = v->view.stage;
+    const char *w = a->text;
+    if (!strcasecmp(w, "next") || !strcmp(w, "+")) s = cur + 1 < n ? cur + 1 : n - 1;
+    else if (!strcasecmp(w, "prev") || !strcmp(w, "-")) s = cur > 0 ? cur - 1 : 0;
+    else if (!strcasecmp(w, "none") || !strcasecmp(w, "off")) s = -1;
+    else if ((s = viz_stage_by_name(v, w)) < 0)
+        return err_set(err, "stage expects embed, L0.ln_1|attn|add_1|ln_2|ffn|add_2 .. L%d.*, ln_f, logits, probs, sample, "
+                       "next, prev or none, got '%s'", v->run.gen.model.cfg.n_layer - 1, w);
+    v->view.stage = s;
+    if (s >= 0 && viz_stage_layer(v, s) >= 0) v->view.layer = viz_stage_layer(v, s);
+    return 0;
+}
+
+/* The sampler settings changed: the pending choice of the newest step is drawn again, and said so. */
+static void settings_changed(VizState *v) {
+    VizRun *r = &v->run;
+    if (!r->loaded || r->step != r->gen.trace.n_steps - 1 || !r->gen.has_logits) return;
+    rng_seed(&r->gen.rng, r->gen.sampler.seed + (uint64_t)r->gen.trace.n_pos);
+    int id = gen_choose(&r->gen, -1);
+    r->epoch++;
+    char piece[128];
+    viz_piece(v, id, piece, sizeof piece);
+    viz_message(v, 0, "the next token was drawn again with the new settings: \"%s\"", piece);
+}
+
+static const int TOPK_STEPS[] = {0, 1, 2, 3, 5, 10, 20, 40, 100, 1000};
+static const float TOPP_STEPS[] = {0.1f, 0.25f, 0.5f, 0.75f, 0.9f, 0.95f, 1.0f};
+
+static int c_temperature(VizState *v, const Args *a, Err *err) {
+    (void)err;
+    SamplerSettings *s = &v->run.gen.sampler;
+    double t = a->d;
+    if (a->word >= 0) {
+        double cur = s->greedy == 1 ? 1.0 : s->temperature;
+        t = a->word == 0 ? cur * 1.25 : cur / 1.25;
+        t = t < 0.05 ? 0.05 : t > 5 ? 5 : t;
+        t = round(t * 1000) / 1000; /* the value shown is the value used */
+    }
+    s->temperature = (float)t;
+    s->greedy = 0;
+    settings_changed(v);
+    return 0;
+}
+
+static int c_top_k(VizState *v, const Args *a, Err *err) {
+    (void)err;
+    SamplerSettings *s = &v->run.gen.sampler;
+    long k = a->i;
+    if (a->word >= 0) {
+        int n = (int)(sizeof TOPK_STEPS / sizeof TOPK_STEPS[0]), i = 0;
+        while (i < n - 1 && TOPK_STEPS[i] < s->top_k) i++;
+        i = a->word == 0 ? (i + 1 < n ? i + 1 : n - 1) : (i > 0 ? i - 1 : 0);
+        k = TOPK_STEPS[i];
+    }
+    s->top_k = (int)k;
+    s->greedy = 0;
+    settings_changed(v);
+    return 0;
+}
+
+static int c_top_p(VizState *v, const Args *a, Err *err) {
+    (void)err;
+    SamplerSettings *s = &v->run.gen.sampler;
+    double p = a->d;
+    if (a->word >= 0) {
+        int n = (int)(sizeof TOPP_STEPS / sizeof TOPP_STEPS[0]), i = 0;
+        while (i < n - 1 && TOPP_STEPS[i] < s->top_p - 1e-4f) i++;
+        i = a->word == 0 ? (i + 1 < n ? i + 1 : n - 1) : (i > 0 ? i - 1 : 0);
+        p = TOPP_STEPS[i];
+    }
+    s->top_p = (float)p;
+    s->greedy = 0;
+    settings_changed(v);
+    return 0;
+}
+
+static int c_greedy(VizState *v, const Args *a, Err *err) {
+    (void)err;
+    v->run.gen.sampler.greedy = on_off(a, v->run.gen.sampler.greedy == 1);
+    settings_changed(v);
+    return 0;
+}
+
+static int c_seed(VizState *v, const Args *a, Err *err) {
+    char *end;
+    errno = 0;
+    unsigned long long s = strtoull(a->raw, &end, 10);
+    if (!*a->raw || *end || a->raw[0] == '-' || errno)
+        return err_set(err, "seed expects a whole number >= 0, got '%s'", a->raw);
+    v->run.gen.sampler.seed = s;
+    return v->run.loaded ? viz_rerun_prompt(v, err) : 0;
+}
+
+static int c_prompt(VizState *v, const Args *a, Err *err) {
+    const char *text = a->text;
+    if (!text[0]) return err_set(err, "prompt expects some text (or use 'unconditional')");
+    size_t bad;
+    if (!utf8_valid(text, strlen(text), &bad)) return err_set(err, "the prompt is not valid UTF-8 (byte %zu)", bad);
+    char *old = v->run.prompt;
+    v->run.prompt = xstrdup(text);
+    int rc = viz_rerun_prompt(v, err);
+    if (rc) { /* keep showing what was there */
+        free(v->run.prompt);
+        v->run.prompt = old;
+        Err ignore;
+        if (v->run.loaded) viz_rerun_prompt(v, &ignore);
+        return rc;
+    }
+    free(old);
+    return 0;
+}
+
+static int c_unconditional(VizState *v, const Args *a, Err *err) {
+    (void)a;
+    free(v->run.prompt);
+    v->run.prompt = xstrdup("");
+    return viz_rerun_prompt(v, err);
+}
+
+static int c_model(VizState *v, const Args *a, Err *err) {
+    char old[sizeof v->run.model_arg];
+    snprintf(old, sizeof old, "%s", v->run.model_arg);
+    Err probe;
+    char *dir = gpt2_resolve_model(a->text[0] ? a->text : NULL, &probe);
+    if (!dir) return err_set(err, "%s", probe.msg);
+    free(dir);
+    snprintf(v->run.model_arg, sizeof v->run.model_arg, "%s", a->text);
+    int rc = viz_load_and_run(v, err);
+    if (rc && !v->run.loaded) { /* the new model failed: go back to the old one */
+        snprintf(v->run.model_arg, sizeof v->run.model_arg, "%s", old);
+        Err ignore;
+        viz_load_and_run(v, &ignore);
+    }
+    return rc;
+}
+
+/* Finds the token whose piece is exactly `text` (e.g. " king"). */
+static int token_by_piece(const VizState *v, const char *text) {
+    int n = (int)strlen(text);
+    for (int id = 0; id < v->run.gen.model.cfg.n_vocab; id++) {
+        int len;
+        const char *b = tok_bytes(v->run.gen.tok, id, &len);
+        if (len == n && memcmp(b, text, (size_t)n) == 0) return id;
+    }
+    return -1;
+}
+
+static int token_arg(const VizState *v, const Args *a, const char *cmd, Err *err) {
+    if (a->text) {
+        int id = token_by_piece(v, a->text);
+        if (id < 0) return err_set(err, "%s: no single token is \"%s\" (see 'gptstep tokens')", cmd, a->text);
+        return id;
+    }
+    int V = v->run.gen.model.cfg.n_vocab;
+    if (a->i >= V) return err_set(err, "%s expects a token id 0..%d or a \"quoted piece\", got '%s'", cmd, V - 1, a->raw);
+    return (int)a->i;
+}
+
+static int c_pick(VizState *v, const Args *a, Err *err) {
+    if (need_model(v, err)) return -1;
+    int id = token_arg(v, a, "pick", err);
+    return id < 0 ? -1 : viz_pick(v, id, err);
+}
+
+static int c_branch(VizState *v, const Args *a, Err *err) {
+    if (need_model(v, err)) return -1;
+    int n = v->run.n_branches, to;
+    if (a->word == 0) to = (v->run.branch + 1) % n;
+    else if (a->word == 1) to = (v->run.branch + n - 1) % n;
+    else if (a->i >= n) return err_set(err, "branch expects 0..%d (there %s %d), got '%s'", n - 1, n == 1 ? "is" : "are", n, a->raw);
+    else to = (int)a->i;
+    return viz_branch_switch(v, to, err);
+}
+
+static int c_bars(VizState *v, const Args *a, Err *err) {
+    (void)err;
+    v->view.bars = (int)a->i;
+    return 0;
+}
+
+static int c_zoom(VizState *v, const Args *a, Err *err) {
+    if (need_model(v, err)) return -1;
+    int n = viz_n_shown(v), cur = v->view.zoom > 0 && v->view.zoom < n ? v->view.zoom : n;
+    if (a->word == 0) cur = cur * 2 / 3 > 4 ? cur * 2 / 3 : 4;               /* in */
+    else if (a->word == 1) cur = cur * 3 / 2 + 1;                            /* out */
+    else if (a->word == 2) cur = 0;                                          /* fit */
+    else cur = (int)a->i;
+    v->view.zoom = cur >= n ? 0 : cur;
+    return 0;
+}
+
+static int c_pan(VizState *v, const Args *a, Err *err) {
+    if (need_model(v, err)) return -1;
+    int first, count, n = viz_n_shown(v);
+    viz_heatmap_window(v, 1, &first, &count);
+    int step = count / 4 > 1 ? count / 4 : 1;
+    if (a->word == 0) first -= step;
+    else if (a->word == 1) first += step;
+    else if (a->word == 2) first = -1;
+    else first = (int)a->i;
+    if (first >= 0 && first > n - count) first = n - count;
+    v->view.pan = a->word == 2 ? -1 : first < 0 ? 0 : first;
+    return 0;
+}
+
+static int c_presenter(VizState *v, const Args *a, Err *err) {
+    (void)err;
+    v->view.presenter = on_off(a, v->view.presenter);
+    return 0;
+}
+
+static int c_colorblind(VizState *v, const Args *a, Err *err) {
+    (void)err;
+    v->view.colorblind = on_off(a, v->view.colorblind);
+    return 0;
+}
+
+static int c_help(VizState *v, const Args *a, Err *err) {
+    (void)err;
+    v->view.help = on_off(a, v->view.help);
+    return 0;
+}
+
+static int c_fullscreen(VizState *v, const Args *a, Err *err) {
+    (void)err;
+    v->view.fullscreen = on_off(a, v->view.fullscreen);
+    return 0;
+}
+
+static int c_title(VizState *v, const Args *a, Err *err) {
+    (void)err;
+    snprintf(v->view.title, sizeof v->view.title, "%s", a->text);
+    return 0;
+}
+
+static int c_caption(VizState *v, const Args *a, Err *err) {
+    (void)err;
+    snprintf(v->view.caption, sizeof v->view.caption, "%s", a->text);
+    return 0;
+}
+
+static int c_highlight(VizState *v, const Args *a, Err *err) {
+    char what[32] = "";
+    int used = 0;
+    sscanf(a->text, "%31s %n", what, &used);
+    const char *p = a->text + used;
+    VizView *w = &v->view;
+    if (!strcasecmp(what, "clear") || !strcasecmp(what, "none")) {
+        w->n_hl_tokens = w->n_hl_cells = w->n_hl_cands = 0;
+        return 0;
+    }
+    if (need_model(v, err)) return -1;
+    int n = viz_n_shown(v);
+    if (!strcasecmp(what, "token") || !strcasecmp(what, "tokens")) {
+        char *end;
+        for (long x = strtol(p, &end, 10); end != p; p = end, x = strtol(p, &end, 10)) {
+            if (x < 0 || x >= n) return err_set(err, "highlight token: position %ld is not shown (0..%d)", x, n - 1);
+            if (w->n_hl_tokens < VIZ_MAX_HIGHLIGHT) w->hl_tokens[w->n_hl_tokens++] = (int)x;
+        }
+        return 0;
+    }
+    if (!strcasecmp(what, "cell")) {
+        long q, k;
+        if (sscanf(p, "%ld %ld", &q, &k) != 2 || q < 0 || k < 0 || q >= n || k >= n)
+            return err_set(err, "highlight cell expects a query and a key position 0..%d", n - 1);
+        if (w->n_hl_cells < VIZ_MAX_HIGHLIGHT) w->hl_cells[w->n_hl_cells][0] = (int)q, w->hl_cells[w->n_hl_cells++][1] = (int)k;
+        return 0;
+    }
+    if (!strcasecmp(what, "candidate")) {
+        char piece[256];
+        Args t = {0};
+        long id;
+        t.raw = p;
+        if (p[0] == '"') unquote(p, piece, sizeof piece), t.text = piece;
+        else if (parse_long(p, &id) || id < 0) return err_set(err, "highlight candidate expects a token id or a \"quoted piece\"");
+        else t.i = id;
+        int tok = token_arg(v, &t, "highlight candidate", err);
+        if (tok < 0) return -1;
+        if (w->n_hl_cands < VIZ_MAX_HIGHLIGHT) w->hl_cands[w->n_hl_cands++] = tok;
+        return 0;
+    }
+    return err_set(err, "highlight expects token P..., cell Q K, candidate ID|\"piece\" or clear, got '%s'", a->text);
+}
+
+static int c_export(VizState *v, const Args *a, Err *err) {
+    char path[1024];
+    if (a->word >= 0) { /* an automatic name in the current folder */
+        static const char *EXT[] = {"png", "pdf", "svg"};
+        snprintf(path, sizeof path, "gptstep-%03d.%s", ++v->ui.exports, EXT[a->word]);
+    } else {
+        snprintf(path, sizeof path, "%s", a->text);
+    }
+    v->ui.message[0] = 0; /* an export never shows the previous message */
+    if (viz_export(v, path, 1920, 1080, err)) return -1;
+    viz_message(v, 0, "exported %s", path);
+    return 0;
+}
+
+static int c_escape(VizState *v, const Args *a, Err *err) {
+    (void)a, (void)err;
+    v->view.help = 0;
+    v->view.key = -1;
+    v->ui.message[0] = 0;
+    return 0;
+}
+
+static int c_edit(VizState *v, const Args *a, Err *err) {
+    (void)err;
+    v->ui.edit_request = a->word == 0 ? 1 : 2;
+    return 0;
+}
+
+static int c_quit(VizState *v, const Args *a, Err *err) {
+    (void)a, (void)err;
+    v->ui.quit = 1;
+    return 0;
+}
+
+/* ---- the table ---- */
+
+#define BIG 1e9
+static const Command COMMANDS[] = {
+    {"next", "", A_NONE, 0, 0, 0, 0, 1, "", "show the next token (generates one at the end)", c_next},
+    {"prev", "previous", A_NONE, 0, 0, 0, 0, 0, "", "show the previous token", c_prev},
+    {"first", "", A_NONE, 0, 0, 0, 0, 0, "", "show the prompt (step 0)", c_first},
+    {"last", "", A_NONE, 0, 0, 0, 0, 0, "", "show the newest step", c_last},
+    {"generate", "", A_INT, 0, 1, 100000, 1, 1, "N", "generate N more tokens (default 1), showing the last", c_generate},
+    {"step", "", A_INT, 0, 0, 100000, 0, 1, "N", "show step N (0 = the prompt), generating up to it", c_step},
+    {"query", "token position", A_INT, "last", 0, BIG, 0, 0, "P|last", "select position P as the query (heatmap row, distribution, vectors)", c_query},
+    {"key", "", A_INT, "none", 0, BIG, 0, 0, "P|none", "select key P of the query's row: the panel shows how its weight is computed", c_key},
+    {"cell", "", A_INTS2, 0, 0, BIG, 0, 0, "Q K", "select query Q and key K (the cell panel)", c_cell},
+    {"layer", "", A_INT, "+|-|next|prev", 0, BIG, 0, 0, "L|+|-", "choose the layer (counted from 0, as in h.0)", c_layer},
+    {"head", "", A_INT, "+|-|next|prev", 0, BIG, 0, 0, "H|+|-", "choose the head (counted from 0)", c_head},
+    {"attention", "show", A_ENUM, "scores|masked|weights|next", 0, 0, 1, 0, "scores|masked|weights",
+     "what the heatmap shows: q\xC2\xB7k/\xE2\x88\x9A" "d, after the causal mask, after softmax", c_attention},
+    {"view", "", A_ENUM, "all|tokens|attention|heatmap|grid|distribution|block|pipeline|vectors|dist|next|prev", 0, 0, 0, 0,
+     "all|tokens|attention|grid|distribution|block|pipeline|next|prev", "show one view filling the screen, or all of them", c_view},
+    {"grid", "", A_ONOFF, "on|off|toggle", 0, 0, 1, 0, "on|off", "all heads (layers \xC3\x97 heads) instead of one heatmap", c_grid},
+    {"stage", "", A_WORDS, 0, 0, 0, 0, 0, "NAME|next|prev|none",
+     "select a stage of the forward pass: embed, L0.ln_1, L0.attn, L0.add_1, L0.ln_2, L0.ffn, L0.add_2, ..., ln_f, logits, probs, sample", c_stage},
+    {"temperature", "", A_NUM, "up|down", SAMPLER_TEMPERATURE_MIN, SAMPLER_TEMPERATURE_MAX, 0, 0, "T|up|down",
+     "divide the logits by T before softmax", c_temperature},
+    {"top-k", "topk", A_INT, "up|down", 0, SAMPLER_TOP_K_MAX, 0, 0, "K|up|down", "sample among the K most likely tokens (0 = all)", c_top_k},
+    {"top-p", "topp", A_NUM, "up|down", SAMPLER_TOP_P_MIN, 1, 0, 0, "P|up|down", "... and the smallest set holding mass P (1 = all)", c_top_p},
+    {"greedy", "", A_ONOFF, "on|off|toggle", 0, 0, 1, 0, "on|off", "always take the most likely token", c_greedy},
+    {"seed", "", A_WORDS, 0, 0, 0, 0, 1, "S", "the random seed (restarts from the prompt)", c_seed},
+    {"prompt", "", A_TEXT, 0, 0, 0, 0, 1, "TEXT", "run a new prompt (\\n is a new line)", c_prompt},
+    {"unconditional", "", A_NONE, 0, 0, 0, 0, 1, "", "start from <|endoftext|> alone", c_unconditional},
+    {"model", "", A_TEXT, 0, 0, 0, 0, 1, "NAME|DIR", "load another model (a name under models/ or a directory)", c_model},
+    {"pick", "", A_TOKEN, 0, 0, BIG, 0, 1, "ID|\"piece\"", "continue from this token instead (a new branch; the old one is kept)", c_pick},
+    {"branch", "", A_INT, "next|prev", 0, BIG, 0, 1, "N|next|prev", "switch to branch N of this prompt (0 = the first)", c_branch},
+    {"bars", "", A_INT, 0, 1, 40, 0, 0, "N", "how many candidates the distribution lists (1-40)", c_bars},
+    {"zoom", "", A_INT, "in|out|fit", 4, 1024, 0, 0, "in|out|fit|N", "heatmap: show N positions across, around the query", c_zoom},
+    {"pan", "", A_INT, "left|right|follow", 0, BIG, 0, 0, "left|right|follow|P", "heatmap: move the zoomed window (follow = keep the query in it)", c_pan},
+    {"presenter", "large", A_ONOFF, "on|off|toggle", 0, 0, 1, 0, "on|off", "presenter mode: one view fills the screen, readable from the back of a room", c_presenter},
+    {"colorblind", "colourblind", A_ONOFF, "on|off|toggle", 0, 0, 1, 0, "on|off", "colour-blind-safe colours (viridis, blue/orange)", c_colorblind},
+    {"help", "", A_ONOFF, "on|off|toggle", 0, 0, 1, 0, "on|off", "the keys, over the window", c_help},
+    {"fullscreen", "", A_ONOFF, "on|off|toggle", 0, 0, 1, 0, "on|off", "full screen", c_fullscreen},
+    {"title", "", A_TEXT, 0, 0, 0, 1, 0, "TEXT", "a title in the header", c_title},
+    {"caption", "", A_TEXT, 0, 0, 0, 1, 0, "TEXT", "a caption under the views (**bold**)", c_caption},
+    {"highlight", "", A_WORDS, 0, 0, 0, 0, 0, "token P...|cell Q K|candidate ID|clear",
+     "outline positions, a heatmap cell or a candidate", c_highlight},
+    {"export", "", A_TEXT, "png|pdf|svg", 0, 0, 0, 0, "FILE|png|pdf|svg",
+     "write the screen to FILE (.png, .pdf, .svg), or to gptstep-NNN.EXT", c_export},
+    {"escape", "", A_NONE, 0, 0, 0, 0, 0, "", "close the help, the cell panel and the message", c_escape},
+    {"edit", "", A_ENUM, "prompt|command", 0, 0, 0, 0, "prompt|command", "window: type a new prompt, or a command", c_edit},
+    {"quit", "", A_NONE, 0, 0, 0, 0, 0, "", "window: close it", c_quit},
+};
+#define N_COMMANDS ((int)(sizeof COMMANDS / sizeof COMMANDS[0]))
+
+static const Command *find_command(const char *name) {
+    for (int i = 0; i < N_COMMANDS; i++) {
+        if (!strcasecmp(COMMANDS[i].name, name)) return &COMMANDS[i];
+        char al[64];
+        snprintf(al, sizeof al, "%s", COMMANDS[i].aliases);
+        for (char *save, *t = strtok_r(al, " ", &save); t; t = strtok_r(NULL, " ", &save))
+            if (!strcasecmp(t, name)) return &COMMANDS[i];
+    }
+    return NULL;
+}
+
+/* Splits "name rest" (both trimmed); name is cut to cap. Returns the rest's offset in line. */
+static size_t split(const char *line, char *name, size_t cap, const char **rest, size_t *rest_len) {
+    size_t i = 0, k = 0;
+    while (isspace((unsigned char)line[i])) i++;
+    while (line[i] && !isspace((unsigned char)line[i])) {
+        if (k + 1 < cap) name[k++] = line[i];
+        i++;
+    }
+    name[k] = 0;
+    while (isspace((unsigned char)line[i])) i++;
+    size_t n = strlen(line + i);
+    while (n > 0 && isspace((unsigned char)line[i + n - 1])) n--;
+    *rest = line + i;
+    *rest_len = n;
+    return i;
+}
+
+/* Parses the argument by its kind. text_buf receives unquoted text (cap bytes). */
+static int parse_args(const Command *c, const char *typed, const char *raw, Args *a, char *text_buf, size_t cap, Err *err) {
+    memset(a, 0, sizeof *a);
+    a->raw = raw;
+    a->word = -1;
+    a->given = raw[0] != 0;
+    char range[64];
+    range_text(c, range, sizeof range);
+    if (!a->given) {
+        if (c->kind == A_NONE || c->optional) {
+            a->text = "";
+            return 0;
+        }
+        return err_set(err, "%s expects %s", typed, c->usage);
+    }
+    switch (c->kind) {
+    case A_NONE: return err_set(err, "%s takes no argument, got '%s'", typed, raw);
+    case A_INT:
+    case A_NUM:
+        if ((a->word = word_index(c->words, raw)) >= 0) return 0;
+        if (c->kind == A_INT ? parse_long(raw, &a->i) == 0 && a->i >= c->lo && a->i <= c->hi
+                             : parse_num(raw, &a->d) == 0 && a->d >= c->lo && a->d <= c->hi)
+            return 0;
+        if (c->hi >= BIG) return err_set(err, "%s expects %s (whole numbers from 0), got '%s'", typed, c->usage, raw);
+        return err_set(err, "%s expects %s (%s %s), got '%s'", typed, c->usage, c->kind == A_INT ? "whole numbers" : "numbers",
+                       range, raw);
+    case A_ONOFF:
+    case A_ENUM:
+        if ((a->word = word_index(c->words, raw)) >= 0) {
+            a->text = raw;
+            return 0;
+        }
+        return err_set(err, "%s expects %s, got '%s'", typed, c->usage, raw);
+    case A_INTS2: {
+        char x[32], y[32], extra;
+        if (sscanf(raw, "%31s %31s %c", x, y, &extra) == 2 && parse_long(x, &a->i) == 0 && parse_long(y, &a->i2) == 0 &&
+            a->i >= 0 && a->i2 >= 0)
+            return 0;
+        return err_set(err, "%s expects %s (positions from 0), got '%s'", typed, c->usage, raw);
+    }
+    case A_TOKEN:
+        if (raw[0] == '"') {
+            unquote(raw, text_buf, cap);
+            a->text = text_buf;
+            return 0;
+        }
+        if (parse_long(raw, &a->i) == 0 && a->i >= 0) return 0;
+        return err_set(err, "%s expects a token id or a \"quoted piece\", got '%s'", typed, raw);
+    case A_TEXT:
+        a->word = word_index(c->words, raw);
+        unquote(raw, text_buf, cap);
+        a->text = text_buf;
+        return 0;
+    case A_WORDS: a->text = raw; return 0;
+    }
+    return 0;
+}
+
+static int run_line(VizState *v, const char *line, Err *err, int *arg_col) {
+    char name[64];
+    const char *rest;
+    size_t rest_len;
+    size_t off = split(line, name, sizeof name, &rest, &rest_len);
+    if (arg_col) *arg_col = (int)off + 1;
+    if (!name[0]) return 0;
+    const Command *c = find_command(name);
+    if (!c) return err_set(err, "unknown command '%s' (press ? for the keys; docs/viewer.md lists every command)", name);
+    char *raw = xmalloc(rest_len + 1), *text = xmalloc(rest_len + 1);
+    memcpy(raw, rest, rest_len);
+    raw[rest_len] = 0;
+    Args a;
+    int rc = parse_args(c, name, raw, &a, text, rest_len + 1, err);
+    if (rc == 0 && v) rc = c->run(v, &a, err);
+    free(raw);
+    free(text);
+    return rc;
+}
+
+int viz_command(VizState *v, const char *line, Err *err) { return run_line(v, line, err, NULL); }
+
+int viz_command_check(const char *line, Err *err, int *arg_col) { return run_line(NULL, line, err, arg_col); }
+
+int viz_command_is_slow(const char *line) {
+    char name[64];
+    const char *rest;
+    size_t n;
+    split(line, name, sizeof name, &rest, &n);
+    const Command *c = find_command(name);
+    return c && c->slow;
+}
+
+void viz_commands_markdown(FILE *out) {
+    fprintf(out, "| command | argument | what it does |\n|---|---|---|\n");
+    for (int i = 0; i < N_COMMANDS; i++) {
+        const Command *c = &COMMANDS[i];
+        fprintf(out, "| `%s`", c->name);
+        if (c->aliases[0]) {
+            char al[64];
+            snprintf(al, sizeof al, "%s", c->aliases);
+            for (char *save, *t = strtok_r(al, " ", &save); t; t = strtok_r(NULL, " ", &save)) fprintf(out, ", `%s`", t);
+        }
+        fprintf(out, " | ");
+        for (const char *p = c->usage; *p; p++) fprintf(out, *p == '|' ? "\\|" : "%c", *p);
+        fprintf(out, "%s | ", c->optional && c->usage[0] ? " (optional)" : "");
+        for (const char *p = c->help; *p; p++) fprintf(out, *p == '|' ? "\\|" : "%c", *p);
+        fprintf(out, " |\n");
+    }
+}
+
+/* ---- keys ---- */
+
+typedef struct {
+    const char *key;   /* SDL-independent name */
+    int mods;          /* 0, or 1 shift, 2 ctrl (exact) ; -1 any */
+    const char *command;
+    const char *label; /* for help and docs: "Right, Space, PageDown" shows once per help text */
+    const char *help;
+} KeyBinding;
+
+static const KeyBinding KEYS[] = {
+    {"Right", -1, "next", "\xE2\x86\x92  Space  PageDown", "next token (generates one at the end)"},
+    {"Space", -1, "next", 0, 0},
+    {"PageDown", -1, "next", 0, 0},
+    {"Left", -1, "prev", "\xE2\x86\x90  PageUp", "previous token"},
+    {"PageUp", -1, "prev", 0, 0},
+    {"Home", -1, "first", "Home / End", "first / last step"},
+    {"End", -1, "last", 0, 0},
+    {"Up", 0, "layer -", "\xE2\x86\x91 / \xE2\x86\x93", "layer up / down"},
+    {"Down", 0, "layer +", 0, 0},
+    {"0", 0, "head 0", "0-9  ,  .", "head 0-9; previous / next head"},
+    {"1", 0, "head 1", 0, 0}, {"2", 0, "head 2", 0, 0}, {"3", 0, "head 3", 0, 0}, {"4", 0, "head 4", 0, 0},
+    {"5", 0, "head 5", 0, 0}, {"6", 0, "head 6", 0, 0}, {"7", 0, "head 7", 0, 0}, {"8", 0, "head 8", 0, 0},
+    {"9", 0, "head 9", 0, 0},
+    {",", 0, "head -", 0, 0},
+    {".", 0, "head +", 0, 0},
+    {"]", 0, "stage next", "] / [", "next / previous stage of the forward pass"},
+    {"[", 0, "stage prev", 0, 0},
+    {"a", 0, "attention next", "A", "heatmap: scores \xE2\x86\x92 masked \xE2\x86\x92 weights"},
+    {"g", 0, "grid toggle", "G", "all heads at once (grid)"},
+    {"Tab", 0, "view next", "Tab / Shift+Tab", "next / previous view, alone on the screen"},
+    {"Tab", 1, "view prev", 0, 0},
+    {"v", 0, "view all", "V", "all the views"},
+    {"+", -1, "zoom in", "+ / \xE2\x88\x92  (Ctrl+wheel)", "heatmap: zoom in / out"},
+    {"=", -1, "zoom in", 0, 0},
+    {"-", -1, "zoom out", 0, 0},
+    {"z", 0, "zoom fit", "Z", "heatmap: fit every position"},
+    {"t", 0, "temperature down", "T / Shift+T", "temperature down / up"},
+    {"t", 1, "temperature up", 0, 0},
+    {"k", 0, "top-k down", "K / Shift+K", "top-k down / up (0 = off)"},
+    {"k", 1, "top-k up", 0, 0},
+    {"p", 0, "top-p down", "P / Shift+P", "top-p down / up"},
+    {"p", 1, "top-p up", 0, 0},
+    {"b", 0, "branch next", "B / Shift+B", "next / previous branch (after picking a candidate)"},
+    {"b", 1, "branch prev", 0, 0},
+    {"Return", -1, "edit prompt", "Enter", "edit the prompt"},
+    {":", -1, "edit command", ":", "type a command (any of docs/viewer.md)"},
+    {"e", 0, "export png", "E / Shift+E / Ctrl+E", "export the screen: PNG / PDF / SVG"},
+    {"e", 1, "export pdf", 0, 0},
+    {"e", 2, "export svg", 0, 0},
+    {"l", 0, "presenter toggle", "L", "presenter mode (one view, large text)"},
+    {"c", 0, "colorblind toggle", "C", "colour-blind-safe colours"},
+    {"f", 0, "fullscreen toggle", "F / F11", "full screen"},
+    {"F11", -1, "fullscreen toggle", 0, 0},
+    {"?", -1, "help toggle", "? / F1", "this help"},
+    {"F1", -1, "help toggle", 0, 0},
+    {"Escape", -1, "escape", "Esc", "close help, the cell panel, a message"},
+    {"q", 0, "quit", "Q", "quit"},
+};
+#define N_KEYS ((int)(sizeof KEYS / sizeof KEYS[0]))
+
+const char *viz_key_command(VizState *v, const char *key, int shift, int ctrl, char *buf, size_t cap) {
+    (void)v;
+    int mods = (shift ? 1 : 0) | (ctrl ? 2 : 0);
+    for (int i = 0; i < N_KEYS; i++) {
+        const KeyBinding *b = &KEYS[i];
+        int same = strlen(key) == 1 && strlen(b->key) == 1 ? tolower((unsigned char)key[0]) == b->key[0] && (isalpha((unsigned char)key[0]) || key[0] == b->key[0])
+                                                            : !strcmp(key, b->key);
+        if (same && (b->mods < 0 || b->mods == mods)) {
+            snprintf(buf, cap, "%s", b->command);
+            return buf;
+        }
+    }
+    buf[0] = 0;
+    return buf;
+}
+
+int viz_key(VizState *v, const char *key, int shift, int ctrl, Err *err) {
+    char cmd[128];
+    viz_key_command(v, key, shift, ctrl, cmd, sizeof cmd);
+    return cmd[0] ? viz_command(v, cmd, err) : 0;
+}
+
+int viz_help_lines(const char ***keys, const char ***what) {
+    static const char *k[N_KEYS + 1], *w[N_KEYS + 1];
+    int n = 0;
+    for (int i = 0; i < N_KEYS; i++)
+        if (KEYS[i].label) k[n] = KEYS[i].label, w[n++] = KEYS[i].help;
+    k[n] = w[n] = NULL;
+    *keys = k, *what = w;
+    return n;
+}
+
+void viz_keys_markdown(FILE *out) {
+    fprintf(out, "| key | action |\n|---|---|\n");
+    for (int i = 0; i < N_KEYS; i++)
+        if (KEYS[i].label) fprintf(out, "| %s | %s |\n", KEYS[i].label, KEYS[i].help);
+    fprintf(out, "| click a token | select it as the query |\n");
+    fprintf(out, "| click a heatmap cell | how its score and weight are computed |\n");
+    fprintf(out, "| click a head in the grid | open its heatmap |\n");
+    fprintf(out, "| click a candidate | continue from that token (a branch) |\n");
+    fprintf(out, "| click a pipeline stage | select it |\n");
+    fprintf(out, "| wheel / Ctrl+wheel over the heatmap | pan / zoom |\n");
+}
+
+/* ---- the mouse ---- */
+
+const char *viz_click_command(VizState *v, double x, double y, char *buf, size_t cap) {
+    buf[0] = 0;
+    for (int i = v->ui.n_hits - 1; i >= 0; i--) {
+        const Hit *h = &v->ui.hits[i];
+        if (x < h->r.x || y < h->r.y || x >= h->r.x + h->r.w || y >= h->r.y + h->r.h) continue;
+        switch (h->kind) {
+        case HIT_TOKEN: snprintf(buf, cap, "query %d", h->a); break;
+        case HIT_CELL: /* the heatmap: h->b x h->b cells from position h->a */
+            snprintf(buf, cap, "cell %d %d", h->a + (int)((y - h->r.y) / h->r.h * h->b), h->a + (int)((x - h->r.x) / h->r.w * h->b));
+            break;
+        case HIT_GRID: snprintf(buf, cap, "layer %d", h->a); break; /* then head, below */
+        case HIT_CANDIDATE: snprintf(buf, cap, "pick %d", h->a); break;
+        case HIT_STAGE: {
+            char name[64];
+            viz_stage_name(v, h->a, name, sizeof name);
+            snprintf(buf, cap, "stage %s", name);
+            break;
+        }
+        default: continue;
+        }
+        return buf;
+    }
+    return buf;
+}
+
+int viz_click(VizState *v, double x, double y, Err *err) {
+    char cmd[128];
+    viz_click_command(v, x, y, cmd, sizeof cmd);
+    if (!cmd[0]) return 0;
+    if (!strncmp(cmd, "layer ", 6)) { /* a head in the grid: layer, head, then its heatmap */
+        for (int i = v->ui.n_hits - 1; i >= 0; i--) {
+            const Hit *h = &v->ui.hits[i];
+            if (h->kind == HIT_GRID && x >= h->r.x && y >= h->r.y && x < h->r.x + h->r.w && y < h->r.y + h->r.h) {
+                char c2[64];
+                snprintf(c2, sizeof c2, "head %d", h->b);
+                if (viz_command(v, cmd, err) || viz_command(v, c2, err)) return -1;
+                return viz_command(v, "grid off", err);
+            }
+        }
+    }
+    return viz_command(v, cmd, err);
+}
+
+int viz_wheel(VizState *v, double x, double y, int dy, int ctrl, Err *err) {
+    const Hit *h = NULL;
+    for (int i = v->ui.n_hits - 1; i >= 0 && !h; i--) {
+        const Hit *c = &v->ui.hits[i];
+        if (c->kind == HIT_PANEL && c->a == VIEW_ATTENTION && x >= c->r.x && y >= c->r.y && x < c->r.x + c->r.w &&
+            y < c->r.y + c->r.h)
+            h = c;
+    }
+    if (!h) return 0;
+    if (ctrl) return viz_command(v, dy > 0 ? "zoom in" : "zoom out", err);
+    return viz_command(v, dy > 0 ? "pan left" : "pan right", err);
+}

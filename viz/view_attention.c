@@ -1,0 +1,231 @@
+/* view_attention.c - one head's query x key heatmap (raw scores, masked scores or softmax weights), with
+ * zoom and pan for long texts, exact numbers on hover, and the cell panel: every number of how one
+ * weight is computed, from the trace's q and k (viz_cell_breakdown). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vizint.h"
+
+/* The value shown for (query, key) in the current mode: 1 kept, 2 a raw score the mask removes,
+ * 0 nothing (masked, or the key did not exist when the query ran). */
+static int att_value(const VizState *v, int q, int k, float *out) {
+    TensorKind kind = v->view.att == ATT_SCORES ? TK_SCORES : v->view.att == ATT_MASKED ? TK_MASKED : TK_WEIGHTS;
+    const float *row = viz_tensor(v, kind, v->view.layer, q);
+    if (!row) return 0;
+    int K = v->run.gen.trace.pos[q].n_keys;
+    if (k >= K) return 0;
+    *out = row[(size_t)v->view.head * K + k];
+    if (k > q) return v->view.att == ATT_SCORES ? 2 : 0;
+    return isfinite(*out) ? 1 : 0;
+}
+
+static Rgb att_color(const Gfx *g, const VizState *v, float x, float scale) {
+    return v->view.att == ATT_WEIGHTS ? gfx_seq(g, x) : gfx_div(g, x / scale);
+}
+
+
+/* Height of the cell panel. */
+double cell_panel_h(Gfx *g) {
+    gfx_font(g, FONT_MONO, g->fs * 0.85, 0);
+    return gfx_line_h(g) * 1.3 * 7 + g->fs * 0.8;
+}
+
+void view_attention(VizState *v, Gfx *g, Rect r, int alone) {
+    static const char *MODE[3] = {"raw scores q\xC2\xB7k/\xE2\x88\x9A" "d", "masked scores", "weights (softmax)"};
+    char title[256], note[160];
+    gfx_panel(g, r);
+    if (!v->run.loaded) return;
+    int n = viz_n_shown(v), qsel = viz_query_pos(v);
+    double pad = g->fs * 0.5;
+    double top = r.y + gfx_title_h(g);
+    /* label sizes: the widest piece among the shown positions, within limits */
+    gfx_font(g, FONT_MONO, g->fs * 0.8, 0);
+    double lab_h = gfx_line_h(g);
+    double label_w = fmin(fmax(g->fs * 3, r.w * 0.2), g->fs * 7.5);
+    double band_h = fmin(label_w, (r.h - (top - r.y)) * 0.22); /* the rotated key labels */
+    gfx_font(g, FONT_SANS, g->fs * 0.8, 0);
+    double legend_w = fmax(gfx_text_w(g, "\xE2\x88\x92" "88.88"), gfx_text_w(g, "masked")) + g->fs * 1.6;
+    double avail_w = r.w - label_w - legend_w - 3 * pad, avail_h = r.y + r.h - top - band_h - lab_h - 2 * pad;
+    /* the cell panel's place, whether or not a cell is selected (so that selecting one moves nothing):
+     * beside the heatmap when the panel is wide, else below it; in the whole window it is drawn in the
+     * vectors' place instead (draw.c) */
+    double ph = cell_panel_h(g), beside = 0;
+    if (alone) {
+        if (r.w - label_w - legend_w - 4 * pad - fmin(avail_w, avail_h) >= g->fs * 26) beside = 1;
+        else avail_h -= ph + pad;
+    }
+    double side = fmin(avail_w, avail_h);
+    if (side < g->fs * 2) {
+        gfx_panel_title(g, r, "Attention", NULL);
+        return;
+    }
+    double min_cell = fmax(4, g->fs * 0.3);
+    int fit = (int)(side / min_cell), first, count;
+    viz_heatmap_window(v, fit, &first, &count);
+    double cell = fmin(side / count, g->fs * 3);
+    snprintf(title, sizeof title, "Attention \xE2\x80\x94 layer %d \xC2\xB7 head %d \xC2\xB7 %s", v->view.layer, v->view.head, MODE[v->view.att]);
+    if (count < n)
+        snprintf(note, sizeof note, "positions %d\xE2\x80\x93%d of %d \xC2\xB7 +/\xE2\x88\x92 zoom, wheel pans", first, first + count - 1, n);
+    else snprintf(note, sizeof note, "A: scores/masked/weights \xC2\xB7 G: all heads");
+    gfx_panel_title(g, r, title, note);
+    double gx = r.x + label_w + pad, gy = top + pad;
+    Rect grid = {gx, gy, count * cell, count * cell};
+    /* the masked region (keys after the query) hatched as one staircase */
+    cairo_save(g->cr);
+    for (int i = 0; i < count; i++) {
+        int q = first + i, k0 = q + 1 - first; /* first masked column */
+        if (k0 < count) cairo_rectangle(g->cr, gx + (k0 > 0 ? k0 : 0) * cell, gy + i * cell, (count - (k0 > 0 ? k0 : 0)) * cell, cell);
+    }
+    cairo_clip(g->cr);
+    gfx_hatch(g, grid);
+    cairo_restore(g->cr);
+    float scale = 1e-6f;
+    for (int i = 0; i < count; i++)
+        for (int j = 0; j < count; j++) {
+            float x;
+            if (att_value(v, first + i, first + j, &x) == 1 && fabsf(x) > scale) scale = fabsf(x);
+        }
+    uint32_t *px = xcalloc((size_t)count * count, sizeof(uint32_t));
+    for (int i = 0; i < count; i++)
+        for (int j = 0; j < count; j++) {
+            float val;
+            int st = att_value(v, first + i, first + j, &val);
+            if (st == 1) px[(size_t)i * count + j] = gfx_argb(att_color(g, v, val, scale), 1);
+            else if (st == 2 && isfinite(val)) px[(size_t)i * count + j] = gfx_argb(att_color(g, v, val, scale), 0.45);
+        }
+    gfx_cells(g, grid, px, count, count);
+    free(px);
+    viz_add_hit(v, HIT_CELL, grid, first, count); /* the cell comes from where the mouse is */
+    /* the selected query row, highlighted cells, the selected cell */
+    if (qsel >= first && qsel < first + count)
+        gfx_stroke(g, (Rect){gx, gy + (qsel - first) * cell, count * cell, cell}, GFX_ACCENT, fmax(1.5, g->fs * 0.12));
+    for (int i = 0; i < v->view.n_hl_cells; i++) {
+        int q = v->view.hl_cells[i][0], k = v->view.hl_cells[i][1];
+        if (q >= first && q < first + count && k >= first && k < first + count)
+            gfx_stroke(g, (Rect){gx + (k - first) * cell, gy + (q - first) * cell, cell, cell}, GFX_HILITE, fmax(2, g->fs * 0.2));
+    }
+    if (v->view.key >= first && v->view.key < first + count && qsel >= first && qsel < first + count)
+        gfx_stroke(g, (Rect){gx + (v->view.key - first) * cell, gy + (qsel - first) * cell, cell, cell}, GFX_INK, fmax(2, g->fs * 0.18));
+    /* axis labels, each centred on its own row / column; thinned to every `every`-th when cells are
+     * smaller than a label, always including the query */
+    gfx_font(g, FONT_MONO, g->fs * 0.8, 0);
+    int every = cell >= lab_h ? 1 : (int)ceil(lab_h / cell);
+    char label[256];
+    for (int i = 0; i < count; i++) {
+        int p = first + i;
+        int show = p == qsel || (i % every == 0 && abs(p - qsel) >= every);
+        if (!show) continue;
+        char piece[200];
+        viz_piece(v, v->run.gen.trace.pos[p].token, piece, sizeof piece);
+        if (every > 1 || first > 0) snprintf(label, sizeof label, "%d %s", p, piece); /* thinned: say where */
+        else snprintf(label, sizeof label, "%s", piece);
+        gfx_color(g, p == qsel ? GFX_ACCENT : GFX_INK);
+        gfx_text_fit(g, gx - pad * 0.6, gy + i * cell + cell / 2 + gfx_ascent(g) * 0.4, label, label_w - pad * 0.6, 1);
+        gfx_text_up(g, gx + i * cell + cell / 2 + gfx_ascent(g) * 0.4, gy + count * cell + pad * 0.6, label, band_h - pad);
+    }
+    if (first > 0 || first + count < n) { /* hidden positions */
+        gfx_font(g, FONT_SANS, g->fs * 0.8, 0);
+        gfx_color(g, GFX_MUTED);
+        char h[64];
+        snprintf(h, sizeof h, "\xE2\x80\xA6 %d\xE2\x80\x93%d", first, first + count - 1);
+        gfx_text_fit(g, gx - pad * 0.6, gy + count * cell + band_h + gfx_ascent(g), h, label_w - pad, 1);
+    } else {
+        gfx_font(g, FONT_SANS, g->fs * 0.8, 0);
+        gfx_color(g, GFX_MUTED);
+        gfx_text_fit(g, gx - pad * 0.6, gy + count * cell + pad + gfx_ascent(g), "query \xE2\x86\x93", label_w - pad, 1);
+        gfx_text_fit(g, gx - pad * 0.6, gy + count * cell + pad + gfx_ascent(g) + gfx_line_h(g), "key \xE2\x86\x92", label_w - pad, 1);
+    }
+    /* legend: the colour bar with its range, and what the hatching means */
+    double lx = gx + count * cell + pad * 2, lh = fmin(count * cell, g->fs * 10), bar = g->fs * 0.8;
+    if (lh < g->fs * 3) lh = g->fs * 3;
+    for (int i = 0; i < 64; i++) {
+        double t = 1 - i / 63.0;
+        gfx_fill(g, (Rect){lx, gy + lh * i / 64.0, bar, lh / 64.0 + 0.5}, v->view.att == ATT_WEIGHTS ? gfx_seq(g, t) : gfx_div(g, 2 * t - 1));
+    }
+    gfx_font(g, FONT_SANS, g->fs * 0.8, 0);
+    gfx_color(g, GFX_INK);
+    char lo[32], hi[32];
+    if (v->view.att == ATT_WEIGHTS) snprintf(hi, sizeof hi, "1"), snprintf(lo, sizeof lo, "0");
+    else snprintf(hi, sizeof hi, "+%.2f", scale), snprintf(lo, sizeof lo, "\xE2\x88\x92%.2f", scale);
+    double lw = r.x + r.w - (lx + bar + pad * 0.5) - pad * 0.5;
+    gfx_text_fit(g, lx + bar + pad * 0.5, gy + gfx_ascent(g), hi, lw, 0);
+    gfx_text_fit(g, lx + bar + pad * 0.5, gy + lh, lo, lw, 0);
+    double sy = gy + lh + pad;
+    gfx_hatch(g, (Rect){lx, sy, bar, bar});
+    gfx_color(g, GFX_INK);
+    gfx_text_fit(g, lx + bar + pad * 0.5, sy + bar, "masked", lw, 0);
+    if (v->view.att == ATT_SCORES) {
+        gfx_font(g, FONT_SANS, g->fs * 0.8, 0);
+        gfx_color(g, GFX_MUTED);
+        gfx_text_fit(g, lx, sy + bar + gfx_line_h(g) * 1.1, "(faded: score", r.x + r.w - lx - pad, 0);
+        gfx_text_fit(g, lx, sy + bar + gfx_line_h(g) * 2.1, "the mask drops)", r.x + r.w - lx - pad, 0);
+    }
+    /* hover: the exact numbers of one cell */
+    const Hit *hh = viz_hover_hit(v, HIT_CELL);
+    if (hh) {
+        int q = first + (int)((v->ui.mouse_y - gy) / cell), k = first + (int)((v->ui.mouse_x - gx) / cell);
+        if (q >= first + count) q = first + count - 1;
+        if (k >= first + count) k = first + count - 1;
+        int K = v->run.gen.trace.pos[q].n_keys, h = v->view.head;
+        const float *rs = viz_tensor(v, TK_SCORES, v->view.layer, q), *rw = viz_tensor(v, TK_WEIGHTS, v->view.layer, q);
+        char tip[200];
+        if (rs && rw && k < K && k <= q)
+            snprintf(tip, sizeof tip, "query %d \xE2\x86\x92 key %d: score %.4f, weight %.4f", q, k, rs[(size_t)h * K + k], rw[(size_t)h * K + k]);
+        else if (rs && k < K)
+            snprintf(tip, sizeof tip, "query %d \xE2\x86\x92 key %d: score %.4f, masked (key after the query): weight 0", q, k, rs[(size_t)h * K + k]);
+        else snprintf(tip, sizeof tip, "query %d \xE2\x86\x92 key %d: masked (key after the query)", q, k);
+        gfx_tooltip(g, r, gx + (k - first) * cell, gy + (q - first) * cell, tip);
+    }
+    CellBreakdown cb;
+    if (alone && v->view.key >= 0 && viz_cell_breakdown(v, qsel, v->view.key, &cb) == 0) {
+        double right_x = lx + bar + pad + legend_w;
+        Rect pr = beside ? (Rect){right_x, top, r.x + r.w - right_x - pad, fmin(ph, r.y + r.h - top - pad)}
+                         : (Rect){r.x + pad, r.y + r.h - ph - pad * 0.5, r.w - 2 * pad, ph};
+        view_cell_panel(v, g, pr, &cb);
+    }
+}
+
+/* A strip of coloured cells for a vector, with a symmetric scale. */
+static void vec_strip(Gfx *g, Rect r, const float *a, int n) {
+    float m = 1e-9f;
+    for (int i = 0; i < n; i++) m = fmaxf(m, fabsf(a[i]));
+    uint32_t *px = xmalloc(sizeof(uint32_t) * (size_t)n);
+    for (int i = 0; i < n; i++) px[i] = gfx_argb(gfx_div(g, a[i] / m), 1);
+    gfx_cells(g, r, px, n, 1);
+    free(px);
+    gfx_stroke(g, r, GFX_RULE, 1);
+}
+
+void view_cell_panel(VizState *v, Gfx *g, Rect r, const CellBreakdown *c) {
+    gfx_fill(g, r, (Rgb){0.95, 0.96, 0.99});
+    gfx_stroke(g, r, GFX_ACCENT, 1);
+    char lines[8][256];
+    int nl = viz_cell_lines(v, c, lines, 8);
+    double pad = g->fs * 0.5, x = r.x + pad, w = r.w - 2 * pad;
+    gfx_font(g, FONT_SANS, g->fs * 0.9, 1);
+    double y = r.y + pad + gfx_ascent(g);
+    gfx_color(g, GFX_INK);
+    gfx_text_fit(g, x, y, lines[0], w, 0);
+    gfx_font(g, FONT_MONO, g->fs * 0.85, 0);
+    double lh = gfx_line_h(g) * 1.3;
+    const Gpt2Config *cfg = &v->run.gen.model.cfg;
+    int HS = cfg->n_embd / cfg->n_head;
+    const float *qv = viz_tensor(v, TK_Q, c->layer, c->q), *kv = viz_tensor(v, TK_K, c->layer, c->k);
+    const char *names[2] = {"q (query)", "k (key)"};
+    const float *vecs[2] = {qv + (size_t)c->head * HS, kv + (size_t)c->head * HS};
+    double nw = gfx_text_w(g, "q (query) ") + pad;
+    for (int i = 0; i < 2; i++) {
+        y += lh;
+        gfx_color(g, GFX_INK);
+        gfx_text_fit(g, x, y, names[i], nw, 0);
+        vec_strip(g, (Rect){x + nw, y - gfx_ascent(g), w - nw, gfx_line_h(g)}, vecs[i], HS);
+    }
+    for (int i = 1; i < nl; i++) {
+        y += lh;
+        if (y > r.y + r.h - pad * 0.5) break;
+        gfx_color(g, GFX_INK);
+        gfx_text_fit(g, x, y, lines[i], w, 0);
+    }
+}

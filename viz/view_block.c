@@ -1,0 +1,134 @@
+/* view_block.c - the vectors at the query position in the selected layer, each a strip of coloured
+ * cells named as in the trace (h.L.attn.q ...); the selected pipeline stage's rows are marked; on the
+ * right, the logit lens: each layer's top token if decoding stopped after it (from viz_prepare). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vizint.h"
+
+typedef struct {
+    const char *name;
+    TensorKind kind;
+    int layer_kind; /* a per-layer tensor */
+    int head_slice; /* only the selected head's slice */
+    int stage;      /* the pipeline stage it belongs to: 0 embed, 1 ln_1, 2 attn, 3 add_1, 4 ln_2, 5 ffn, 6 add_2 */
+} RowDef;
+
+static const RowDef ROWS[] = {
+    {"tok_emb", TK_TOK_EMB, 0, 0, 0},       {"pos_emb", TK_POS_EMB, 0, 0, 0},     {"embed", TK_EMBED, 0, 0, 0},
+    {"ln_1", TK_LN_1, 1, 0, 1},             {"attn.q", TK_Q, 1, 1, 2},            {"attn.k", TK_K, 1, 1, 2},
+    {"attn.v", TK_V, 1, 1, 2},              {"attn.heads", TK_HEADS, 1, 1, 2},    {"attn.proj", TK_ATTN_PROJ, 1, 0, 2},
+    {"resid_mid", TK_RESID_MID, 1, 0, 3},   {"ln_2", TK_LN_2, 1, 0, 4},           {"mlp.fc", TK_FC, 1, 0, 5},
+    {"mlp.gelu", TK_GELU, 1, 0, 5},         {"mlp.proj", TK_MLP_PROJ, 1, 0, 5},   {"resid_out", TK_RESID_OUT, 1, 0, 6},
+};
+#define N_ROWS ((int)(sizeof ROWS / sizeof ROWS[0]))
+/* which rows stay when not all fit, most important first */
+static const int PRIORITY[N_ROWS] = {2, 3, 4, 5, 6, 7, 9, 11, 12, 14, 0, 1, 8, 10, 13};
+
+/* The pipeline stage selected, as ROWS' stage numbers (-1: none or outside the blocks). */
+static int selected_stage(const VizState *v) {
+    int s = v->view.stage;
+    if (s < 0) return -1;
+    if (s == 0) return 0;
+    return viz_stage_layer(v, s) >= 0 ? 1 + (s - 1) % 6 : -1;
+}
+
+static void strip(Gfx *g, Rect r, const float *a, int n) {
+    float m = 1e-9f;
+    for (int i = 0; i < n; i++) m = fmaxf(m, fabsf(a[i]));
+    uint32_t *px = xmalloc(sizeof(uint32_t) * (size_t)n);
+    for (int i = 0; i < n; i++) px[i] = gfx_argb(gfx_div(g, a[i] / m), 1);
+    gfx_cells(g, r, px, n, 1);
+    free(px);
+    gfx_stroke(g, r, GFX_RULE, 1);
+}
+
+void view_block(VizState *v, Gfx *g, Rect r) {
+    gfx_panel(g, r);
+    if (!v->run.loaded) return;
+    const Gpt2Config *c = &v->run.gen.model.cfg;
+    int q = viz_query_pos(v), l = v->view.layer, HS = c->n_embd / c->n_head, sel = selected_stage(v);
+    char title[300], label[128], line[256];
+    viz_piece(v, v->run.gen.trace.pos[q].token, label, sizeof label);
+    snprintf(title, sizeof title, "Vectors at position %d \"%s\", layer h.%d, head %d", q, label, l, v->view.head);
+    gfx_panel_title(g, r, title, "blue < 0 < red, each row scaled to its largest |value|");
+    double pad = g->fs * 0.5, top = r.y + gfx_title_h(g);
+    gfx_font(g, FONT_MONO, g->fs * 0.8, 0);
+    double lh = gfx_line_h(g), asc = gfx_ascent(g);
+    double name_w = gfx_text_w(g, "attn.heads[h0] ") + pad;
+    double lens_w = fmin(r.w * 0.3, g->fs * 16);
+    double x = r.x + pad + name_w, w = r.w - name_w - lens_w - 3 * pad;
+    int fit = (int)((r.y + r.h - top - pad) / (lh * 1.1));
+    if (fit > N_ROWS) fit = N_ROWS;
+    if (fit < 1 || w < g->fs * 3) return;
+    /* the rows shown: all, or the selected stage's first and then by priority */
+    int show[N_ROWS] = {0}, taken = 0;
+    for (int i = 0; i < N_ROWS && taken < fit; i++)
+        if (sel >= 0 && ROWS[i].stage == sel) show[i] = 1, taken++;
+    for (int i = 0; i < N_ROWS && taken < fit; i++)
+        if (!show[PRIORITY[i]]) show[PRIORITY[i]] = 1, taken++;
+    double rh = (r.y + r.h - top - pad) / taken;
+    if (rh > lh * 1.6) rh = lh * 1.6;
+    double y = top;
+    const float *vals[N_ROWS];
+    int lens[N_ROWS];
+    for (int i = 0; i < N_ROWS; i++) {
+        const RowDef *d = &ROWS[i];
+        const float *a = viz_tensor(v, d->kind, d->layer_kind ? l : 0, q);
+        int n = d->kind == TK_FC || d->kind == TK_GELU ? c->n_inner : d->head_slice ? HS : c->n_embd;
+        vals[i] = a && d->head_slice ? a + (size_t)v->view.head * HS : a;
+        lens[i] = n;
+        if (!show[i]) continue;
+        if (sel >= 0 && d->stage == sel) gfx_fill(g, (Rect){r.x + pad * 0.3, y, r.w - lens_w - 2 * pad, rh}, (Rgb){0.86, 0.91, 0.99});
+        if (d->head_slice) snprintf(line, sizeof line, "%s[h%d]", d->name, v->view.head);
+        else snprintf(line, sizeof line, "%s", d->name);
+        gfx_font(g, FONT_MONO, g->fs * 0.8, sel >= 0 && d->stage == sel);
+        gfx_color(g, GFX_INK);
+        gfx_text_fit(g, x - pad * 0.5, y + (rh - lh) / 2 + asc, line, name_w - pad, 1);
+        if (vals[i]) {
+            strip(g, (Rect){x, y + rh * 0.12, w, rh * 0.76}, vals[i], n);
+            viz_add_hit(v, HIT_VECTOR, (Rect){x, y, w, rh}, i, n);
+        }
+        y += rh;
+    }
+    const Hit *hh = viz_hover_hit(v, HIT_VECTOR);
+    if (hh && vals[hh->a]) { /* hover: the element's index and value */
+        int i = hh->a, n = lens[i], idx = (int)((v->ui.mouse_x - hh->r.x) / hh->r.w * n);
+        if (idx >= 0 && idx < n) {
+            char name[64];
+            trace_name(&v->run.gen.trace, trace_id(&v->run.gen.trace, ROWS[i].kind, ROWS[i].layer_kind ? l : 0), name, sizeof name);
+            int off = ROWS[i].head_slice ? v->view.head * HS : 0;
+            snprintf(line, sizeof line, "%s[%d][%d] = %.5f", name, q, idx + off, vals[i][idx]);
+            gfx_tooltip(g, r, v->ui.mouse_x, hh->r.y, line);
+        }
+    }
+    /* the logit lens */
+    const VizDerived *dd = &v->run.d;
+    double lx = r.x + r.w - lens_w - pad, ly = top;
+    gfx_font(g, FONT_SANS, g->fs * 0.8, 1);
+    gfx_color(g, GFX_INK);
+    gfx_text_fit(g, lx, ly + asc, "logit lens: top token after each layer", lens_w, 0);
+    ly += lh * 1.15;
+    if (dd->epoch < 0 || dd->pos != q) return;
+    gfx_font(g, FONT_MONO, g->fs * 0.8, 0);
+    int rows = (int)((r.y + r.h - ly - pad * 0.5) / lh), L = dd->n_layers;
+    if (rows < 1) return;
+    int every = (L + rows - 1) / rows, first = 0;
+    if (every < 1) every = 1;
+    (void)first;
+    for (int layer = 0, k = 0; layer < L; layer++) {
+        int is_sel = layer == l;
+        if (layer % every && !is_sel) continue;
+        if (!is_sel && layer / every == l / every && every > 1) continue; /* the selected layer takes its slot */
+        if (k >= rows) break;
+        if (dd->lens_id[layer] < 0) continue;
+        viz_piece(v, dd->lens_id[layer], label, sizeof label);
+        snprintf(line, sizeof line, "h.%-2d %5.1f%% %s", layer, 100 * dd->lens_p[layer], label);
+        gfx_font(g, FONT_MONO, g->fs * 0.8, is_sel);
+        gfx_color(g, is_sel ? GFX_ACCENT : GFX_INK);
+        gfx_text_fit(g, lx, ly + k * lh + asc, line, lens_w, 0);
+        k++;
+    }
+}

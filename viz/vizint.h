@@ -1,0 +1,44 @@
+/* vizint.h - what the viewer's own files share: the run's operations (state.c), used by the command
+ * table (commands.c), and the views (view_NAME.c), called by the layout (draw.c). Not for outside viz/. */
+#ifndef GPTSTEP_VIZINT_H
+#define GPTSTEP_VIZINT_H
+
+#include "viz.h"
+
+/* ---- the run (state.c) ---- */
+int viz_rerun_prompt(VizState *v, Err *err);
+int viz_step_next(VizState *v, Err *err);
+int viz_pick(VizState *v, int id, Err *err);
+int viz_branch_switch(VizState *v, int to, Err *err);
+void viz_branches_reset(VizRun *r);
+void viz_branch_save(VizRun *r);
+int viz_dist_pos(const VizState *v);
+int viz_next_token(const VizState *v, int pos);
+
+/* ---- drawing helpers (draw.c) ---- */
+void viz_add_hit(VizState *v, HitKind kind, Rect r, int a, int b);
+int viz_hovered(const VizState *v, HitKind kind, int a, int b);
+const Hit *viz_hover_hit(const VizState *v, HitKind kind);
+/* The positions a heatmap shows: [*first, *first + *count), around the query when zoomed. */
+void viz_heatmap_window(const VizState *v, int fit, int *first, int *count);
+
+/* ---- the views (view_NAME.c): each draws into r, within r ---- */
+void view_header(VizState *v, Gfx *g, Rect r);
+void view_token_strip(VizState *v, Gfx *g, Rect r);
+void view_tokens(VizState *v, Gfx *g, Rect r);
+/* alone: the view fills the canvas (the cell panel goes beside or below the heatmap) */
+void view_attention(VizState *v, Gfx *g, Rect r, int alone);
+/* How one weight is computed (the selected cell), and the height it needs. */
+void view_cell_panel(VizState *v, Gfx *g, Rect r, const CellBreakdown *c);
+double cell_panel_h(Gfx *g);
+void view_grid(VizState *v, Gfx *g, Rect r);
+void view_distribution(VizState *v, Gfx *g, Rect r);
+void view_block(VizState *v, Gfx *g, Rect r);
+void view_pipeline(VizState *v, Gfx *g, Rect r);
+/* The caption box's height for width w (0 without a caption), and the caption itself. */
+double view_caption_height(VizState *v, Gfx *g, double w);
+void view_caption(VizState *v, Gfx *g, Rect r);
+void view_help(VizState *v, Gfx *g);
+void view_message(VizState *v, Gfx *g);
+
+#endif
