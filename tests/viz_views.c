@@ -86,6 +86,41 @@ static int same_frame(VizState *v, cairo_surface_t *ref) {
     return f == 0.0;
 }
 
+/* The cell panel's lines, parsed as a student would read them: each number is the value used (dot,
+ * row max and weight given from an independent computation), and q.k / sqrt(d), exp(score - row max)
+ * and e / Z give the shown results with a calculator. */
+static int cell_numbers_add_up(VizState *v, const CellBreakdown *cb, double dot, double mx, float weight, int verbose) {
+    char lines[12][256];
+    int nl = viz_cell_lines(v, cb, lines, 12), HS = cb->hs;
+    double X = 0, D = 0, S = 0, M = 0, E = 0, E2 = 0, Zs = 0, Z2 = 0, Wt = 0, diff = 0;
+    int hs = 0, got = 0;
+    for (int i = 0; i < nl; i++) {
+        char *p;
+        if ((p = strstr(lines[i], "q\xC2\xB7k = "))) got += sscanf(p, "q\xC2\xB7k = %lf", &X);
+        if ((p = strstr(lines[i], "\xE2\x88\x9A" "d = \xE2\x88\x9A"))) got += sscanf(p, "\xE2\x88\x9A" "d = \xE2\x88\x9A%d = %lf", &hs, &D) == 2;
+        if ((p = strstr(lines[i], "score = q\xC2\xB7k \xC3\xB7 \xE2\x88\x9A" "d = "))) got += sscanf(p, "score = q\xC2\xB7k \xC3\xB7 \xE2\x88\x9A" "d = %lf", &S);
+        if ((p = strstr(lines[i], "row max (kept keys) = "))) got += sscanf(p, "row max (kept keys) = %lf", &M);
+        if ((p = strstr(lines[i], "= exp("))) got += sscanf(p, "= exp(%lf) = %lf", &diff, &E) == 2;
+        if (strstr(lines[i], "max) = ") && strstr(lines[i], "Z = ")) got += sscanf(strstr(lines[i], "Z = "), "Z = %*[^=]= %lf", &Zs);
+        if ((p = strstr(lines[i], "weight = "))) got += sscanf(p, "weight = %lf \xC3\xB7 %lf = %lf", &E2, &Z2, &Wt) == 3;
+    }
+    int ok = got == 7, which = 0;
+    /* each number as printed is the value used, to the digits shown */
+    if (!(fabs(X - dot) <= 0.5e-6 + 1e-6 * fabs(dot) && hs == HS && fabs(D - sqrt(HS)) <= 0.5e-6 && fabs(S - cb->score) <= 0.5e-4)) ok = 0, which |= 1;
+    if (!(fabs(M - mx) <= 0.5e-4 && fabs(Wt - weight) <= 0.5e-4)) ok = 0, which |= 2;
+    /* with a calculator: q.k / sqrt(d) = score, score - max, exp of it = e (to its 6 digits), e / Z = weight */
+    if (!(fabs(X / D - S) <= 0.5e-4 + 1e-9)) ok = 0, which |= 4;
+    if (!(fabs((S - M) - diff) <= 1.0e-4 + 1e-9 && fabs(exp(diff) - E) <= 0.5e-6 * E * 1.0001 + 0.5 * pow(10, floor(log10(E)) - 5))) ok = 0, which |= 8;
+    /* e and Z carry 6 digits: their quotient is known to about 1e-6, so a weight half-way between two
+     * 4-digit values may show either */
+    if (!(E2 == E && Z2 == Zs && fabs(E / Zs - Wt) <= 0.5e-4 + 2e-6)) ok = 0, which |= 16;
+    if (!ok && verbose)
+        fprintf(stderr, "cell %d %d: q.k %.6f (true %.6f), sqrt(d) %.6f, score %.4f (q.k/sqrt(d) = %.6f), max %.4f, exp(%.6f) = %.6g (shown %.6g), "
+                        "weight %.6g / %.6g = %.6f (shown %.4f, true %.6f), %d numbers found, checks failed %d\n", cb->q, cb->k, X, dot, D, S, X / D, M, diff,
+                exp(diff), E, E, Zs, E / Zs, Wt, weight, got, which);
+    return ok;
+}
+
 int main(int argc, char **argv) {
     if (argc < 4) {
         fprintf(stderr, "usage: viz_views MODEL_DIR GOLDEN_DIR OUT_DIR [--update]\n");
@@ -195,28 +230,29 @@ int main(int argc, char **argv) {
         CHECK(fabs(cb.dot - dot) < 1e-9 && fabs(cb.dot / sqrt(HS) - sc[3]) < 1e-5, "q.k %.6f and the recorded score %.6f agree", dot, sc[3]);
         CHECK(fabs(cb.row_max - mx) < 1e-7 && fabs(cb.z - z) < 1e-6 * z, "row max %.6f and normaliser %.6f recompute", mx, z);
         CHECK(fabs(exp(sc[3] - mx) / z - wt[3]) < 1e-6, "softmax of the row gives the recorded weight");
-        char lines[8][256];
-        int nl = viz_cell_lines(v, &cb, lines, 8);
-        double X = 0, D = 0, S = 0, M = 0, E = 0, E2 = 0, Zs = 0, Z2 = 0, Wt = 0, diff = 0;
-        int hs = 0, got = 0;
-        for (int i = 0; i < nl; i++) {
-            char *p;
-            if ((p = strstr(lines[i], "q\xC2\xB7k = "))) got += sscanf(p, "q\xC2\xB7k = %lf", &X);
-            if ((p = strstr(lines[i], "\xE2\x88\x9A" "d = \xE2\x88\x9A"))) got += sscanf(p, "\xE2\x88\x9A" "d = \xE2\x88\x9A%d = %lf", &hs, &D) == 2;
-            if ((p = strstr(lines[i], "\xE2\x88\x9A" "d = ")) && (p = strstr(p + 5, "\xE2\x88\x9A" "d = "))) got += sscanf(p, "\xE2\x88\x9A" "d = %lf", &S);
-            if ((p = strstr(lines[i], "row max (kept keys) = "))) got += sscanf(p, "row max (kept keys) = %lf", &M);
-            if ((p = strstr(lines[i], "= exp("))) got += sscanf(p, "= exp(%lf) = %lf", &diff, &E) == 2;
-            if ((p = strstr(lines[i], "max) = ")) && strstr(lines[i], "Z = ")) got += sscanf(strstr(lines[i], "Z = "), "Z = %*[^=]= %lf", &Zs);
-            if ((p = strstr(lines[i], "weight = "))) got += sscanf(p, "weight = %lf \xC3\xB7 %lf = %lf", &E2, &Z2, &Wt) == 3;
-        }
-        CHECK(got == 7, "the panel shows q.k, sqrt(d), the score, the row max, exp, Z and the weight (%d found)", got);
-        /* each number as printed is the value used, to the digits shown */
-        CHECK(fabs(X - dot) <= 0.5e-4 && hs == HS && fabs(D - sqrt(HS)) <= 0.5e-4 && fabs(S - sc[3]) <= 0.5e-4, "q.k, sqrt(d) and score printed true");
-        CHECK(fabs(M - mx) <= 0.5e-4 && fabs(Wt - wt[3]) <= 0.5e-4, "row max and weight printed true");
-        /* and with a calculator: q.k / sqrt(d) = score, exp(score - max) = e, e / Z = weight */
-        CHECK(fabs(X / D - S) <= 1.5e-4, "q.k / sqrt(d) = %.4f / %.4f = %.4f, shown %.4f", X, D, X / D, S);
-        CHECK(fabs((S - M) - diff) <= 1.5e-4 && fabs(exp(diff) - E) <= 1e-4 * E, "exp(score - row max) = exp(%.4f) = %.6g, shown %.6g", diff, exp(diff), E);
-        CHECK(E2 == E && Z2 == Zs && fabs(E / Zs - Wt) <= 1e-4, "weight = %.6g / %.6g = %.5f, shown %.4f", E, Zs, E / Zs, Wt);
+        CHECK(cell_numbers_add_up(v, &cb, dot, mx, wt[3], 1), "the cell panel of cell 6 3 is true and adds up");
+        /* and every kept cell of every head of every layer */
+        int bad_cells = 0, cells = 0;
+        for (int l = 0; l < c->n_layer; l++)
+            for (int hh = 0; hh < c->n_head; hh++) {
+                char cmd[64];
+                snprintf(cmd, sizeof cmd, "layer %d", l);
+                run(v, cmd);
+                snprintf(cmd, sizeof cmd, "head %d", hh);
+                run(v, cmd);
+                for (int qq = 0; qq < viz_n_shown(v); qq++)
+                    for (int kk = 0; kk <= qq; kk++) {
+                        CellBreakdown b;
+                        if (viz_cell_breakdown(v, qq, kk, &b)) { bad_cells++; continue; }
+                        int K2 = v->run.gen.trace.pos[qq].n_keys;
+                        const float *w2 = viz_tensor(v, TK_WEIGHTS, l, qq) + (size_t)hh * K2;
+                        bad_cells += !cell_numbers_add_up(v, &b, b.dot, b.row_max, w2[kk], 1);
+                        cells++;
+                    }
+            }
+        CHECK(bad_cells == 0 && cells > 100, "the cell panel adds up with a calculator in all %d kept cells (%d do not)", cells, bad_cells);
+        run(v, "layer 1");
+        run(v, "head 2");
         CHECK(viz_cell_breakdown(v, 3, 6, &cb) == 0 && !cb.kept && cb.e == 0, "a key after the query is masked: weight 0");
     }
     run(v, "key none");

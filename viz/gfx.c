@@ -251,6 +251,16 @@ void gfx_cells(Gfx *g, Rect r, const uint32_t *px, int cols, int rows) {
     free(buf);
 }
 
+void gfx_vector(Gfx *g, Rect r, const float *a, int n) {
+    float m = 1e-9f;
+    for (int i = 0; i < n; i++) m = fmaxf(m, fabsf(a[i]));
+    uint32_t *px = xmalloc(sizeof(uint32_t) * (size_t)n);
+    for (int i = 0; i < n; i++) px[i] = gfx_argb(gfx_div(g, a[i] / m), 1);
+    gfx_cells(g, r, px, n, 1);
+    free(px);
+    gfx_stroke(g, r, GFX_RULE, 1);
+}
+
 void gfx_piece(const char *b, int len, char *out, size_t cap) {
     size_t k = 0;
     for (int i = 0; i < len && k + 8 < cap;) {

@@ -81,6 +81,9 @@ uint32_t gfx_argb(Rgb c, double alpha); /* premultiplied, for gfx_cells */
  * rectangle per cell on PDF/SVG (so that no viewer smears cells into each other). alpha 0 = nothing. */
 void gfx_cells(Gfx *g, Rect r, const uint32_t *argb, int cols, int rows);
 
+/* A vector as one strip of cells, blue < 0 < red, scaled to its largest |value|. */
+void gfx_vector(Gfx *g, Rect r, const float *a, int n);
+
 /* A token's bytes for display: spaces as a visible mark, newlines as a return arrow, control bytes
  * as \xNN, an empty piece as the empty-set sign. */
 void gfx_piece(const char *bytes, int len, char *out, size_t cap);

@@ -11,13 +11,14 @@
 
 static const char *RENDER_HELP =
     "usage: gptstep render [--model MODEL] (--prompt TEXT | --unconditional) [-n N] --view NAME -o FILE\n"
-    "                      [--layer L] [--head H] [--pos P] [--attention scores|masked|weights]\n"
+    "                      [--layer L] [--head H] [--pos P] [--key K] [--attention scores|masked|weights]\n"
     "                      [--stage STAGE] [--size WxH] [--presenter] [--colorblind] [sampler options]\n"
     "\n"
     "Runs the prompt, generates N tokens (default 0), and draws one view to FILE (.png, .svg or .pdf).\n"
     "  --view NAME        all (the whole window), tokens, attention, grid, distribution, block, pipeline\n"
     "  --layer L --head H the attention head to show (default 0, 0)\n"
     "  --pos P            the query position (default: the last)\n"
+    "  --key K            a key of the query's row: the panel of how its weight is computed\n"
     "  --attention MODE   scores, masked or weights (default weights)\n"
     "  --stage STAGE      highlight a stage of the forward pass, e.g. L1.attn\n"
     "  --size WxH         canvas size in pixels/points (default 1920x1080)\n"
@@ -47,12 +48,13 @@ int viz_render_main(int argc, char **argv) {
         {"stage", required_argument, 0, 'S'},     {"size", required_argument, 0, 'z'},
         {"large", no_argument, 0, 'l'},           {"colorblind", no_argument, 0, 'c'},
         {"presenter", no_argument, 0, 'l'},       {"zoom", required_argument, 0, 'Z'},
+        {"key", required_argument, 0, 'K'},
         {"greedy", no_argument, 0, 'g'},          {"temperature", required_argument, 0, 't'},
         {"top-k", required_argument, 0, 'k'},     {"top-p", required_argument, 0, 'p'},
         {"seed", required_argument, 0, 's'},      {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     const char *model = NULL, *prompt = NULL, *view = NULL, *out = NULL, *layer = NULL, *head = NULL, *pos = NULL;
-    const char *att = NULL, *stage = NULL, *size = "1920x1080", *zoom = NULL;
+    const char *att = NULL, *stage = NULL, *size = "1920x1080", *zoom = NULL, *key = NULL;
     const char *sampler[5][2] = {{0}};
     int ns = 0, uncond = 0, large = 0, cb = 0, n = 0, c;
     while ((c = getopt_long(argc, argv, "+m:n:o:h", opts, NULL)) != -1) {
@@ -67,6 +69,7 @@ int viz_render_main(int argc, char **argv) {
         case 'a': att = optarg; break;
         case 'S': stage = optarg; break;
         case 'Z': zoom = optarg; break;
+        case 'K': key = optarg; break;
         case 'z': size = optarg; break;
         case 'l': large = 1; break;
         case 'c': cb = 1; break;
@@ -121,6 +124,7 @@ int viz_render_main(int argc, char **argv) {
     if (rc == 0 && att) rc = apply(v, "attention", att);
     if (rc == 0 && stage) rc = apply(v, "stage", stage);
     if (rc == 0 && zoom) rc = apply(v, "zoom", zoom);
+    if (rc == 0 && key) rc = apply(v, "key", key);
     if (rc == 0) rc = apply(v, "view", view);
     if (rc == 0 && viz_export(v, out, w, h, &err)) {
         fprintf(stderr, "gptstep render: %s\n", err.msg);

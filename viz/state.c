@@ -406,25 +406,25 @@ int viz_cell_lines(const VizState *v, const CellBreakdown *c, char lines[][256],
     viz_piece(v, v->run.gen.trace.pos[c->q].token, a, sizeof a);
     viz_piece(v, v->run.gen.trace.pos[c->k].token, b, sizeof b);
     int n = 0;
-    if (n < max)
-        snprintf(lines[n++], 256, "How query %d \"%s\" attends to key %d \"%s\" (layer %d, head %d)", c->q, a, c->k, b,
-                 c->layer, c->head);
-    if (n < max)
-        snprintf(lines[n++], 256, "q\xC2\xB7k = %.4f    \xE2\x88\x9A" "d = \xE2\x88\x9A%d = %.4f    score = q\xC2\xB7k \xC3\xB7 \xE2\x88\x9A" "d = %.4f",
-                 c->dot, c->hs, c->sqrt_d, c->score);
+#define LINE(...) (n < max ? snprintf(lines[n++], 256, __VA_ARGS__) : 0)
+    LINE("How query %d \"%s\" attends to key %d \"%s\" (layer %d, head %d)", c->q, a, c->k, b, c->layer, c->head);
+    /* inputs of a division shown with more digits than its result, so that a calculator given the
+     * shown numbers gets the shown result */
+    LINE("q\xC2\xB7k = %.6f", c->dot);
+    LINE("\xE2\x88\x9A" "d = \xE2\x88\x9A%d = %.6f", c->hs, c->sqrt_d);
+    LINE("score = q\xC2\xB7k \xC3\xB7 \xE2\x88\x9A" "d = %.4f", c->score);
     if (!c->kept) {
-        if (n < max)
-            snprintf(lines[n++], 256, "mask: key %d comes after query %d \xE2\x86\x92 score becomes \xE2\x88\x92\xE2\x88\x9E, weight = exp(\xE2\x88\x92\xE2\x88\x9E) = 0",
-                     c->k, c->q);
-        if (n < max)
-            snprintf(lines[n++], 256, "row max (kept keys) = %.4f    Z = \xCE\xA3 exp(score \xE2\x88\x92 row max) = %.6g", c->row_max, c->z);
+        LINE("mask: key %d is after query %d \xE2\x86\x92 score becomes \xE2\x88\x92\xE2\x88\x9E", c->k, c->q);
+        LINE("row max (kept keys) = %.4f", c->row_max);
+        LINE("Z = \xCE\xA3 exp(score \xE2\x88\x92 row max) = %.6g", c->z);
+        LINE("weight = exp(\xE2\x88\x92\xE2\x88\x9E) \xC3\xB7 Z = 0");
     } else {
-        if (n < max)
-            snprintf(lines[n++], 256, "mask: kept (key at or before the query)    row max (kept keys) = %.4f", c->row_max);
-        if (n < max)
-            snprintf(lines[n++], 256, "exp(score \xE2\x88\x92 row max) = exp(%.4f) = %.6g    Z = \xCE\xA3 exp(score \xE2\x88\x92 row max) = %.6g",
-                     (double)c->score - c->row_max, c->e, c->z);
-        if (n < max) snprintf(lines[n++], 256, "weight = %.6g \xC3\xB7 %.6g = %.4f", c->e, c->z, c->weight);
+        LINE("mask: kept (key at or before the query)");
+        LINE("row max (kept keys) = %.4f", c->row_max);
+        LINE("exp(score \xE2\x88\x92 row max) = exp(%.6f) = %.6g", (double)c->score - c->row_max, c->e);
+        LINE("Z = \xCE\xA3 exp(score \xE2\x88\x92 row max) = %.6g", c->z);
+        LINE("weight = %.6g \xC3\xB7 %.6g = %.4f", c->e, c->z, c->weight);
     }
+#undef LINE
     return n;
 }

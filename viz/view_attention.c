@@ -26,11 +26,26 @@ static Rgb att_color(const Gfx *g, const VizState *v, float x, float scale) {
 }
 
 
-/* Height of the cell panel. */
-double cell_panel_h(Gfx *g) {
+/* The cell panel: a title, the q and k strips, then its nine numbers' lines in as many columns as the
+ * width allows (one number a line). */
+static double panel_line_w(Gfx *g) {
     gfx_font(g, FONT_MONO, g->fs * 0.85, 0);
-    return gfx_line_h(g) * 1.3 * 7 + g->fs * 0.8;
+    return gfx_text_w(g, "exp(score \xE2\x88\x92 row max) = exp(-10.0000) = 0.000123456") + g->fs;
 }
+
+static int panel_cols(Gfx *g, double w) {
+    int cols = (int)((w - g->fs) / panel_line_w(g));
+    return cols < 1 ? 1 : cols > 3 ? 3 : cols;
+}
+
+double cell_panel_h(Gfx *g, double w) {
+    gfx_font(g, FONT_MONO, g->fs * 0.85, 0);
+    double lh = gfx_line_h(g) * 1.3;
+    int rows = (9 + panel_cols(g, w) - 1) / panel_cols(g, w);
+    return g->fs * 0.5 + lh * (3 + rows) + g->fs * 0.5;
+}
+
+double cell_panel_min_w(Gfx *g) { return panel_line_w(g) + g->fs; }
 
 void view_attention(VizState *v, Gfx *g, Rect r, int alone) {
     static const char *MODE[3] = {"raw scores q\xC2\xB7k/\xE2\x88\x9A" "d", "masked scores", "weights (softmax)"};
@@ -51,10 +66,15 @@ void view_attention(VizState *v, Gfx *g, Rect r, int alone) {
     /* the cell panel's place, whether or not a cell is selected (so that selecting one moves nothing):
      * beside the heatmap when the panel is wide, else below it; in the whole window it is drawn in the
      * vectors' place instead (draw.c) */
-    double ph = cell_panel_h(g), beside = 0;
+    double ph = 0, pw = 0;
+    int beside = 0;
     if (alone) {
-        if (r.w - label_w - legend_w - 4 * pad - fmin(avail_w, avail_h) >= g->fs * 26) beside = 1;
-        else avail_h -= ph + pad;
+        pw = cell_panel_min_w(g);
+        double ph_below = cell_panel_h(g, r.w - 2 * pad);
+        double side_beside = fmin(avail_w - pw - 2 * pad, avail_h), side_below = fmin(avail_w, avail_h - ph_below - pad);
+        beside = side_beside >= side_below;
+        if (beside) avail_w -= pw + 2 * pad;
+        else avail_h -= ph_below + pad, ph = ph_below;
     }
     double side = fmin(avail_w, avail_h);
     if (side < g->fs * 2) {
@@ -70,7 +90,10 @@ void view_attention(VizState *v, Gfx *g, Rect r, int alone) {
         snprintf(note, sizeof note, "positions %d\xE2\x80\x93%d of %d \xC2\xB7 +/\xE2\x88\x92 zoom, wheel pans", first, first + count - 1, n);
     else snprintf(note, sizeof note, "A: scores/masked/weights \xC2\xB7 G: all heads");
     gfx_panel_title(g, r, title, note);
-    double gx = r.x + label_w + pad, gy = top + pad;
+    /* keys before the window: one more column, left of the grid, with their total weight (or their
+     * largest score), so that no row's attention goes unseen when zoomed */
+    double hid_w = first > 0 ? fmax(cell, g->fs * 1.2) : 0, hid_gap = first > 0 ? pad * 0.6 : 0;
+    double gx = r.x + label_w + pad + hid_w + hid_gap, gy = top + pad;
     Rect grid = {gx, gy, count * cell, count * cell};
     /* the masked region (keys after the query) hatched as one staircase */
     cairo_save(g->cr);
@@ -97,6 +120,23 @@ void view_attention(VizState *v, Gfx *g, Rect r, int alone) {
         }
     gfx_cells(g, grid, px, count, count);
     free(px);
+    if (first > 0) {
+        for (int i = 0; i < count; i++) {
+            TensorKind kind = v->view.att == ATT_SCORES ? TK_SCORES : v->view.att == ATT_MASKED ? TK_MASKED : TK_WEIGHTS;
+            int q = first + i, K = v->run.gen.trace.pos[q].n_keys;
+            const float *row = viz_tensor(v, kind, v->view.layer, q);
+            if (!row) continue;
+            double acc = v->view.att == ATT_WEIGHTS ? 0 : -INFINITY;
+            for (int k = 0; k < first && k < K; k++) {
+                float x = row[(size_t)v->view.head * K + k];
+                if (v->view.att == ATT_WEIGHTS) acc += x;
+                else if (x > acc) acc = x;
+            }
+            Rgb col = v->view.att == ATT_WEIGHTS ? gfx_seq(g, acc) : gfx_div(g, acc / scale);
+            gfx_fill(g, (Rect){gx - hid_gap - hid_w, gy + i * cell, hid_w, cell}, col);
+        }
+        gfx_stroke(g, (Rect){gx - hid_gap - hid_w, gy, hid_w, count * cell}, GFX_MUTED, 1);
+    }
     viz_add_hit(v, HIT_CELL, grid, first, count); /* the cell comes from where the mouse is */
     /* the selected query row, highlighted cells, the selected cell */
     if (qsel >= first && qsel < first + count)
@@ -111,7 +151,7 @@ void view_attention(VizState *v, Gfx *g, Rect r, int alone) {
     /* axis labels, each centred on its own row / column; thinned to every `every`-th when cells are
      * smaller than a label, always including the query */
     gfx_font(g, FONT_MONO, g->fs * 0.8, 0);
-    int every = cell >= lab_h ? 1 : (int)ceil(lab_h / cell);
+    int every = cell >= lab_h * 1.1 ? 1 : (int)ceil(lab_h * 1.1 / cell);
     char label[256];
     for (int i = 0; i < count; i++) {
         int p = first + i;
@@ -122,20 +162,19 @@ void view_attention(VizState *v, Gfx *g, Rect r, int alone) {
         if (every > 1 || first > 0) snprintf(label, sizeof label, "%d %s", p, piece); /* thinned: say where */
         else snprintf(label, sizeof label, "%s", piece);
         gfx_color(g, p == qsel ? GFX_ACCENT : GFX_INK);
-        gfx_text_fit(g, gx - pad * 0.6, gy + i * cell + cell / 2 + gfx_ascent(g) * 0.4, label, label_w - pad * 0.6, 1);
-        gfx_text_up(g, gx + i * cell + cell / 2 + gfx_ascent(g) * 0.4, gy + count * cell + pad * 0.6, label, band_h - pad);
+        gfx_text_fit(g, gx - hid_w - hid_gap - pad * 0.6, gy + i * cell + cell / 2 + gfx_ascent(g) * 0.4, label, label_w - pad * 0.6, 1);
+        gfx_text_up(g, gx + i * cell + cell / 2 + gfx_ascent(g) * 0.4, gy + count * cell + lab_h * 0.6, label, band_h - lab_h * 0.6);
     }
-    if (first > 0 || first + count < n) { /* hidden positions */
-        gfx_font(g, FONT_SANS, g->fs * 0.8, 0);
-        gfx_color(g, GFX_MUTED);
+    gfx_font(g, FONT_SANS, g->fs * 0.8, 0);
+    gfx_color(g, GFX_MUTED);
+    double ax = gx - hid_w - hid_gap - pad * 0.6, ay = gy + count * cell + lab_h * 0.6 + gfx_ascent(g);
+    gfx_text_fit(g, ax, ay, "query \xE2\x86\x93", label_w - pad, 1);
+    gfx_text_fit(g, ax, ay + gfx_line_h(g), "key \xE2\x86\x92", label_w - pad, 1);
+    if (first > 0) { /* the column of the keys before the window */
         char h[64];
-        snprintf(h, sizeof h, "\xE2\x80\xA6 %d\xE2\x80\x93%d", first, first + count - 1);
-        gfx_text_fit(g, gx - pad * 0.6, gy + count * cell + band_h + gfx_ascent(g), h, label_w - pad, 1);
-    } else {
-        gfx_font(g, FONT_SANS, g->fs * 0.8, 0);
-        gfx_color(g, GFX_MUTED);
-        gfx_text_fit(g, gx - pad * 0.6, gy + count * cell + pad + gfx_ascent(g), "query \xE2\x86\x93", label_w - pad, 1);
-        gfx_text_fit(g, gx - pad * 0.6, gy + count * cell + pad + gfx_ascent(g) + gfx_line_h(g), "key \xE2\x86\x92", label_w - pad, 1);
+        snprintf(h, sizeof h, "%s 0\xE2\x80\x93%d", v->view.att == ATT_WEIGHTS ? "\xCE\xA3" : "max", first - 1);
+        gfx_font(g, FONT_MONO, g->fs * 0.8, 0);
+        gfx_text_up(g, gx - hid_gap - hid_w / 2 + gfx_ascent(g) * 0.4, gy + count * cell + lab_h * 0.6, h, band_h - lab_h * 0.6);
     }
     /* legend: the colour bar with its range, and what the hatching means */
     double lx = gx + count * cell + pad * 2, lh = fmin(count * cell, g->fs * 10), bar = g->fs * 0.8;
@@ -180,36 +219,26 @@ void view_attention(VizState *v, Gfx *g, Rect r, int alone) {
     }
     CellBreakdown cb;
     if (alone && v->view.key >= 0 && viz_cell_breakdown(v, qsel, v->view.key, &cb) == 0) {
-        double right_x = lx + bar + pad + legend_w;
-        Rect pr = beside ? (Rect){right_x, top, r.x + r.w - right_x - pad, fmin(ph, r.y + r.h - top - pad)}
+        double right_x = lx + legend_w + pad, pr_w = r.x + r.w - right_x - pad;
+        Rect pr = beside ? (Rect){right_x, top, pr_w, fmin(cell_panel_h(g, pr_w), r.y + r.h - top - pad)}
                          : (Rect){r.x + pad, r.y + r.h - ph - pad * 0.5, r.w - 2 * pad, ph};
         view_cell_panel(v, g, pr, &cb);
     }
 }
 
-/* A strip of coloured cells for a vector, with a symmetric scale. */
-static void vec_strip(Gfx *g, Rect r, const float *a, int n) {
-    float m = 1e-9f;
-    for (int i = 0; i < n; i++) m = fmaxf(m, fabsf(a[i]));
-    uint32_t *px = xmalloc(sizeof(uint32_t) * (size_t)n);
-    for (int i = 0; i < n; i++) px[i] = gfx_argb(gfx_div(g, a[i] / m), 1);
-    gfx_cells(g, r, px, n, 1);
-    free(px);
-    gfx_stroke(g, r, GFX_RULE, 1);
-}
 
 void view_cell_panel(VizState *v, Gfx *g, Rect r, const CellBreakdown *c) {
     gfx_fill(g, r, (Rgb){0.95, 0.96, 0.99});
     gfx_stroke(g, r, GFX_ACCENT, 1);
-    char lines[8][256];
-    int nl = viz_cell_lines(v, c, lines, 8);
+    char lines[12][256];
+    int nl = viz_cell_lines(v, c, lines, 12);
     double pad = g->fs * 0.5, x = r.x + pad, w = r.w - 2 * pad;
     gfx_font(g, FONT_SANS, g->fs * 0.9, 1);
     double y = r.y + pad + gfx_ascent(g);
     gfx_color(g, GFX_INK);
     gfx_text_fit(g, x, y, lines[0], w, 0);
     gfx_font(g, FONT_MONO, g->fs * 0.85, 0);
-    double lh = gfx_line_h(g) * 1.3;
+    double lh = gfx_line_h(g) * 1.3, asc = gfx_ascent(g);
     const Gpt2Config *cfg = &v->run.gen.model.cfg;
     int HS = cfg->n_embd / cfg->n_head;
     const float *qv = viz_tensor(v, TK_Q, c->layer, c->q), *kv = viz_tensor(v, TK_K, c->layer, c->k);
@@ -218,14 +247,18 @@ void view_cell_panel(VizState *v, Gfx *g, Rect r, const CellBreakdown *c) {
     double nw = gfx_text_w(g, "q (query) ") + pad;
     for (int i = 0; i < 2; i++) {
         y += lh;
+        if (y > r.y + r.h - pad * 0.3) return;
         gfx_color(g, GFX_INK);
         gfx_text_fit(g, x, y, names[i], nw, 0);
-        vec_strip(g, (Rect){x + nw, y - gfx_ascent(g), w - nw, gfx_line_h(g)}, vecs[i], HS);
+        gfx_vector(g, (Rect){x + nw, y - asc, w - nw, gfx_line_h(g)}, vecs[i], HS);
     }
-    for (int i = 1; i < nl; i++) {
-        y += lh;
-        if (y > r.y + r.h - pad * 0.5) break;
+    int cols = panel_cols(g, r.w), rows = (nl - 1 + cols - 1) / cols;
+    double cw = w / cols;
+    for (int i = 1; i < nl; i++) { /* column by column */
+        int col = (i - 1) / rows, row = (i - 1) % rows;
+        double yy = y + lh * (row + 1);
+        if (yy > r.y + r.h - pad * 0.3) continue;
         gfx_color(g, GFX_INK);
-        gfx_text_fit(g, x, y, lines[i], w, 0);
+        gfx_text_fit(g, x + col * cw, yy, lines[i], cw - pad, 0);
     }
 }

@@ -35,15 +35,6 @@ static int selected_stage(const VizState *v) {
     return viz_stage_layer(v, s) >= 0 ? 1 + (s - 1) % 6 : -1;
 }
 
-static void strip(Gfx *g, Rect r, const float *a, int n) {
-    float m = 1e-9f;
-    for (int i = 0; i < n; i++) m = fmaxf(m, fabsf(a[i]));
-    uint32_t *px = xmalloc(sizeof(uint32_t) * (size_t)n);
-    for (int i = 0; i < n; i++) px[i] = gfx_argb(gfx_div(g, a[i] / m), 1);
-    gfx_cells(g, r, px, n, 1);
-    free(px);
-    gfx_stroke(g, r, GFX_RULE, 1);
-}
 
 void view_block(VizState *v, Gfx *g, Rect r) {
     gfx_panel(g, r);
@@ -88,7 +79,7 @@ void view_block(VizState *v, Gfx *g, Rect r) {
         gfx_color(g, GFX_INK);
         gfx_text_fit(g, x - pad * 0.5, y + (rh - lh) / 2 + asc, line, name_w - pad, 1);
         if (vals[i]) {
-            strip(g, (Rect){x, y + rh * 0.12, w, rh * 0.76}, vals[i], n);
+            gfx_vector(g, (Rect){x, y + rh * 0.12, w, rh * 0.76}, vals[i], n);
             viz_add_hit(v, HIT_VECTOR, (Rect){x, y, w, rh}, i, n);
         }
         y += rh;

@@ -108,15 +108,6 @@ static void stage_io(const VizState *v, int s, TensorKind *in, int *in_layer, Te
     }
 }
 
-static void strip(Gfx *g, Rect r, const float *a, int n) {
-    float m = 1e-9f;
-    for (int i = 0; i < n; i++) m = fmaxf(m, fabsf(a[i]));
-    uint32_t *px = xmalloc(sizeof(uint32_t) * (size_t)n);
-    for (int i = 0; i < n; i++) px[i] = gfx_argb(gfx_div(g, a[i] / m), 1);
-    gfx_cells(g, r, px, n, 1);
-    free(px);
-    gfx_stroke(g, r, GFX_RULE, 1);
-}
 
 void view_pipeline(VizState *v, Gfx *g, Rect r) {
     gfx_panel(g, r);
@@ -164,7 +155,7 @@ void view_pipeline(VizState *v, Gfx *g, Rect r) {
             gfx_font(g, FONT_MONO, g->fs * 0.8, 0);
             double tw = gfx_text_w(g, line);
             if (in.w - nw - tw - pad > g->fs * 3) {
-                strip(g, (Rect){in.x + nw, y, in.w - nw - tw - pad, lh}, a, len);
+                gfx_vector(g, (Rect){in.x + nw, y, in.w - nw - tw - pad, lh}, a, len);
                 gfx_color(g, GFX_INK);
                 gfx_text(g, in.x + in.w, y + asc, line, 1);
             }

@@ -30,7 +30,8 @@ void view_tokens(VizState *v, Gfx *g, Rect r);
 void view_attention(VizState *v, Gfx *g, Rect r, int alone);
 /* How one weight is computed (the selected cell), and the height it needs. */
 void view_cell_panel(VizState *v, Gfx *g, Rect r, const CellBreakdown *c);
-double cell_panel_h(Gfx *g);
+double cell_panel_h(Gfx *g, double w);
+double cell_panel_min_w(Gfx *g);
 void view_grid(VizState *v, Gfx *g, Rect r);
 void view_distribution(VizState *v, Gfx *g, Rect r);
 void view_block(VizState *v, Gfx *g, Rect r);
