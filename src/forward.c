@@ -1,6 +1,7 @@
 /* forward.c - the GPT-2 forward pass (openai/gpt-2 model.py), step by named step, recording each
  * intermediate tensor under its trace name. Math lives in ops.c; this file only sequences it. */
 #include "forward.h"
+#include "sampler.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -265,4 +266,20 @@ void gpt2_logit_lens(const Gpt2Model *m, const float *resid, int k, int *ids, fl
         probs[i] = work[best];
     }
     free(ln);
+}
+
+void gpt2_logit_lens_batch(const Gpt2Model *m, const float *resid, int n, int *ids, float *probs) {
+    const Gpt2Config *c = &m->cfg;
+    int C = c->n_embd, V = c->n_vocab;
+    float *ln = alloc_floats((size_t)n * C), *work = alloc_floats((size_t)n * V);
+    layernorm_forward(ln, resid, m->w.ln_f_w, m->w.ln_f_b, n, C, c->ln_eps);
+    matmul_nt_fast(work, ln, gpt2_output_matrix(m), n, C, V); /* the output matrix is read once for all n */
+    for (int i = 0; i < n; i++) {
+        float *row = work + (size_t)i * V;
+        softmax_forward(row, row, V);
+        ids[i] = argmax(row, V);
+        probs[i] = row[ids[i]];
+    }
+    free(ln);
+    free(work);
 }

@@ -42,5 +42,8 @@ int gpt2_forward(Gpt2State *s, const int *tokens, int T, Trace *tr, float *logit
  * output layer to a residual-stream vector (C) and writes the k most likely tokens and their
  * probabilities. work must hold V floats. */
 void gpt2_logit_lens(const Gpt2Model *m, const float *resid, int k, int *ids, float *probs, float *work);
+/* The top token (and its probability) of the logit lens for n residual vectors resid (n, C) at once,
+ * reading the output matrix once for all of them (the viewer's lens over every layer). */
+void gpt2_logit_lens_batch(const Gpt2Model *m, const float *resid, int n, int *ids, float *probs);
 
 #endif

@@ -52,6 +52,42 @@ static int by_prob_desc(const void *a, const void *b) {
     return x->id - y->id; /* ties: lower id first, so the order is deterministic */
 }
 
+/* The plain sort: qsort by probability, descending, ties by lower id. */
+static void sort_plain(Cand *c, int n) { qsort(c, (size_t)n, sizeof(Cand), by_prob_desc); }
+
+/* The same order by a radix sort in four 8-bit passes over the probabilities' bits (non-negative
+ * floats order as their bit patterns do), O(n); each pass is stable, so equal probabilities keep the
+ * ids' ascending order. The plain sort is its reference (tests/test_ops.c). */
+static void sort_fast(Cand *c, int n) {
+    Cand *tmp = xmalloc(sizeof(Cand) * (size_t)n), *a = c, *b = tmp;
+    for (int shift = 0; shift < 32; shift += 8) {
+        size_t count[257] = {0};
+        for (int i = 0; i < n; i++) {
+            uint32_t u;
+            memcpy(&u, &a[i].p, 4);
+            count[255 - ((u >> shift) & 255) + 1]++; /* descending: the largest byte first */
+        }
+        for (int k = 0; k < 256; k++) count[k + 1] += count[k];
+        for (int i = 0; i < n; i++) {
+            uint32_t u;
+            memcpy(&u, &a[i].p, 4);
+            b[count[255 - ((u >> shift) & 255)]++] = a[i];
+        }
+        Cand *t = a;
+        a = b, b = t;
+    }
+    /* four passes: the result is back in c */
+    free(tmp);
+}
+
+static int use_plain_sort;
+void sampler_use_plain_sort(int on) { use_plain_sort = on; }
+
+static void sort_cands(Cand *c, int n) {
+    if (use_plain_sort) sort_plain(c, n);
+    else sort_fast(c, n);
+}
+
 int sampler_distribution(const float *logits, int V, const SamplerSettings *s, float *out) {
     if (s->greedy || s->temperature <= 0) {
         memset(out, 0, (size_t)V * sizeof(float));
@@ -65,7 +101,7 @@ int sampler_distribution(const float *logits, int V, const SamplerSettings *s, f
     if (keep_k == V && s->top_p >= 1.0f) return V;
     Cand *c = xmalloc((size_t)V * sizeof(Cand));
     for (int i = 0; i < V; i++) c[i] = (Cand){out[i], i};
-    qsort(c, (size_t)V, sizeof(Cand), by_prob_desc);
+    sort_cands(c, V);
     /* top-k, then the smallest prefix whose mass reaches top_p (it includes the token that crosses) */
     int keep = keep_k;
     if (s->top_p < 1.0f) {
@@ -112,7 +148,7 @@ double dist_entropy(const float *p, int n) {
 void dist_sort(const float *p, int n, int *order) {
     Cand *c = xmalloc((size_t)n * sizeof(Cand));
     for (int i = 0; i < n; i++) c[i] = (Cand){p[i], i};
-    qsort(c, (size_t)n, sizeof(Cand), by_prob_desc);
+    sort_cands(c, n);
     for (int i = 0; i < n; i++) order[i] = c[i].id;
     free(c);
 }

@@ -35,7 +35,11 @@ int argmax(const float *x, int n);
 
 /* Entropy in nats of a probability vector (zeros contribute nothing). */
 double dist_entropy(const float *p, int n);
-/* Token ids sorted by descending probability (ties: lower id first). order must hold n ints. */
+/* Token ids sorted by descending probability (ties: lower id first). order must hold n ints. Probabilities
+ * must be >= 0 (no NaN). */
 void dist_sort(const float *p, int n, int *order);
+
+/* Tests: sort with the plain qsort (the reference) instead of the radix sort (1), or back (0). */
+void sampler_use_plain_sort(int on);
 
 #endif

@@ -12,7 +12,11 @@ if [ ! -f "$MODEL/model.safetensors" ]; then
     /usr/bin/python3 -c "import sys; sys.path.insert(0, 'tests'); import gpt2_ref as g; \
 g.write_model('$MODEL', g.random_gpt2(12, 12, 768, 1024, seed=6), dict(n_layer=12, n_head=12, n_embd=768, n_positions=1024, vocab_size=50257))"
 fi
-"$B/tests/viz_bench" "$MODEL" || exit 1
+"$B/tests/viz_bench" "$MODEL" 16 100 || exit 1
+# the viewer on GPT-2 XL's shapes (48 layers, 25 heads, 1600 wide; 3.1 GB of float16, written once)
+XL=tests/out/gpt2-xl-shapes
+/usr/bin/python3 tools/write_shapes_model.py "$XL" xl || exit 1
+"$B/tests/viz_bench" "$XL" 33 1000 || exit 1
 CORPUS=${GPTSTEP_CORPUS:-../shared/corpus/storybooks}
 if [ -d "$CORPUS" ]; then
     tmp=$(mktemp)

@@ -46,6 +46,7 @@ t forward-c "$B/tests/test_forward" "$OUT/tiny-f32" "$OUT/forward-c"
 t cli $PY tests/test_cli.py "$GPTSTEP" "$OUT"
 t viewer-views "$B/tests/viz_views" "$OUT/tiny-f32" tests/golden "$OUT/views"
 t viewer-docs "$B/tests/viz_docs" docs
+t viewer-editor "$B/tests/viz_editor"
 t viewer-layout $PY tests/test_layout.py "$GPTSTEP" "$OUT" $QUICK
 t lesson-replay "$B/tests/viz_lessons" lessons/*.lesson
 t storybook $PY tests/test_storybook.py "$GPTSTEP" "$OUT"

@@ -7,6 +7,7 @@
 #include "check.h"
 #include "common.h"
 #include "ops.h"
+#include "sampler.h"
 
 static float frand(unsigned *s) {
     *s = *s * 1103515245u + 12345u;
@@ -137,7 +138,36 @@ static void number_formats(void) {
     }
 }
 
+/* The sampler's radix sort against the plain qsort: the same order (ties by lower id), the same
+ * distributions for every kind of setting. */
+static void sorts(void) {
+    unsigned seed = 42;
+    int V = 50257;
+    float *p = malloc(sizeof(float) * V), *logits = malloc(sizeof(float) * V), *a = malloc(sizeof(float) * V),
+          *b = malloc(sizeof(float) * V);
+    int *oa = malloc(sizeof(int) * V), *ob = malloc(sizeof(int) * V);
+    for (int i = 0; i < V; i++) logits[i] = frand(&seed) * 8 + (i % 97 == 0 ? 5 : 0);
+    for (int i = 0; i < 300; i++) logits[1000 + i] = logits[7]; /* ties */
+    softmax_forward(p, logits, V);
+    for (int i = 0; i < 50; i++) p[2000 + i] = 0; /* zeros */
+    sampler_use_plain_sort(1);
+    dist_sort(p, V, oa);
+    sampler_use_plain_sort(0);
+    dist_sort(p, V, ob);
+    CHECK(memcmp(oa, ob, sizeof(int) * V) == 0, "radix and plain sorts give the same order");
+    SamplerSettings set[] = {{0, 1.0f, 40, 1.0f, 0}, {0, 0.7f, 0, 0.9f, 0}, {0, 1.3f, 5, 0.5f, 0}, {0, 1.0f, 0, 0.95f, 0}};
+    for (int k = 0; k < 4; k++) {
+        sampler_use_plain_sort(1);
+        int ka = sampler_distribution(logits, V, &set[k], a);
+        sampler_use_plain_sort(0);
+        int kb = sampler_distribution(logits, V, &set[k], b);
+        CHECK(ka == kb && memcmp(a, b, sizeof(float) * V) == 0, "setting %d: the same distribution (%d and %d kept)", k, ka, kb);
+    }
+    free(p), free(logits), free(a), free(b), free(oa), free(ob);
+}
+
 int main(void) {
+    sorts();
     matmuls();
     attention_kernels();
     small_kernels();

@@ -93,5 +93,40 @@ fi
 if [ -s lesson.log ]; then echo "lesson output:"; sed 's/^/    /' lesson.log; fi
 grep -q "ERROR: AddressSanitizer\|runtime error" lesson.log && { echo "FAIL sanitizer report (lesson)"; fails=$((fails + 1)); }
 grep -q "ERROR: AddressSanitizer\|runtime error" view.log && { echo "FAIL sanitizer report"; fails=$((fails + 1)); }
-echo "window: $((14 - fails)) passed, $fails failed"
+# A 1280x720 display (a projector): the window fits it; presenter mode, zoom, Tab, the prompt editor.
+kill $XPID 2>/dev/null
+DISP2=:$((190 + $$ % 100))
+Xvfb "$DISP2" -screen 0 1280x720x24 -nolisten tcp >/dev/null 2>&1 &
+XPID=$!
+export DISPLAY=$DISP2
+sleep 1
+"$GS" view --model "$MODEL" --seed 3 > view720.log 2>&1 &
+VPID=$!
+if ! wait_window gptstep; then
+    echo "FAIL no window appeared on the 1280x720 display"; fails=$((fails + 1)); cat view720.log
+else
+    sleep "$DELAY"; sleep 1
+    geo=$(xdotool getwindowgeometry "$WID" | sed -n 's/ *Geometry: //p')
+    gw=${geo%x*}; gh=${geo#*x}
+    check "[ $gw -le 1280 ] && [ $gh -le 720 ]" "the window fits a 1280x720 display ($geo)"
+    shot; a=shot$n.png
+    key l; shot; b=shot$n.png
+    differs "$a" "$b" "presenter mode (L)"
+    key Tab; shot; c=shot$n.png
+    differs "$b" "$c" "Tab shows the next view"
+    key shift+Tab; key plus; shot; d=shot$n.png
+    differs "$b" "$d" "+ zooms the heatmap"
+    key Return; sleep 0.3
+    xdotool type --window "$WID" "The dragon flew" 2>/dev/null
+    shot; e=shot$n.png
+    differs "$d" "$e" "Enter opens the prompt editor"
+    key Return; sleep 1; shot; f=shot$n.png
+    differs "$e" "$f" "Enter runs the typed prompt"
+    key q
+    for _ in $(seq 1 50); do kill -0 $VPID 2>/dev/null || break; sleep 0.1; done
+    wait $VPID
+    check "[ $? -eq 0 ]" "closed cleanly at 1280x720"
+fi
+grep -q "ERROR: AddressSanitizer\|runtime error" view720.log && { echo "FAIL sanitizer report (1280x720)"; fails=$((fails + 1)); }
+echo "window: $((22 - fails)) passed, $fails failed"
 [ $fails -eq 0 ]

@@ -1,30 +1,42 @@
-/* viz_bench.c - the viewer's speed on a model with GPT-2 small's shapes: one full frame at 1920x1080
- * with 128 tokens, and a next-token step (decode + redraw).   viz_bench MODEL_DIR */
+/* viz_bench.c - the viewer's speed: one frame at 1920x1080 with 128 tokens on screen (the whole window,
+ * the all-heads grid, presenter mode), and a next-token step (decode, the derived numbers, redraw),
+ * each printed next to its target.   viz_bench MODEL_DIR [FRAME_TARGET_MS STEP_TARGET_MS] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "viz.h"
 
+static double draw_ms(VizState *v, cairo_surface_t *s) {
+    cairo_t *cr = cairo_create(s);
+    double t0 = now_seconds();
+    viz_draw(v, cr, 1920, 1080);
+    cairo_surface_flush(s);
+    double ms = (now_seconds() - t0) * 1e3;
+    cairo_destroy(cr);
+    return ms;
+}
+
 static double frame_ms(VizState *v, cairo_surface_t *s, int reps) {
     double best = 1e9;
     for (int i = 0; i < reps; i++) {
-        cairo_t *cr = cairo_create(s);
-        double t0 = now_seconds();
-        viz_draw(v, cr, 1920, 1080);
-        cairo_surface_flush(s);
-        double ms = (now_seconds() - t0) * 1e3;
-        cairo_destroy(cr);
+        double ms = draw_ms(v, s);
         if (ms < best) best = ms;
     }
     return best;
 }
 
+static void cmd(VizState *v, const char *c) {
+    Err err;
+    if (viz_command(v, c, &err)) fprintf(stderr, "%s: %s\n", c, err.msg);
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: viz_bench MODEL_DIR\n");
+        fprintf(stderr, "usage: viz_bench MODEL_DIR [FRAME_TARGET_MS STEP_TARGET_MS]\n");
         return 2;
     }
+    double frame_target = argc > 2 ? atof(argv[2]) : 16, step_target = argc > 3 ? atof(argv[3]) : 100;
     VizState *v = calloc(1, sizeof *v);
     viz_init(v);
     snprintf(v->run.model_arg, sizeof v->run.model_arg, "%s", argv[1]);
@@ -40,31 +52,39 @@ int main(int argc, char **argv) {
         return 1;
     }
     double load = now_seconds() - t0;
-    if (viz_command(v, "generate 27", &err)) fprintf(stderr, "%s\n", err.msg);
+    cmd(v, "generate 27");
+    viz_prepare(v);
     cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 1920, 1080);
     int n = viz_n_shown(v) + 1;
     double all = frame_ms(v, s, 10);
-    viz_command(v, "grid on", &err);
+    cmd(v, "grid on");
     double grid = frame_ms(v, s, 5);
-    viz_command(v, "grid off", &err);
-    /* next token: decode one position and redraw, as the window does on a key */
-    double step = 1e9;
+    cmd(v, "grid off");
+    cmd(v, "presenter on");
+    double pres = frame_ms(v, s, 5);
+    cmd(v, "presenter off");
+    /* next token, as the window does it: decode (worker), derived numbers (worker), redraw (UI thread) */
+    double best = 1e9, dec = 0, prep = 0, drw = 0;
     for (int i = 0; i < 5; i++) {
         double t1 = now_seconds();
-        viz_command(v, "next", &err);
-        cairo_t *cr = cairo_create(s);
-        viz_draw(v, cr, 1920, 1080);
-        cairo_surface_flush(s);
-        cairo_destroy(cr);
+        cmd(v, "next");
+        double t2 = now_seconds();
+        viz_prepare(v);
+        double t3 = now_seconds();
+        double d = draw_ms(v, s);
         double ms = (now_seconds() - t1) * 1e3;
-        if (ms < step) step = ms;
+        if (ms < best) best = ms, dec = (t2 - t1) * 1e3, prep = (t3 - t2) * 1e3, drw = d;
     }
-    printf("viewer, %s (%d layers x %d heads), %d tokens on screen, 1920x1080\n", v->run.gen.model.name,
-           v->run.gen.model.cfg.n_layer, v->run.gen.model.cfg.n_head, n);
+    printf("viewer, %s (%d layers x %d heads, %d wide), %d tokens on screen, 1920x1080\n", v->run.gen.model.name,
+           v->run.gen.model.cfg.n_layer, v->run.gen.model.cfg.n_head, v->run.gen.model.cfg.n_embd, n);
     printf("  load + 100-token prompt        %8.0f ms\n", load * 1e3);
-    printf("  frame (heatmap layout)         %8.1f ms   (target <= 16 ms)\n", all);
-    printf("  frame (all-heads grid)         %8.1f ms\n", grid);
-    printf("  next token: decode + redraw    %8.1f ms   (target <= 100 ms)\n", step);
+    printf("  frame (whole window)           %8.1f ms   (target <= %g ms) %s\n", all, frame_target, all <= frame_target ? "met" : "NOT MET");
+    printf("  frame (all-heads grid)         %8.1f ms   (target <= %g ms) %s\n", grid, frame_target, grid <= frame_target ? "met" : "NOT MET");
+    printf("  frame (presenter, attention)   %8.1f ms   (target <= %g ms) %s\n", pres, frame_target, pres <= frame_target ? "met" : "NOT MET");
+    printf("  next token: decode + derived numbers + redraw %6.1f ms = %.1f + %.1f + %.1f   (target <= %g ms) %s\n", best, dec,
+           prep, drw, step_target, best <= step_target ? "met" : "NOT MET");
+    printf("  (decode and derived numbers run on the window's worker thread: the window keeps drawing and\n"
+           "   answering keys meanwhile; only the redraw runs on its UI thread)\n");
     cairo_surface_destroy(s);
     viz_free(v);
     free(v);

@@ -101,6 +101,16 @@ int main(int argc, char **argv) {
         run(v, "highlight token 3 200");
         run(v, "query 150");
         all_views(v, name, "long");
+        if (c->n_ctx >= 1024 && c->n_layer <= 12) { /* a prompt longer than 4,095 bytes runs whole */
+            char *big = malloc(8192);
+            big[0] = 0;
+            for (int i = 0; i < 330; i++) strcat(big, " extraordinary");
+            free(v->run.prompt);
+            v->run.prompt = big;
+            CHECK(viz_load_and_run(v, &err) == 0, "a %zu-byte prompt: %s", strlen(big), err.msg);
+            CHECK(strlen(v->run.prompt) > 4095 && viz_n_shown(v) >= 330, "a %zu-byte prompt runs whole (%d positions)",
+                  strlen(v->run.prompt), viz_n_shown(v));
+        }
         viz_free(v);
         free(v);
     }

@@ -323,6 +323,30 @@ int main(int argc, char **argv) {
         struct stat st;
         CHECK(stat(path, &st) == 0 && st.st_size > 1000, "export wrote %s", path);
     }
+    /* SVG heatmaps are vector cells, not a bitmap a viewer would smear */
+    {
+        char path[1024], *svg;
+        size_t len;
+        Err e2;
+        snprintf(path, sizeof path, "%s/export.svg", out_dir);
+        CHECK(read_file(path, &svg, &len, &e2) == 0 && strstr(svg, "<image") == NULL, "the SVG holds no embedded image");
+        if (len) free(svg);
+    }
+    /* an export never shows the message of the one before (nor any message) */
+    {
+        char a[1024], b[1024], ca[1100], cb[1100];
+        snprintf(a, sizeof a, "%s/export-a.png", out_dir);
+        snprintf(b, sizeof b, "%s/export-b.png", out_dir);
+        snprintf(ca, sizeof ca, "export %s", a);
+        snprintf(cb, sizeof cb, "export %s", b);
+        run(v, ca);
+        CHECK(strstr(v->ui.message, "exported") != NULL, "the window says where it exported");
+        run(v, cb); /* with that message showing */
+        cairo_surface_t *sa = cairo_image_surface_create_from_png(a), *sb = cairo_image_surface_create_from_png(b);
+        CHECK(diff_fraction(sa, sb) == 0.0, "the second export is the same picture: no message in it");
+        cairo_surface_destroy(sa);
+        cairo_surface_destroy(sb);
+    }
     viz_free(v);
     free(v);
     return check_report("viewer");

@@ -83,7 +83,7 @@ void viz_draw(VizState *v, cairo_t *cr, double W, double H) {
         draw_view(v, g, shown, (Rect){gap, top, W - 2 * gap, bottom - top}, 1);
     } else {
         /* every view: tokens; heatmap | distribution; pipeline; vectors */
-        double tokens_h = g->fs * 5.2, pipe_h = g->fs * 4.2;
+        double tokens_h = g->fs * 5.0, pipe_h = g->fs * 5.2;
         double block_h = fmax(g->fs * 9, (bottom - top) * 0.27);
         double mid_h = bottom - top - tokens_h - pipe_h - block_h - 3 * gap;
         if (mid_h < g->fs * 8) { /* a short window: the vectors give way first */

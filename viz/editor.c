@@ -80,10 +80,55 @@ static void layout_row(void *rp, EdString *s, int n) {
     r->num_chars = s->len - n; /* one line */
 }
 
+/* Undo: snapshots of the text before each edit, typing of one word coalesced into one (stb's own
+ * undo would take one step per character). */
+typedef struct {
+    int *c;
+    int len, cursor, sel0, sel1;
+} Snapshot;
+
+#define UNDO_MAX 100
+
 struct Editor {
     EdString s;
     STB_TexteditState st;
+    Snapshot undo[UNDO_MAX], redo[UNDO_MAX];
+    int n_undo, n_redo;
+    int typing; /* the last edit was typing inside a word: the next one joins its snapshot */
 };
+
+static Snapshot snap(const Editor *e) {
+    Snapshot s = {xmalloc(sizeof(int) * (size_t)(e->s.len + 1)), e->s.len, e->st.cursor, e->st.select_start, e->st.select_end};
+    memcpy(s.c, e->s.c, sizeof(int) * (size_t)e->s.len);
+    return s;
+}
+
+static void restore(Editor *e, Snapshot *s) {
+    e->s.len = 0;
+    ed_insert(&e->s, 0, s->c, s->len);
+    e->st.cursor = s->cursor, e->st.select_start = s->sel0, e->st.select_end = s->sel1;
+    free(s->c);
+}
+
+static void push(Snapshot *stack, int *n, Snapshot s) {
+    if (*n == UNDO_MAX) {
+        free(stack[0].c);
+        memmove(stack, stack + 1, sizeof(Snapshot) * (UNDO_MAX - 1));
+        (*n)--;
+    }
+    stack[(*n)++] = s;
+}
+
+static void clear_stack(Snapshot *stack, int *n) {
+    while (*n > 0) free(stack[--*n].c);
+}
+
+/* Before an edit: a snapshot to undo to (unless it continues the word being typed). */
+static void before_edit(Editor *e, int typing) {
+    if (!(typing && e->typing)) push(e->undo, &e->n_undo, snap(e));
+    clear_stack(e->redo, &e->n_redo);
+    e->typing = typing;
+}
 
 Editor *editor_new(void) {
     Editor *e = xcalloc(1, sizeof *e);
@@ -93,6 +138,8 @@ Editor *editor_new(void) {
 
 void editor_free(Editor *e) {
     if (!e) return;
+    clear_stack(e->undo, &e->n_undo);
+    clear_stack(e->redo, &e->n_redo);
     free(e->s.c);
     free(e);
 }
@@ -143,6 +190,9 @@ void editor_set(Editor *e, const char *utf8, int select_all) {
     stb_textedit_initialize_state(&e->st, 1);
     e->st.cursor = n;
     if (select_all) e->st.select_start = 0, e->st.select_end = n;
+    clear_stack(e->undo, &e->n_undo);
+    clear_stack(e->redo, &e->n_redo);
+    e->typing = 0;
 }
 
 void editor_key(Editor *e, EditorKey k, int shift) {
@@ -154,19 +204,28 @@ void editor_key(Editor *e, EditorKey k, int shift) {
     case EK_END: key = STB_TEXTEDIT_K_LINEEND; break;
     case EK_WORDLEFT: key = STB_TEXTEDIT_K_WORDLEFT; break;
     case EK_WORDRIGHT: key = STB_TEXTEDIT_K_WORDRIGHT; break;
-    case EK_BACKSPACE: key = STB_TEXTEDIT_K_BACKSPACE; break;
-    case EK_DELETE: key = STB_TEXTEDIT_K_DELETE; break;
-    case EK_UNDO: key = STB_TEXTEDIT_K_UNDO; break;
-    case EK_REDO: key = STB_TEXTEDIT_K_REDO; break;
+    case EK_BACKSPACE: before_edit(e, 0); key = STB_TEXTEDIT_K_BACKSPACE; break;
+    case EK_DELETE: before_edit(e, 0); key = STB_TEXTEDIT_K_DELETE; break;
+    case EK_UNDO:
+        if (e->n_undo) push(e->redo, &e->n_redo, snap(e)), restore(e, &e->undo[--e->n_undo]);
+        e->typing = 0;
+        return;
+    case EK_REDO:
+        if (e->n_redo) push(e->undo, &e->n_undo, snap(e)), restore(e, &e->redo[--e->n_redo]);
+        e->typing = 0;
+        return;
     case EK_SELECT_ALL:
         e->st.select_start = 0, e->st.select_end = e->s.len, e->st.cursor = e->s.len;
+        e->typing = 0;
         return;
-    case EK_CLEAR: /* as a cut of everything, so that undo brings it back */
+    case EK_CLEAR:
+        before_edit(e, 0);
         e->st.select_start = 0, e->st.select_end = e->s.len;
         stb_textedit_cut(&e->s, &e->st);
         return;
     default: return;
     }
+    if (k != EK_BACKSPACE && k != EK_DELETE) e->typing = 0; /* a move ends the word being typed */
     stb_textedit_key(&e->s, &e->st, key | (shift ? STB_TEXTEDIT_K_SHIFT : 0));
 }
 
@@ -175,6 +234,8 @@ void editor_insert(Editor *e, const char *utf8) {
     int *c = decode(utf8, &n);
     for (int i = 0; i < n; i++) /* tabs and newlines become spaces: one line */
         if (c[i] == '\n' || c[i] == '\r' || c[i] == '\t') c[i] = ' ';
+    int has_sel = e->st.select_start != e->st.select_end;
+    if (n) before_edit(e, n == 1 && c[0] != ' ' && !has_sel);
     if (n) stb_textedit_paste(&e->s, &e->st, c, n);
     free(c);
 }
@@ -186,7 +247,11 @@ char *editor_selection(const Editor *e, int cut) {
     if (a == b) return NULL;
     if (a > b) { int t = a; a = b; b = t; }
     char *s = encode(e->s.c + a, b - a);
-    if (cut) stb_textedit_cut(&((Editor *)e)->s, &((Editor *)e)->st);
+    if (cut) {
+        Editor *m = (Editor *)e;
+        before_edit(m, 0);
+        stb_textedit_cut(&m->s, &m->st);
+    }
     return s;
 }
 

@@ -23,14 +23,14 @@ void gfx_begin(Gfx *g, cairo_t *cr, double W, double H, int presenter, int color
     cairo_surface_type_t t = cairo_surface_get_type(cairo_get_target(cr));
     g->vector = t == CAIRO_SURFACE_TYPE_PDF || t == CAIRO_SURFACE_TYPE_SVG || t == CAIRO_SURFACE_TYPE_PS ||
                 t == CAIRO_SURFACE_TYPE_RECORDING;
-    /* Normal mode: body text 1/50 of the height (also bounded by the width), nothing under 1/62 or
-     * 12 px. Presenter mode: nothing under 1/40 of the height. */
+    /* Normal mode: body text 1/50 of the height (also bounded by the width), nothing under 1/55 of it
+     * or 13 px. Presenter mode: nothing under 1/40 of the height. */
     double by_h = H / 50.0, by_w = W / 90.0;
     if (presenter) {
         g->fs_min = H / 40.0;
         g->fs = fmax(g->fs_min * 1.08, fmin(H / 34.0, W / 52.0));
     } else {
-        g->fs_min = fmax(12.0, fmin(H / 62.0, W / 110.0));
+        g->fs_min = fmax(13.0, fmin(H / 55.0, W / 100.0));
         g->fs = fmax(g->fs_min * 1.1, fmin(by_h, by_w));
     }
     cairo_font_options_t *fo = cairo_font_options_create();

@@ -360,20 +360,25 @@ void viz_prepare(VizState *v) {
             if (d->order[i] == next) { d->chosen_rank = i; break; }
     }
     if (new_pos) { /* the logit lens and the residual stream's norms at the query position */
-        float *work = alloc_floats((size_t)V);
-        d->n_layers = c->n_layer < VIZ_MAX_LAYERS ? c->n_layer : VIZ_MAX_LAYERS;
+        int C = c->n_embd, L = c->n_layer < VIZ_MAX_LAYERS ? c->n_layer : VIZ_MAX_LAYERS, n = 0;
+        d->n_layers = L;
         const float *e = viz_tensor(v, TK_EMBED, 0, q), *lnf = viz_tensor(v, TK_LN_F, 0, q);
-        d->embed_norm = e ? vec_norm(e, c->n_embd) : NAN;
-        d->lnf_norm = lnf ? vec_norm(lnf, c->n_embd) : NAN;
-        for (int l = 0; l < d->n_layers; l++) {
+        d->embed_norm = e ? vec_norm(e, C) : NAN;
+        d->lnf_norm = lnf ? vec_norm(lnf, C) : NAN;
+        float *resid = alloc_floats((size_t)L * C);
+        int at[VIZ_MAX_LAYERS], ids[VIZ_MAX_LAYERS];
+        float ps[VIZ_MAX_LAYERS];
+        for (int l = 0; l < L; l++) {
             const float *mid = viz_tensor(v, TK_RESID_MID, l, q), *out = viz_tensor(v, TK_RESID_OUT, l, q);
-            d->norm_mid[l] = mid ? vec_norm(mid, c->n_embd) : NAN;
-            d->norm_out[l] = out ? vec_norm(out, c->n_embd) : NAN;
+            d->norm_mid[l] = mid ? vec_norm(mid, C) : NAN;
+            d->norm_out[l] = out ? vec_norm(out, C) : NAN;
             d->lens_id[l] = -1;
             d->lens_p[l] = 0;
-            if (out) gpt2_logit_lens(&r->gen.model, out, 1, &d->lens_id[l], &d->lens_p[l], work);
+            if (out) memcpy(resid + (size_t)n * C, out, sizeof(float) * (size_t)C), at[n++] = l;
         }
-        free(work);
+        if (n) gpt2_logit_lens_batch(&r->gen.model, resid, n, ids, ps); /* every layer in one pass */
+        for (int i = 0; i < n; i++) d->lens_id[at[i]] = ids[i], d->lens_p[at[i]] = ps[i];
+        free(resid);
     }
     d->epoch = r->epoch, d->pos = q, d->s = r->gen.sampler;
 }
