@@ -42,7 +42,7 @@ double cell_panel_h(Gfx *g, double w) {
     gfx_font(g, FONT_MONO, g->fs * 0.85, 0);
     double lh = gfx_line_h(g) * 1.3;
     int rows = (9 + panel_cols(g, w) - 1) / panel_cols(g, w);
-    return g->fs * 0.5 + lh * (3 + rows) + g->fs * 0.5;
+    return g->fs * 0.5 + lh * (4 + rows) + g->fs * 0.5; /* the title may take two lines */
 }
 
 double cell_panel_min_w(Gfx *g) { return panel_line_w(g) + g->fs; }
@@ -236,7 +236,16 @@ void view_cell_panel(VizState *v, Gfx *g, Rect r, const CellBreakdown *c) {
     gfx_font(g, FONT_SANS, g->fs * 0.9, 1);
     double y = r.y + pad + gfx_ascent(g);
     gfx_color(g, GFX_INK);
-    gfx_text_fit(g, x, y, lines[0], w, 0);
+    char *at = strstr(lines[0], " attends to ");
+    if (gfx_text_w(g, lines[0]) > w && at) { /* two lines: who, then to whom */
+        char first[256];
+        snprintf(first, sizeof first, "%.*s", (int)(at - lines[0]), lines[0]);
+        gfx_text_fit(g, x, y, first, w, 0);
+        y += gfx_line_h(g);
+        gfx_text_fit(g, x, y, at + 1, w, 0);
+    } else {
+        gfx_text_fit(g, x, y, lines[0], w, 0);
+    }
     gfx_font(g, FONT_MONO, g->fs * 0.85, 0);
     double lh = gfx_line_h(g) * 1.3, asc = gfx_ascent(g);
     const Gpt2Config *cfg = &v->run.gen.model.cfg;

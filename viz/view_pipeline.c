@@ -153,7 +153,7 @@ void view_pipeline(VizState *v, Gfx *g, Rect r) {
             double nrm = vec_norm(a, len);
             snprintf(line, sizeof line, "\xE2\x80\x96x\xE2\x80\x96 = %.2f", nrm);
             gfx_font(g, FONT_MONO, g->fs * 0.8, 0);
-            double tw = gfx_text_w(g, line);
+            double tw = fmax(gfx_text_w(g, line), gfx_text_w(g, "\xE2\x80\x96x\xE2\x80\x96 = 0000.00"));
             if (in.w - nw - tw - pad > g->fs * 3) {
                 gfx_vector(g, (Rect){in.x + nw, y, in.w - nw - tw - pad, lh}, a, len);
                 gfx_color(g, GFX_INK);
@@ -179,7 +179,15 @@ void view_pipeline(VizState *v, Gfx *g, Rect r) {
     int first = L > fit ? xl - fit / 2 : 0;
     if (first > L - fit) first = L - fit;
     if (first < 0) first = 0;
-    snprintf(line, sizeof line, "embedding \xE2\x80\x96x\xE2\x80\x96 = %.2f", d->embed_norm);
+    if (first == 0 && fit > L) { /* the blocks' input first */
+        gfx_font(g, FONT_MONO, g->fs * 0.8, 0);
+        gfx_color(g, GFX_INK);
+        gfx_text_fit(g, c0, y + asc, "embed", c1 - c0 - pad, 0);
+        snprintf(line, sizeof line, "%.2f", d->embed_norm);
+        gfx_text_fit(g, c2, y + asc, line, c3 - c2 - pad, 0);
+        y += row;
+        fit--;
+    }
     for (int l = first; l < L && l < first + fit; l++) {
         gfx_font(g, FONT_MONO, g->fs * 0.8, l == xl);
         gfx_color(g, l == xl ? GFX_ACCENT : GFX_INK);
