@@ -304,7 +304,9 @@ static int c_temperature(VizState *v, const Args *a, Err *err) {
         double cur = s->greedy == 1 ? 1.0 : s->temperature;
         t = a->word == 0 ? cur * 1.25 : cur / 1.25;
         t = t < 0.05 ? 0.05 : t > 5 ? 5 : t;
-        t = round(t * 1000) / 1000; /* the value shown is the value used */
+        char buf[32]; /* three significant digits: the value shown is the value used */
+        snprintf(buf, sizeof buf, "%.3g", t);
+        t = strtod(buf, NULL);
     }
     s->temperature = (float)t;
     s->greedy = 0;
@@ -608,11 +610,11 @@ static const Command COMMANDS[] = {
     {"grid", "", A_ONOFF, "on|off|toggle", 0, 0, 1, 0, "on|off", "all heads (layers \xC3\x97 heads) instead of one heatmap", c_grid},
     {"stage", "", A_WORDS, 0, 0, 0, 0, 0, "NAME|next|prev|none",
      "select a stage of the forward pass: embed, L0.ln_1, L0.attn, L0.add_1, L0.ln_2, L0.ffn, L0.add_2, ..., ln_f, logits, probs, sample", c_stage},
-    {"temperature", "", A_NUM, "up|down", SAMPLER_TEMPERATURE_MIN, SAMPLER_TEMPERATURE_MAX, 0, 0, "T|up|down",
+    {"temperature", "", A_NUM, "up|down", SAMPLER_TEMPERATURE_MIN, SAMPLER_TEMPERATURE_MAX, 0, 1, "T|up|down",
      "divide the logits by T before softmax", c_temperature},
-    {"top-k", "topk", A_INT, "up|down", 0, SAMPLER_TOP_K_MAX, 0, 0, "K|up|down", "sample among the K most likely tokens (0 = all)", c_top_k},
-    {"top-p", "topp", A_NUM, "up|down", SAMPLER_TOP_P_MIN, 1, 0, 0, "P|up|down", "... and the smallest set holding mass P (1 = all)", c_top_p},
-    {"greedy", "", A_ONOFF, "on|off|toggle", 0, 0, 1, 0, "on|off", "always take the most likely token", c_greedy},
+    {"top-k", "topk", A_INT, "up|down", 0, SAMPLER_TOP_K_MAX, 0, 1, "K|up|down", "sample among the K most likely tokens (0 = all)", c_top_k},
+    {"top-p", "topp", A_NUM, "up|down", SAMPLER_TOP_P_MIN, 1, 0, 1, "P|up|down", "... and the smallest set holding mass P (1 = all)", c_top_p},
+    {"greedy", "", A_ONOFF, "on|off|toggle", 0, 0, 1, 1, "on|off", "always take the most likely token", c_greedy},
     {"seed", "", A_WORDS, 0, 0, 0, 0, 1, "S", "the random seed (restarts from the prompt)", c_seed},
     {"prompt", "", A_TEXT, 0, 0, 0, 0, 1, "TEXT", "run a new prompt (\\n is a new line)", c_prompt},
     {"unconditional", "", A_NONE, 0, 0, 0, 0, 1, "", "start from <|endoftext|> alone", c_unconditional},
@@ -775,109 +777,12 @@ void viz_commands_markdown(FILE *out) {
     }
 }
 
-/* ---- keys ---- */
-
-typedef struct {
-    const char *key;   /* SDL-independent name */
-    int mods;          /* 0, or 1 shift, 2 ctrl (exact) ; -1 any */
-    const char *command;
-    const char *label; /* for help and docs: "Right, Space, PageDown" shows once per help text */
-    const char *help;
-} KeyBinding;
-
-static const KeyBinding KEYS[] = {
-    {"Right", -1, "next", "\xE2\x86\x92  Space  PageDown", "next token (generates one at the end)"},
-    {"Space", -1, "next", 0, 0},
-    {"PageDown", -1, "next", 0, 0},
-    {"Left", -1, "prev", "\xE2\x86\x90  PageUp", "previous token"},
-    {"PageUp", -1, "prev", 0, 0},
-    {"Home", -1, "first", "Home / End", "first / last step"},
-    {"End", -1, "last", 0, 0},
-    {"Up", 0, "layer -", "\xE2\x86\x91 / \xE2\x86\x93", "layer up / down"},
-    {"Down", 0, "layer +", 0, 0},
-    {"0", 0, "head 0", "0-9  ,  .", "head 0-9; previous / next head"},
-    {"1", 0, "head 1", 0, 0}, {"2", 0, "head 2", 0, 0}, {"3", 0, "head 3", 0, 0}, {"4", 0, "head 4", 0, 0},
-    {"5", 0, "head 5", 0, 0}, {"6", 0, "head 6", 0, 0}, {"7", 0, "head 7", 0, 0}, {"8", 0, "head 8", 0, 0},
-    {"9", 0, "head 9", 0, 0},
-    {",", 0, "head -", 0, 0},
-    {".", 0, "head +", 0, 0},
-    {"]", 0, "stage next", "] / [", "next / previous stage of the forward pass"},
-    {"[", 0, "stage prev", 0, 0},
-    {"a", 0, "attention next", "A", "heatmap: scores \xE2\x86\x92 masked \xE2\x86\x92 weights"},
-    {"g", 0, "grid toggle", "G", "all heads at once (grid)"},
-    {"Tab", 0, "view next", "Tab / Shift+Tab", "next / previous view, alone on the screen"},
-    {"Tab", 1, "view prev", 0, 0},
-    {"v", 0, "view all", "V", "all the views"},
-    {"+", -1, "zoom in", "+ / \xE2\x88\x92  (Ctrl+wheel)", "heatmap: zoom in / out"},
-    {"=", -1, "zoom in", 0, 0},
-    {"-", -1, "zoom out", 0, 0},
-    {"z", 0, "zoom fit", "Z", "heatmap: fit every position"},
-    {"t", 0, "temperature down", "T / Shift+T", "temperature down / up"},
-    {"t", 1, "temperature up", 0, 0},
-    {"k", 0, "top-k down", "K / Shift+K", "top-k down / up (0 = off)"},
-    {"k", 1, "top-k up", 0, 0},
-    {"p", 0, "top-p down", "P / Shift+P", "top-p down / up"},
-    {"p", 1, "top-p up", 0, 0},
-    {"b", 0, "branch next", "B / Shift+B", "next / previous branch (after picking a candidate)"},
-    {"b", 1, "branch prev", 0, 0},
-    {"Return", -1, "edit prompt", "Enter", "edit the prompt"},
-    {":", -1, "edit command", ":", "type a command (any of docs/viewer.md)"},
-    {"e", 0, "export png", "E / Shift+E / Ctrl+E", "export the screen: PNG / PDF / SVG"},
-    {"e", 1, "export pdf", 0, 0},
-    {"e", 2, "export svg", 0, 0},
-    {"l", 0, "presenter toggle", "L", "presenter mode (one view, large text)"},
-    {"c", 0, "colorblind toggle", "C", "colour-blind-safe colours"},
-    {"f", 0, "fullscreen toggle", "F / F11", "full screen"},
-    {"F11", -1, "fullscreen toggle", 0, 0},
-    {"?", -1, "help toggle", "? / F1", "this help"},
-    {"F1", -1, "help toggle", 0, 0},
-    {"Escape", -1, "escape", "Esc", "close help, the cell panel, a message"},
-    {"q", 0, "quit", "Q", "quit"},
-};
-#define N_KEYS ((int)(sizeof KEYS / sizeof KEYS[0]))
-
-const char *viz_key_command(VizState *v, const char *key, int shift, int ctrl, char *buf, size_t cap) {
-    (void)v;
-    int mods = (shift ? 1 : 0) | (ctrl ? 2 : 0);
-    for (int i = 0; i < N_KEYS; i++) {
-        const KeyBinding *b = &KEYS[i];
-        int same = strlen(key) == 1 && strlen(b->key) == 1 ? tolower((unsigned char)key[0]) == b->key[0] && (isalpha((unsigned char)key[0]) || key[0] == b->key[0])
-                                                            : !strcmp(key, b->key);
-        if (same && (b->mods < 0 || b->mods == mods)) {
-            snprintf(buf, cap, "%s", b->command);
-            return buf;
-        }
-    }
-    buf[0] = 0;
-    return buf;
-}
+/* ---- keys (the key table is keys.c) ---- */
 
 int viz_key(VizState *v, const char *key, int shift, int ctrl, Err *err) {
     char cmd[128];
     viz_key_command(v, key, shift, ctrl, cmd, sizeof cmd);
     return cmd[0] ? viz_command(v, cmd, err) : 0;
-}
-
-int viz_help_lines(const char ***keys, const char ***what) {
-    static const char *k[N_KEYS + 1], *w[N_KEYS + 1];
-    int n = 0;
-    for (int i = 0; i < N_KEYS; i++)
-        if (KEYS[i].label) k[n] = KEYS[i].label, w[n++] = KEYS[i].help;
-    k[n] = w[n] = NULL;
-    *keys = k, *what = w;
-    return n;
-}
-
-void viz_keys_markdown(FILE *out) {
-    fprintf(out, "| key | action |\n|---|---|\n");
-    for (int i = 0; i < N_KEYS; i++)
-        if (KEYS[i].label) fprintf(out, "| %s | %s |\n", KEYS[i].label, KEYS[i].help);
-    fprintf(out, "| click a token | select it as the query |\n");
-    fprintf(out, "| click a heatmap cell | how its score and weight are computed |\n");
-    fprintf(out, "| click a head in the grid | open its heatmap |\n");
-    fprintf(out, "| click a candidate | continue from that token (a branch) |\n");
-    fprintf(out, "| click a pipeline stage | select it |\n");
-    fprintf(out, "| wheel / Ctrl+wheel over the heatmap | pan / zoom |\n");
 }
 
 /* ---- the mouse ---- */

@@ -9,36 +9,6 @@
 #include "viz.h"
 #include "vizint.h"
 
-void viz_add_hit(VizState *v, HitKind kind, Rect r, int a, int b) {
-    if (v->ui.n_hits >= VIZ_MAX_HITS) return;
-    v->ui.hits[v->ui.n_hits++] = (Hit){kind, r, a, b};
-}
-
-int viz_hovered(const VizState *v, HitKind kind, int a, int b) {
-    const Hit *h = viz_hover_hit(v, kind);
-    return h && h->a == a && h->b == b;
-}
-
-const Hit *viz_hover_hit(const VizState *v, HitKind kind) {
-    if (v->ui.hover < 0 || v->ui.hover >= v->ui.n_hits) return NULL;
-    const Hit *h = &v->ui.hits[v->ui.hover];
-    return h->kind == kind ? h : NULL;
-}
-
-void viz_heatmap_window(const VizState *v, int fit, int *first, int *count) {
-    int n = viz_n_shown(v), z = v->view.zoom > 0 && v->view.zoom < n ? v->view.zoom : n;
-    if (fit > 0 && z > fit) z = fit; /* no more than fit on screen */
-    if (z < 1) z = 1;
-    int f = v->view.pan;
-    if (f < 0) { /* follow the query: keep it in the window, three quarters down */
-        int q = viz_query_pos(v);
-        f = q - z * 3 / 4;
-    }
-    if (f > n - z) f = n - z;
-    if (f < 0) f = 0;
-    *first = f, *count = z;
-}
-
 static void draw_view(VizState *v, Gfx *g, ViewName which, Rect r, int alone) {
     viz_add_hit(v, HIT_PANEL, r, which, 0);
     switch (which) {
@@ -127,14 +97,13 @@ void view_header(VizState *v, Gfx *g, Rect r) {
                  c->n_head, v->view.title[0] ? " \xE2\x80\x94 " : "", v->view.title);
     else
         snprintf(left, sizeof left, "gptstep%s%s", v->view.title[0] ? " \xE2\x80\x94 " : "", v->view.title);
+    char k[16];
+    if (s->top_k) snprintf(k, sizeof k, "%d", s->top_k);
+    else snprintf(k, sizeof k, "off");
     if (s->greedy == 1) snprintf(right, sizeof right, "greedy");
-    else
-        snprintf(right, sizeof right, "seed %llu \xC2\xB7 T %.3g \xC2\xB7 top-k %s \xC2\xB7 top-p %.3g", (unsigned long long)s->seed,
-                 s->temperature, s->top_k ? "" : "off", s->top_p);
-    if (s->greedy != 1 && s->top_k) {
-        char *p = strstr(right, "top-k ");
-        snprintf(p + 6, sizeof right - (size_t)(p + 6 - right), "%d \xC2\xB7 top-p %.3g", s->top_k, s->top_p);
-    }
+    else /* %g: every digit of the values typed (up to six) */
+        snprintf(right, sizeof right, "seed %llu \xC2\xB7 T %g \xC2\xB7 top-k %s \xC2\xB7 top-p %g", (unsigned long long)s->seed,
+                 s->temperature, k, s->top_p);
     if (v->run.n_branches > 1) {
         size_t n = strlen(right);
         snprintf(right + n, sizeof right - n, " \xC2\xB7 branch %d/%d", v->run.branch, v->run.n_branches);

@@ -129,6 +129,22 @@ const float *viz_tensor(const VizState *v, TensorKind k, int layer, int pos) {
     return trace_get(tr, trace_id(tr, k, layer), pos);
 }
 
+/* ---- the heatmap's window of positions ---- */
+
+void viz_heatmap_window(const VizState *v, int fit, int *first, int *count) {
+    int n = viz_n_shown(v), z = v->view.zoom > 0 && v->view.zoom < n ? v->view.zoom : n;
+    if (fit > 0 && z > fit) z = fit; /* no more than fit on screen */
+    if (z < 1) z = 1;
+    int f = v->view.pan;
+    if (f < 0) { /* follow the query: keep it in the window, three quarters down */
+        int q = viz_query_pos(v);
+        f = q - z * 3 / 4;
+    }
+    if (f > n - z) f = n - z;
+    if (f < 0) f = 0;
+    *first = f, *count = z;
+}
+
 /* ---- the pipeline of stages ---- */
 
 static const char *LAYER_STAGES[6] = {"ln_1", "attn", "add_1", "ln_2", "ffn", "add_2"};

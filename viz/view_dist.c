@@ -16,8 +16,8 @@ static int same_settings(const SamplerSettings *a, const SamplerSettings *b) {
 
 static void settings_text(const SamplerSettings *s, char *buf, size_t cap) {
     if (s->greedy == 1) snprintf(buf, cap, "greedy");
-    else if (s->top_k) snprintf(buf, cap, "T %.3g, top-k %d, top-p %.3g", s->temperature, s->top_k, s->top_p);
-    else snprintf(buf, cap, "T %.3g, top-k off, top-p %.3g", s->temperature, s->top_p);
+    else if (s->top_k) snprintf(buf, cap, "T %g, top-k %d, top-p %g", s->temperature, s->top_k, s->top_p);
+    else snprintf(buf, cap, "T %g, top-k off, top-p %g", s->temperature, s->top_p);
 }
 
 void view_distribution(VizState *v, Gfx *g, Rect r) {

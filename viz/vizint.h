@@ -15,11 +15,11 @@ void viz_branch_save(VizRun *r);
 int viz_dist_pos(const VizState *v);
 int viz_next_token(const VizState *v, int pos);
 
-/* ---- drawing helpers (draw.c) ---- */
+/* ---- hit areas (ui.c) ---- */
 void viz_add_hit(VizState *v, HitKind kind, Rect r, int a, int b);
 int viz_hovered(const VizState *v, HitKind kind, int a, int b);
 const Hit *viz_hover_hit(const VizState *v, HitKind kind);
-/* The positions a heatmap shows: [*first, *first + *count), around the query when zoomed. */
+/* The positions a heatmap shows: [*first, *first + *count), around the query when zoomed (state.c). */
 void viz_heatmap_window(const VizState *v, int fit, int *first, int *count);
 
 /* ---- the views (view_NAME.c): each draws into r, within r ---- */
