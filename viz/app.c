@@ -345,13 +345,16 @@ static void after_command(App *a, int fs_before) {
     if (fs_before != v->view.fullscreen) SDL_SetWindowFullscreen(a->win, v->view.fullscreen ? SDL_WINDOW_FULLSCREEN_DESKTOP : 0);
 }
 
-/* The window's first size: 1600x900, or less to fit the display it opens on, at 16:9. */
+/* The window's first size, at 16:9: 1600x900, less to fit a small display, more on a large one (up to
+ * 80% of it: 3072x1728 on a 4K screen). */
 static void window_size(int *w, int *h) {
     SDL_Rect b;
     *w = 1600, *h = 900;
     if (SDL_GetDisplayUsableBounds(0, &b) == 0 && b.w > 0 && b.h > 0) {
         double s = fmin(0.92 * b.w / 1600.0, 0.88 * b.h / 900.0);
         if (s < 1) *w = (int)(1600 * s), *h = (int)(900 * s);
+        double big = fmin(0.8 * b.w / 1600.0, 0.8 * b.h / 900.0);
+        if (big > 1) *w = (int)(1600 * big), *h = (int)(900 * big);
     }
     if (*w < 640) *w = 640;
     if (*h < 360) *h = 360;
