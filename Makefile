@@ -27,7 +27,7 @@ VIZLIB  := $(BUILD)/libgptstep-viz.a
 TESTS   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c tests/viz_*.c))
 PY      := /usr/bin/python3
 
-.PHONY: all deps deps-test run test unit bench asan goldens docs clean gpt2 gpt2-medium gpt2-large gpt2-xl distilgpt2 fmt
+.PHONY: all deps deps-test run test unit bench asan goldens docs fuzz fuzz-replay clean gpt2 gpt2-medium gpt2-large gpt2-xl distilgpt2 fmt
 
 all: gptstep
 
@@ -70,7 +70,7 @@ run: deps
 	./gptstep view
 
 test: deps-test
-	@$(MAKE) --no-print-directory gptstep $(TESTS)
+	@$(MAKE) --no-print-directory gptstep $(TESTS) $(FUZZERS)
 	@sh tests/run.sh
 
 bench: deps
@@ -87,6 +87,33 @@ asan: deps-test
 
 $(BUILD)/gptstep: $(BUILD)/viz/main.o $(VIZLIB) $(LIB)
 	$(CC) $(CFLAGS) -o $@ $^ $(VIZ_LIBS) $(LDLIBS) -lpthread
+
+# libFuzzer harnesses (tests/fuzz/, docs/robustness.md): every parser and the viewer's commands, with
+# AddressSanitizer and UndefinedBehaviorSanitizer, built by clang into build-fuzz/ (single-threaded).
+# `make fuzz` runs each for FUZZ_SECONDS; `make test` replays their corpora and regressions.
+FUZZ_CC      ?= clang
+FUZZ_BUILD   := build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS   := -g -O1 -std=c11 -fsanitize=address,undefined -fno-omit-frame-pointer \
+                -fno-sanitize-recover=undefined -Wno-unknown-pragmas -MMD -MP -Isrc -Iviz -Itests/fuzz
+FUZZ_SRC     := $(filter-out viz/main.c,$(wildcard src/*.c viz/*.c))
+FUZZ_OBJ     := $(FUZZ_SRC:%.c=$(FUZZ_BUILD)/%.o)
+FUZZERS      := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+$(FUZZ_BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(PKG_CFLAGS) $(VIZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_OBJ)
+	@echo "  fuzz  $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $(PKG_CFLAGS) $(VIZ_CFLAGS) -o $@ $< $(FUZZ_OBJ) \
+	    $(VIZ_LIBS) $(PKG_LIBS) -lm -lpthread
+
+fuzz: deps-test
+	@$(MAKE) --no-print-directory $(FUZZERS)
+	@sh tests/fuzz/run.sh fuzz $(FUZZ_SECONDS)
+
+fuzz-replay: $(FUZZERS)
+	@sh tests/fuzz/run.sh replay
 
 # Real GPT-2 checkpoints from the Hugging Face hub (see docs/models.md).
 gpt2 gpt2-medium gpt2-large gpt2-xl distilgpt2:
@@ -107,6 +134,6 @@ fmt:
 	clang-format -i src/*.c src/*.h tests/*.c
 
 clean:
-	rm -rf build build-asan gptstep
+	rm -rf build build-asan build-fuzz gptstep
 
--include $(CORE_OBJ:.o=.d) $(VIZ_OBJ:.o=.d) $(BUILD)/viz/main.d
+-include $(CORE_OBJ:.o=.d) $(VIZ_OBJ:.o=.d) $(BUILD)/viz/main.d $(FUZZ_OBJ:.o=.d)

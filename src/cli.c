@@ -377,7 +377,10 @@ static int run_generation(Gen *g, const GenArgs *a, int stream) {
     if (stream) {
         for (int p = 0; p < tr->n_pos; p++) {
             if (a->ids) printf("%s%d", p ? " " : "", tr->pos[p].token);
-            else fputs(tok_stream_push(&ts, g->tok, tr->pos[p].token), stdout);
+            else {
+                const char *text = tok_stream_push(&ts, g->tok, tr->pos[p].token);
+                fwrite(text, 1, ts.len, stdout);
+            }
         }
         fflush(stdout);
     }
@@ -390,12 +393,18 @@ static int run_generation(Gen *g, const GenArgs *a, int stream) {
         int id = gen_choose(g, -1);
         if (stream) {
             if (a->ids) printf(" %d", id);
-            else fputs(tok_stream_push(&ts, g->tok, id), stdout);
+            else {
+                const char *text = tok_stream_push(&ts, g->tok, id);
+                fwrite(text, 1, ts.len, stdout);
+            }
             fflush(stdout);
         }
     }
     if (stream) {
-        if (!a->ids) fputs(tok_stream_flush(&ts), stdout);
+        if (!a->ids) {
+            const char *text = tok_stream_flush(&ts);
+            fwrite(text, 1, ts.len, stdout);
+        }
         fputc('\n', stdout);
     }
     double dt = now_seconds() - t0;

@@ -14,10 +14,34 @@
 
 int err_set(Err *err, const char *fmt, ...) {
     if (err) {
+        char raw[sizeof err->msg];
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        vsnprintf(raw, sizeof raw, fmt, ap);
         va_end(ap);
+        /* One line, whatever a file or a person supplied: control characters (newlines, terminal
+         * escapes) and bytes that are not UTF-8 are written as \n, \t, \xNN; a message cut at the
+         * buffer's end ends with "..." */
+        size_t k = 0, n = strlen(raw), cap = sizeof err->msg - 4;
+        for (size_t i = 0; i < n && k < cap;) {
+            unsigned char c = (unsigned char)raw[i];
+            int l = utf8_seq_len((const unsigned char *)raw + i, n - i);
+            if (c == '\n' || c == '\t' || c == '\r') {
+                if (k + 2 > cap) break;
+                err->msg[k++] = '\\', err->msg[k++] = c == '\n' ? 'n' : c == '\t' ? 't' : 'r';
+                i++;
+            } else if (c < 0x20 || c == 0x7f || l == 0) {
+                if (k + 4 > cap) break;
+                k += (size_t)snprintf(err->msg + k, 5, "\\x%02x", c);
+                i++;
+            } else {
+                if (k + (size_t)l > cap) break;
+                memcpy(err->msg + k, raw + i, (size_t)l);
+                k += (size_t)l, i += (size_t)l;
+            }
+        }
+        if (k >= cap || n >= sizeof raw - 1) memcpy(err->msg + k, "...", 3), k += 3;
+        err->msg[k] = 0;
     }
     return -1;
 }
@@ -226,4 +250,20 @@ char *models_root(void) {
     }
     if (path_is_dir("models")) return xstrdup("models");
     return NULL;
+}
+
+double mem_available_bytes(void) {
+    FILE *f = fopen("/proc/meminfo", "r");
+    double kb = -1;
+    if (f) {
+        char line[256];
+        while (fgets(line, sizeof line, f))
+            if (sscanf(line, "MemAvailable: %lf kB", &kb) == 1) break;
+        fclose(f);
+    }
+    if (kb < 0) {
+        long pages = sysconf(_SC_AVPHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+        return pages > 0 && size > 0 ? (double)pages * size : -1;
+    }
+    return kb * 1024;
 }

@@ -53,6 +53,9 @@ char *path_join(const char *a, const char *b);
  * malloc'd, or NULL when none exists. */
 char *models_root(void);
 
+/* Memory available to a new allocation, in bytes (Linux's MemAvailable), or -1 when unknown. */
+double mem_available_bytes(void);
+
 /* Wall clock in seconds (monotonic). */
 double now_seconds(void);
 

@@ -26,6 +26,17 @@ int gen_open_progress(Gen *g, const char *model_arg, TraceMode mode, LoadProgres
             gpt2_free(&g->model);
         }
     }
+    if (rc == 0) { /* memory the model will need, said up front rather than dying on it */
+        const Gpt2Config *c = &g->model.cfg;
+        double kv = 2.0 * c->n_layer * c->n_ctx * c->n_embd * sizeof(float), avail = mem_available_bytes();
+        if (avail > 0 && kv > 0.8 * avail) {
+            rc = err_set(err, "%s: its key/value cache for a %d-token context needs %.1f GB (%d layers x %d positions x 2 x %d "
+                         "floats), more than the %.1f GB of memory available", dir, c->n_ctx, kv / 1e9, c->n_layer, c->n_ctx,
+                         c->n_embd, avail / 1e9);
+            tok_free(g->tok);
+            gpt2_free(&g->model);
+        }
+    }
     free(dir);
     if (rc) return rc;
     gpt2_state_init(&g->state, &g->model);
@@ -63,6 +74,12 @@ int gen_start_ids(Gen *g, const int *ids, int n, Err *err) {
 
 int gen_start_text(Gen *g, const char *text, int allow_special, Err *err) {
     int *ids = NULL, n = 0;
+    /* the context check before the work: no token is longer than 256 bytes (tokenizer.c), so a text
+     * of more than 256 bytes a position cannot fit */
+    size_t len = strlen(text);
+    if (len / 256 > (size_t)g->model.cfg.n_ctx)
+        return err_set(err, "the prompt is %zu bytes, at least %zu tokens: longer than the model's %d-token context", len,
+                       len / 256, g->model.cfg.n_ctx);
     if (tok_encode(g->tok, text, strlen(text), allow_special, &ids, &n, err)) return -1;
     int rc = gen_start_ids(g, ids, n, err);
     free(ids);

@@ -112,6 +112,13 @@ static int infer_config(Loader *ld, Gpt2Config *c, Err *err) {
     if (!wpe) return err_set(err, "%s: missing tensor '%swpe.weight'", p, ld->prefix);
     if (wte->ndim != 2 || wpe->ndim != 2)
         return err_set(err, "%s: wte.weight and wpe.weight must be 2-D, got %d-D and %d-D", p, wte->ndim, wpe->ndim);
+    /* sizes the rest of the program can use: at least 1, at most what an int and a forward pass hold */
+    const int64_t dims[3] = {wte->shape[0], wte->shape[1], wpe->shape[0]};
+    static const char *what[3] = {"wte.weight's rows (the vocabulary)", "wte.weight's columns (the width n_embd)",
+                                  "wpe.weight's rows (the context)"};
+    for (int i = 0; i < 3; i++)
+        if (dims[i] < 1 || dims[i] > 10000000)
+            return err_set(err, "%s: %s: got %lld, expected 1..10000000", p, what[i], (long long)dims[i]);
     if (c->n_vocab == 0) c->n_vocab = (int)wte->shape[0];
     if (c->n_embd == 0) c->n_embd = (int)wte->shape[1];
     if (c->n_ctx == 0) c->n_ctx = (int)wpe->shape[0];

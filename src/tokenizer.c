@@ -151,7 +151,7 @@ static int load_vocab(Tokenizer *t, const char *path, const int *byte_of_cp, Err
     int rc = 0;
     for (const cJSON *it = root->child; it && rc == 0; it = it->next) {
         double d = cJSON_IsNumber(it) ? it->valuedouble : -1;
-        int id = (int)d;
+        int id = d >= 0 && d < count ? (int)d : -1; /* converted only when it fits */
         if (d != id || id < 0 || id >= count) {
             rc = err_set(err, "%s: token '%.40s' has id %g, expected an integer in [0, %d)", path, it->string, d, count);
             break;
@@ -352,8 +352,9 @@ const char *tok_bytes(const Tokenizer *t, int id, int *len) {
 }
 
 /* BPE on one pre-token: start from single bytes, repeatedly merge every occurrence of the lowest-ranked
- * adjacent pair (left to right, non-overlapping) until no adjacent pair is a merge. */
-static int bpe_word(const Tokenizer *t, const unsigned char *s, int n, int *out) {
+ * adjacent pair (left to right, non-overlapping) until no adjacent pair is a merge. This plain version
+ * is quadratic in the word's length; it is the reference for bpe_word below. */
+static int bpe_word_plain(const Tokenizer *t, const unsigned char *s, int n, int *out) {
     for (int i = 0; i < n; i++) out[i] = t->byte_id[s[i]];
     for (;;) {
         int best = -1;
@@ -378,6 +379,84 @@ static int bpe_word(const Tokenizer *t, const unsigned char *s, int n, int *out)
     }
     return n;
 }
+
+static int merge_rank(const Tokenizer *t, int a, int b) {
+    size_t slot = pair_slot(&t->merges, pair_key(a, b));
+    return t->merges.keys[slot] ? t->merges.rank[slot] : -1;
+}
+
+/* A candidate merge: the pair starting at node pos, as it was when pushed. */
+typedef struct {
+    int rank, pos, left, right;
+} PairCand;
+
+static int cand_before(const PairCand *a, const PairCand *b) {
+    return a->rank != b->rank ? a->rank < b->rank : a->pos < b->pos; /* lowest rank, then leftmost */
+}
+
+static void heap_push(PairCand *h, int *n, PairCand c) {
+    int i = (*n)++;
+    while (i > 0 && cand_before(&c, &h[(i - 1) / 2])) h[i] = h[(i - 1) / 2], i = (i - 1) / 2;
+    h[i] = c;
+}
+
+static PairCand heap_pop(PairCand *h, int *n) {
+    PairCand top = h[0], last = h[--*n];
+    int i = 0;
+    for (;;) {
+        int c = 2 * i + 1;
+        if (c >= *n) break;
+        if (c + 1 < *n && cand_before(&h[c + 1], &h[c])) c++;
+        if (!cand_before(&h[c], &last)) break;
+        h[i] = h[c], i = c;
+    }
+    h[i] = last;
+    return top;
+}
+
+/* The same merges in O(n log n): the tokens form a linked list, and every adjacent pair that is a
+ * merge waits in a heap ordered by rank, then position. Taking the lowest rank first and, among equal
+ * ranks, the leftmost first merges exactly what the plain version's left-to-right passes merge (a
+ * merge never makes a new pair of its own rank); entries made stale by an earlier merge are skipped. */
+static int bpe_word(const Tokenizer *t, const unsigned char *s, int n, int *out) {
+    if (n < 2) {
+        for (int i = 0; i < n; i++) out[i] = t->byte_id[s[i]];
+        return n;
+    }
+    int *id = xmalloc(sizeof(int) * (size_t)n * 3), *nx = id + n, *pv = nx + n;
+    PairCand *h = xmalloc(sizeof(PairCand) * (size_t)(3 * n)); /* n - 1 pairs, then at most 2 a merge */
+    int nh = 0;
+    for (int i = 0; i < n; i++) id[i] = t->byte_id[s[i]], nx[i] = i + 1 < n ? i + 1 : -1, pv[i] = i - 1;
+    for (int i = 0; i + 1 < n; i++) {
+        int r = merge_rank(t, id[i], id[i + 1]);
+        if (r >= 0) heap_push(h, &nh, (PairCand){r, i, id[i], id[i + 1]});
+    }
+    while (nh > 0) {
+        PairCand c = heap_pop(h, &nh);
+        int a = c.pos, b = nx[a];
+        if (id[a] < 0 || b < 0 || id[a] != c.left || id[b] != c.right) continue; /* stale */
+        id[a] = t->merge_id[c.rank]; /* b joins a */
+        id[b] = -1;
+        nx[a] = nx[b];
+        if (nx[b] >= 0) pv[nx[b]] = a;
+        if (pv[a] >= 0) {
+            int r = merge_rank(t, id[pv[a]], id[a]);
+            if (r >= 0) heap_push(h, &nh, (PairCand){r, pv[a], id[pv[a]], id[a]});
+        }
+        if (nx[a] >= 0) {
+            int r = merge_rank(t, id[a], id[nx[a]]);
+            if (r >= 0) heap_push(h, &nh, (PairCand){r, a, id[a], id[nx[a]]});
+        }
+    }
+    int k = 0;
+    for (int i = 0; i >= 0; i = nx[i]) out[k++] = id[i];
+    free(id);
+    free(h);
+    return k;
+}
+
+int tok_bpe_plain(const Tokenizer *t, const unsigned char *s, int n, int *out) { return bpe_word_plain(t, s, n, out); }
+int tok_bpe(const Tokenizer *t, const unsigned char *s, int n, int *out) { return bpe_word(t, s, n, out); }
 
 /* Encodes one pre-token of at most 64 bytes through the cache. Returns its record [n, ids...]. */
 static const int *encode_word(Tokenizer *t, const char *s, int n) {
@@ -515,7 +594,9 @@ static size_t append_replacing(char *dst, const unsigned char *src, size_t n) {
     return k;
 }
 
-char *tok_decode(const Tokenizer *t, const int *ids, int n) {
+char *tok_decode(const Tokenizer *t, const int *ids, int n) { return tok_decode_len(t, ids, n, NULL); }
+
+char *tok_decode_len(const Tokenizer *t, const int *ids, int n, size_t *len) {
     size_t total = 0;
     for (int i = 0; i < n; i++) total += ids[i] >= 0 && ids[i] < t->n_vocab ? (size_t)t->len[ids[i]] : 0;
     unsigned char *raw = xmalloc(total + 1);
@@ -526,7 +607,8 @@ char *tok_decode(const Tokenizer *t, const int *ids, int n) {
         k += (size_t)t->len[ids[i]];
     }
     char *out = xmalloc(3 * k + 1);
-    append_replacing(out, raw, k);
+    size_t m = append_replacing(out, raw, k);
+    if (len) *len = m;
     free(raw);
     return out;
 }
@@ -569,13 +651,14 @@ const char *tok_stream_push(TokStream *s, const Tokenizer *t, int id) {
     }
     size_t k = append_replacing(s->out, all, (size_t)(n - keep));
     s->out[k] = 0;
+    s->len = k;
     memcpy(s->pending, all + n - keep, (size_t)keep);
     s->n_pending = keep;
     return s->out;
 }
 
 const char *tok_stream_flush(TokStream *s) {
-    append_replacing(s->out, s->pending, (size_t)s->n_pending); /* a cut-short character: one U+FFFD */
+    s->len = append_replacing(s->out, s->pending, (size_t)s->n_pending); /* a cut-short character: one U+FFFD */
     s->n_pending = 0;
     return s->out;
 }

@@ -26,8 +26,10 @@ int tok_encode(Tokenizer *t, const char *text, size_t len, int allow_special, in
 /* The raw bytes of one token (not NUL-terminated; may be part of a UTF-8 character). */
 const char *tok_bytes(const Tokenizer *t, int id, int *len);
 
-/* Decodes ids into a malloc'd NUL-terminated string; invalid UTF-8 becomes U+FFFD (errors='replace'). */
+/* Decodes ids into a malloc'd NUL-terminated string; invalid UTF-8 becomes U+FFFD (errors='replace').
+ * A token can stand for the byte 0 (id 188): *len (when not NULL) counts every byte, that one too. */
 char *tok_decode(const Tokenizer *t, const int *ids, int n);
+char *tok_decode_len(const Tokenizer *t, const int *ids, int n, size_t *len);
 
 /* Streaming decode: push one token's bytes, get back the UTF-8 text that is complete so far.
  * An incomplete UTF-8 sequence is held until a later token completes it (or flush replaces it). */
@@ -35,11 +37,17 @@ typedef struct {
     unsigned char pending[8];
     int n_pending;
     char out[1024];
+    size_t len; /* bytes of the last text returned (it may hold a byte 0) */
 } TokStream;
 void tok_stream_init(TokStream *s);
 /* Returns a pointer to NUL-terminated text valid until the next call (into s->out or t's storage). */
 const char *tok_stream_push(TokStream *s, const Tokenizer *t, int id);
 const char *tok_stream_flush(TokStream *s);
+
+/* BPE of one pre-token's bytes (out holds n ids; returns how many): the O(n log n) version the encoder
+ * uses, and the plain quadratic one it is tested against. */
+int tok_bpe(const Tokenizer *t, const unsigned char *s, int n, int *out);
+int tok_bpe_plain(const Tokenizer *t, const unsigned char *s, int n, int *out);
 
 /* Appends to out (capacity cap) the printable form of bytes: control bytes as \n, \t, \xHH. */
 void tok_escape(const char *bytes, int len, char *out, size_t cap);

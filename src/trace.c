@@ -347,8 +347,16 @@ static int get(FILE *f, void *p, size_t n) { return fread(p, 1, n, f) == n ? 0 :
 
 int trace_load(Trace *tr, const char *path, Err *err) {
     memset(tr, 0, sizeof *tr);
+    if (path_is_dir(path)) return err_set(err, "%s: is a folder, expected a trace file", path);
     FILE *f = fopen(path, "rb");
     if (!f) return err_set(err, "%s: cannot open: %s", path, strerror(errno));
+    /* every size the file declares is checked against what the file holds before anything is allocated */
+    uint64_t file_len = 0;
+    if (fseek(f, 0, SEEK_END) == 0) {
+        long e = ftell(f);
+        file_len = e > 0 ? (uint64_t)e : 0;
+    }
+    fseek(f, 0, SEEK_SET);
     char magic[8];
     int32_t head[9];
     Gpt2Config c = {0};
@@ -378,7 +386,8 @@ int trace_load(Trace *tr, const char *path, Err *err) {
     trace_init(tr, &c, name, (TraceMode)head[1]);
     if (tr->n_ids != head[8]) rc = err_set(err, "%s: trace has %d tensor ids, expected %d", path, head[8], tr->n_ids);
     int32_t ns = 0;
-    if (rc == 0 && (get(f, &ns, 4) || ns < 0)) rc = err_set(err, "%s: bad step count", path);
+    if (rc == 0 && (get(f, &ns, 4) || ns < 0 || (uint64_t)ns * 40 > file_len))
+        rc = err_set(err, "%s: bad step count %d for a %llu-byte file", path, ns, (unsigned long long)file_len);
     for (int i = 0; i < ns && rc == 0; i++) {
         TraceStep *s = trace_begin_step(tr, 0, 0);
         int32_t v[3], g, k;
@@ -396,8 +405,16 @@ int trace_load(Trace *tr, const char *path, Err *err) {
             rc = err_set(err, "%s: truncated at position %d", path, i);
             break;
         }
-        if (v[2] < 0 || v[2] > c.n_ctx || nf > ((uint64_t)1 << 34)) {
-            rc = err_set(err, "%s: position %d has impossible sizes", path, i);
+        long here = ftell(f);
+        uint64_t left = here >= 0 && (uint64_t)here <= file_len ? file_len - (uint64_t)here : 0;
+        if (v[2] < 0 || v[2] > c.n_ctx || nf > left / 4 || (uint64_t)tr->n_ids * 8 > left) {
+            rc = err_set(err, "%s: position %d declares %llu floats and %d keys, more than the file holds", path, i,
+                         (unsigned long long)nf, v[2]);
+            break;
+        }
+        if (v[0] < 0 || v[0] >= c.n_vocab || v[1] < 0 || v[1] >= ns) {
+            rc = err_set(err, "%s: position %d has token %d (expected 0..%d) and step %d (expected 0..%d)", path, i, v[0],
+                         c.n_vocab - 1, v[1], ns - 1);
             break;
         }
         if (tr->n_pos == tr->cap_pos) {
@@ -420,6 +437,14 @@ int trace_load(Trace *tr, const char *path, Err *err) {
             if (p->off[id] < -1 || (p->off[id] >= 0 && (uint64_t)p->off[id] + n > nf))
                 rc = err_set(err, "%s: position %d: tensor offset out of range", path, i);
         }
+    }
+    /* the steps cover the positions in order; chosen tokens are in the vocabulary */
+    for (int i = 0, next = 0; i < ns && rc == 0; i++) {
+        const TraceStep *st = &tr->steps[i];
+        if (st->pos0 != next || st->n_pos < 0 || (int64_t)st->pos0 + st->n_pos > np || st->chosen < -1 || st->chosen >= c.n_vocab)
+            rc = err_set(err, "%s: step %d covers positions %d..%d and chose %d: expected positions from %d within %d, a token "
+                         "-1..%d", path, i, st->pos0, st->pos0 + st->n_pos - 1, st->chosen, next, np, c.n_vocab - 1);
+        next = st->pos0 + st->n_pos;
     }
     fclose(f);
     if (rc) trace_free(tr);

@@ -49,6 +49,7 @@ t viewer-docs "$B/tests/viz_docs" docs
 t viewer-editor "$B/tests/viz_editor"
 t viewer-layout $PY tests/test_layout.py "$GPTSTEP" "$OUT" $QUICK
 t lesson-replay "$B/tests/viz_lessons" lessons/*.lesson
+t fuzz-replay sh tests/fuzz/run.sh replay
 t storybook $PY tests/test_storybook.py "$GPTSTEP" "$OUT"
 t train-tools $PY tests/test_train.py "$GPTSTEP" "$OUT"
 t gpt2-real $PY tests/test_gpt2_real.py "$GPTSTEP"

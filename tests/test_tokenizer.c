@@ -130,6 +130,53 @@ static void bad_files(void) {
     CHECK(tok_load("/nonexistent", &err) == NULL && strstr(err.msg, "no tokenizer files"), "missing dir: %s", err.msg);
 }
 
+/* The O(n log n) BPE against the plain quadratic one: the same ids for thousands of words (letters,
+ * repeats that merge in chains, bytes of multi-byte characters), and a long word in linear-ish time. */
+static void bpe_fast_vs_plain(Tokenizer *t) {
+    static const char *ALPHA[] = {"a", "b", "e", "t", "h", "th", "in", "er", "an", " ", "\xC3\xA9", "\xE6\x97\xA5", "0", "1", "'", "."};
+    unsigned seed = 7;
+    int *a = malloc(sizeof(int) * 4096), *b = malloc(sizeof(int) * 4096), bad = 0;
+    unsigned char word[4096];
+    for (int w = 0; w < 4000; w++) {
+        int n = 0, len = 1 + (int)((seed = seed * 1103515245 + 12345) >> 16) % 300;
+        while (n < len) {
+            const char *p = ALPHA[((seed = seed * 1103515245 + 12345) >> 16) % 16];
+            int l = (int)strlen(p);
+            if (n + l > 4000) break;
+            memcpy(word + n, p, (size_t)l), n += l;
+        }
+        int na = tok_bpe(t, word, n, a), nb = tok_bpe_plain(t, word, n, b);
+        bad += na != nb || memcmp(a, b, sizeof(int) * (size_t)na) != 0;
+    }
+    CHECK(bad == 0, "the fast BPE gives the plain BPE's ids on 4000 random words (%d differ)", bad);
+    /* aaaa... merges in chains: the hardest case for the order of equal ranks */
+    for (int n = 1; n < 300; n++) {
+        memset(word, 'a', (size_t)n);
+        int na = tok_bpe(t, word, n, a), nb = tok_bpe_plain(t, word, n, b);
+        if (na != nb || memcmp(a, b, sizeof(int) * (size_t)na)) bad++;
+    }
+    CHECK(bad == 0, "runs of one letter merge the same way");
+    free(a);
+    free(b);
+    /* a 1 MB word (no spaces): fast, not quadratic */
+    size_t big = 1 << 20;
+    char *text = malloc(big + 1);
+    for (size_t i = 0; i < big; i++) text[i] = "abcdefghij"[(i * 7 + i / 3) % 10];
+    text[big] = 0;
+    int *ids = NULL, n = 0;
+    Err err;
+    double t0 = now_seconds();
+    int rc = tok_encode(t, text, big, 0, &ids, &n, &err);
+    double sec = now_seconds() - t0;
+    CHECK(rc == 0 && n > 0, "a 1 MB word encodes");
+    printf("a 1 MB single word: %d tokens in %.2f s\n", n, sec);
+    char *back = rc == 0 ? tok_decode(t, ids, n) : NULL;
+    CHECK(back && strcmp(back, text) == 0, "and decodes back");
+    free(back);
+    free(ids);
+    free(text);
+}
+
 int main(int argc, char **argv) {
     if (argc < 3) {
         fprintf(stderr, "usage: test_tokenizer MODELS_DIR TESTS_DIR\n");
@@ -147,6 +194,7 @@ int main(int argc, char **argv) {
     round_trip_file(t, sample);
     invalid_utf8(t);
     bad_files();
+    bpe_fast_vs_plain(t);
     free(vec);
     free(sample);
     tok_free(t);

@@ -6,8 +6,13 @@ set -eu
 PKGS="build-essential pkg-config libpcre2-dev libcjson-dev libsdl2-dev libcairo2-dev libstb-dev \
 python3 python3-numpy python3-regex xvfb xauth xdotool x11-apps imagemagick poppler-utils fonts-dejavu-core \
 curl ca-certificates bc"
-# `make test` also tests the training tools (tools/train/), which use Debian's PyTorch
-[ "${1:-}" = "--test" ] && PKGS="$PKGS python3-torch"
+# `make test` also tests the training tools (tools/train/), which use Debian's PyTorch, and replays the
+# fuzz harnesses (tests/fuzz/), built by clang with libFuzzer (Debian's libclang-rt-dev; Ubuntu's clang
+# carries libFuzzer itself)
+if [ "${1:-}" = "--test" ]; then
+    PKGS="$PKGS python3-torch clang"
+    if apt-cache show libclang-rt-dev >/dev/null 2>&1; then PKGS="$PKGS libclang-rt-dev"; fi
+fi
 
 missing=""
 for p in $PKGS; do

@@ -65,7 +65,10 @@ int lesson_load(Lesson *l, const char *path, Err *err) {
     l->path = xstrdup(path);
     char *data;
     size_t len;
-    if (read_file(path, &data, &len, err)) return -1;
+    if (read_file(path, &data, &len, err)) {
+        lesson_free(l);
+        return -1;
+    }
     size_t bad;
     if (!utf8_valid(data, len, &bad)) {
         int line = 1, col = 1;
@@ -74,6 +77,7 @@ int lesson_load(Lesson *l, const char *path, Err *err) {
             else if (((unsigned char)data[i] & 0xC0) != 0x80) col++;
         }
         free(data);
+        lesson_free(l);
         return err_set(err, "%s:%d:%d: the file is not valid UTF-8", path, line, col);
     }
     int rc = 0, line_no = 0, in_steps = 0, pending_ask = 0, ask_line = 0;
