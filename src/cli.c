@@ -103,7 +103,7 @@ static int sampler_option(const char *cmd, int opt, const char *arg, SamplerSett
     return 0;
 bad:
     snprintf(msg, sizeof msg, "invalid value '%s' for --%s", arg,
-             opt == 't' ? "temperature (expected 0.001..100)" : opt == 'k' ? "top-k (expected an integer >= 0)"
+             opt == 't' ? "temperature (expected 0.001..100)" : opt == 'k' ? "top-k (expected a whole number 0..1000000)"
              : opt == 'p' ? "top-p (expected 0 < p <= 1)" : "seed (expected a non-negative integer)");
     return usage_error(cmd, msg);
 }
@@ -386,6 +386,11 @@ static int run_generation(Gen *g, const GenArgs *a, int stream) {
     }
     double t0 = now_seconds();
     for (int i = 0; i < a->n; i++) {
+        if (i > 0 && !stream && g->state.n_past >= g->model.cfg.n_ctx) { /* a trace keeps what it has */
+            fprintf(stderr, "gptstep: the context is full after %d tokens (%d positions): the trace stops there\n", i,
+                    g->model.cfg.n_ctx);
+            break;
+        }
         if (i > 0 && gen_advance(g, &err)) {
             if (stream) fputc('\n', stdout);
             return fail(err.msg);
@@ -447,6 +452,15 @@ static int cmd_generate(int argc, char **argv) {
     Gen g;
     if ((rc = open_gen(&g, &a, TRACE_OFF))) return rc;
     rc = start_prompt(&g, &a);
+    /* the context check before the work: the prompt's positions, then n - 1 more are run */
+    int need = g.trace.n_pos + (a.n > 0 ? a.n - 1 : 0);
+    if (!rc && need > g.model.cfg.n_ctx) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "-n %d after a %d-token prompt needs %d positions: the context is full at %d "
+                 "(the model cannot see further); at most -n %d", a.n, g.trace.n_pos, need, g.model.cfg.n_ctx,
+                 g.model.cfg.n_ctx - g.trace.n_pos + 1);
+        rc = fail(msg);
+    }
     if (!rc) rc = run_generation(&g, &a, 1);
     gen_close(&g);
     return rc;

@@ -86,6 +86,7 @@ float *alloc_floats(size_t n) {
 }
 
 int read_file(const char *path, char **data, size_t *len, Err *err) {
+    if (path_is_dir(path)) return err_set(err, "%s: is a folder, expected a file", path);
     FILE *f = fopen(path, "rb");
     if (!f) return err_set(err, "%s: cannot open: %s", path, strerror(errno));
     size_t cap = 1 << 16, n = 0;

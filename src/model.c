@@ -151,7 +151,8 @@ int gpt2_load_progress(Gpt2Model *m, const char *model_dir, LoadProgress progres
     if (!path_is_dir(model_dir)) return err_set(err, "%s: model directory not found", model_dir);
     Gpt2Config c = {0};
     char *cfg_path = path_join(model_dir, "config.json");
-    int rc = path_is_file(cfg_path) ? read_config(cfg_path, &c, err) : 0;
+    int rc = path_is_file(cfg_path) ? read_config(cfg_path, &c, err)
+             : path_is_dir(cfg_path) ? err_set(err, "%s: is a folder, expected a file (or nothing)", cfg_path) : 0;
     free(cfg_path);
     if (rc) return rc;
 

@@ -128,5 +128,34 @@ else
     check "[ $? -eq 0 ]" "closed cleanly at 1280x720"
 fi
 grep -q "ERROR: AddressSanitizer\|runtime error" view720.log && { echo "FAIL sanitizer report (1280x720)"; fails=$((fails + 1)); }
-echo "window: $((22 - fails)) passed, $fails failed"
+# Inputs that load a model but cannot run, or a model that cannot load: the window stays up with the
+# message, and Q closes it cleanly.
+mkdir -p zero-width
+/usr/bin/python3 -c "
+d = open('$ROOT/tests/fuzz/regressions/checkpoint/zero-width-embedding', 'rb').read()
+open('zero-width/model.safetensors', 'wb').write(d)"
+long=$(seq 1 400 | tr '\n' ' ')
+survive() { # survive WHAT ARGS...: the window opens, keys work, Q closes it with status 0
+    what=$1
+    shift
+    "$GS" view "$@" > bad.log 2>&1 &
+    VPID=$!
+    if ! wait_window gptstep; then
+        echo "FAIL $what: no window"; sed 's/^/    /' bad.log; fails=$((fails + 1)); kill $VPID 2>/dev/null; return
+    fi
+    sleep "$DELAY"; sleep 1
+    key Right; key Return; key Escape; sleep 0.3
+    if ! kill -0 $VPID 2>/dev/null; then echo "FAIL $what: the window died"; fails=$((fails + 1)); return; fi
+    key q
+    for _ in $(seq 1 50); do kill -0 $VPID 2>/dev/null || break; sleep 0.1; done
+    wait $VPID
+    rc=$?
+    if [ $rc -eq 0 ] && ! grep -q "ERROR: AddressSanitizer\|runtime error" bad.log; then echo "ok   $what: the window stayed up"
+    else echo "FAIL $what (exit $rc)"; sed 's/^/    /' bad.log; fails=$((fails + 1)); fi
+}
+survive "a prompt longer than the context" --model "$MODEL" --prompt "$long"
+survive "a prompt of invalid UTF-8" --model "$MODEL" --prompt "$(printf 'bad \377')"
+survive "-n past the context" --model "$MODEL" --prompt "Hello" -n 500
+survive "a model whose embedding has zero width" --model "$DIR/zero-width"
+echo "window: $((26 - fails)) passed, $fails failed"
 [ $fails -eq 0 ]
