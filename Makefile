@@ -27,7 +27,7 @@ VIZLIB  := $(BUILD)/libgptstep-viz.a
 TESTS   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c tests/viz_*.c))
 PY      := /usr/bin/python3
 
-.PHONY: all deps deps-test run test unit bench asan goldens docs fuzz fuzz-replay clean gpt2 gpt2-medium gpt2-large gpt2-xl distilgpt2 fmt
+.PHONY: all deps deps-test run test unit bench asan valgrind goldens docs fuzz fuzz-replay clean gpt2 gpt2-medium gpt2-large gpt2-xl distilgpt2 fmt
 
 all: gptstep
 
@@ -84,6 +84,11 @@ asan: deps-test
 	    build-asan/gptstep $(TESTS:$(BUILD)/%=build-asan/%)
 	@GPTSTEP=build-asan/gptstep GPTSTEP_TEST_BUILD=build-asan ASAN_OPTIONS=detect_leaks=1 \
 	    LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 SHOT_DELAY=2 sh tests/run.sh
+
+# The C test programs and a few ./gptstep runs under valgrind's memcheck.
+valgrind: deps-test
+	@$(MAKE) --no-print-directory gptstep $(TESTS)
+	@sh tests/valgrind.sh
 
 $(BUILD)/gptstep: $(BUILD)/viz/main.o $(VIZLIB) $(LIB)
 	$(CC) $(CFLAGS) -o $@ $^ $(VIZ_LIBS) $(LDLIBS) -lpthread

@@ -59,12 +59,27 @@ void gen_close(Gen *g) {
     memset(g, 0, sizeof *g);
 }
 
+/* Refuses, with the numbers, a run whose recording would not fit in the memory left. */
+static int check_trace_memory(Gen *g, int n_new, Err *err) {
+    if (g->trace.mode == TRACE_OFF) return 0;
+    int past = g->state.n_past;
+    double bytes = 0;
+    for (int i = 0; i < n_new; i++) bytes += 4.0 * trace_position_floats(&g->trace, past + i + 1, i == n_new - 1);
+    double avail = mem_available_bytes();
+    if (avail > 0 && bytes > 0.85 * avail)
+        return err_set(err, "recording %d more position%s (to %d) needs %.2f GB, more than the %.2f GB of memory left: "
+                       "use a shorter text, or record less (gptstep trace --record attention)", n_new, n_new == 1 ? "" : "s",
+                       past + n_new, bytes / 1e9, avail / 1e9);
+    return 0;
+}
+
 int gen_start_ids(Gen *g, const int *ids, int n, Err *err) {
     gen_truncate(g, 0);
     if (n <= 0) return err_set(err, "the prompt is empty: give some text, or generate unconditionally");
     if (n > g->model.cfg.n_ctx)
         return err_set(err, "the prompt is %d tokens, longer than the model's %d-token context", n,
                        g->model.cfg.n_ctx);
+    if (check_trace_memory(g, n, err)) return -1;
     trace_begin_step(&g->trace, 0, n);
     int rc = gpt2_forward(&g->state, ids, n, &g->trace, g->logits, err);
     if (rc) gen_truncate(g, 0);
@@ -114,6 +129,7 @@ int gen_advance(Gen *g, Err *err) {
     int tok = last->chosen, pos = g->state.n_past;
     if (pos >= g->model.cfg.n_ctx)
         return err_set(err, "the context is full (%d tokens): the model cannot see further", g->model.cfg.n_ctx);
+    if (check_trace_memory(g, 1, err)) return -1;
     trace_begin_step(&g->trace, pos, 1);
     int rc = gpt2_forward(&g->state, &tok, 1, &g->trace, g->logits, err);
     if (rc) {

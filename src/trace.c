@@ -203,6 +203,18 @@ static int recorded(TraceMode mode, TensorKind k, int has_logits) {
     return mode == TRACE_ATTN && (k == TK_SCORES || k == TK_MASKED || k == TK_WEIGHTS);
 }
 
+size_t trace_position_floats(const Trace *tr, int n_keys, int has_logits) {
+    size_t total = 0;
+    for (int id = 0; id < tr->n_ids; id++) {
+        int layer;
+        TensorKind k = trace_kind_of(tr, id, &layer);
+        int64_t shape[2] = {1, 1};
+        int nd = shape_of(&tr->cfg, k, n_keys, shape);
+        if (recorded(tr->mode, k, has_logits) == 1) total += (size_t)(shape[0] * (nd == 2 ? shape[1] : 1));
+    }
+    return total;
+}
+
 TracePos *trace_add_pos(Trace *tr, int token, int n_keys, int has_logits) {
     if (tr->n_pos == tr->cap_pos) {
         tr->cap_pos = tr->cap_pos ? tr->cap_pos * 2 : 64;

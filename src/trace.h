@@ -103,6 +103,9 @@ const float *trace_get(const Trace *tr, int id, int p);
 /* Computes every deferred tensor still pending, in one batch (before saving, say). */
 void trace_materialize(Trace *tr);
 
+/* Floats one position records with n_keys keys (has_logits: its logits and probs too). */
+size_t trace_position_floats(const Trace *tr, int n_keys, int has_logits);
+
 /* Used by the forward pass: appends a position and returns a pointer to write tensor id into. */
 /* has_logits: 1 records the logits and probs now; 0 defers them in full mode (none otherwise). */
 TracePos *trace_add_pos(Trace *tr, int token, int n_keys, int has_logits);

@@ -10,7 +10,7 @@ curl ca-certificates bc"
 # fuzz harnesses (tests/fuzz/), built by clang with libFuzzer (Debian's libclang-rt-dev; Ubuntu's clang
 # carries libFuzzer itself)
 if [ "${1:-}" = "--test" ]; then
-    PKGS="$PKGS python3-torch clang"
+    PKGS="$PKGS python3-torch clang valgrind"
     if apt-cache show libclang-rt-dev >/dev/null 2>&1; then PKGS="$PKGS libclang-rt-dev"; fi
 fi
 
