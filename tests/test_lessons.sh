@@ -22,6 +22,15 @@ for f in lessons/*.lesson; do
         bad "$name: PDF export failed"
     fi
 done
+# every lesson holds on random models with GPT-2 small's and XL's counts of layers, heads, context and
+# vocabulary too (written by the layout test): its facts, expectations, captions and highlights
+for m in "$2/layout-small" "$2/layout-xl"; do
+    [ -f "$m/model.safetensors" ] || { echo "skip $(basename "$m"): not written (run the layout test first)"; continue; }
+    for f in lessons/*.lesson; do
+        if out=$("$GS" lesson --check --model "$m" "$f" 2>&1); then ok "$(basename "$f" .lesson) on $(basename "$m")"
+        else bad "$(basename "$f" .lesson) on $(basename "$m"): $(echo "$out" | tail -n 1)"; fi
+    done
+done
 for f in tests/lessons/*.lesson; do
     want=$(head -n 1 "$f" | sed -n 's/^# expect: //p')
     got=$("$GS" lesson --pdf "$OUT/bad.pdf" "$f" 2>&1 >/dev/null | tail -n 1)

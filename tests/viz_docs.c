@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "lesson.h"
 #include "viz.h"
 
 static char *generated(void (*fn)(FILE *)) {
@@ -72,6 +73,12 @@ int main(int argc, char **argv) {
         for (char *p = strstr(ldoc, "\n| `"); p; p = strstr(p + 1, "\n| `")) {
             char name[64];
             if (sscanf(p, "\n| `%63[^` ]", name) != 1) continue;
+            if (name[0] == '{') { /* a fact: {name} or {name args} */
+                char fact[64];
+                sscanf(name + 1, "%63[^} ]", fact);
+                CHECK(lesson_fact_known(fact), "%s names the fact '%s', which lessons do not know", path, fact);
+                continue;
+            }
             char line[128];
             snprintf(line, sizeof line, "%s", name);
             Err e;

@@ -798,7 +798,10 @@ const char *viz_click_command(VizState *v, double x, double y, char *buf, size_t
             snprintf(buf, cap, "cell %d %d", h->a + (int)((y - h->r.y) / h->r.h * h->b), h->a + (int)((x - h->r.x) / h->r.w * h->b));
             break;
         case HIT_GRID: snprintf(buf, cap, "layer %d", h->a); break; /* then head, below */
-        case HIT_CANDIDATE: snprintf(buf, cap, "pick %d", h->a); break;
+        case HIT_CANDIDATE:
+            if (!h->b) continue; /* a prompt position's candidates are not clickable */
+            snprintf(buf, cap, "pick %d", h->a);
+            break;
         case HIT_STAGE: {
             char name[64];
             viz_stage_name(v, h->a, name, sizeof name);

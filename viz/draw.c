@@ -36,7 +36,12 @@ void viz_draw(VizState *v, cairo_t *cr, double W, double H) {
     view_header(v, g, (Rect){0, 0, W, header_h});
     viz_add_hit(v, HIT_PANEL, (Rect){0, 0, W, header_h}, -1, 0);
     double cap_h = view_caption_height(v, g, W - 2 * gap);
-    if (cap_h > H * 0.45) cap_h = H * 0.45;
+    v->ui.unseen[0] = 0;
+    if (cap_h > H * 0.45) {
+        snprintf(v->ui.unseen, sizeof v->ui.unseen, "the caption needs %.0f%% of the screen's height, more than the 45%% it may take",
+                 100 * cap_h / H);
+        cap_h = H * 0.45;
+    }
     double top = header_h + gap, bottom = H - gap - (cap_h > 0 ? cap_h + gap : 0);
     if (cap_h > 0) {
         view_caption(v, g, (Rect){gap, H - gap - cap_h, W - 2 * gap, cap_h});
@@ -83,6 +88,26 @@ void viz_draw(VizState *v, cairo_t *cr, double W, double H) {
     }
     if (v->view.help) view_help(v, g);
     view_message(v, g);
+    /* what a lesson highlighted must be on screen */
+    for (int i = 0; i < v->view.n_hl_tokens && !v->ui.unseen[0]; i++) {
+        int seen = 0;
+        for (int h = 0; h < v->ui.n_hits && !seen; h++) seen = v->ui.hits[h].kind == HIT_TOKEN && v->ui.hits[h].a == v->view.hl_tokens[i];
+        if (!seen) snprintf(v->ui.unseen, sizeof v->ui.unseen, "highlighted token %d is not on screen", v->view.hl_tokens[i]);
+    }
+    for (int i = 0; i < v->view.n_hl_cells && !v->ui.unseen[0]; i++) {
+        int q = v->view.hl_cells[i][0], k = v->view.hl_cells[i][1], seen = 0;
+        for (int h = 0; h < v->ui.n_hits && !seen; h++) {
+            const Hit *x = &v->ui.hits[h];
+            seen = x->kind == HIT_CELL && q >= x->a && q < x->a + x->b && k >= x->a && k < x->a + x->b;
+        }
+        if (!seen) snprintf(v->ui.unseen, sizeof v->ui.unseen, "highlighted cell %d %d is not on screen (no heatmap shows it)", q, k);
+    }
+    for (int i = 0; i < v->view.n_hl_cands && !v->ui.unseen[0]; i++) {
+        int seen = 0;
+        for (int h = 0; h < v->ui.n_hits && !seen; h++)
+            seen = v->ui.hits[h].kind == HIT_CANDIDATE && v->ui.hits[h].a == v->view.hl_cands[i];
+        if (!seen) snprintf(v->ui.unseen, sizeof v->ui.unseen, "highlighted candidate %d is not among the candidates shown", v->view.hl_cands[i]);
+    }
 }
 
 /* ---- the frame around the views ---- */

@@ -5,6 +5,7 @@
 
 #include <cairo-pdf.h>
 #include <ctype.h>
+#include <math.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "app.h"
+#include "vizint.h"
 
 static int lesson_err(Err *err, const char *path, int line, int col, const char *fmt, const char *a, const char *b) {
     char msg[800];
@@ -23,7 +25,7 @@ static int lesson_err(Err *err, const char *path, int line, int col, const char 
 
 static void add_item(Lesson *l, LessonItemKind kind, int line, int col, int arg_col, const char *text) {
     l->items = xrealloc(l->items, sizeof(LessonItem) * (size_t)(l->n_items + 1));
-    l->items[l->n_items++] = (LessonItem){kind, line, col, arg_col, xstrdup(text)};
+    l->items[l->n_items++] = (LessonItem){kind, line, col, arg_col, xstrdup(text), ""};
 }
 
 static void end_step(Lesson *l) {
@@ -38,6 +40,274 @@ static int check_command(const Lesson *l, int line, const char *text, int col, E
     if (viz_command_check(text, &e, &arg_col) == 0) return 0;
     int c = strncmp(e.msg, "unknown command", 15) == 0 ? col : col + arg_col - 1;
     return err_set(err, "%s:%d:%d: %s", l->path, line, c, e.msg);
+}
+
+/* ---- model facts: {name args} in captions, and the numbers 'expect' checks ---- */
+
+typedef struct {
+    const char *name;
+    int n_args;      /* how many arguments follow the name (numbers, or one "quoted piece") */
+    const char *doc; /* for docs/lessons.md */
+} Fact;
+
+static const Fact FACTS[] = {
+    {"model", 0, "the model's name"},
+    {"n_layer", 0, "layers"},
+    {"n_head", 0, "heads per layer"},
+    {"n_embd", 0, "the width of every vector (768 in GPT-2 small)"},
+    {"head_size", 0, "n_embd / n_head (64 in every GPT-2)"},
+    {"sqrt_head_size", 0, "its square root, what scores are divided by"},
+    {"n_ctx", 0, "the context: positions it can see"},
+    {"n_inner", 0, "the feed-forward layer's width"},
+    {"n_vocab", 0, "tokens in the vocabulary"},
+    {"layer", 0, "the selected layer"},
+    {"head", 0, "the selected head"},
+    {"query", 0, "the selected query position"},
+    {"query_token", 0, "its token"},
+    {"chosen", 0, "the token chosen after the query position (or the one that came next)"},
+    {"chosen_rank", 0, "its rank in the model's distribution (1 = most likely)"},
+    {"chosen_p", 0, "its probability, in %"},
+    {"top1", 0, "the most likely next token"},
+    {"top1_p", 0, "its probability, in %"},
+    {"entropy", 0, "the model's entropy there, in nats"},
+    {"rank", 1, "rank \" piece\": the rank of that token"},
+    {"p", 1, "p \" piece\": its probability, in %"},
+    {"weight", 2, "weight Q K: the selected head's attention weight of query Q on key K, in %"},
+    {"lens", 1, "lens L: the logit lens's top token after layer L"},
+    {"lens_p", 1, "lens_p L: its probability, in %"},
+};
+#define N_FACTS ((int)(sizeof FACTS / sizeof FACTS[0]))
+
+static const Fact *fact_by_name(const char *name, size_t n) {
+    for (int i = 0; i < N_FACTS; i++)
+        if (strlen(FACTS[i].name) == n && !strncmp(FACTS[i].name, name, n)) return &FACTS[i];
+    return NULL;
+}
+
+int lesson_fact_known(const char *name) { return fact_by_name(name, strlen(name)) != NULL; }
+
+/* Splits "name arg arg" (an argument may be a "quoted piece"): returns the fact and fills args. */
+static const Fact *parse_fact(const char *expr, char args[2][128], int *n_args, Err *err) {
+    while (*expr == ' ') expr++;
+    size_t n = strcspn(expr, " ");
+    const Fact *f = fact_by_name(expr, n);
+    if (!f) {
+        err_set(err, "unknown fact '%.*s' (docs/lessons.md lists them: n_embd, head_size, chosen_rank, weight Q K...)", (int)n, expr);
+        return NULL;
+    }
+    const char *p = expr + n;
+    *n_args = 0;
+    while (*p) {
+        while (*p == ' ') p++;
+        if (!*p) break;
+        if (*n_args == 2) {
+            err_set(err, "'%s' takes %d argument%s", f->name, f->n_args, f->n_args == 1 ? "" : "s");
+            return NULL;
+        }
+        char *a = args[(*n_args)++];
+        size_t k = 0;
+        if (*p == '"') {
+            p++;
+            while (*p && *p != '"' && k < 127) a[k++] = *p++;
+            if (*p != '"') {
+                err_set(err, "a quoted piece is not closed");
+                return NULL;
+            }
+            p++;
+        } else {
+            while (*p && *p != ' ' && k < 127) a[k++] = *p++;
+        }
+        a[k] = 0;
+    }
+    if (*n_args != f->n_args) {
+        err_set(err, "'%s' takes %d argument%s, got %d", f->name, f->n_args, f->n_args == 1 ? "" : "s", *n_args);
+        return NULL;
+    }
+    return f;
+}
+
+/* Every {fact} of a caption, checked when the file is read. */
+static int check_facts(const Lesson *l, int line, int col, const char *text, Err *err) {
+    for (const char *p = strchr(text, '{'); p; p = strchr(p + 1, '{')) {
+        const char *e = strchr(p, '}');
+        if (!e) return err_set(err, "%s:%d:%d: '{' without '}' (a fact is written {n_embd})", l->path, line, col + (int)(p - text));
+        char expr[256], args[2][128];
+        int na;
+        snprintf(expr, sizeof expr, "%.*s", (int)(e - p - 1), p + 1);
+        Err e2;
+        if (!parse_fact(expr, args, &na, &e2)) return err_set(err, "%s:%d:%d: %s", l->path, line, col + (int)(p - text) + 1, e2.msg);
+    }
+    return 0;
+}
+
+static void with_commas(long x, char *buf, size_t cap) {
+    char raw[32];
+    snprintf(raw, sizeof raw, "%ld", x < 0 ? -x : x);
+    size_t n = strlen(raw), k = 0;
+    if (x < 0 && k + 1 < cap) buf[k++] = '-';
+    for (size_t i = 0; i < n && k + 2 < cap; i++) {
+        if (i && (n - i) % 3 == 0) buf[k++] = ',';
+        buf[k++] = raw[i];
+    }
+    buf[k] = 0;
+}
+
+static int piece_id(const VizState *v, const char *piece) {
+    int n = (int)strlen(piece);
+    for (int id = 0; id < v->run.gen.model.cfg.n_vocab; id++) {
+        int len;
+        const char *b = tok_bytes(v->run.gen.tok, id, &len);
+        if (len == n && memcmp(b, piece, (size_t)n) == 0) return id;
+    }
+    return -1;
+}
+
+int lesson_fact(VizState *v, const char *expr, char *text, size_t cap, double *num, Err *err) {
+    char args[2][128], piece[128];
+    int na;
+    const Fact *f = parse_fact(expr, args, &na, err);
+    if (!f) return -1;
+    if (!v->run.loaded || viz_n_shown(v) == 0) return err_set(err, "no model has run");
+    viz_prepare(v);
+    const Gpt2Config *c = &v->run.gen.model.cfg;
+    const VizDerived *d = &v->run.d;
+    int pos = viz_dist_pos(v), V = c->n_vocab, hs = c->n_embd / c->n_head;
+    const float *probs = viz_tensor(v, TK_PROBS, 0, pos);
+    long iv = 0;
+    double x = NAN;
+    const char *name = f->name;
+    *num = NAN;
+    text[0] = 0;
+#define INT_FACT(s, val) else if (!strcmp(name, s)) iv = (val), x = (double)iv
+    if (!strcmp(name, "model")) snprintf(text, cap, "%s", v->run.gen.model.name);
+    INT_FACT("n_layer", c->n_layer);
+    INT_FACT("n_head", c->n_head);
+    INT_FACT("n_embd", c->n_embd);
+    INT_FACT("head_size", hs);
+    INT_FACT("n_ctx", c->n_ctx);
+    INT_FACT("n_inner", c->n_inner);
+    INT_FACT("n_vocab", V);
+    INT_FACT("layer", v->view.layer);
+    INT_FACT("head", v->view.head);
+    INT_FACT("query", viz_query_pos(v));
+#undef INT_FACT
+    else if (!strcmp(name, "sqrt_head_size")) x = sqrt(hs), snprintf(text, cap, "%.4g", x);
+    else if (!strcmp(name, "query_token")) viz_piece(v, v->run.gen.trace.pos[viz_query_pos(v)].token, piece, sizeof piece), snprintf(text, cap, "\"%s\"", piece);
+    else if (!strcmp(name, "chosen") || !strcmp(name, "chosen_rank") || !strcmp(name, "chosen_p")) {
+        int id = viz_next_token(v, pos);
+        if (id < 0 || !probs) return err_set(err, "no token comes after position %d yet", pos);
+        if (!strcmp(name, "chosen")) viz_piece(v, id, piece, sizeof piece), snprintf(text, cap, "\"%s\"", piece);
+        else if (!strcmp(name, "chosen_rank")) iv = d->chosen_rank + 1, x = (double)iv;
+        else x = 100.0 * probs[id], snprintf(text, cap, "%.1f%%", x);
+    } else if (!strcmp(name, "top1") || !strcmp(name, "top1_p")) {
+        if (!probs) return err_set(err, "no distribution at position %d", pos);
+        int id = d->order[0];
+        if (!strcmp(name, "top1")) viz_piece(v, id, piece, sizeof piece), snprintf(text, cap, "\"%s\"", piece);
+        else x = 100.0 * probs[id], snprintf(text, cap, "%.1f%%", x);
+    } else if (!strcmp(name, "entropy")) x = d->entropy, snprintf(text, cap, "%.2f nats", x);
+    else if (!strcmp(name, "rank") || !strcmp(name, "p")) {
+        int id = piece_id(v, args[0]);
+        if (id < 0) return err_set(err, "no single token is \"%s\"", args[0]);
+        if (!probs) return err_set(err, "no distribution at position %d", pos);
+        if (!strcmp(name, "p")) x = 100.0 * probs[id], snprintf(text, cap, "%.1f%%", x);
+        else {
+            int r = 0;
+            while (r < V && d->order[r] != id) r++;
+            iv = r + 1, x = (double)iv;
+        }
+    } else if (!strcmp(name, "weight")) {
+        int q = atoi(args[0]), k = atoi(args[1]), n = viz_n_shown(v);
+        if (q < 0 || q >= n || k < 0 || k > q) return err_set(err, "weight %d %d: expected a query 0..%d and a key 0..query", q, k, n - 1);
+        const float *w = viz_tensor(v, TK_WEIGHTS, v->view.layer, q);
+        if (!w) return err_set(err, "no attention weights recorded");
+        x = 100.0 * w[(size_t)v->view.head * v->run.gen.trace.pos[q].n_keys + k];
+        snprintf(text, cap, "%.1f%%", x);
+    } else if (!strcmp(name, "lens") || !strcmp(name, "lens_p")) {
+        int L = atoi(args[0]);
+        if (L < 0 || L >= d->n_layers || d->lens_id[L] < 0) return err_set(err, "lens %d: expected a layer 0..%d", L, d->n_layers - 1);
+        if (!strcmp(name, "lens")) viz_piece(v, d->lens_id[L], piece, sizeof piece), snprintf(text, cap, "\"%s\"", piece);
+        else x = 100.0 * d->lens_p[L], snprintf(text, cap, "%.1f%%", x);
+    }
+    if (!text[0] && !isnan(x)) with_commas(iv, text, cap);
+    *num = x;
+    return 0;
+}
+
+/* Replaces every {fact} of text by its value on the running model. */
+static int expand_facts(VizState *v, const char *text, char *out, size_t cap, const char **bad, Err *err) {
+    size_t k = 0;
+    for (const char *p = text; *p && k + 1 < cap;) {
+        if (*p == '{') {
+            const char *e = strchr(p, '}');
+            char expr[256], val[256];
+            double num;
+            snprintf(expr, sizeof expr, "%.*s", (int)(e - p - 1), p + 1);
+            if (lesson_fact(v, expr, val, sizeof val, &num, err)) {
+                *bad = p;
+                return -1;
+            }
+            k += (size_t)snprintf(out + k, cap - k, "%s", val);
+            p = e + 1;
+        } else {
+            out[k++] = *p++;
+        }
+    }
+    out[k < cap ? k : cap - 1] = 0;
+    return 0;
+}
+
+/* expect FACT OP NUMBER */
+static int split_expect(const char *arg, char *fact, size_t cap, char *op, double *want) {
+    static const char *OPS[] = {"<=", ">=", "==", "!=", "<", ">"};
+    for (const char *p = arg; *p; p++) {
+        if (*p == '"') { /* skip a quoted piece */
+            const char *e = strchr(p + 1, '"');
+            if (!e) return -1;
+            p = e;
+            continue;
+        }
+        for (int i = 0; i < 6; i++)
+            if (!strncmp(p, OPS[i], strlen(OPS[i]))) {
+                int fl = (int)(p - arg);
+                while (fl > 0 && arg[fl - 1] == ' ') fl--;
+                snprintf(fact, cap, "%.*s", fl, arg);
+                snprintf(op, 3, "%s", OPS[i]);
+                char *end;
+                *want = strtod(p + strlen(OPS[i]), &end);
+                while (*end == ' ') end++;
+                return end == p + strlen(OPS[i]) || *end ? -1 : 0;
+            }
+    }
+    return -1;
+}
+
+static int check_expect(const Lesson *l, int line, int col, const char *arg, Err *err) {
+    char fact[256], op[3], args[2][128];
+    double want;
+    int na;
+    if (split_expect(arg, fact, sizeof fact, op, &want))
+        return err_set(err, "%s:%d:%d: expected 'expect FACT OP NUMBER' (e.g. 'expect chosen_rank <= 5'), got '%s'", l->path, line, col, arg);
+    Err e2;
+    if (!parse_fact(fact, args, &na, &e2)) return err_set(err, "%s:%d:%d: %s", l->path, line, col, e2.msg);
+    return 0;
+}
+
+static int run_expect(const Lesson *l, const LessonItem *it, VizState *v, Err *err) {
+    char fact[256], op[3], text[256];
+    double want, got;
+    split_expect(it->text, fact, sizeof fact, op, &want);
+    Err e2;
+    if (lesson_fact(v, fact, text, sizeof text, &got, &e2)) return err_set(err, "%s:%d:%d: %s", l->path, it->line, it->arg_col, e2.msg);
+    int ok = !strcmp(op, "<") ? got < want : !strcmp(op, "<=") ? got <= want : !strcmp(op, ">") ? got > want
+           : !strcmp(op, ">=") ? got >= want : !strcmp(op, "==") ? got == want : got != want;
+    if (!ok)
+        return err_set(err, "%s:%d:%d: expected %s %s %g, but on %s it is %g", l->path, it->line, it->arg_col, fact, op, want,
+                       v->run.gen.model.name, got);
+    return 0;
+}
+
+static int cond_holds(const LessonItem *it, const VizState *v) {
+    return !it->cond[0] || !strncasecmp(v->run.gen.model.name, it->cond, strlen(it->cond));
 }
 
 /* Picks the first model of "A or B or C" that exists (a directory, or a name under models/). */
@@ -101,14 +371,26 @@ int lesson_load(Lesson *l, const char *path, Err *err) {
             in_steps = 1;
             char *h = s + 2;
             while (*h == ' ' || *h == '#') h++;
+            if ((rc = check_facts(l, line_no, col + (int)(h - s), h, err))) break;
             add_item(l, LI_HEADING, line_no, col, col + (int)(h - s), h);
         } else if (s[0] == '#') {
             /* a comment */
         } else if (s[0] == '>') {
             if (!in_steps) { rc = lesson_err(err, path, line_no, col, "a caption line must be inside a step: start one with '## heading'%s%s", NULL, NULL); break; }
-            char *t = s + 1;
+            char *t = s + 1, cond[64] = "";
+            if (*t == '[') { /* >[NAME] text: only on models whose name starts with NAME */
+                char *e = strchr(t, ']');
+                if (!e || e - t - 1 < 1 || e - t - 1 >= (int)sizeof cond) {
+                    rc = lesson_err(err, path, line_no, col + 1, "expected '>[MODEL] text' (a model name in brackets)%s%s", NULL, NULL);
+                    break;
+                }
+                snprintf(cond, sizeof cond, "%.*s", (int)(e - t - 1), t + 1);
+                t = e + 1;
+            }
             if (*t == ' ') t++;
+            if ((rc = check_facts(l, line_no, col + (int)(t - s), t, err))) break;
             add_item(l, LI_CAPTION, line_no, col, col + (int)(t - s), t);
+            snprintf(l->items[l->n_items - 1].cond, sizeof cond, "%s", cond);
         } else {
             char cmd[64];
             int k = 0;
@@ -125,6 +407,23 @@ int lesson_load(Lesson *l, const char *path, Err *err) {
                 if (in_steps) { rc = lesson_err(err, path, line_no, col, "'model' belongs before the first step (## heading)%s%s", NULL, NULL); break; }
                 if (!*arg) { rc = lesson_err(err, path, line_no, arg_col, "'model' expects a model name, e.g. 'model gpt2 or storybook'%s%s", NULL, NULL); break; }
                 rc = choose_model(l, arg, line_no, arg_col, err);
+            } else if (!strncmp(cmd, "expect", 6) && (cmd[6] == 0 || cmd[6] == '[')) {
+                char cond[64] = "";
+                if (cmd[6] == '[') {
+                    const char *e = strchr(s + 6, ']');
+                    if (!e || e - s - 7 < 1 || e - s - 7 >= (int)sizeof cond) {
+                        rc = lesson_err(err, path, line_no, col + 6, "expected 'expect[MODEL] FACT OP NUMBER'%s%s", NULL, NULL);
+                        break;
+                    }
+                    snprintf(cond, sizeof cond, "%.*s", (int)(e - s - 7), s + 7);
+                    arg = (char *)e + 1;
+                    while (*arg == ' ') arg++;
+                    arg_col = col + (int)(arg - s);
+                }
+                if (!in_steps) { rc = lesson_err(err, path, line_no, col, "'expect' must be inside a step%s%s", NULL, NULL); break; }
+                if ((rc = check_expect(l, line_no, arg_col, arg, err))) break;
+                add_item(l, LI_EXPECT, line_no, col, arg_col, arg);
+                snprintf(l->items[l->n_items - 1].cond, sizeof cond, "%s", cond);
             } else if (!strcmp(cmd, "pause")) {
                 if (!in_steps) { rc = lesson_err(err, path, line_no, col, "'pause' must be inside a step%s%s", NULL, NULL); break; }
                 if (*arg) { rc = lesson_err(err, path, line_no, arg_col, "'pause' takes no argument, found '%s'%s", arg, NULL); break; }
@@ -139,11 +438,13 @@ int lesson_load(Lesson *l, const char *path, Err *err) {
                     rc = lesson_err(err, path, line_no, col, "a second 'ask' before the 'answer' to the one on line %s%s", at, NULL);
                     break;
                 }
+                if ((rc = check_facts(l, line_no, arg_col, arg, err))) break;
                 add_item(l, LI_ASK, line_no, col, arg_col, arg);
                 pending_ask = 1, ask_line = line_no;
             } else if (!strcmp(cmd, "answer")) {
                 if (!pending_ask) { rc = lesson_err(err, path, line_no, col, "'answer' without an 'ask' before it%s%s", NULL, NULL); break; }
                 if (!*arg) { rc = lesson_err(err, path, line_no, arg_col, "'answer' expects the answer's text%s%s", NULL, NULL); break; }
+                if ((rc = check_facts(l, line_no, arg_col, arg, err))) break;
                 end_step(l); /* the question is one click, the answer the next */
                 add_item(l, LI_ANSWER, line_no, col, arg_col, arg);
                 pending_ask = 0;
@@ -181,11 +482,6 @@ static void reset_view(VizState *v) {
     v->run.prompt = xstrdup("Once upon a time there was a");
 }
 
-static void caption_add(VizState *v, const char *prefix, const char *text) {
-    size_t n = strlen(v->view.caption);
-    snprintf(v->view.caption + n, sizeof v->view.caption - n, "%s%s\n", prefix, text);
-}
-
 int lesson_show(Lesson *l, VizState *v, int k, Err *err) {
     if (k < 0) k = 0;
     if (k >= l->n_steps) k = l->n_steps - 1;
@@ -197,23 +493,36 @@ int lesson_show(Lesson *l, VizState *v, int k, Err *err) {
     reset_view(v);
     snprintf(v->view.title, sizeof v->view.title, "%s", l->title);
     Err e2;
+    int heading = -1; /* the current step's heading item: its caption is built when the step is done */
     for (int i = 0; i < l->step_end[k]; i++) {
         LessonItem *it = &l->items[i];
         if (it->kind == LI_HEADING) { /* a new step: its own caption and highlights */
-            snprintf(v->view.caption, sizeof v->view.caption, "**%s**\n", it->text);
+            heading = i;
             v->view.n_hl_tokens = v->view.n_hl_cells = v->view.n_hl_cands = 0;
-        } else if (it->kind == LI_CAPTION) {
-            caption_add(v, "", it->text);
-        } else if (it->kind == LI_ASK) {
-            caption_add(v, "Question: ", it->text);
-        } else if (it->kind == LI_ANSWER) {
-            caption_add(v, "Answer: ", it->text);
         } else if (it->kind == LI_COMMAND) {
             if (viz_command(v, it->text, &e2)) {
                 err_set(err, "%s:%d:%d: %s", l->path, it->line, it->arg_col, e2.msg);
                 return -1;
             }
+        } else if (it->kind == LI_EXPECT && cond_holds(it, v)) {
+            if (run_expect(l, it, v, err)) return -1;
         }
+    }
+    /* the caption: the heading, then the step's lines with their facts on the model as it is now */
+    v->view.caption[0] = 0;
+    for (int i = heading; i >= 0 && i < l->step_end[k]; i++) {
+        LessonItem *it = &l->items[i];
+        const char *prefix = it->kind == LI_HEADING ? "**" : it->kind == LI_ASK ? "Question: " : it->kind == LI_ANSWER ? "Answer: " : "";
+        if (it->kind != LI_HEADING && it->kind != LI_CAPTION && it->kind != LI_ASK && it->kind != LI_ANSWER) continue;
+        if (!cond_holds(it, v)) continue;
+        char text[2048];
+        const char *bad = NULL;
+        if (expand_facts(v, it->text, text, sizeof text, &bad, &e2)) {
+            err_set(err, "%s:%d:%d: %s", l->path, it->line, it->arg_col + (int)(bad - it->text) + 1, e2.msg);
+            return -1;
+        }
+        size_t n = strlen(v->view.caption);
+        snprintf(v->view.caption + n, sizeof v->view.caption - n, "%s%s%s\n", prefix, text, it->kind == LI_HEADING ? "**" : "");
     }
     char prog[128];
     snprintf(prog, sizeof prog, "step %d / %d", k + 1, l->n_steps);
@@ -305,25 +614,28 @@ static int player_key(void *ctx, VizState *v, const char *key, int shift) {
 }
 
 static const char *LESSON_HELP =
-    "usage: gptstep lesson FILE [--pdf OUT.pdf] [--png-dir DIR] [--check]\n"
+    "usage: gptstep lesson FILE [--pdf OUT.pdf] [--png-dir DIR] [--check] [--model MODEL]\n"
     "\n"
     "Plays a lesson script (docs/lessons.md) in the viewer: PageDown, Right or Space advance, PageUp or\n"
     "Left go back, Esc leaves the lesson and keeps exploring from where it is.\n"
     "  --pdf OUT.pdf    write every step as one page of a PDF handout instead (no window)\n"
     "  --png-dir DIR    write every step as DIR/step-NN.png (no window)\n"
-    "  --check          only check the script (syntax, and every step against the model)\n";
+    "  --check          check the script: its form, every step and expectation against the model, and that\n"
+    "                   every caption fits and every highlight is on screen (at 1600x900 and 1280x720)\n"
+    "  --model MODEL    run it on MODEL instead of the model it names\n";
 
 int viz_lesson_main(int argc, char **argv) {
     static struct option opts[] = {{"pdf", required_argument, 0, 'p'}, {"png-dir", required_argument, 0, 'd'},
                                    {"check", no_argument, 0, 'c'},     {"help", no_argument, 0, 'h'},
-                                   {0, 0, 0, 0}};
-    const char *pdf = NULL, *png = NULL;
+                                   {"model", required_argument, 0, 'm'}, {0, 0, 0, 0}};
+    const char *pdf = NULL, *png = NULL, *model = NULL;
     int check = 0, c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'p': pdf = optarg; break;
         case 'd': png = optarg; break;
         case 'c': check = 1; break;
+        case 'm': model = optarg; break;
         case 'h': fputs(LESSON_HELP, stdout); return 0;
         default: fprintf(stderr, "gptstep lesson: unknown option (see 'gptstep lesson --help')\n"); return 2;
         }
@@ -335,6 +647,17 @@ int viz_lesson_main(int argc, char **argv) {
     Lesson l;
     Err err;
     int parsed = lesson_load(&l, argv[optind], &err) == 0;
+    if (parsed && model) { /* run it on another model than the one it names */
+        Err probe;
+        char *dir = gpt2_resolve_model(model, &probe);
+        if (!dir) {
+            fprintf(stderr, "gptstep lesson: %s\n", probe.msg);
+            lesson_free(&l);
+            return 1;
+        }
+        free(dir);
+        snprintf(l.model, sizeof l.model, "%s", model);
+    }
     VizState *v = calloc(1, sizeof *v);
     viz_init(v);
     int rc = 0;
@@ -343,8 +666,29 @@ int viz_lesson_main(int argc, char **argv) {
             fprintf(stderr, "%s\n", err.msg);
             rc = 1;
         } else if (check) {
-            for (int k = 0; k < l.n_steps && rc == 0; k++)
-                if (lesson_show(&l, v, k, &err)) fprintf(stderr, "%s\n", err.msg), rc = 1;
+            /* every step runs, its expectations hold, and what it shows fits: drawn at the window's
+             * 1600x900 and a projector's 1280x720 */
+            cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 1600, 900);
+            for (int k = 0; k < l.n_steps && rc == 0; k++) {
+                if (lesson_show(&l, v, k, &err)) {
+                    fprintf(stderr, "%s\n", err.msg), rc = 1;
+                    break;
+                }
+                static const int SIZES[2][2] = {{1600, 900}, {1280, 720}};
+                for (int z = 0; z < 2 && rc == 0; z++) {
+                    cairo_t *cr = cairo_create(surf);
+                    viz_draw(v, cr, SIZES[z][0], SIZES[z][1]);
+                    cairo_destroy(cr);
+                    if (v->ui.unseen[0]) {
+                        int line = 0;
+                        for (int i = 0; i < l.step_end[k]; i++)
+                            if (l.items[i].kind == LI_HEADING) line = l.items[i].line;
+                        fprintf(stderr, "%s:%d:1: step %d at %dx%d: %s\n", l.path, line, k + 1, SIZES[z][0], SIZES[z][1], v->ui.unseen);
+                        rc = 1;
+                    }
+                }
+            }
+            cairo_surface_destroy(surf);
             if (rc == 0) printf("%s: %d steps, model %s, all fine\n", argv[optind], l.n_steps, l.model[0] ? l.model : "(default)");
         } else if (lesson_export(&l, v, pdf, png, &err)) {
             fprintf(stderr, "%s\n", err.msg);

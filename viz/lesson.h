@@ -6,13 +6,15 @@
 
 #include "viz.h"
 
-typedef enum { LI_COMMAND, LI_CAPTION, LI_HEADING, LI_PAUSE, LI_ASK, LI_ANSWER } LessonItemKind;
+typedef enum { LI_COMMAND, LI_CAPTION, LI_HEADING, LI_PAUSE, LI_ASK, LI_ANSWER, LI_EXPECT } LessonItemKind;
 
 typedef struct {
     LessonItemKind kind;
     int line, col;    /* where it is in the file (1-based), for error messages */
     int arg_col;      /* column of the argument, for errors about it */
-    char *text;       /* the viewer command, or the caption / heading / question / answer text */
+    char *text;       /* the viewer command, or the caption / heading / question / answer text, or the
+                       * expectation ("chosen_rank <= 5") */
+    char cond[64];    /* ">[NAME] text", "expect[NAME] ...": only on models whose name starts with NAME */
 } LessonItem;
 
 typedef struct {
@@ -34,6 +36,13 @@ void lesson_free(Lesson *l);
  * lesson's model into v the first time. On a runtime error returns -1 with err = "FILE:LINE:COL: ...";
  * v then shows the state up to the failing line. */
 int lesson_show(Lesson *l, VizState *v, int k, Err *err);
+
+/* The value of a model fact or a number of the screen ("n_embd", "chosen_rank", "weight 17 3"...;
+ * docs/lessons.md lists them): its text as a caption shows it, and its number. Returns -1 with err
+ * when the fact is unknown or cannot be had. */
+int lesson_fact(VizState *v, const char *expr, char *text, size_t cap, double *num, Err *err);
+/* Whether NAME is a fact (the docs' check). */
+int lesson_fact_known(const char *name);
 
 /* Writes every step as one vector PDF page (pdf != NULL) and/or one PNG each into png_dir. */
 int lesson_export(Lesson *l, VizState *v, const char *pdf, const char *png_dir, Err *err);

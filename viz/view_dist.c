@@ -76,7 +76,7 @@ void view_distribution(VizState *v, Gfx *g, Rect r) {
         int hl = 0;
         for (int j = 0; j < v->view.n_hl_cands; j++) hl |= v->view.hl_cands[j] == id;
         int is_next = id == next;
-        if (hl || viz_hovered(v, HIT_CANDIDATE, id, 0) || is_next)
+        if (hl || viz_hovered(v, HIT_CANDIDATE, id, 1) || is_next)
             gfx_color_a(g, hl ? GFX_HILITE : is_next ? (picked ? GFX_PICKED : GFX_CHOSEN) : GFX_ACCENT, hl ? 0.35 : 0.12),
                 cairo_rectangle(g->cr, rr.x, rr.y, rr.w, rr.h), cairo_fill(g->cr);
         double base = y + (row - lh) / 2 + asc;
@@ -108,7 +108,7 @@ void view_distribution(VizState *v, Gfx *g, Rect r) {
         gfx_font(g, FONT_SANS, g->fs * 0.85, is_next);
         gfx_color(g, GFX_INK);
         gfx_text_fit(g, x1, base, line, pct_w, 1);
-        viz_add_hit(v, at_end ? HIT_CANDIDATE : HIT_NONE, rr, id, 0);
+        viz_add_hit(v, HIT_CANDIDATE, rr, id, at_end); /* b: a click picks it (only at the step's end) */
         y += row;
     }
     /* the chosen token, both entropies, what the sampler keeps */

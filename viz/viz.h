@@ -28,7 +28,7 @@ typedef struct {
     HitKind kind;
     Rect r;
     int a, b; /* token: position; cell: first position shown, positions across (r is the whole grid);
-               * grid: layer, head; candidate: token id; stage: index; vector: row, length;
+               * grid: layer, head; candidate: token id, 1 when a click picks it; stage: index; vector: row, length;
                * panel: the view (-1 header, -2 caption, -3 message) */
 } Hit;
 
@@ -121,6 +121,8 @@ typedef struct {
     int quit;            /* the quit command asked the window to close */
     int async_prepare;   /* the window runs viz_prepare on its worker; otherwise viz_draw runs it */
     double fs, fs_min;   /* the last frame's body and smallest text sizes */
+    char unseen[256];    /* the last frame: what a lesson asked for that it could not show ("" when all
+                          * shown): a caption cut short, a highlighted token, cell or candidate off screen */
     char busy_what[256];
 } VizUi;
 
