@@ -8,6 +8,7 @@ their boxes (pdftotext -bbox), for every page:
   - every word is at least the mode's smallest text: in presenter mode 1/40 of the canvas height.
     usage: test_layout.py GPTSTEP OUT_DIR [--quick]     (--quick: the shipped model only)
 """
+import html
 import os
 import re
 import subprocess
@@ -41,7 +42,7 @@ def words(pdf):
         ws = []
         for m in re.finditer(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(.*?)</word>', page):
             x0, y0, x1, y1 = map(float, m.groups()[:4])
-            ws.append((x0, y0, x1, y1, m.group(5)))
+            ws.append((x0, y0, x1, y1, html.unescape(m.group(5))))
         pages.append(ws)
     return pages
 

@@ -18,10 +18,17 @@ for f in lessons/*.lesson; do
         pages=$(pdfinfo "$OUT/$name.pdf" 2>/dev/null | sed -n 's/^Pages: *//p')
         if [ "$pages" = "$steps" ]; then ok "$name: $steps steps, $pages PDF pages"
         else bad "$name: $steps steps but $pages PDF pages"; fi
+        # a handout for paper: A4, nothing under 7 pt
+        if r=$(/usr/bin/python3 tests/check_handout.py "$OUT/$name.pdf" a4); then ok "$r"; else bad "$r"; fi
     else
         bad "$name: PDF export failed"
     fi
 done
+# Letter, portrait; and slides
+if "$GS" lesson lessons/03-self-attention.lesson --pdf "$OUT/letter.pdf" --paper letter --portrait > /dev/null 2>&1 &&
+    r=$(/usr/bin/python3 tests/check_handout.py "$OUT/letter.pdf" letter); then ok "$r"; else bad "a Letter portrait handout: $r"; fi
+if "$GS" lesson lessons/03-self-attention.lesson --pdf-slides "$OUT/slides.pdf" > /dev/null 2>&1 &&
+    pdfinfo "$OUT/slides.pdf" | grep -q "1600 x 900"; then ok "slides at 1600x900"; else bad "--pdf-slides"; fi
 # every lesson holds on random models with GPT-2 small's and XL's counts of layers, heads, context and
 # vocabulary too (written by the layout test): its facts, expectations, captions and highlights
 for m in "$2/layout-small" "$2/layout-xl"; do

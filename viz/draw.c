@@ -218,6 +218,16 @@ static double caption_layout(VizState *v, Gfx *g, Rect r, int draw) {
     return y - lh + pad + g->fs * 0.4 - r.y;
 }
 
+double viz_caption_print(VizState *v, cairo_t *cr, Rect r, double size, int draw) {
+    if (!v->view.caption[0]) return 0;
+    Gfx g;
+    gfx_begin(&g, cr, r.w, r.h, 0, v->view.colorblind);
+    g.fs = size, g.fs_min = size * 0.8;
+    if (!draw) return caption_layout(v, &g, (Rect){r.x, r.y, r.w, 0}, 0);
+    view_caption(v, &g, r);
+    return r.h;
+}
+
 double view_caption_height(VizState *v, Gfx *g, double w) {
     if (!v->view.caption[0]) return 0;
     return caption_layout(v, g, (Rect){0, 0, w, 0}, 0);

@@ -508,8 +508,11 @@ int lesson_show(Lesson *l, VizState *v, int k, Err *err) {
             if (run_expect(l, it, v, err)) return -1;
         }
     }
-    /* the caption: the heading, then the step's lines with their facts on the model as it is now */
+    /* the caption: the heading, then the step's lines with their facts on the model as it is now;
+     * consecutive '>' lines flow as one paragraph (an empty '>' line starts a new one), so that the
+     * caption wraps at any width, on a screen or on paper */
     v->view.caption[0] = 0;
+    int in_par = 0;
     for (int i = heading; i >= 0 && i < l->step_end[k]; i++) {
         LessonItem *it = &l->items[i];
         const char *prefix = it->kind == LI_HEADING ? "**" : it->kind == LI_ASK ? "Question: " : it->kind == LI_ANSWER ? "Answer: " : "";
@@ -522,7 +525,13 @@ int lesson_show(Lesson *l, VizState *v, int k, Err *err) {
             return -1;
         }
         size_t n = strlen(v->view.caption);
-        snprintf(v->view.caption + n, sizeof v->view.caption - n, "%s%s%s\n", prefix, text, it->kind == LI_HEADING ? "**" : "");
+        if (it->kind == LI_CAPTION && text[0] && in_par) { /* the paragraph goes on */
+            if (n > 0 && v->view.caption[n - 1] == '\n') v->view.caption[--n] = 0;
+            snprintf(v->view.caption + n, sizeof v->view.caption - n, " %s\n", text);
+        } else {
+            snprintf(v->view.caption + n, sizeof v->view.caption - n, "%s%s%s\n", prefix, text, it->kind == LI_HEADING ? "**" : "");
+        }
+        in_par = it->kind == LI_CAPTION && text[0];
     }
     char prog[128];
     snprintf(prog, sizeof prog, "step %d / %d", k + 1, l->n_steps);
@@ -530,8 +539,68 @@ int lesson_show(Lesson *l, VizState *v, int k, Err *err) {
     return 0;
 }
 
-int lesson_export(Lesson *l, VizState *v, const char *pdf, const char *png_dir, Err *err) {
-    const int W = 1600, H = 900;
+/* One handout page: the title and step above, the view scaled to the page's width (drawn at a canvas
+ * size whose smallest labels come out at 7 pt or more), the caption below it at 10.5 pt, the page
+ * number at the foot. */
+static void paper_page(Lesson *l, VizState *v, cairo_t *cr, double PW, double PH, int k) {
+    const double M = 36, body = 10.5;
+    cairo_set_source_rgb(cr, 1, 1, 1);
+    cairo_paint(cr);
+    Gfx g;
+    gfx_begin(&g, cr, PW, PH, 0, 0);
+    g.fs = body, g.fs_min = 7;
+    gfx_font(&g, FONT_SANS, 11, 1);
+    gfx_color(&g, GFX_INK);
+    char step[64];
+    snprintf(step, sizeof step, "step %d of %d", k + 1, l->n_steps);
+    double sw = gfx_text_w(&g, step);
+    gfx_text_fit(&g, M, M, l->title, PW - 2 * M - sw - 12, 0);
+    gfx_font(&g, FONT_SANS, 9, 0);
+    gfx_color(&g, GFX_MUTED);
+    gfx_text(&g, PW - M, M, step, 1);
+    /* the caption's room first, then the view in what is left: a 16:9 canvas drawn so that its smallest
+     * text (13 px) comes out at 7 pt or more */
+    double y = M + 10, foot = PH - M + 14, vw = PW - 2 * M;
+    double cap = viz_caption_print(v, cr, (Rect){M, 0, vw, 0}, body, 0);
+    double view_h = fmin(vw * 9 / 16, foot - 16 - 12 - cap - y);
+    if (view_h < (foot - y) * 0.45) view_h = (foot - y) * 0.45; /* a very long caption is cut, not the view */
+    double view_w = view_h * 16 / 9;
+    double cw = fmin(1280, view_w * 13 / 7), ch = cw * 9 / 16, sc = view_w / cw;
+    char *caption = xstrdup(v->view.caption), *title = xstrdup(v->view.title);
+    v->view.caption[0] = 0, v->view.title[0] = 0; /* both printed on the page itself */
+    double vx = M + (vw - view_w) / 2;
+    cairo_save(cr);
+    cairo_translate(cr, vx, y);
+    cairo_scale(cr, sc, sc);
+    cairo_rectangle(cr, 0, 0, cw, ch);
+    cairo_clip(cr);
+    viz_draw(v, cr, cw, ch);
+    cairo_restore(cr);
+    snprintf(v->view.caption, sizeof v->view.caption, "%s", caption);
+    snprintf(v->view.title, sizeof v->view.title, "%s", title);
+    free(caption);
+    free(title);
+    y += view_h + 12;
+    double room = foot - 16 - y;
+    viz_caption_print(v, cr, (Rect){M, y, vw, cap < room ? cap : room}, body, 1);
+    gfx_begin(&g, cr, PW, PH, 0, 0);
+    g.fs_min = 7;
+    gfx_font(&g, FONT_SANS, 8, 0);
+    gfx_color(&g, GFX_MUTED);
+    snprintf(step, sizeof step, "%d", k + 1);
+    gfx_text(&g, PW / 2, foot, step, 0.5);
+}
+
+int lesson_export(Lesson *l, VizState *v, const char *pdf, const char *png_dir, const char *paper, int portrait, Err *err) {
+    /* slides: 1600x900 pages; paper: A4 or Letter, in points */
+    double W = 1600, H = 900;
+    if (paper && !strcasecmp(paper, "a4")) W = 841.89, H = 595.28;
+    else if (paper && !strcasecmp(paper, "letter")) W = 792, H = 612;
+    else if (paper) return err_set(err, "--paper expects a4 or letter, got '%s'", paper);
+    if (paper && portrait) {
+        double t = W;
+        W = H, H = t;
+    }
     cairo_surface_t *ps = NULL;
     if (pdf) {
         ps = cairo_pdf_surface_create(pdf, W, H);
@@ -549,14 +618,15 @@ int lesson_export(Lesson *l, VizState *v, const char *pdf, const char *png_dir, 
         if (rc) break;
         if (ps) {
             cairo_t *cr = cairo_create(ps);
-            viz_draw(v, cr, W, H);
+            if (paper) paper_page(l, v, cr, W, H, k);
+            else viz_draw(v, cr, W, H);
             cairo_show_page(cr);
             cairo_destroy(cr);
         }
         if (png_dir) {
             char path[1024];
             snprintf(path, sizeof path, "%s/step-%02d.png", png_dir, k + 1);
-            rc = viz_export(v, path, W, H, err);
+            rc = viz_export(v, path, 1600, 900, err);
         }
         if (isatty(2)) fprintf(stderr, "\r[%d/%d] %s", k + 1, l->n_steps, l->title); /* progress on a terminal */
     }
@@ -614,11 +684,15 @@ static int player_key(void *ctx, VizState *v, const char *key, int shift) {
 }
 
 static const char *LESSON_HELP =
-    "usage: gptstep lesson FILE [--pdf OUT.pdf] [--png-dir DIR] [--check] [--model MODEL]\n"
+    "usage: gptstep lesson FILE [--pdf OUT.pdf [--paper a4|letter] [--portrait]] [--pdf-slides OUT.pdf]\n"
+    "                           [--png-dir DIR] [--check] [--model MODEL]\n"
     "\n"
     "Plays a lesson script (docs/lessons.md) in the viewer: PageDown, Right or Space advance, PageUp or\n"
     "Left go back, Esc leaves the lesson and keeps exploring from where it is.\n"
-    "  --pdf OUT.pdf    write every step as one page of a PDF handout instead (no window)\n"
+    "  --pdf OUT.pdf    write a handout for paper instead (no window): a page a step, the view at print size\n"
+    "                   (labels >= 7 pt) and its caption (10.5 pt), with the title and page numbers\n"
+    "  --paper a4|letter, --portrait | --landscape   the handout's paper (default: A4 landscape)\n"
+    "  --pdf-slides OUT.pdf   every step as a 1600x900 slide instead\n"
     "  --png-dir DIR    write every step as DIR/step-NN.png (no window)\n"
     "  --check          check the script: its form, every step and expectation against the model, and that\n"
     "                   every caption fits and every highlight is on screen (at 1600x900 and 1280x720)\n"
@@ -627,8 +701,11 @@ static const char *LESSON_HELP =
 int viz_lesson_main(int argc, char **argv) {
     static struct option opts[] = {{"pdf", required_argument, 0, 'p'}, {"png-dir", required_argument, 0, 'd'},
                                    {"check", no_argument, 0, 'c'},     {"help", no_argument, 0, 'h'},
-                                   {"model", required_argument, 0, 'm'}, {0, 0, 0, 0}};
-    const char *pdf = NULL, *png = NULL, *model = NULL;
+                                   {"model", required_argument, 0, 'm'}, {"paper", required_argument, 0, 'P'},
+                                   {"portrait", no_argument, 0, 'o'},  {"landscape", no_argument, 0, 'L'},
+                                   {"pdf-slides", required_argument, 0, 's'}, {0, 0, 0, 0}};
+    const char *pdf = NULL, *png = NULL, *model = NULL, *paper = "a4";
+    int portrait = 0;
     int check = 0, c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -636,6 +713,10 @@ int viz_lesson_main(int argc, char **argv) {
         case 'd': png = optarg; break;
         case 'c': check = 1; break;
         case 'm': model = optarg; break;
+        case 'P': paper = optarg; break;
+        case 'o': portrait = 1; break;
+        case 'L': portrait = 0; break;
+        case 's': pdf = optarg, paper = NULL; break;
         case 'h': fputs(LESSON_HELP, stdout); return 0;
         default: fprintf(stderr, "gptstep lesson: unknown option (see 'gptstep lesson --help')\n"); return 2;
         }
@@ -690,7 +771,7 @@ int viz_lesson_main(int argc, char **argv) {
             }
             cairo_surface_destroy(surf);
             if (rc == 0) printf("%s: %d steps, model %s, all fine\n", argv[optind], l.n_steps, l.model[0] ? l.model : "(default)");
-        } else if (lesson_export(&l, v, pdf, png, &err)) {
+        } else if (lesson_export(&l, v, pdf, png, paper, portrait, &err)) {
             fprintf(stderr, "%s\n", err.msg);
             rc = 1;
         } else {

@@ -44,8 +44,9 @@ int lesson_fact(VizState *v, const char *expr, char *text, size_t cap, double *n
 /* Whether NAME is a fact (the docs' check). */
 int lesson_fact_known(const char *name);
 
-/* Writes every step as one vector PDF page (pdf != NULL) and/or one PNG each into png_dir. */
-int lesson_export(Lesson *l, VizState *v, const char *pdf, const char *png_dir, Err *err);
+/* Writes every step as one vector PDF page (pdf != NULL) and/or one PNG each into png_dir. paper: "a4"
+ * or "letter" for a handout (portrait or landscape), NULL for 1600x900 slides. */
+int lesson_export(Lesson *l, VizState *v, const char *pdf, const char *png_dir, const char *paper, int portrait, Err *err);
 
 int viz_lesson_main(int argc, char **argv);
 

@@ -167,6 +167,10 @@ int viz_needs_prepare(const VizState *v);
 
 /* Draws the whole window (or the view alone) into a w x h area of cr; records hit areas. */
 void viz_draw(VizState *v, cairo_t *cr, double w, double h);
+/* The caption alone, at a print size (a handout's page): its height for width r.w (draw 0), or drawn
+ * into r. */
+double viz_caption_print(VizState *v, cairo_t *cr, Rect r, double size, int draw);
+
 /* Writes the current drawing to FILE.png, .svg or .pdf at w x h. */
 int viz_export(VizState *v, const char *path, int w, int h, Err *err);
 
