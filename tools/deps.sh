@@ -4,7 +4,7 @@
 set -eu
 
 PKGS="build-essential pkg-config libpcre2-dev libcjson-dev libsdl2-dev libcairo2-dev libstb-dev \
-python3 python3-numpy python3-regex xvfb xauth xdotool x11-apps imagemagick poppler-utils fonts-dejavu-core \
+python3 python3-numpy python3-regex xvfb xauth xdotool x11-apps imagemagick poppler-utils fonts-dejavu-core fonts-droid-fallback \
 curl ca-certificates bc"
 # `make test` also tests the training tools (tools/train/), which use Debian's PyTorch, and replays the
 # fuzz harnesses (tests/fuzz/), built by clang with libFuzzer (Debian's libclang-rt-dev; Ubuntu's clang

@@ -45,13 +45,70 @@ Rgb gfx_mix(Rgb a, Rgb b, double t) { return (Rgb){a.r + (b.r - a.r) * t, a.g + 
 
 double gfx_font(Gfx *g, FontFace face, double size, int bold) {
     if (size < g->fs_min) size = g->fs_min;
+    g->face = face, g->size = size, g->bold = bold;
     cairo_select_font_face(g->cr, face == FONT_MONO ? "DejaVu Sans Mono" : "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL,
                            bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
     cairo_set_font_size(g->cr, size);
     return size;
 }
 
+/* Code points DejaVu has no glyphs for and Droid Sans Fallback has: CJK and Hangul, the CJK symbols,
+ * kana and full-width forms. */
+static int wide_script(unsigned cp) {
+    return (cp >= 0x2E80 && cp <= 0x9FFF) || (cp >= 0xAC00 && cp <= 0xD7AF) || (cp >= 0xF900 && cp <= 0xFAFF) ||
+           (cp >= 0xFF00 && cp <= 0xFFEF) || (cp >= 0x20000 && cp <= 0x2FFFF);
+}
+
+/* The code point at s (valid UTF-8 or not: a bad byte counts as one), and its length. */
+static unsigned cp_at(const char *s, int *len) {
+    const unsigned char *u = (const unsigned char *)s;
+    int l = utf8_seq_len(u, strlen(s) < 4 ? strlen(s) : 4);
+    *len = l ? l : 1;
+    if (l <= 1) return u[0];
+    if (l == 2) return (unsigned)(u[0] & 0x1F) << 6 | (u[1] & 0x3F);
+    if (l == 3) return (unsigned)(u[0] & 0x0F) << 12 | (unsigned)(u[1] & 0x3F) << 6 | (u[2] & 0x3F);
+    return (unsigned)(u[0] & 0x07) << 18 | (unsigned)(u[1] & 0x3F) << 12 | (unsigned)(u[2] & 0x3F) << 6 | (u[3] & 0x3F);
+}
+
+static int has_wide(const char *s) {
+    for (const unsigned char *u = (const unsigned char *)s; *u; u++)
+        if (*u >= 0xE2) { /* a 3- or 4-byte sequence: look closer */
+            int l;
+            if (wide_script(cp_at((const char *)u, &l))) return 1;
+        }
+    return 0;
+}
+
+/* Measures (and draws when draw) s run by run, each run in DejaVu or in the CJK fallback. */
+static double runs(Gfx *g, const char *s, double x, double y, int draw) {
+    double w = 0;
+    char run[1024];
+    while (*s) {
+        int l, wide = wide_script(cp_at(s, &l)), k = 0;
+        while (*s && k + 4 < (int)sizeof run) {
+            int l2;
+            unsigned cp = cp_at(s, &l2);
+            if (wide_script(cp) != wide) break;
+            memcpy(run + k, s, (size_t)l2), k += l2, s += l2;
+        }
+        run[k] = 0;
+        if (wide)
+            cairo_select_font_face(g->cr, "Droid Sans Fallback", CAIRO_FONT_SLANT_NORMAL,
+                                   g->bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
+        cairo_text_extents_t e;
+        cairo_text_extents(g->cr, run, &e);
+        if (draw) {
+            cairo_move_to(g->cr, x + w, y);
+            cairo_show_text(g->cr, run);
+        }
+        w += e.x_advance;
+        if (wide) gfx_font(g, g->face, g->size, g->bold);
+    }
+    return w;
+}
+
 double gfx_text_w(Gfx *g, const char *s) {
+    if (has_wide(s)) return runs(g, s, 0, 0, 0);
     cairo_text_extents_t e;
     cairo_text_extents(g->cr, s, &e);
     return e.x_advance;
@@ -71,6 +128,7 @@ double gfx_ascent(Gfx *g) {
 
 double gfx_text(Gfx *g, double x, double y, const char *s, double align) {
     double w = gfx_text_w(g, s);
+    if (has_wide(s)) return runs(g, s, x - w * align, y, 1);
     cairo_move_to(g->cr, x - w * align, y);
     cairo_show_text(g->cr, s);
     return w;

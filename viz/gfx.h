@@ -34,6 +34,9 @@ typedef struct {
     double fs_min;     /* smallest text size allowed */
     int colorblind;    /* colour-blind-safe colour maps */
     int vector;        /* the surface is PDF/SVG: cells as vector rectangles */
+    FontFace face;     /* the font gfx_font selected last */
+    double size;
+    int bold;
 } Gfx;
 
 /* Sizes for a canvas: normal mode fits a whole window of views; presenter mode reads from the back
@@ -44,7 +47,9 @@ void gfx_color(Gfx *g, Rgb c);
 void gfx_color_a(Gfx *g, Rgb c, double alpha);
 Rgb gfx_mix(Rgb a, Rgb b, double t);
 
-/* Selects a face at `size` (never below fs_min). Returns the size used. */
+/* Selects a face at `size` (never below fs_min). Returns the size used. Text in scripts DejaVu does not
+ * cover (Chinese, Japanese, Korean) is drawn in Droid Sans Fallback, run by run, by the text functions
+ * below. */
 double gfx_font(Gfx *g, FontFace face, double size, int bold);
 double gfx_text_w(Gfx *g, const char *s);
 /* Line height of the current font (ascent + descent), and its ascent. */
