@@ -13,6 +13,9 @@ if [ ! -f "$MODEL/model.safetensors" ]; then
 g.write_model('$MODEL', g.random_gpt2(12, 12, 768, 1024, seed=6), dict(n_layer=12, n_head=12, n_embd=768, n_positions=1024, vocab_size=50257))"
 fi
 "$B/tests/viz_bench" "$MODEL" 16 100 || exit 1
+# lessons on GPT-2 small's shapes: a step forward (PageDown) and a replay from the start (PageUp, or a
+# jump), target <= 100 ms each
+"$B/tests/viz_lessons" --model "$MODEL" lessons/*.lesson | sed -n 's/^\(lessons[^:]*\): .*(\(.*\))$/  lesson \1: \2 (target <= 100 ms)/p'
 # the viewer on GPT-2 XL's shapes (48 layers, 25 heads, 1600 wide; 3.1 GB of float16, written once)
 XL=tests/out/gpt2-xl-shapes
 /usr/bin/python3 tools/write_shapes_model.py "$XL" xl || exit 1

@@ -1,5 +1,6 @@
-/* viz_lessons.c - stepping a lesson forward then back reproduces exactly the same rendered frame, at
- * every step of every lesson given.   viz_lessons LESSON... */
+/* viz_lessons.c - lesson playback is exact: stepping forward one step at a time (which runs only that
+ * step's lines) draws the same frame as replaying the script from its start, at every step of every
+ * lesson given; and going forward then back draws the same frame again.   viz_lessons LESSON... */
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,23 +22,49 @@ static int same(cairo_surface_t *a, cairo_surface_t *b) {
 }
 
 int main(int argc, char **argv) {
-    for (int i = 1; i < argc; i++) {
+    const char *model = NULL; /* --model DIR: every lesson on that model (make bench: GPT-2 small's shapes) */
+    int first = 1;
+    if (argc > 2 && !strcmp(argv[1], "--model")) model = argv[2], first = 3;
+    for (int i = first; i < argc; i++) {
         Lesson l;
         Err err;
         VizState *v = calloc(1, sizeof *v);
         viz_init(v);
         CHECK(lesson_load(&l, argv[i], &err) == 0, "%s", err.msg);
-        for (int k = 0; k + 1 < l.n_steps; k++) {
+        if (model) snprintf(l.model, sizeof l.model, "%s", model);
+        /* forward one step at a time, as a clicker does */
+        cairo_surface_t **seq = calloc((size_t)l.n_steps, sizeof *seq);
+        double t_fwd = 0, t_full = 0;
+        for (int k = 0; k < l.n_steps; k++) {
+            double t0 = now_seconds();
             CHECK(lesson_show(&l, v, k, &err) == 0, "%s", err.msg);
-            cairo_surface_t *before = frame(v);
+            if (k) t_fwd += now_seconds() - t0;
+            seq[k] = frame(v);
+        }
+        /* each step again from the start of the script */
+        for (int k = 0; k < l.n_steps; k++) {
+            l.shown = -1;
+            double t0 = now_seconds();
+            CHECK(lesson_show(&l, v, k, &err) == 0, "%s", err.msg);
+            t_full += now_seconds() - t0;
+            cairo_surface_t *f = frame(v);
+            CHECK(same(seq[k], f), "%s: step %d one step at a time differs from a replay from the start", argv[i], k + 1);
+            cairo_surface_destroy(f);
+        }
+        /* forward then back */
+        for (int k = 0; k + 1 < l.n_steps; k++) {
+            lesson_show(&l, v, k, &err);
             lesson_show(&l, v, k + 1, &err);
             lesson_show(&l, v, k, &err);
             cairo_surface_t *after = frame(v);
-            CHECK(same(before, after), "%s: step %d, forward then back, draws a different frame", argv[i], k + 1);
-            cairo_surface_destroy(before);
+            CHECK(same(seq[k], after), "%s: step %d, forward then back, draws a different frame", argv[i], k + 1);
             cairo_surface_destroy(after);
         }
-        printf("%s: %d steps, each identical after forward and back\n", argv[i], l.n_steps);
+        for (int k = 0; k < l.n_steps; k++) cairo_surface_destroy(seq[k]);
+        free(seq);
+        printf("%s: %d steps, each identical one step at a time, from the start, and after forward and back "
+               "(%.1f ms a step forward, %.1f ms a replay)\n", argv[i], l.n_steps, 1e3 * t_fwd / (l.n_steps > 1 ? l.n_steps - 1 : 1),
+               1e3 * t_full / l.n_steps);
         lesson_free(&l);
         viz_free(v);
         free(v);

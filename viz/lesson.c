@@ -332,6 +332,7 @@ static int choose_model(Lesson *l, const char *arg, int line, int col, Err *err)
 
 int lesson_load(Lesson *l, const char *path, Err *err) {
     memset(l, 0, sizeof *l);
+    l->shown = -1;
     l->path = xstrdup(path);
     char *data;
     size_t len;
@@ -482,19 +483,35 @@ static void reset_view(VizState *v) {
     v->run.prompt = xstrdup("Once upon a time there was a");
 }
 
+/* Whether the viewer is exactly as lesson_show left it (no key or command changed it since). */
+static int untouched(const Lesson *l, const VizState *v) {
+    return l->shown >= 0 && v->run.epoch == l->shown_epoch && v->run.step == l->shown_run_step &&
+           v->run.branch == l->shown_branch && !memcmp(&v->run.gen.sampler, &l->shown_sampler, sizeof l->shown_sampler) &&
+           !memcmp(&v->view, &l->shown_view, sizeof v->view);
+}
+
 int lesson_show(Lesson *l, VizState *v, int k, Err *err) {
     if (k < 0) k = 0;
     if (k >= l->n_steps) k = l->n_steps - 1;
     if (!v->run.loaded || strcmp(v->run.model_arg, l->model)) {
         snprintf(v->run.model_arg, sizeof v->run.model_arg, "%s", l->model);
         reset_view(v);
+        l->shown = -1;
         if (viz_load_and_run(v, err)) return -1;
     }
-    reset_view(v);
+    /* the next step after the one shown, with nothing changed since: only its own lines run (one
+     * step's work); anything else replays the script from the start (a prompt already run is not run
+     * again: start_prompt goes back to its positions) */
+    int from = 0;
+    if (k == l->shown + 1 && k > 0 && untouched(l, v)) from = l->step_end[k - 1];
+    else reset_view(v);
+    l->shown = -1;
     snprintf(v->view.title, sizeof v->view.title, "%s", l->title);
     Err e2;
     int heading = -1; /* the current step's heading item: its caption is built when the step is done */
-    for (int i = 0; i < l->step_end[k]; i++) {
+    for (int i = 0; i < from; i++)
+        if (l->items[i].kind == LI_HEADING) heading = i;
+    for (int i = from; i < l->step_end[k]; i++) {
         LessonItem *it = &l->items[i];
         if (it->kind == LI_HEADING) { /* a new step: its own caption and highlights */
             heading = i;
@@ -536,6 +553,8 @@ int lesson_show(Lesson *l, VizState *v, int k, Err *err) {
     char prog[128];
     snprintf(prog, sizeof prog, "step %d / %d", k + 1, l->n_steps);
     snprintf(v->view.progress, sizeof v->view.progress, "%s", prog);
+    l->shown = k, l->shown_view = v->view, l->shown_epoch = v->run.epoch, l->shown_run_step = v->run.step;
+    l->shown_branch = v->run.branch, l->shown_sampler = v->run.gen.sampler;
     return 0;
 }
 

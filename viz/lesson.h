@@ -26,6 +26,13 @@ typedef struct {
     int n_items;
     int *step_end;       /* step k shows items [0, step_end[k]) */
     int n_steps;
+    /* the step lesson_show showed last and the state it left (-1: none), so that the next step can be
+     * one step's work when nothing else changed the viewer since */
+    int shown;
+    VizView shown_view;
+    long shown_epoch;
+    int shown_run_step, shown_branch;
+    SamplerSettings shown_sampler;
 } Lesson;
 
 /* Parses FILE. On a syntax error returns -1 with err = "FILE:LINE:COL: what was expected". */

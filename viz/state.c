@@ -80,7 +80,8 @@ void viz_free(VizState *v) {
     free_derived(&v->run.d);
     free_branches(&v->run);
     free(v->run.prompt);
-    v->run.prompt = NULL;
+    free(v->run.ran_prompt);
+    v->run.prompt = v->run.ran_prompt = NULL;
 }
 
 void viz_message(VizState *v, int is_error, const char *fmt, ...) {
@@ -272,7 +273,20 @@ static int start_prompt(VizState *v, Err *err) {
     VizRun *r = &v->run;
     r->epoch++;
     rng_seed(&r->gen.rng, r->gen.sampler.seed);
-    int rc = r->prompt[0] ? gen_start_text(&r->gen, r->prompt, 1, err) : gen_start_unconditional(&r->gen, err);
+    int rc;
+    const Trace *tr = &r->gen.trace;
+    if (r->ran_prompt && !strcmp(r->ran_prompt, r->prompt) && tr->n_steps > 0 && tr->steps[0].pos0 == 0) {
+        /* the same prompt on the same model: its positions are in the trace already (the forward pass is
+         * deterministic), so go back to them instead of running them again; the choice after them is
+         * drawn again from the recorded logits with the seed, as a fresh run would */
+        gen_truncate(&r->gen, tr->steps[0].n_pos);
+        rc = r->gen.has_logits ? 0 : err_set(err, "the prompt's logits were not recorded");
+    } else {
+        free(r->ran_prompt);
+        r->ran_prompt = NULL;
+        rc = r->prompt[0] ? gen_start_text(&r->gen, r->prompt, 1, err) : gen_start_unconditional(&r->gen, err);
+        if (rc == 0) r->ran_prompt = xstrdup(r->prompt);
+    }
     if (rc == 0) gen_choose(&r->gen, -1);
     r->step = 0;
     v->view.query = -1;
@@ -288,6 +302,8 @@ int viz_load_and_run(VizState *v, Err *err) {
     free_derived(&r->d); /* the vocabulary may change size */
     SamplerSettings keep = r->gen.sampler; /* settings survive a change of model */
     if (r->loaded) gen_close(&r->gen);
+    free(r->ran_prompt);
+    r->ran_prompt = NULL;
     r->loaded = 0;
     atomic_store(&v->ui.load_percent, 0);
     int rc_open = gen_open_progress(&r->gen, r->model_arg[0] ? r->model_arg : NULL, TRACE_FULL, load_progress, v, err);

@@ -73,6 +73,8 @@ typedef struct {
     long epoch;          /* bumped whenever the trace's positions may have changed */
     char model_arg[512]; /* what --model / the model command named ("" = default) */
     char *prompt;        /* the prompt text (any length; "" = unconditional) */
+    char *ran_prompt;    /* the prompt whose positions start the trace (NULL: none), so running it again
+                          * can go back to them instead of recomputing them */
     int step;            /* the displayed step: positions up to its end are shown */
     VizBranch *branches; /* every path generated from this prompt (the current one may be newer) */
     int n_branches, branch;
