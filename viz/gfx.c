@@ -312,9 +312,18 @@ void gfx_cells(Gfx *g, Rect r, const uint32_t *px, int cols, int rows) {
 void gfx_vector(Gfx *g, Rect r, const float *a, int n) {
     float m = 1e-9f;
     for (int i = 0; i < n; i++) m = fmaxf(m, fabsf(a[i]));
-    uint32_t *px = xmalloc(sizeof(uint32_t) * (size_t)n);
-    for (int i = 0; i < n; i++) px[i] = gfx_argb(gfx_div(g, a[i] / m), 1);
-    gfx_cells(g, r, px, n, 1);
+    /* a long vector (50,257 logits) in at most 4,096 cells, each showing the value of largest magnitude
+     * among those it covers, so that no peak disappears */
+    int cells = n > 4096 ? 4096 : n;
+    uint32_t *px = xmalloc(sizeof(uint32_t) * (size_t)cells);
+    for (int c = 0; c < cells; c++) {
+        int i0 = (int)((long)c * n / cells), i1 = (int)((long)(c + 1) * n / cells);
+        float x = a[i0];
+        for (int i = i0 + 1; i < i1; i++)
+            if (fabsf(a[i]) > fabsf(x)) x = a[i];
+        px[c] = gfx_argb(gfx_div(g, x / m), 1);
+    }
+    gfx_cells(g, r, px, cells, 1);
     free(px);
     gfx_stroke(g, r, GFX_RULE, 1);
 }

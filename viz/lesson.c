@@ -769,11 +769,40 @@ int viz_lesson_main(int argc, char **argv) {
             /* every step runs, its expectations hold, and what it shows fits: drawn at the window's
              * 1600x900 and a projector's 1280x720 */
             cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 1600, 900);
+            cairo_surface_t *prev = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 800, 450);
+            cairo_surface_t *cur = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 800, 450);
             for (int k = 0; k < l.n_steps && rc == 0; k++) {
                 if (lesson_show(&l, v, k, &err)) {
                     fprintf(stderr, "%s\n", err.msg), rc = 1;
                     break;
                 }
+                /* a step with a heading of its own shows something the step before did not (a pause, a
+                 * question or its answer may keep the screen and add to the caption) */
+                int line = 0, own_heading = 0, question = 0;
+                for (int i = 0; i < l.step_end[k]; i++) {
+                    if (l.items[i].kind == LI_HEADING) line = l.items[i].line, own_heading = k == 0 || i >= l.step_end[k - 1];
+                    if ((l.items[i].kind == LI_ASK || l.items[i].kind == LI_ANSWER) && (k == 0 || i >= l.step_end[k - 1])) question = 1;
+                }
+                own_heading &= !question;
+                char *caption = xstrdup(v->view.caption), progress[sizeof v->view.progress];
+                memcpy(progress, v->view.progress, sizeof progress);
+                v->view.caption[0] = v->view.progress[0] = 0;
+                cairo_t *c2 = cairo_create(cur);
+                viz_draw(v, c2, 800, 450);
+                cairo_destroy(c2);
+                cairo_surface_flush(cur);
+                snprintf(v->view.caption, sizeof v->view.caption, "%s", caption);
+                memcpy(v->view.progress, progress, sizeof progress);
+                free(caption);
+                if (k > 0 && own_heading &&
+                    !memcmp(cairo_image_surface_get_data(prev), cairo_image_surface_get_data(cur),
+                            (size_t)cairo_image_surface_get_stride(cur) * 450)) {
+                    fprintf(stderr, "%s:%d:1: step %d shows the same screen as step %d (a step should show what its caption talks about)\n",
+                            l.path, line, k + 1, k);
+                    rc = 1;
+                }
+                cairo_surface_t *t = prev;
+                prev = cur, cur = t;
                 static const int SIZES[2][2] = {{1600, 900}, {1280, 720}};
                 for (int z = 0; z < 2 && rc == 0; z++) {
                     cairo_t *cr = cairo_create(surf);
@@ -789,6 +818,8 @@ int viz_lesson_main(int argc, char **argv) {
                 }
             }
             cairo_surface_destroy(surf);
+            cairo_surface_destroy(prev);
+            cairo_surface_destroy(cur);
             if (rc == 0) printf("%s: %d steps, model %s, all fine\n", argv[optind], l.n_steps, l.model[0] ? l.model : "(default)");
         } else if (lesson_export(&l, v, pdf, png, paper, portrait, &err)) {
             fprintf(stderr, "%s\n", err.msg);
