@@ -454,8 +454,9 @@ int trace_load(Trace *tr, const char *path, Err *err) {
     for (int i = 0, next = 0; i < ns && rc == 0; i++) {
         const TraceStep *st = &tr->steps[i];
         if (st->pos0 != next || st->n_pos < 0 || (int64_t)st->pos0 + st->n_pos > np || st->chosen < -1 || st->chosen >= c.n_vocab)
-            rc = err_set(err, "%s: step %d covers positions %d..%d and chose %d: expected positions from %d within %d, a token "
-                         "-1..%d", path, i, st->pos0, st->pos0 + st->n_pos - 1, st->chosen, next, np, c.n_vocab - 1);
+            rc = err_set(err, "%s: step %d covers positions %d..%lld and chose %d: expected positions from %d within %d, a "
+                         "token -1..%d", path, i, st->pos0, (long long)st->pos0 + st->n_pos - 1, st->chosen, next, np,
+                         c.n_vocab - 1);
         next = st->pos0 + st->n_pos;
     }
     fclose(f);
