@@ -457,7 +457,7 @@ int trace_load(Trace *tr, const char *path, Err *err) {
             rc = err_set(err, "%s: step %d covers positions %d..%lld and chose %d: expected positions from %d within %d, a "
                          "token -1..%d", path, i, st->pos0, (long long)st->pos0 + st->n_pos - 1, st->chosen, next, np,
                          c.n_vocab - 1);
-        next = st->pos0 + st->n_pos;
+        if (rc == 0) next = st->pos0 + st->n_pos; /* in range: checked above */
     }
     fclose(f);
     if (rc) trace_free(tr);
