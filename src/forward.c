@@ -76,59 +76,35 @@ static void record_rows(Trace *tr, TracePos *const *tp, int T, int id, const flo
 
 /* The output layer and softmax for n rows of ln_f (n, C): logits and probs (n, V). */
 static void head_logits_probs(const void *ctx, const float *ln_f, int n, float *logits, float *probs) {
-    const Gpt2Model *m = ctx;
+    const Gpt2State *s = ctx; /* reference mode computes them with the reference kernels, like the pass */
+    const Gpt2Model *m = s->m;
     const int C = m->cfg.n_embd, V = m->cfg.n_vocab;
-    matmul_nt_fast(logits, ln_f, gpt2_output_matrix(m), n, C, V);
+    if (s->use_reference) matmul_nt_forward(logits, ln_f, gpt2_output_matrix(m), n, C, V);
+    else matmul_nt_fast(logits, ln_f, gpt2_output_matrix(m), n, C, V);
 #pragma omp parallel for schedule(static) if (n > 1)
     for (int r = 0; r < n; r++) softmax_forward(probs + (size_t)r * V, logits + (size_t)r * V, V);
 }
 
-/* Where attention row (head h, query t) of one kind goes: straight into the trace slot of position t
- * when recording (slots[t] holds that position's (NH, K) block), otherwise the (NH, T, K) scratch. */
-static float *att_row(float *scratch, float *const *slots, int h, int t, int T, int K) {
-    return slots ? slots[t] + (size_t)h * K : scratch + ((size_t)h * T + t) * K;
-}
-
-/* Masked self-attention of T new queries over K = n_past + T keys, for every head: per (head, query)
- * the scores q.k/sqrt(HS), the masked scores (future keys -inf), the weights (softmax), then the
- * weighted sum of values into heads. rec[0..2] are the trace slots for scores, masked and weights, per
- * position, or NULL when not recorded. */
+/* Masked self-attention of this layer (ops.h: attention_forward): each (head, query) row of scores,
+ * masked scores and weights goes straight into the trace slot of its position when recording (slots[t]
+ * holds that position's (NH, K) block), otherwise into the (NH, T, K) scratch. rec[0..2] are the trace
+ * slots for scores, masked and weights, per position, or NULL when not recorded. */
 static void attention(Gpt2State *s, int layer, int T, float *const *const rec[3]) {
     const Gpt2Config *c = &s->m->cfg;
     const int C = c->n_embd, NH = c->n_head, HS = C / NH, K = s->n_past + T;
-    const float scale = 1.0f / sqrtf((float)HS);
     const float *keys = s->k_cache + (size_t)layer * c->n_ctx * C;
     const float *vals = s->v_cache + (size_t)layer * c->n_ctx * C;
-    const int NB = (T + 3) / 4; /* queries go in blocks of 4, which share each key's load */
-#pragma omp parallel for collapse(2) schedule(static) if ((double)NH * T * K * HS > 2e5)
-    for (int h = 0; h < NH; h++)
-        for (int b = 0; b < NB; b++) {
-            const int t0 = 4 * b, nq = T - t0 < 4 ? T - t0 : 4;
-            float *scores[4], *masked[4], *weights[4];
-            const float *q[4];
-            for (int r = 0; r < nq; r++) {
-                scores[r] = att_row(s->scores, rec[0], h, t0 + r, T, K);
-                masked[r] = att_row(s->masked, rec[1], h, t0 + r, T, K);
-                weights[r] = att_row(s->att, rec[2], h, t0 + r, T, K);
-                q[r] = s->qkv + (size_t)(t0 + r) * 3 * C + h * HS; /* q of this head: cols [h*HS, (h+1)*HS) */
-            }
-            /* A batched implementation computes q.k for every key, then masks the future ones; when the
-             * trace wants the raw scores we do the same, otherwise we skip the keys the mask removes. */
-            const int n_keys = rec[0] ? K : s->n_past + t0 + nq; /* the block's last query sees the most */
-            if (s->use_reference)
-                for (int r = 0; r < nq; r++) attn_scores(scores[r], q[r], keys + h * HS, (size_t)C, n_keys, HS, scale);
-            else
-                attn_scores_fast(scores, q, nq, keys + h * HS, (size_t)C, n_keys, HS, scale);
-            for (int r = 0; r < nq; r++) {
-                const int qpos = s->n_past + t0 + r;
-                for (int j = rec[0] ? K : qpos + 1; j < K; j++) scores[r][j] = -INFINITY; /* never computed */
-                attn_mask(masked[r], scores[r], K, qpos);
-                softmax_forward(weights[r], masked[r], K);
-                float *out = s->heads + (size_t)(t0 + r) * C + h * HS;
-                if (s->use_reference) attn_weighted_sum(out, weights[r], vals + h * HS, (size_t)C, qpos + 1, HS);
-                else attn_weighted_sum_fast(out, weights[r], vals + h * HS, (size_t)C, qpos + 1, HS);
-            }
-        }
+    float **rows = xmalloc(sizeof(float *) * 3 * (size_t)NH * T);
+    float *scratch[3] = {s->scores, s->masked, s->att};
+    for (int k = 0; k < 3; k++)
+        for (int h = 0; h < NH; h++)
+            for (int t = 0; t < T; t++)
+                rows[(size_t)k * NH * T + h * T + t] = rec[k] ? rec[k][t] + (size_t)h * K : scratch[k] + ((size_t)h * T + t) * K;
+    float **sc = rows, **mk = rows + (size_t)NH * T, **wt = rows + 2 * (size_t)NH * T;
+    if (s->use_reference) attention_forward(s->heads, sc, mk, wt, s->qkv, 3 * (size_t)C, keys, vals, (size_t)C, T, s->n_past, NH, HS);
+    else /* raw scores of future keys only when the trace records them */
+        attention_forward_fast(s->heads, sc, mk, wt, s->qkv, 3 * (size_t)C, keys, vals, (size_t)C, T, s->n_past, NH, HS, rec[0] != NULL);
+    free(rows);
 }
 
 /* The trace slots of tensor id for the T positions of this call, or NULL when it is not recorded. */
@@ -230,7 +206,7 @@ int gpt2_forward(Gpt2State *s, const int *tokens, int T, Trace *tr, float *logit
     else matmul_nt_fast(s->logits, s->ln + (size_t)first * C, out_w, rows, C, V);
     if (tr) {
         tr->head = head_logits_probs;
-        tr->head_ctx = m;
+        tr->head_ctx = s;
     }
     if (rec) {
         int id_logits = trace_id(tr, TK_LOGITS, 0), id_probs = trace_id(tr, TK_PROBS, 0);

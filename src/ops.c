@@ -116,3 +116,24 @@ double vec_dot(const float *a, const float *b, int n) {
     for (int i = 0; i < n; i++) s += (double)a[i] * b[i];
     return s;
 }
+
+void attention_forward(float *out, float *const *scores, float *const *masked, float *const *weights, const float *q,
+                       size_t q_stride, const float *keys, const float *values, size_t kv_stride, int T, int n_past, int NH,
+                       int HS) {
+    const int K = n_past + T, C = NH * HS;
+    const float scale = 1.0f / sqrtf((float)HS);
+    for (int h = 0; h < NH; h++)
+        for (int t = 0; t < T; t++) {
+            const int row = h * T + t, qpos = n_past + t;
+            const float *qt = q + (size_t)t * q_stride + (size_t)h * HS; /* (HS) this head's query */
+            /* scores (K): how well each key matches the query */
+            attn_scores(scores[row], qt, keys + (size_t)h * HS, kv_stride, K, HS, scale);
+            /* the mask (K): keys after the query cannot be seen */
+            attn_mask(masked[row], scores[row], K, qpos);
+            /* weights (K): softmax of the masked scores, adding up to 1 */
+            softmax_forward(weights[row], masked[row], K);
+            /* out (HS): the weighted sum of the values */
+            attn_weighted_sum(out + (size_t)t * C + (size_t)h * HS, weights[row], values + (size_t)h * HS, kv_stride,
+                              qpos + 1, HS);
+        }
+}

@@ -34,6 +34,25 @@ void attn_mask(float *masked, const float *scores, int K, int qpos);
 void attn_weighted_sum(float *out, const float *weights, const float *values, size_t value_stride, int K, int HS);
 void attn_weighted_sum_fast(float *out, const float *weights, const float *values, size_t value_stride, int K, int HS);
 
+/* Masked self-attention, the way The Illustrated GPT-2 draws it, for T new queries at positions
+ * n_past .. n_past+T-1 over K = n_past + T keys, in NH heads of HS channels:
+ *   q       (T, NH*HS)  queries, row t at q + t*q_stride; head h is columns [h*HS, (h+1)*HS)
+ *   keys    (K, NH*HS)  and values (K, NH*HS), row j at keys + j*kv_stride
+ *   scores  (NH*T rows of K)  scores[h*T + t][j] = q_t . k_j / sqrt(HS)
+ *   masked  (NH*T rows of K)  the same with -inf where key j comes after query t (j > n_past + t)
+ *   weights (NH*T rows of K)  softmax of each masked row
+ *   out     (T, NH*HS)  out[t][h*HS + i] = sum_j weights[h*T + t][j] * v_j[h*HS + i]
+ * The row tables let each row live anywhere (the trace's slots, or scratch). The plain version computes
+ * every score; attention_forward_fast (ops_fast.c) computes the raw scores of future keys only when
+ * all_scores is set (they are masked away otherwise; their rows then hold -inf there), takes four queries
+ * per key load and runs the heads in parallel. */
+void attention_forward(float *out, float *const *scores, float *const *masked, float *const *weights, const float *q,
+                       size_t q_stride, const float *keys, const float *values, size_t kv_stride, int T, int n_past, int NH,
+                       int HS);
+void attention_forward_fast(float *out, float *const *scores, float *const *masked, float *const *weights, const float *q,
+                            size_t q_stride, const float *keys, const float *values, size_t kv_stride, int T, int n_past,
+                            int NH, int HS, int all_scores);
+
 /* Numerically stable softmax of n values (subtracts the max; -inf entries get exactly 0). */
 void softmax_forward(float *out, const float *x, int n);
 

@@ -1,6 +1,7 @@
 /* ops_fast.c - the two matmuls that dominate GPT-2's run time, tiled for registers and caches,
  * vectorised with GCC vector types (compiled for AVX-512, AVX2 and plain x86-64, picked at load time)
  * and split across threads with OpenMP. tests/test_ops.c checks them against ops.c. */
+#include <math.h>
 #include <string.h>
 
 #include "ops.h"
@@ -230,4 +231,30 @@ void gelu_fast(float *out, const float *x, size_t n) {
         store16(out + i, v / (1.0f + e));
     }
     gelu_forward(out + n16, x + n16, n - n16);
+}
+
+void attention_forward_fast(float *out, float *const *scores, float *const *masked, float *const *weights, const float *q,
+                            size_t q_stride, const float *keys, const float *values, size_t kv_stride, int T, int n_past,
+                            int NH, int HS, int all_scores) {
+    const int K = n_past + T, C = NH * HS, NB = (T + 3) / 4; /* queries in blocks of 4 share each key's load */
+    const float scale = 1.0f / sqrtf((float)HS);
+#pragma omp parallel for collapse(2) schedule(static) if ((double)NH * T * K * HS > 2e5)
+    for (int h = 0; h < NH; h++)
+        for (int b = 0; b < NB; b++) {
+            const int t0 = 4 * b, nq = T - t0 < 4 ? T - t0 : 4;
+            float *sc[4];
+            const float *qq[4];
+            for (int r = 0; r < nq; r++) sc[r] = scores[h * T + t0 + r], qq[r] = q + (size_t)(t0 + r) * q_stride + (size_t)h * HS;
+            /* the block's last query sees the most keys; the others' extra scores are masked below */
+            const int n_keys = all_scores ? K : n_past + t0 + nq;
+            attn_scores_fast(sc, qq, nq, keys + (size_t)h * HS, kv_stride, n_keys, HS, scale);
+            for (int r = 0; r < nq; r++) {
+                const int row = h * T + t0 + r, qpos = n_past + t0 + r;
+                for (int j = all_scores ? K : qpos + 1; j < K; j++) scores[row][j] = -INFINITY; /* never computed */
+                attn_mask(masked[row], scores[row], K, qpos);
+                softmax_forward(weights[row], masked[row], K);
+                attn_weighted_sum_fast(out + (size_t)(t0 + r) * C + (size_t)h * HS, weights[row], values + (size_t)h * HS,
+                                       kv_stride, qpos + 1, HS);
+            }
+        }
 }

@@ -80,7 +80,7 @@ typedef struct {
     TraceStep *steps;
     int n_steps, cap_steps;
     TraceHeadFn head;     /* set by the forward pass: computes deferred logits and probs */
-    const void *head_ctx; /* its model, which must outlive reads of deferred tensors */
+    const void *head_ctx; /* its forward-pass state (Gpt2State), which must outlive reads of deferred tensors */
 } Trace;
 
 void trace_init(Trace *tr, const Gpt2Config *cfg, const char *model_name, TraceMode mode);

@@ -166,8 +166,55 @@ static void sorts(void) {
     free(p), free(logits), free(a), free(b), free(oa), free(ob);
 }
 
+/* The plain attention (ops.c) against the fast one (ops_fast.c): the same scores, masked scores,
+ * weights and output, for prefill and decode shapes, recording the future keys' scores or not. */
+static void attention_plain_vs_fast(void) {
+    unsigned seed = 3;
+    static const int SHAPES[][4] = {{5, 7, 3, 16}, {1, 30, 4, 20}, {9, 0, 2, 64}, {4, 3, 12, 8}}; /* T, n_past, NH, HS */
+    for (size_t c = 0; c < sizeof SHAPES / sizeof SHAPES[0]; c++) {
+        int T = SHAPES[c][0], past = SHAPES[c][1], NH = SHAPES[c][2], HS = SHAPES[c][3], K = past + T, C = NH * HS;
+        float *q = malloc(sizeof(float) * (size_t)T * 3 * C), *kv = malloc(sizeof(float) * (size_t)K * C * 2);
+        for (int i = 0; i < T * 3 * C; i++) q[i] = frand(&seed) * 2 - 1;
+        for (int i = 0; i < K * C * 2; i++) kv[i] = frand(&seed) * 2 - 1;
+        const float *keys = kv, *vals = kv + (size_t)K * C;
+        for (int all = 0; all < 2; all++) {
+            float *buf[2][3], *out[2], *rows[2][3][64];
+            for (int v = 0; v < 2; v++) {
+                out[v] = calloc((size_t)T * C, sizeof(float));
+                for (int k = 0; k < 3; k++) {
+                    buf[v][k] = calloc((size_t)NH * T * K, sizeof(float));
+                    for (int r = 0; r < NH * T; r++) rows[v][k][r] = buf[v][k] + (size_t)r * K;
+                }
+            }
+            attention_forward(out[0], rows[0][0], rows[0][1], rows[0][2], q, 3 * (size_t)C, keys, vals, (size_t)C, T, past, NH, HS);
+            attention_forward_fast(out[1], rows[1][0], rows[1][1], rows[1][2], q, 3 * (size_t)C, keys, vals, (size_t)C, T, past, NH,
+                                   HS, all);
+            int scores_ok = 1;
+            for (int r = 0; r < NH * T; r++)
+                for (int j = 0; j < K; j++) {
+                    int t = r % T, future = j > past + t;
+                    float a = rows[0][0][r][j], b = rows[1][0][r][j];
+                    if (!future || all) scores_ok &= fabsf(a - b) <= 1e-5f * (1 + fabsf(a));
+                    else scores_ok &= isinf(b) && b < 0; /* never computed */
+                    if (!future) scores_ok &= rows[0][1][r][j] == a && fabsf(rows[1][1][r][j] - b) <= 1e-5f * (1 + fabsf(b));
+                    else scores_ok &= isinf(rows[0][1][r][j]) && isinf(rows[1][1][r][j]);
+                }
+            CHECK(scores_ok, "shape %zu (all scores %d): plain and fast scores and masked scores agree", c, all);
+            CHECK(max_rel_diff(buf[0][2], buf[1][2], (size_t)NH * T * K) < 1e-5, "shape %zu (all %d): weights agree", c, all);
+            CHECK(max_rel_diff(out[0], out[1], (size_t)T * C) < 1e-5, "shape %zu (all %d): outputs agree", c, all);
+            for (int v = 0; v < 2; v++) {
+                free(out[v]);
+                for (int k = 0; k < 3; k++) free(buf[v][k]);
+            }
+        }
+        free(q);
+        free(kv);
+    }
+}
+
 int main(void) {
     sorts();
+    attention_plain_vs_fast();
     matmuls();
     attention_kernels();
     small_kernels();
