@@ -69,6 +69,10 @@ void gelu_fast(float *out, const float *x, size_t n);
 double vec_norm(const float *x, int n);
 double vec_dot(const float *a, const float *b, int n);
 
+/* n float16 (bf16 = 0) or bfloat16 (bf16 = 1) values, little-endian at any alignment, to float32:
+ * vectorised and split across threads; bit-identical to common.c's f16_to_f32 / bf16_to_f32. */
+void half_to_f32_fast(float *out, const unsigned char *src, size_t n, int bf16);
+
 /* out (n) = a + b; out may alias a. */
 void residual_forward(float *out, const float *a, const float *b, size_t n);
 

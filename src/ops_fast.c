@@ -2,6 +2,7 @@
  * vectorised with GCC vector types (compiled for AVX-512, AVX2 and plain x86-64, picked at load time)
  * and split across threads with OpenMP. tests/test_ops.c checks them against ops.c. */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "ops.h"
@@ -257,4 +258,51 @@ void attention_forward_fast(float *out, float *const *scores, float *const *mask
                                        kv_stride, qpos + 1, HS);
             }
         }
+}
+
+/* float16 to float32 without branches (the vectoriser turns the selects into blends): shift the exponent
+ * and mantissa into place and rebias; infinities and NaNs get the larger rebias, subnormals are
+ * renormalised by a float subtraction. Bit-identical to f16_to_f32 (common.c) for all 65,536 values. */
+static inline uint32_t half_bits(uint16_t h) {
+    const uint32_t shifted_exp = 0x7c00u << 13;
+    uint32_t o = (uint32_t)(h & 0x7fff) << 13, exp = shifted_exp & o;
+    o += (uint32_t)(127 - 15) << 23;
+    uint32_t inf_nan = o + ((uint32_t)(128 - 16) << 23);
+    float f, magic;
+    uint32_t sub = o + (1u << 23), mbits = 113u << 23, fb;
+    memcpy(&f, &sub, 4);
+    memcpy(&magic, &mbits, 4);
+    f -= magic;
+    memcpy(&fb, &f, 4);
+    o = exp == shifted_exp ? inf_nan : exp == 0 ? fb : o;
+    return o | (uint32_t)(h & 0x8000) << 16;
+}
+
+MULTIVERSION static void f16_chunk(float *out, const unsigned char *src, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        uint16_t h;
+        memcpy(&h, src + 2 * i, 2); /* the data may be unaligned */
+        uint32_t b = half_bits(h);
+        memcpy(out + i, &b, 4);
+    }
+}
+
+MULTIVERSION static void bf16_chunk(float *out, const unsigned char *src, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        uint16_t h;
+        memcpy(&h, src + 2 * i, 2);
+        uint32_t b = (uint32_t)h << 16;
+        memcpy(out + i, &b, 4);
+    }
+}
+
+void half_to_f32_fast(float *out, const unsigned char *src, size_t n, int bf16) {
+    const size_t chunk = 1 << 16;
+    const long nc = (long)((n + chunk - 1) / chunk);
+#pragma omp parallel for schedule(static) if (nc > 4)
+    for (long c = 0; c < nc; c++) {
+        size_t i0 = (size_t)c * chunk, m = n - i0 < chunk ? n - i0 : chunk;
+        if (bf16) bf16_chunk(out + i0, src + 2 * i0, m);
+        else f16_chunk(out + i0, src + 2 * i0, m);
+    }
 }

@@ -1,7 +1,10 @@
 /* safetensors.c - maps a .safetensors file, parses its JSON header with cJSON and validates it as the
  * reference reader does (huggingface/safetensors read_metadata / Metadata::validate). */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* madvise */
 #include "safetensors.h"
+
+#include "ops.h"
 
 #include <cJSON.h>
 #include <errno.h>
@@ -236,13 +239,16 @@ int st_read_f32(const StFile *f, const StTensor *t, float *out, Err *err) {
     if (strcmp(t->dtype, "F32") == 0) {
         memcpy(out, src, (size_t)n * 4); /* memcpy: the data section may be unaligned */
     } else if (strcmp(t->dtype, "F16") == 0 || strcmp(t->dtype, "BF16") == 0) {
-        int bf = t->dtype[0] == 'B';
-        for (int64_t i = 0; i < n; i++) {
-            uint16_t h = (uint16_t)(src[2 * i] | (src[2 * i + 1] << 8));
-            out[i] = bf ? bf16_to_f32(h) : f16_to_f32(h);
-        }
+        half_to_f32_fast(out, src, (size_t)n, t->dtype[0] == 'B');
     } else {
         return err_set(err, "%s: tensor '%s': dtype %s, expected F32, F16 or BF16", f->path, t->name, t->dtype);
     }
+    /* the mapped pages are read once: give them back, so that loading holds the float32 weights and not
+     * the file's bytes as well (they are the page cache's to keep, and re-read if touched again) */
+    long page = sysconf(_SC_PAGESIZE);
+    uintptr_t a = (uintptr_t)src, e = a + (uintptr_t)(t->end - t->begin);
+    a = (a + (uintptr_t)page - 1) & ~((uintptr_t)page - 1); /* whole pages inside this tensor only */
+    e &= ~((uintptr_t)page - 1);
+    if (page > 0 && e > a) madvise((void *)a, e - a, MADV_DONTNEED);
     return 0;
 }

@@ -212,7 +212,27 @@ static void attention_plain_vs_fast(void) {
     }
 }
 
+/* The vectorised float16/bfloat16 conversion against the plain one, for every one of the 65,536 values,
+ * at an odd (unaligned) address. */
+static void half_conversions(void) {
+    unsigned char *src = malloc(2 * 65536 + 1);
+    float *out = malloc(sizeof(float) * 65536);
+    for (int i = 0; i < 65536; i++) src[1 + 2 * i] = (unsigned char)(i & 255), src[2 + 2 * i] = (unsigned char)(i >> 8);
+    for (int bf = 0; bf < 2; bf++) {
+        half_to_f32_fast(out, src + 1, 65536, bf);
+        int bad = 0;
+        for (int i = 0; i < 65536; i++) {
+            float want = bf ? bf16_to_f32((uint16_t)i) : f16_to_f32((uint16_t)i);
+            bad += memcmp(&want, out + i, 4) != 0;
+        }
+        CHECK(bad == 0, "%s: the fast conversion is bit-identical for all 65,536 values (%d differ)", bf ? "bfloat16" : "float16", bad);
+    }
+    free(src);
+    free(out);
+}
+
 int main(void) {
+    half_conversions();
     sorts();
     attention_plain_vs_fast();
     matmuls();
