@@ -512,7 +512,7 @@ static void list_trace(const Trace *tr) {
     printf("tensors at the last position:\n");
     int p = tr->n_pos - 1;
     for (int id = 0; p >= 0 && id < tr->n_ids; id++) {
-        if (!trace_get(tr, id, p)) continue;
+        if (!trace_recorded(tr, id, p)) continue;
         char name[64];
         int64_t sh[2];
         int nd = trace_shape(tr, id, p, sh);
@@ -542,7 +542,8 @@ static int cmd_dump(int argc, char **argv) {
     const char *file = argv[optind], *name = argc - optind == 2 ? argv[optind + 1] : NULL;
     Trace tr;
     Err err;
-    if (trace_load(&tr, file, &err)) return fail(err.msg);
+    /* the index first (steps, tokens, what each position holds), then only the floats asked for */
+    if (trace_load_part(&tr, file, -1, 0, &err)) return fail(err.msg);
     int rc = 0;
     char msg[600];
     if (!name) {
@@ -550,6 +551,10 @@ static int cmd_dump(int argc, char **argv) {
     } else {
         int id = trace_id_by_name(&tr, name);
         if (pos < 0) pos = tr.n_pos - 1;
+        if (id >= 0 && pos < tr.n_pos && trace_recorded(&tr, id, (int)pos)) {
+            trace_free(&tr);
+            if (trace_load_part(&tr, file, id, (int)pos, &err)) return fail(err.msg);
+        }
         if (id < 0) {
             snprintf(msg, sizeof msg, "%s: no tensor named '%s' (list them with 'gptstep dump %s')", file, name, file);
             rc = fail(msg);

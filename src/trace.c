@@ -278,7 +278,12 @@ const float *trace_get(const Trace *tr, int id, int p) {
         if (!mp->head) return NULL;
         return mp->head + (id == trace_id(tr, TK_PROBS, 0) ? tr->cfg.n_vocab : 0);
     }
-    return tp->off[id] >= 0 ? tp->data + tp->off[id] : NULL;
+    return tp->off[id] >= 0 && tp->data ? tp->data + tp->off[id] : NULL;
+}
+
+int trace_recorded(const Trace *tr, int id, int p) {
+    if (p < 0 || p >= tr->n_pos || id < 0 || id >= tr->n_ids) return 0;
+    return tr->pos[p].off[id] >= 0 || tr->pos[p].off[id] == TRACE_DEFERRED;
 }
 
 void trace_materialize(Trace *tr) {
@@ -357,7 +362,9 @@ int trace_save(const Trace *tr, const char *path, Err *err) {
 
 static int get(FILE *f, void *p, size_t n) { return fread(p, 1, n, f) == n ? 0 : -1; }
 
-int trace_load(Trace *tr, const char *path, Err *err) {
+int trace_load(Trace *tr, const char *path, Err *err) { return trace_load_part(tr, path, -2, 0, err); }
+
+int trace_load_part(Trace *tr, const char *path, int want_id, int want_pos, Err *err) {
     memset(tr, 0, sizeof *tr);
     if (path_is_dir(path)) return err_set(err, "%s: is a folder, expected a trace file", path);
     FILE *f = fopen(path, "rb");
@@ -437,8 +444,7 @@ int trace_load(Trace *tr, const char *path, Err *err) {
         memset(p, 0, sizeof *p);
         p->token = v[0], p->step = v[1], p->n_keys = v[2], p->n_floats = nf;
         p->off = xmalloc((size_t)tr->n_ids * 8);
-        p->data = nf ? chunk_alloc(tr, nf) : NULL;
-        if (get(f, p->off, (size_t)tr->n_ids * 8) || (nf && get(f, p->data, nf * 4))) {
+        if (get(f, p->off, (size_t)tr->n_ids * 8)) {
             rc = err_set(err, "%s: truncated at position %d", path, i);
             break;
         }
@@ -448,6 +454,23 @@ int trace_load(Trace *tr, const char *path, Err *err) {
             uint64_t n = (uint64_t)(sh[0] * (nd == 2 ? sh[1] : 1));
             if (p->off[id] < -1 || (p->off[id] >= 0 && (uint64_t)p->off[id] + n > nf))
                 rc = err_set(err, "%s: position %d: tensor offset out of range", path, i);
+        }
+        if (rc) break;
+        if (want_id == -2) { /* everything */
+            p->data = nf ? chunk_alloc(tr, nf) : NULL;
+            if (nf && get(f, p->data, nf * 4)) rc = err_set(err, "%s: truncated at position %d", path, i);
+        } else if (i == want_pos && want_id >= 0 && p->off[want_id] >= 0) { /* this tensor's floats alone */
+            int64_t sh[2];
+            int nd = trace_shape(tr, want_id, i, sh);
+            uint64_t n = (uint64_t)(sh[0] * (nd == 2 ? sh[1] : 1)), at = (uint64_t)p->off[want_id];
+            p->data = chunk_alloc(tr, n ? n : 1);
+            if (fseek(f, (long)(at * 4), SEEK_CUR) || get(f, p->data, n * 4) || fseek(f, (long)((nf - at - n) * 4), SEEK_CUR))
+                rc = err_set(err, "%s: truncated at position %d", path, i);
+            for (int id = 0; id < tr->n_ids; id++) p->off[id] = id == want_id ? 0 : -1;
+            p->n_floats = n;
+        } else { /* the index only: which tensors it holds, not their floats */
+            p->data = NULL;
+            if (fseek(f, (long)(nf * 4), SEEK_CUR)) rc = err_set(err, "%s: truncated at position %d", path, i);
         }
     }
     /* the steps cover the positions in order; chosen tokens are in the vocabulary */

@@ -115,6 +115,12 @@ TraceStep *trace_begin_step(Trace *tr, int pos0, int n_pos);
 /* Binary file (docs/trace.md): magic "GPTSTEPT", version, sizes, steps, positions. */
 int trace_save(const Trace *tr, const char *path, Err *err);
 int trace_load(Trace *tr, const char *path, Err *err);
+/* The same, reading less: want_id -1 reads the index alone (steps, tokens, which tensors each position
+ * holds; trace_get returns NULL); want_id >= 0 also reads that one tensor at position want_pos (and no
+ * other floats). `gptstep dump` reads one tensor of a many-GB trace this way. */
+int trace_load_part(Trace *tr, const char *path, int want_id, int want_pos, Err *err);
+/* Whether tensor id was recorded at position p (its floats need not be loaded). */
+int trace_recorded(const Trace *tr, int id, int p);
 
 /* Writes an array as a NumPy .npy file (float32, little-endian, C order). */
 int npy_save(const char *path, const float *data, int ndim, const int64_t *shape, Err *err);
