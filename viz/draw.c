@@ -154,7 +154,7 @@ static double caption_layout(VizState *v, Gfx *g, Rect r, int draw) {
     const char *p = v->view.caption;
     double pad = g->fs * 0.7, lh = g->fs * 1.4, x0 = r.x + pad * 1.4, xmax = r.x + r.w - pad;
     double y = r.y + pad + g->fs;
-    int bold = 0;
+    int style = 0; /* 1 bold (**), 2 italic (*): both carry on across words and lines */
     gfx_font(g, FONT_SANS, g->fs, 0);
     double space = gfx_text_w(g, " ");
     while (*p) {
@@ -167,17 +167,24 @@ static double caption_layout(VizState *v, Gfx *g, Rect r, int draw) {
             if (q >= end) break;
             const char *we = q;
             while (we < end && *we != ' ') we++;
-            /* the word without its ** marks, in pieces of one weight each */
+            /* the word without its ** and * marks, in pieces of one style each */
             char word[1024];
             int wbold[1024];
             size_t k = 0;
             for (const char *c = q; c < we && k < sizeof word - 1; c++) {
                 if (c[0] == '*' && c + 1 < we && c[1] == '*') {
-                    bold = !bold;
+                    style ^= 1;
                     c++;
                     continue;
                 }
-                wbold[k] = bold;
+                if (c[0] == '*') { /* a single star: italics (a lone "*" with spaces around stays a star) */
+                    int lone = c == q && c + 1 == we;
+                    if (!lone) {
+                        style ^= 2;
+                        continue;
+                    }
+                }
+                wbold[k] = style;
                 word[k++] = *c;
             }
             word[k] = 0;

@@ -46,8 +46,9 @@ Rgb gfx_mix(Rgb a, Rgb b, double t) { return (Rgb){a.r + (b.r - a.r) * t, a.g + 
 double gfx_font(Gfx *g, FontFace face, double size, int bold) {
     if (size < g->fs_min) size = g->fs_min;
     g->face = face, g->size = size, g->bold = bold;
-    cairo_select_font_face(g->cr, face == FONT_MONO ? "DejaVu Sans Mono" : "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL,
-                           bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
+    cairo_select_font_face(g->cr, face == FONT_MONO ? "DejaVu Sans Mono" : "DejaVu Sans",
+                           bold & 2 ? CAIRO_FONT_SLANT_OBLIQUE : CAIRO_FONT_SLANT_NORMAL,
+                           bold & 1 ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
     cairo_set_font_size(g->cr, size);
     return size;
 }
@@ -94,7 +95,7 @@ static double runs(Gfx *g, const char *s, double x, double y, int draw) {
         run[k] = 0;
         if (wide)
             cairo_select_font_face(g->cr, "Droid Sans Fallback", CAIRO_FONT_SLANT_NORMAL,
-                                   g->bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
+                                   g->bold & 1 ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
         cairo_text_extents_t e;
         cairo_text_extents(g->cr, run, &e);
         if (draw) {

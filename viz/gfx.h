@@ -47,7 +47,7 @@ void gfx_color(Gfx *g, Rgb c);
 void gfx_color_a(Gfx *g, Rgb c, double alpha);
 Rgb gfx_mix(Rgb a, Rgb b, double t);
 
-/* Selects a face at `size` (never below fs_min). Returns the size used. Text in scripts DejaVu does not
+/* Selects a face at `size` (never below fs_min); bold: 1 bold, 2 italic, 3 both. Returns the size used. Text in scripts DejaVu does not
  * cover (Chinese, Japanese, Korean) is drawn in Droid Sans Fallback, run by run, by the text functions
  * below. */
 double gfx_font(Gfx *g, FontFace face, double size, int bold);
