@@ -82,6 +82,8 @@ void view_token_strip(VizState *v, Gfx *g, Rect r) {
         }
         gfx_stroke(g, c, edge, lw);
         cairo_set_dash(g->cr, NULL, 0, 0);
+        if (picked) /* picked by hand: a purple bar under the chip, whatever frame it has */
+            gfx_fill(g, (Rect){c.x, c.y + c.h - g->fs * 0.22, c.w, g->fs * 0.22}, GFX_PICKED);
         double tx = c.x + pad;
         double base = c.y + pad / 2 + gfx_ascent(g);
         if (p == n) {
