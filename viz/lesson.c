@@ -75,6 +75,7 @@ static const Fact FACTS[] = {
     {"weight", 2, "weight Q K: the selected head's attention weight of query Q on key K, in %"},
     {"lens", 1, "lens L: the logit lens's top token after layer L"},
     {"lens_p", 1, "lens_p L: its probability, in %"},
+    {"value", 3, "value NAME P I: element I of tensor NAME (h.3.attn.weights, tok_emb...) at position P"},
 };
 #define N_FACTS ((int)(sizeof FACTS / sizeof FACTS[0]))
 
@@ -87,7 +88,7 @@ static const Fact *fact_by_name(const char *name, size_t n) {
 int lesson_fact_known(const char *name) { return fact_by_name(name, strlen(name)) != NULL; }
 
 /* Splits "name arg arg" (an argument may be a "quoted piece"): returns the fact and fills args. */
-static const Fact *parse_fact(const char *expr, char args[2][128], int *n_args, Err *err) {
+static const Fact *parse_fact(const char *expr, char args[3][128], int *n_args, Err *err) {
     while (*expr == ' ') expr++;
     size_t n = strcspn(expr, " ");
     const Fact *f = fact_by_name(expr, n);
@@ -100,7 +101,7 @@ static const Fact *parse_fact(const char *expr, char args[2][128], int *n_args, 
     while (*p) {
         while (*p == ' ') p++;
         if (!*p) break;
-        if (*n_args == 2) {
+        if (*n_args == 3) {
             err_set(err, "'%s' takes %d argument%s", f->name, f->n_args, f->n_args == 1 ? "" : "s");
             return NULL;
         }
@@ -131,7 +132,7 @@ static int check_facts(const Lesson *l, int line, int col, const char *text, Err
     for (const char *p = strchr(text, '{'); p; p = strchr(p + 1, '{')) {
         const char *e = strchr(p, '}');
         if (!e) return err_set(err, "%s:%d:%d: '{' without '}' (a fact is written {n_embd})", l->path, line, col + (int)(p - text));
-        char expr[256], args[2][128];
+        char expr[256], args[3][128];
         int na;
         snprintf(expr, sizeof expr, "%.*s", (int)(e - p - 1), p + 1);
         Err e2;
@@ -163,7 +164,7 @@ static int piece_id(const VizState *v, const char *piece) {
 }
 
 int lesson_fact(VizState *v, const char *expr, char *text, size_t cap, double *num, Err *err) {
-    char args[2][128], piece[128];
+    char args[3][128], piece[128];
     int na;
     const Fact *f = parse_fact(expr, args, &na, err);
     if (!f) return -1;
@@ -222,6 +223,22 @@ int lesson_fact(VizState *v, const char *expr, char *text, size_t cap, double *n
         if (!w) return err_set(err, "no attention weights recorded");
         x = 100.0 * w[(size_t)v->view.head * v->run.gen.trace.pos[q].n_keys + k];
         snprintf(text, cap, "%.1f%%", x);
+    } else if (!strcmp(name, "value")) {
+        const Trace *tr = &v->run.gen.trace;
+        int id = trace_id_by_name(tr, args[0]), p = atoi(args[1]);
+        long idx = atol(args[2]);
+        if (id < 0) return err_set(err, "value: no tensor named '%s'", args[0]);
+        if (p < 0 || p >= viz_n_shown(v)) return err_set(err, "value %s %d: expected a position 0..%d", args[0], p, viz_n_shown(v) - 1);
+        int64_t sh[2];
+        int nd = trace_shape(tr, id, p, sh);
+        int64_t n = nd == 2 ? sh[0] * sh[1] : sh[0];
+        const float *x = trace_get(tr, id, p);
+        if (!x) return err_set(err, "value: %s was not recorded at position %d", args[0], p);
+        if (idx < 0 || idx >= n) return err_set(err, "value %s %d %ld: expected an element 0..%lld", args[0], p, idx, (long long)n - 1);
+        x += idx;
+        *num = *x;
+        snprintf(text, cap, "%.4g", *x);
+        return 0;
     } else if (!strcmp(name, "lens") || !strcmp(name, "lens_p")) {
         int L = atoi(args[0]);
         if (L < 0 || L >= d->n_layers || d->lens_id[L] < 0) return err_set(err, "lens %d: expected a layer 0..%d", L, d->n_layers - 1);
@@ -282,7 +299,7 @@ static int split_expect(const char *arg, char *fact, size_t cap, char *op, doubl
 }
 
 static int check_expect(const Lesson *l, int line, int col, const char *arg, Err *err) {
-    char fact[256], op[3], args[2][128];
+    char fact[256], op[3], args[3][128];
     double want;
     int na;
     if (split_expect(arg, fact, sizeof fact, op, &want))
