@@ -266,6 +266,10 @@ static int cmd_tokens(int argc, char **argv) {
 
 /* ---------------------------------------------------------------- generate and trace */
 
+#define ABLATE_HELP \
+    "  --ablate SPEC       switch a part off (zero) at every position; repeatable: L.H a head, L.mlp.N a neuron,\n" \
+    "                      L.attn or L.mlp a whole sublayer's output, pos the position embedding (docs/experiments.md)\n"
+
 static const char *GENERATE_HELP =
     "usage: gptstep generate [--model MODEL] (--prompt TEXT | --prompt-file PATH | --unconditional) [-n N]\n"
     "                        [--greedy | --temperature T --top-k K --top-p P --seed S] [--ids]\n"
@@ -275,7 +279,7 @@ static const char *GENERATE_HELP =
     "  --prompt TEXT       the text to continue\n"
     "  --prompt-file PATH  read the prompt from a UTF-8 file\n"
     "  --unconditional     start from <|endoftext|> alone\n"
-    "  -n N                tokens to generate; 0 runs the prompt only\n" SAMPLER_HELP
+    "  -n N                tokens to generate; 0 runs the prompt only\n" ABLATE_HELP SAMPLER_HELP
     "  --ids               print token ids (prompt, then generated) instead of text\n"
     "  --no-special        treat \"<|endoftext|>\" in the prompt as plain text\n";
 
@@ -286,13 +290,15 @@ static const char *TRACE_HELP =
     "Runs a generation like 'generate' and saves every intermediate tensor of every position to FILE\n"
     "(format and tensor names: docs/trace.md). Read it back with 'gptstep dump'.\n"
     "  --record MODE       full (default), attention (attention rows and probabilities), or off\n"
-    "  -o FILE             the trace file to write\n" SAMPLER_HELP;
+    "  -o FILE             the trace file to write\n" ABLATE_HELP SAMPLER_HELP;
 
 typedef struct {
     const char *model, *prompt, *prompt_file, *out;
     int uncond, n, ids, special;
     TraceMode mode;
     SamplerSettings sampler;
+    const char *ablate[GPT2_MAX_ABLATIONS]; /* --ablate specs, checked once the model is loaded */
+    int n_ablate;
 } GenArgs;
 
 static int parse_gen_args(const char *cmd, int argc, char **argv, GenArgs *a, const char *help) {
@@ -303,6 +309,7 @@ static int parse_gen_args(const char *cmd, int argc, char **argv, GenArgs *a, co
                                    {"ids", no_argument, 0, 'i'},
                                    {"no-special", no_argument, 0, 'N'},
                                    {"record", required_argument, 0, 'r'},
+                                   {"ablate", required_argument, 0, 'A'},
                                    {"help", no_argument, 0, 'h'},
                                    SAMPLER_OPTIONS,
                                    {0, 0, 0, 0}};
@@ -331,6 +338,10 @@ static int parse_gen_args(const char *cmd, int argc, char **argv, GenArgs *a, co
             else if (strcmp(optarg, "attention") == 0 || strcmp(optarg, "attn") == 0) a->mode = TRACE_ATTN;
             else if (strcmp(optarg, "off") == 0) a->mode = TRACE_OFF;
             else return usage_error(cmd, "--record expects full, attention or off");
+            break;
+        case 'A':
+            if (a->n_ablate == GPT2_MAX_ABLATIONS) return usage_error(cmd, "--ablate: at most 64 ablations");
+            a->ablate[a->n_ablate++] = optarg;
             break;
         case 'h': fputs(help, stdout); return -1;
         case 'g': case 't': case 'k': case 'p': case 's':
@@ -441,6 +452,13 @@ static int open_gen(Gen *g, const GenArgs *a, TraceMode mode) {
     if (rc) return fail(err.msg);
     g->sampler = a->sampler;
     rng_seed(&g->rng, a->sampler.seed);
+    Interventions iv = {0};
+    for (int i = 0; i < a->n_ablate; i++)
+        if (ablation_parse(a->ablate[i], &g->model.cfg, &iv.a[iv.n++], &err)) {
+            gen_close(g);
+            return fail(err.msg);
+        }
+    gen_set_interventions(g, &iv);
     return 0;
 }
 
@@ -500,6 +518,7 @@ static void list_trace(const Trace *tr) {
     printf("model %s: %d layers, %d heads, %d channels, vocabulary %d, context %d\n", tr->model, tr->cfg.n_layer,
            tr->cfg.n_head, tr->cfg.n_embd, tr->cfg.n_vocab, tr->cfg.n_ctx);
     printf("recording: %s; %d positions; %d steps\n", trace_mode_name(tr->mode), tr->n_pos, tr->n_steps);
+    if (tr->interventions[0]) printf("ablated: %s\n", tr->interventions);
     for (int i = 0; i < tr->n_steps; i++) {
         const TraceStep *s = &tr->steps[i];
         printf("  step %d: positions %d..%d, chosen %d (p=%.4f), %s", i, s->pos0, s->pos0 + s->n_pos - 1, s->chosen,

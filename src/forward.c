@@ -4,6 +4,7 @@
 #include "sampler.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,6 +86,76 @@ static void head_logits_probs(const void *ctx, const float *ln_f, int n, float *
     for (int r = 0; r < n; r++) softmax_forward(probs + (size_t)r * V, logits + (size_t)r * V, V);
 }
 
+/* ---- interventions ---- */
+
+static int ablated(const Gpt2State *s, AblationKind kind, int layer, int index) {
+    for (int i = 0; i < s->iv.n; i++) {
+        const Ablation *a = &s->iv.a[i];
+        if (a->kind == kind && (kind == ABL_POS || (a->layer == layer && (kind == ABL_ATTN || kind == ABL_MLP || a->index == index))))
+            return 1;
+    }
+    return 0;
+}
+
+/* Zeroes, in every row of x (T, width), the columns of each ablation of this kind and layer: a head's
+ * `span` columns, or one neuron's column. */
+static void zero_columns(const Gpt2State *s, AblationKind kind, int layer, float *x, int T, int width, int span) {
+    for (int i = 0; i < s->iv.n; i++) {
+        const Ablation *a = &s->iv.a[i];
+        if (a->kind != kind || a->layer != layer) continue;
+        for (int t = 0; t < T; t++) memset(x + (size_t)t * width + (size_t)a->index * span, 0, sizeof(float) * (size_t)span);
+    }
+}
+
+int ablation_parse(const char *spec, const Gpt2Config *c, Ablation *out, Err *err) {
+    char rest[64] = "";
+    int layer, idx, used = 0;
+    if (!strcmp(spec, "pos")) {
+        *out = (Ablation){ABL_POS, 0, 0};
+        return 0;
+    }
+    if (sscanf(spec, "%d.%n", &layer, &used) != 1 || used == 0 || strlen(spec + used) >= sizeof rest)
+        return err_set(err, "ablation '%s': expected L.H (a head), L.mlp.N (a neuron), L.attn, L.mlp or pos", spec);
+    snprintf(rest, sizeof rest, "%s", spec + used);
+    if (layer < 0 || layer >= c->n_layer)
+        return err_set(err, "ablation '%s': layer %d is out of range: expected 0..%d", spec, layer, c->n_layer - 1);
+    if (!strcmp(rest, "attn")) *out = (Ablation){ABL_ATTN, layer, 0};
+    else if (!strcmp(rest, "mlp")) *out = (Ablation){ABL_MLP, layer, 0};
+    else if (sscanf(rest, "mlp.%d%n", &idx, &used) == 1 && rest[used] == 0) {
+        if (idx < 0 || idx >= c->n_inner)
+            return err_set(err, "ablation '%s': neuron %d is out of range: expected 0..%d", spec, idx, c->n_inner - 1);
+        *out = (Ablation){ABL_NEURON, layer, idx};
+    } else if (sscanf(rest, "%d%n", &idx, &used) == 1 && rest[used] == 0) {
+        if (idx < 0 || idx >= c->n_head)
+            return err_set(err, "ablation '%s': head %d is out of range: expected 0..%d", spec, idx, c->n_head - 1);
+        *out = (Ablation){ABL_HEAD, layer, idx};
+    } else {
+        return err_set(err, "ablation '%s': expected L.H (a head), L.mlp.N (a neuron), L.attn, L.mlp or pos", spec);
+    }
+    return 0;
+}
+
+void ablation_name(const Ablation *a, char *buf, size_t cap) {
+    switch (a->kind) {
+    case ABL_HEAD: snprintf(buf, cap, "%d.%d", a->layer, a->index); break;
+    case ABL_NEURON: snprintf(buf, cap, "%d.mlp.%d", a->layer, a->index); break;
+    case ABL_ATTN: snprintf(buf, cap, "%d.attn", a->layer); break;
+    case ABL_MLP: snprintf(buf, cap, "%d.mlp", a->layer); break;
+    default: snprintf(buf, cap, "pos"); break;
+    }
+}
+
+void interventions_text(const Interventions *iv, char *buf, size_t cap) {
+    size_t k = 0;
+    buf[0] = 0;
+    for (int i = 0; i < iv->n && k + 1 < cap; i++) {
+        char one[48];
+        ablation_name(&iv->a[i], one, sizeof one);
+        k += (size_t)snprintf(buf + k, cap - k, "%s%s", i ? ", " : "", one);
+    }
+    if (iv->n && k + 1 < cap) snprintf(buf + k, cap - k, " (zero)");
+}
+
 /* Masked self-attention of this layer (ops.h: attention_forward): each (head, query) row of scores,
  * masked scores and weights goes straight into the trace slot of its position when recording (slots[t]
  * holds that position's (NH, K) block), otherwise into the (NH, T, K) scratch. rec[0..2] are the trace
@@ -142,6 +213,10 @@ int gpt2_forward(Gpt2State *s, const int *tokens, int T, Trace *tr, float *logit
 
     /* 1. Embedding: token row of wte plus position row of wpe. */
     embed_forward(s->x, s->tok, s->pos, m->w.wte, m->w.wpe, tokens, s->n_past, T, C);
+    if (ablated(s, ABL_POS, 0, 0)) { /* no position information: the embedding is the token's alone */
+        memset(s->pos, 0, sizeof(float) * (size_t)T * C);
+        memcpy(s->x, s->tok, sizeof(float) * (size_t)T * C);
+    }
     record_rows(rec, tp, T, trace_id(tr, TK_TOK_EMB, 0), s->tok, (size_t)C, (size_t)C);
     record_rows(rec, tp, T, trace_id(tr, TK_POS_EMB, 0), s->pos, (size_t)C, (size_t)C);
     record_rows(rec, tp, T, trace_id(tr, TK_EMBED, 0), s->x, (size_t)C, (size_t)C);
@@ -167,10 +242,12 @@ int gpt2_forward(Gpt2State *s, const int *tokens, int T, Trace *tr, float *logit
                                        slots_of(rec, tp, T, ID(TK_MASKED), att_slots + T),
                                        slots_of(rec, tp, T, ID(TK_WEIGHTS), att_slots + 2 * T)};
         attention(s, l, T, rows);
+        zero_columns(s, ABL_HEAD, l, s->heads, T, C, c->n_embd / c->n_head);
         record_rows(rec, tp, T, ID(TK_HEADS), s->heads, (size_t)C, (size_t)C);
 
         /* 4. Output projection and the first residual: x = x + c_proj(heads). */
         matmul(s, s->proj, s->heads, w->attn_proj_w, w->attn_proj_b, T, C, C);
+        if (ablated(s, ABL_ATTN, l, 0)) memset(s->proj, 0, sizeof(float) * (size_t)T * C);
         record_rows(rec, tp, T, ID(TK_ATTN_PROJ), s->proj, (size_t)C, (size_t)C);
         residual_forward(s->x, s->x, s->proj, (size_t)T * C);
         record_rows(rec, tp, T, ID(TK_RESID_MID), s->x, (size_t)C, (size_t)C);
@@ -182,8 +259,10 @@ int gpt2_forward(Gpt2State *s, const int *tokens, int T, Trace *tr, float *logit
         record_rows(rec, tp, T, ID(TK_FC), s->fc, (size_t)FF, (size_t)FF);
         if (s->use_reference) gelu_forward(s->gelu, s->fc, (size_t)T * FF);
         else gelu_fast(s->gelu, s->fc, (size_t)T * FF);
+        zero_columns(s, ABL_NEURON, l, s->gelu, T, FF, 1);
         record_rows(rec, tp, T, ID(TK_GELU), s->gelu, (size_t)FF, (size_t)FF);
         matmul(s, s->proj, s->gelu, w->fc_proj_w, w->fc_proj_b, T, FF, C);
+        if (ablated(s, ABL_MLP, l, 0)) memset(s->proj, 0, sizeof(float) * (size_t)T * C);
         record_rows(rec, tp, T, ID(TK_MLP_PROJ), s->proj, (size_t)C, (size_t)C);
         residual_forward(s->x, s->x, s->proj, (size_t)T * C);
         record_rows(rec, tp, T, ID(TK_RESID_OUT), s->x, (size_t)C, (size_t)C);

@@ -7,8 +7,38 @@
 #include "model.h"
 #include "trace.h"
 
+/* Interventions: parts of the model switched off (zero-ablated) at every position, to see whether the
+ * prediction depends on them. Layers, heads and neurons count from 0, as the tensor names do. */
+typedef enum {
+    ABL_HEAD,   /* layer.head: that head's slice of h.L.attn.heads (before the output projection) */
+    ABL_NEURON, /* layer.mlp.N: column N of h.L.mlp.gelu (before the MLP's output projection) */
+    ABL_ATTN,   /* layer.attn: the attention sublayer's output h.L.attn.proj (bias included) */
+    ABL_MLP,    /* layer.mlp: the MLP sublayer's output h.L.mlp.proj (bias included) */
+    ABL_POS,    /* pos: the position embedding */
+} AblationKind;
+
+typedef struct {
+    AblationKind kind;
+    int layer, index;
+} Ablation;
+
+#define GPT2_MAX_ABLATIONS 64
+
+typedef struct {
+    int n;
+    Ablation a[GPT2_MAX_ABLATIONS];
+} Interventions;
+
+/* Parses one spec ("3.1", "3.mlp.100", "3.attn", "3.mlp", "pos") against cfg. Returns 0, or -1 with a
+ * one-line message naming the spec and the valid range. */
+int ablation_parse(const char *spec, const Gpt2Config *cfg, Ablation *out, Err *err);
+/* Writes a spec back ("3.1"), and a list ("3.1, 3.mlp.100 (zero)") for traces and screens. */
+void ablation_name(const Ablation *a, char *buf, size_t cap);
+void interventions_text(const Interventions *iv, char *buf, size_t cap);
+
 typedef struct {
     const Gpt2Model *m;
+    Interventions iv;         /* what this state's forward passes switch off (none by default) */
     float *k_cache, *v_cache; /* (L, NCTX, C): keys and values of every position seen so far */
     int n_past;               /* positions in the cache */
     int cap_T, cap_K;         /* scratch sized for blocks of cap_T tokens and cap_K keys */

@@ -29,6 +29,10 @@ int gen_open(Gen *g, const char *model_arg, TraceMode mode, Err *err);
 int gen_open_progress(Gen *g, const char *model_arg, TraceMode mode, LoadProgress progress, void *ctx, Err *err);
 void gen_close(Gen *g);
 
+/* What the forward passes switch off from now on (docs/experiments.md); the trace records it. The caller
+ * reruns the text to see its effect. */
+void gen_set_interventions(Gen *g, const Interventions *iv);
+
 /* Starts over: clears the trace and cache and runs the prompt's tokens as step 0. */
 int gen_start_ids(Gen *g, const int *ids, int n, Err *err);
 /* Encodes text (with <|endoftext|> as the special token when allow_special) and starts from it. */

@@ -310,7 +310,7 @@ TraceStep *trace_begin_step(Trace *tr, int pos0, int n_pos) {
 
 /* ---- file format: all integers and floats little-endian (the machines gptstep runs on) ---- */
 #define TRACE_MAGIC "GPTSTEPT"
-#define TRACE_VERSION 1
+#define TRACE_VERSION 2 /* 2: the interventions follow the model name; 1 is still read */
 
 static int put(FILE *f, const void *p, size_t n) { return fwrite(p, 1, n, f) == n ? 0 : -1; }
 static int put_i32(FILE *f, int32_t v) { return put(f, &v, 4); }
@@ -327,6 +327,8 @@ int trace_save(const Trace *tr, const char *path, Err *err) {
     rc |= put(f, &c->ln_eps, 4);
     int32_t nl = (int32_t)strlen(tr->model);
     rc |= put_i32(f, nl) | put(f, tr->model, (size_t)nl);
+    int32_t il = (int32_t)strlen(tr->interventions);
+    rc |= put_i32(f, il) | put(f, tr->interventions, (size_t)il);
     rc |= put_i32(f, tr->n_steps);
     for (int i = 0; i < tr->n_steps && rc == 0; i++) {
         const TraceStep *s = &tr->steps[i];
@@ -384,8 +386,8 @@ int trace_load_part(Trace *tr, const char *path, int want_id, int want_pos, Err 
         rc = err_set(err, "%s: not a gptstep trace (magic is not \"GPTSTEPT\")", path);
     } else if (get(f, head, sizeof head) || get(f, &c.ln_eps, 4)) {
         rc = err_set(err, "%s: truncated trace header", path);
-    } else if (head[0] != TRACE_VERSION) {
-        rc = err_set(err, "%s: trace version %d, expected %d", path, head[0], TRACE_VERSION);
+    } else if (head[0] != TRACE_VERSION && head[0] != 1) {
+        rc = err_set(err, "%s: trace version %d, expected 1..%d", path, head[0], TRACE_VERSION);
     } else {
         c.n_layer = head[2], c.n_head = head[3], c.n_embd = head[4], c.n_vocab = head[5], c.n_ctx = head[6];
         c.n_inner = head[7];
@@ -402,7 +404,15 @@ int trace_load_part(Trace *tr, const char *path, int want_id, int want_pos, Err 
         return rc;
     }
     name[nl] = 0;
+    int32_t il = 0;
+    char inter[sizeof tr->interventions] = "";
+    if (head[0] >= 2 && (get(f, &il, 4) || il < 0 || il >= (int32_t)sizeof inter || get(f, inter, (size_t)il))) {
+        fclose(f);
+        return err_set(err, "%s: bad interventions in trace header", path);
+    }
+    inter[il] = 0;
     trace_init(tr, &c, name, (TraceMode)head[1]);
+    snprintf(tr->interventions, sizeof tr->interventions, "%s", inter);
     if (tr->n_ids != head[8]) rc = err_set(err, "%s: trace has %d tensor ids, expected %d", path, head[8], tr->n_ids);
     int32_t ns = 0;
     if (rc == 0 && (get(f, &ns, 4) || ns < 0 || (uint64_t)ns * 40 > file_len))

@@ -72,6 +72,7 @@ typedef struct TraceChunk {
 typedef struct {
     Gpt2Config cfg;
     char model[256];
+    char interventions[512]; /* what the run switched off ("3.1, 3.mlp (zero)"; "" = nothing) */
     TraceChunk *chunk; /* the newest chunk */
     TraceMode mode;
     int n_ids;     /* number of tensor ids: 3 + L * TK_PER_LAYER + 3 */

@@ -6,6 +6,7 @@ pass that returns every named tensor of docs/trace.md for every position.
 Shares no code with src/: if both agree, both follow the spec.
 """
 import json
+import re
 import struct
 
 import numpy as np
@@ -145,15 +146,22 @@ class Reference:
         self.NH = cfg.get("n_head", self.C // 64)
         self.out = w.get("lm_head.weight", w["wte.weight"])
 
-    def forward(self, tokens, last_only=False):
+    def forward(self, tokens, last_only=False, ablate=()):
         """All named tensors for positions 0..T-1 computed at once: {name: array [T, ...]}.
-        Attention rows cover all T keys (future keys masked), as in a batched prefill."""
+        Attention rows cover all T keys (future keys masked), as in a batched prefill.
+        ablate: specs zeroed at every position (docs/experiments.md): "L.H" a head's slice of attn.heads,
+        "L.mlp.N" a neuron of mlp.gelu, "L.attn" / "L.mlp" a sublayer's output, "pos" the position
+        embedding."""
+        heads_off = {tuple(map(int, a.split("."))) for a in ablate if re.fullmatch(r"\d+\.\d+", a)}
+        neurons_off = {(int(a.split(".")[0]), int(a.split(".")[2])) for a in ablate if re.fullmatch(r"\d+\.mlp\.\d+", a)}
+        attn_off = {int(a.split(".")[0]) for a in ablate if re.fullmatch(r"\d+\.attn", a)}
+        mlp_off = {int(a.split(".")[0]) for a in ablate if re.fullmatch(r"\d+\.mlp", a)}
         w, C, NH = self.w, self.C, self.NH
         HS = C // NH
         T = len(tokens)
         r = {}
         r["tok_emb"] = w["wte.weight"][tokens]
-        r["pos_emb"] = w["wpe.weight"][:T]
+        r["pos_emb"] = w["wpe.weight"][:T] * (0.0 if "pos" in ablate else 1.0)
         x = r["embed"] = r["tok_emb"] + r["pos_emb"]
         mask = np.tril(np.ones((T, T), dtype=bool))
         for i in range(self.L):
@@ -165,13 +173,23 @@ class Reference:
             masked = np.where(mask[None], scores, -np.inf)
             weights = softmax(masked)
             heads = np.einsum("hts,shd->thd", weights, v)  # [T, NH, HS]
+            for (li, hi) in heads_off:
+                if li == i:
+                    heads[:, hi, :] = 0
             proj = heads.reshape(T, C) @ w[p + "attn.c_proj.weight"] + w[p + "attn.c_proj.bias"]
+            if i in attn_off:
+                proj = np.zeros_like(proj)
             x = x + proj
             r[p + "resid_mid"] = x
             ln2 = layernorm(x, w[p + "ln_2.weight"], w[p + "ln_2.bias"])
             fc = ln2 @ w[p + "mlp.c_fc.weight"] + w[p + "mlp.c_fc.bias"]
             g = gelu_new(fc)
+            for (li, ni) in neurons_off:
+                if li == i:
+                    g[:, ni] = 0
             mp = g @ w[p + "mlp.c_proj.weight"] + w[p + "mlp.c_proj.bias"]
+            if i in mlp_off:
+                mp = np.zeros_like(mp)
             x = x + mp
             r.update({p + "ln_1": ln1, p + "attn.q": q, p + "attn.k": k, p + "attn.v": v,
                       p + "attn.scores": scores.transpose(1, 0, 2), p + "attn.masked": masked.transpose(1, 0, 2),
@@ -183,10 +201,10 @@ class Reference:
         r["probs"] = softmax(r["logits"])
         return r
 
-    def greedy(self, tokens, n):
+    def greedy(self, tokens, n, ablate=()):
         tokens = list(tokens)
         for _ in range(n):
-            tokens.append(int(np.argmax(self.forward(tokens, last_only=True)["logits"][-1])))
+            tokens.append(int(np.argmax(self.forward(tokens, last_only=True, ablate=ablate)["logits"][-1])))
         return tokens
 
 
@@ -214,6 +232,12 @@ def read_trace(path):
     o += 4
     model = data[o:o + nl].decode()
     o += nl
+    interventions = ""
+    if version >= 2:  # the interventions the run was made with
+        (il,) = struct.unpack_from("<i", data, o)
+        o += 4
+        interventions = data[o:o + il].decode()
+        o += il
     names = KINDS + [f"h.{i}.{k}" for i in range(L) for k in LAYER_KINDS] + FINAL_KINDS
     assert len(names) == n_ids
     (ns,) = struct.unpack_from("<i", data, o)
@@ -254,4 +278,4 @@ def read_trace(path):
         positions.append(dict(token=token, step=step, n_keys=n_keys, tensors=tensors))
     assert o == len(data), "trailing bytes in trace"
     return dict(mode=mode, config=dict(n_layer=L, n_head=NH, n_embd=C, n_vocab=V, n_ctx=NCTX, n_inner=FF),
-                model=model, steps=steps, positions=positions)
+                model=model, interventions=interventions, steps=steps, positions=positions)

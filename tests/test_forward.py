@@ -34,12 +34,16 @@ def run(args):
     return r.stdout
 
 
-def compare_trace(gptstep, folder, prompt, n, label, verbose):
+def compare_trace(gptstep, folder, prompt, n, label, verbose, ablate=()):
     out = os.path.join(folder, "trace.bin")
-    run([gptstep, "trace", "--model", folder, "--prompt", prompt, "-n", str(n), "--greedy", "-o", out])
+    run([gptstep, "trace", "--model", folder, "--prompt", prompt, "-n", str(n), "--greedy", "-o", out] +
+        [a for spec in ablate for a in ("--ablate", spec)])
     tr = gpt2_ref.read_trace(out)
+    if ablate:
+        check(tr["interventions"] == ", ".join(ablate) + " (zero)", f"{label}: the trace records its ablations "
+              f"('{tr['interventions']}')")
     tokens = [p["token"] for p in tr["positions"]]
-    ref = gpt2_ref.Reference(folder).forward(tokens)
+    ref = gpt2_ref.Reference(folder).forward(tokens, ablate=ablate)
     worst = {}  # name -> (max abs err, max |ref|)
     for p, pos in enumerate(tr["positions"]):
         for name, got in pos["tensors"].items():
@@ -70,7 +74,7 @@ def compare_trace(gptstep, folder, prompt, n, label, verbose):
                    f"(worst rel {max(rels):.2e}){' bad: ' + ', '.join(bad[:5]) if bad else ''}")
     # the trace's chosen tokens are greedy: each is the argmax of the reference's logits
     prompt_len = tr["steps"][0]["n_pos"]
-    greedy = gpt2_ref.Reference(folder).greedy(tokens[:prompt_len], n)
+    greedy = gpt2_ref.Reference(folder).greedy(tokens[:prompt_len], n, ablate=ablate)
     chosen = tokens[:prompt_len] + [s["chosen"] for s in tr["steps"]]
     check(chosen == greedy, f"{label}: greedy tokens equal the reference's {greedy[prompt_len:]}")
     return tr
@@ -105,6 +109,17 @@ def main():
     # a prompt longer than 64 positions (the trace grows its storage while the forward pass writes)
     long_prompt = " ".join(f"word{i}" for i in range(40))
     compare_trace(gptstep, os.path.join(outdir, "tiny-f32"), long_prompt, 4, "tiny F32, 81-token prompt", verbose=False)
+
+    # ablations: every kind, alone and together, against the reference doing the same
+    folder = os.path.join(outdir, "tiny-f32")
+    for spec in (["1.2"], ["0.mlp.17"], ["1.attn"], ["0.mlp"], ["pos"], ["0.0", "0.3", "1.mlp.200", "1.attn"]):
+        compare_trace(gptstep, folder, prompt, 4, f"tiny F32 ablating {', '.join(spec)}", verbose=False, ablate=spec)
+    probs = {}
+    for name, extra in (("plain", []), ("knocked", ["--ablate", "0.mlp", "--ablate", "1.mlp"])):
+        out = os.path.join(outdir, f"ablate-{name}.trace")
+        run([gptstep, "trace", "--model", folder, "--prompt", prompt, "-n", "0", "-o", out] + extra)
+        probs[name] = gpt2_ref.read_trace(out)["positions"][-1]["tensors"]["logits"]
+    check(np.abs(probs["plain"] - probs["knocked"]).max() > 0.1, "ablating both MLPs changes the next-token logits")
 
     # determinism of sampling
     folder = os.path.join(outdir, "tiny-f32")
