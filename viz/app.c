@@ -479,6 +479,7 @@ static const char *VIEW_HELP =
     "  --prompt TEXT      the prompt (default: \"Once upon a time there was a\")\n"
     "  -n N               tokens to generate before showing (default 0)\n"
     "  --seed S           the random seed (default 0)\n"
+    "  --ablate SPEC      switch a part off (zero), repeatable: L.H, L.mlp.N, L.attn, L.mlp, pos (X in the window)\n"
     "  --presenter        presenter mode: one view fills the screen, text readable from the back of a room\n"
     "                     (--large is the same); Tab changes the view\n"
     "  --fullscreen, --colorblind (colour-blind-safe colours)\n";
@@ -488,7 +489,10 @@ int viz_view_main(int argc, char **argv) {
                                    {"unconditional", no_argument, 0, 'u'}, {"seed", required_argument, 0, 's'},
                                    {"fullscreen", no_argument, 0, 'f'},   {"large", no_argument, 0, 'l'},
                                    {"presenter", no_argument, 0, 'l'},    {"colorblind", no_argument, 0, 'c'},
-                                   {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+                                   {"help", no_argument, 0, 'h'},         {"ablate", required_argument, 0, 'A'},
+                                   {0, 0, 0, 0}};
+    const char *ablate[64];
+    int n_ablate = 0;
     VizState *v = calloc(1, sizeof *v);
     viz_init(v);
     int c, rc = 0;
@@ -507,6 +511,9 @@ int viz_view_main(int argc, char **argv) {
         case 'f': v->view.fullscreen = 1; break;
         case 'l': v->view.presenter = 1; break;
         case 'c': v->view.colorblind = 1; break;
+        case 'A':
+            if (n_ablate < 64) ablate[n_ablate++] = optarg;
+            break;
         case 'n': {
             char *end;
             n = strtol(optarg, &end, 10);
@@ -533,10 +540,14 @@ int viz_view_main(int argc, char **argv) {
         return 1;
     }
     free(dir);
-    if (n > 0) { /* generate before showing: load now (on this thread); the window opens on the result */
+    if (n > 0 || n_ablate > 0) { /* load now (on this thread): the window opens on the result */
         if (viz_load_and_run(v, &err) == 0) {
+            for (int i = 0; i < n_ablate; i++) {
+                snprintf(line, sizeof line, "ablate %.50s", ablate[i]);
+                if (viz_command(v, line, &err)) viz_message(v, 1, "%s", err.msg);
+            }
             snprintf(line, sizeof line, "generate %ld", n);
-            if (viz_command(v, line, &err)) viz_message(v, 1, "%s", err.msg);
+            if (n > 0 && viz_command(v, line, &err)) viz_message(v, 1, "%s", err.msg);
         } else {
             viz_message(v, 1, "%s", err.msg);
         }

@@ -244,9 +244,6 @@ static int c_view(VizState *v, const Args *a, Err *err) {
         v->view.main = MAIN_HEATMAP;
         if (v->view.only == VIEW_GRID) v->view.only = VIEW_ATTENTION;
         return 0;
-    } else if (!strcasecmp(w, "grid") && v->view.only == VIEW_ALL && !v->view.presenter) {
-        v->view.main = MAIN_GRID; /* the whole window, with the grid in the heatmap's place */
-        return 0;
     } else {
         v->view.only = (ViewName)viz_view_by_name(w);
     }
@@ -444,6 +441,14 @@ static int c_branch(VizState *v, const Args *a, Err *err) {
     return viz_branch_switch(v, to, err);
 }
 
+static int c_ablate(VizState *v, const Args *a, Err *err) {
+    if (need_model(v, err)) return -1;
+    char spec[64];
+    if (!strcasecmp(a->text, "head")) snprintf(spec, sizeof spec, "%d.%d", v->view.layer, v->view.head); /* the selected one */
+    else snprintf(spec, sizeof spec, "%s", a->text);
+    return viz_ablate(v, spec, err);
+}
+
 static int c_bars(VizState *v, const Args *a, Err *err) {
     (void)err;
     v->view.bars = (int)a->i;
@@ -621,6 +626,8 @@ static const Command COMMANDS[] = {
     {"model", "", A_TEXT, 0, 0, 0, 0, 1, "NAME|DIR", "load another model (a name under models/ or a directory)", c_model},
     {"pick", "", A_TOKEN, 0, 0, BIG, 0, 1, "ID|\"piece\"", "continue from this token instead (a new branch; the old one is kept)", c_pick},
     {"branch", "", A_INT, "next|prev", 0, BIG, 0, 1, "N|next|prev", "switch to branch N of this prompt (0 = the first)", c_branch},
+    {"ablate", "knockout", A_WORDS, 0, 0, 0, 0, 1, "L.H|L.mlp.N|L.attn|L.mlp|pos|head|clear",
+     "switch a part off (zero at every position), or back on, and rerun the same text; head = the selected head", c_ablate},
     {"bars", "", A_INT, 0, 1, 40, 0, 0, "N", "how many candidates the distribution lists (1-40)", c_bars},
     {"zoom", "", A_INT, "in|out|fit", 4, 1024, 0, 0, "in|out|fit|N", "heatmap: show N positions across, around the query", c_zoom},
     {"pan", "", A_INT, "left|right|follow", 0, BIG, 0, 0, "left|right|follow|P", "heatmap: move the zoomed window (follow = keep the query in it)", c_pan},

@@ -129,6 +129,12 @@ void view_header(VizState *v, Gfx *g, Rect r) {
     else /* %g: every digit of the values typed (up to six) */
         snprintf(right, sizeof right, "seed %llu \xC2\xB7 T %g \xC2\xB7 top-k %s \xC2\xB7 top-p %g", (unsigned long long)s->seed,
                  s->temperature, k, s->top_p);
+    if (v->run.loaded && v->run.gen.state.iv.n) {
+        size_t n = strlen(right);
+        char iv[300];
+        interventions_text(&v->run.gen.state.iv, iv, sizeof iv);
+        snprintf(right + n, sizeof right - n, " \xC2\xB7 off: %s", iv);
+    }
     if (v->run.n_branches > 1) {
         size_t n = strlen(right);
         snprintf(right + n, sizeof right - n, " \xC2\xB7 branch %d/%d", v->run.branch, v->run.n_branches);

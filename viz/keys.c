@@ -47,6 +47,8 @@ static const KeyBinding KEYS[] = {
     {"k", 1, "top-k up", 0, 0},
     {"p", 0, "top-p down", "P / Shift+P", "top-p down / up"},
     {"p", 1, "top-p up", 0, 0},
+    {"x", 0, "ablate head", "X / Shift+X", "knock the selected head out (or back in) / all back in"},
+    {"x", 1, "ablate clear", 0, 0},
     {"b", 0, "branch next", "B / Shift+B", "next / previous branch (after picking a candidate)"},
     {"b", 1, "branch prev", 0, 0},
     {"Return", -1, "edit prompt", "Enter", "edit the prompt"},

@@ -19,6 +19,8 @@ static const char *RENDER_HELP =
     "  --layer L --head H the attention head to show (default 0, 0)\n"
     "  --pos P            the query position (default: the last)\n"
     "  --key K            a key of the query's row: the panel of how its weight is computed\n"
+    "  --ablate SPEC      switch a part off (zero), repeatable: L.H, L.mlp.N, L.attn, L.mlp, pos; the\n"
+    "                     distribution then shows the clean and the ablated model's probabilities\n"
     "  --attention MODE   scores, masked or weights (default weights)\n"
     "  --stage STAGE      highlight a stage of the forward pass, e.g. L1.attn\n"
     "  --size WxH         canvas size in pixels/points (default 1920x1080)\n"
@@ -48,13 +50,14 @@ int viz_render_main(int argc, char **argv) {
         {"stage", required_argument, 0, 'S'},     {"size", required_argument, 0, 'z'},
         {"large", no_argument, 0, 'l'},           {"colorblind", no_argument, 0, 'c'},
         {"presenter", no_argument, 0, 'l'},       {"zoom", required_argument, 0, 'Z'},
-        {"key", required_argument, 0, 'K'},
+        {"key", required_argument, 0, 'K'},       {"ablate", required_argument, 0, 'A'},
         {"greedy", no_argument, 0, 'g'},          {"temperature", required_argument, 0, 't'},
         {"top-k", required_argument, 0, 'k'},     {"top-p", required_argument, 0, 'p'},
         {"seed", required_argument, 0, 's'},      {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     const char *model = NULL, *prompt = NULL, *view = NULL, *out = NULL, *layer = NULL, *head = NULL, *pos = NULL;
-    const char *att = NULL, *stage = NULL, *size = "1920x1080", *zoom = NULL, *key = NULL;
+    const char *att = NULL, *stage = NULL, *size = "1920x1080", *zoom = NULL, *key = NULL, *ablate[64];
+    int n_ablate = 0;
     const char *sampler[5][2] = {{0}};
     int ns = 0, uncond = 0, large = 0, cb = 0, n = 0, c;
     while ((c = getopt_long(argc, argv, "+m:n:o:h", opts, NULL)) != -1) {
@@ -70,6 +73,9 @@ int viz_render_main(int argc, char **argv) {
         case 'S': stage = optarg; break;
         case 'Z': zoom = optarg; break;
         case 'K': key = optarg; break;
+        case 'A':
+            if (n_ablate < 64) ablate[n_ablate++] = optarg;
+            break;
         case 'z': size = optarg; break;
         case 'l': large = 1; break;
         case 'c': cb = 1; break;
@@ -117,6 +123,7 @@ int viz_render_main(int argc, char **argv) {
     }
     char num[32];
     snprintf(num, sizeof num, "%d", n);
+    for (int i = 0; i < n_ablate && rc == 0; i++) rc = apply(v, "ablate", ablate[i]);
     if (rc == 0 && n > 0) rc = apply(v, "generate", num);
     if (rc == 0 && layer) rc = apply(v, "layer", layer);
     if (rc == 0 && head) rc = apply(v, "head", head);

@@ -74,11 +74,21 @@ static void free_derived(VizDerived *d) {
     d->epoch = -1;
 }
 
+
+static void drop_clean(VizRun *r) {
+    free(r->clean_probs);
+    free(r->clean_tokens);
+    r->clean_probs = NULL;
+    r->clean_tokens = NULL;
+    r->clean_n = 0;
+}
+
 void viz_free(VizState *v) {
     if (v->run.loaded) gen_close(&v->run.gen);
     v->run.loaded = 0;
     free_derived(&v->run.d);
     free_branches(&v->run);
+    drop_clean(&v->run);
     free(v->run.prompt);
     free(v->run.ran_prompt);
     v->run.prompt = v->run.ran_prompt = NULL;
@@ -300,6 +310,7 @@ int viz_load_and_run(VizState *v, Err *err) {
     VizRun *r = &v->run;
     r->epoch++;
     free_derived(&r->d); /* the vocabulary may change size */
+    drop_clean(r);          /* and a new model has no ablations */
     SamplerSettings keep = r->gen.sampler; /* settings survive a change of model */
     if (r->loaded) gen_close(&r->gen);
     free(r->ran_prompt);
@@ -464,4 +475,84 @@ int viz_cell_lines(const VizState *v, const CellBreakdown *c, char lines[][256],
     }
 #undef LINE
     return n;
+}
+
+/* ---- ablations ---- */
+
+float viz_clean_prob(const VizState *v, int p, int id) {
+    const VizRun *r = &v->run;
+    if (!r->clean_probs || p < 0 || p >= r->clean_n || p >= r->gen.trace.n_pos || !r->gen.state.iv.n) return -1;
+    for (int i = 0; i <= p; i++) /* the same text up to p, or the clean prediction does not apply */
+        if (r->gen.trace.pos[i].token != r->clean_tokens[i]) return -1;
+    return r->clean_probs[(size_t)p * r->gen.model.cfg.n_vocab + id];
+}
+
+int viz_ablate(VizState *v, const char *spec, Err *err) {
+    VizRun *r = &v->run;
+    Interventions iv = r->gen.state.iv;
+    if (!strcmp(spec, "clear") || !strcmp(spec, "none")) {
+        iv.n = 0;
+    } else {
+        Ablation a;
+        if (ablation_parse(spec, &r->gen.model.cfg, &a, err)) return -1;
+        int found = -1;
+        for (int i = 0; i < iv.n; i++)
+            if (iv.a[i].kind == a.kind && iv.a[i].layer == a.layer && iv.a[i].index == a.index) found = i;
+        if (found >= 0) { /* already off: switch it back on */
+            iv.a[found] = iv.a[--iv.n];
+        } else {
+            if (iv.n == GPT2_MAX_ABLATIONS) return err_set(err, "at most %d ablations at once", GPT2_MAX_ABLATIONS);
+            iv.a[iv.n++] = a;
+        }
+    }
+    const int V = r->gen.model.cfg.n_vocab, n = r->gen.trace.n_pos;
+    if (!r->gen.state.iv.n && iv.n) { /* the clean run's predictions, to compare with */
+        drop_clean(r);
+        r->clean_probs = xmalloc(sizeof(float) * (size_t)n * V);
+        r->clean_tokens = xmalloc(sizeof(int) * (size_t)n);
+        for (int p = 0; p < n; p++) {
+            r->clean_tokens[p] = r->gen.trace.pos[p].token;
+            const float *pr = viz_tensor(v, TK_PROBS, 0, p);
+            if (pr) memcpy(r->clean_probs + (size_t)p * V, pr, sizeof(float) * (size_t)V);
+            else memset(r->clean_probs + (size_t)p * V, 0, sizeof(float) * (size_t)V);
+        }
+        r->clean_n = n;
+    }
+    if (!iv.n) drop_clean(r);
+    /* the same tokens again, through the model with these parts switched off */
+    viz_branch_save(r);
+    VizBranch b = r->branches[r->branch];
+    int *chosen = xmalloc(sizeof(int) * (size_t)(b.n_steps + 1));
+    SamplerSettings *set = xmalloc(sizeof(SamplerSettings) * (size_t)(b.n_steps + 1));
+    memcpy(chosen, b.chosen, sizeof(int) * (size_t)b.n_steps);
+    memcpy(set, b.settings, sizeof(SamplerSettings) * (size_t)b.n_steps);
+    int steps = b.n_steps, shown = r->step, query = v->view.query, key = v->view.key;
+    gen_set_interventions(&r->gen, &iv);
+    free(r->ran_prompt); /* the prompt's positions change: run it again */
+    r->ran_prompt = NULL;
+    SamplerSettings keep = r->gen.sampler;
+    int rc = start_prompt(v, err);
+    for (int s = 0; rc == 0 && s < steps; s++) {
+        if (s > 0 && (rc = gen_advance(&r->gen, err))) break;
+        if (chosen[s] >= 0) {
+            gen_choose(&r->gen, chosen[s]);
+            r->gen.trace.steps[s].sampler = set[s];
+        }
+    }
+    r->gen.sampler = keep;
+    viz_branch_save(r);
+    r->step = shown < r->gen.trace.n_steps ? shown : r->gen.trace.n_steps - 1;
+    v->view.query = query, v->view.key = key;
+    free(chosen);
+    free(set);
+    return rc;
+}
+
+int viz_head_ablated(const VizState *v, int layer, int head) {
+    const Interventions *iv = &v->run.gen.state.iv;
+    for (int i = 0; i < iv->n; i++)
+        if ((iv->a[i].kind == ABL_HEAD && iv->a[i].layer == layer && iv->a[i].index == head) ||
+            (iv->a[i].kind == ABL_ATTN && iv->a[i].layer == layer))
+            return 1;
+    return 0;
 }

@@ -85,7 +85,8 @@ void view_attention(VizState *v, Gfx *g, Rect r, int alone) {
     int fit = (int)(side / min_cell), first, count;
     viz_heatmap_window(v, fit, &first, &count);
     double cell = fmin(side / count, g->fs * 3);
-    snprintf(title, sizeof title, "Attention \xE2\x80\x94 layer %d \xC2\xB7 head %d \xC2\xB7 %s", v->view.layer, v->view.head, MODE[v->view.att]);
+    snprintf(title, sizeof title, "Attention \xE2\x80\x94 layer %d \xC2\xB7 head %d%s \xC2\xB7 %s", v->view.layer, v->view.head,
+             viz_head_ablated(v, v->view.layer, v->view.head) ? " (knocked out: its output is zero)" : "", MODE[v->view.att]);
     if (count < n)
         snprintf(note, sizeof note, "positions %d\xE2\x80\x93%d of %d \xC2\xB7 +/\xE2\x88\x92 zoom, wheel pans", first, first + count - 1, n);
     else snprintf(note, sizeof note, "A: scores/masked/weights \xC2\xB7 G: all heads");

@@ -60,14 +60,18 @@ void view_distribution(VizState *v, Gfx *g, Rect r) {
     int fit = (int)((room - (summary + 1) * row) / row);
     if (fit < nb) nb = fit;
     if (nb < 0) nb = 0;
+    /* with parts of the model switched off: the clean model's probabilities beside the ablated ones */
+    int compare = viz_clean_prob(v, pos, 0) >= 0;
     gfx_font(g, FONT_SANS, g->fs * 0.8, 0);
     gfx_color(g, GFX_MUTED);
     double hy = y + asc;
     if (nb > 0) {
         gfx_text_fit(g, x0, hy, "#", rank_w, 0);
         gfx_text_fit(g, x0 + rank_w, hy, "token", tok_w, 0);
-        if (bar_w > 0) gfx_text_fit(g, bar_x, hy, "bar: model \xC2\xB7 outline: sampled from", bar_w, 0);
-        gfx_text_fit(g, x1, hy, "model \xE2\x86\x92 sampled", pct_w, 1);
+        if (bar_w > 0)
+            gfx_text_fit(g, bar_x, hy, compare ? "bar: ablated model \xC2\xB7 outline: clean model" : "bar: model \xC2\xB7 outline: sampled from",
+                         bar_w, 0);
+        gfx_text_fit(g, x1, hy, compare ? "clean \xE2\x86\x92 ablated" : "model \xE2\x86\x92 sampled", pct_w, 1);
         y += row;
     }
     for (int i = 0; i < nb && i < V; i++) {
@@ -92,7 +96,8 @@ void view_distribution(VizState *v, Gfx *g, Rect r) {
             Rgb fill = is_next ? (picked ? GFX_PICKED : GFX_CHOSEN) : samp[id] > 0 ? GFX_ACCENT : (Rgb){0.75, 0.75, 0.78};
             double bh = row * 0.62, by = y + (row - bh) / 2;
             gfx_fill(g, (Rect){bar_x, by, fmax(bar_w * probs[id], 1), bh}, fill);
-            if (samp[id] > 0) gfx_stroke(g, (Rect){bar_x, by, fmax(bar_w * samp[id], 1), bh}, GFX_INK, fmax(1, g->fs * 0.08));
+            double outline = compare ? viz_clean_prob(v, pos, id) : samp[id];
+            if (outline > 0) gfx_stroke(g, (Rect){bar_x, by, fmax(bar_w * outline, 1), bh}, GFX_INK, fmax(1, g->fs * 0.08));
             if (is_next) { /* the marker after the longer bar, when it fits before the numbers */
                 const char *mark = !at_end ? "\xE2\x97\x80 came next" : picked ? "\xE2\x97\x80 picked" : "\xE2\x97\x80 chosen";
                 gfx_font(g, FONT_SANS, g->fs * 0.8, 1);
@@ -103,7 +108,8 @@ void view_distribution(VizState *v, Gfx *g, Rect r) {
                 }
             }
         }
-        if (samp[id] > 0) snprintf(line, sizeof line, "%.1f%% \xE2\x86\x92 %.1f%%", 100 * probs[id], 100 * samp[id]);
+        if (compare) snprintf(line, sizeof line, "%.1f%% \xE2\x86\x92 %.1f%%", 100 * viz_clean_prob(v, pos, id), 100 * probs[id]);
+        else if (samp[id] > 0) snprintf(line, sizeof line, "%.1f%% \xE2\x86\x92 %.1f%%", 100 * probs[id], 100 * samp[id]);
         else snprintf(line, sizeof line, "%.1f%% \xE2\x86\x92 cut", 100 * probs[id]);
         gfx_font(g, FONT_SANS, g->fs * 0.85, is_next);
         gfx_color(g, GFX_INK);
@@ -124,8 +130,14 @@ void view_distribution(VizState *v, Gfx *g, Rect r) {
             settings_text(&st->sampler, s1, sizeof s1);
             snprintf(how, sizeof how, " \xC2\xB7 drawn with %s", s1);
         }
-        snprintf(line, sizeof line, "%s \"%s\" (id %d): rank %d, model p = %.4f%s", at_end ? "chosen" : "came next", label, next,
-                 d->chosen_rank + 1, probs[next], how);
+        if (compare) { /* how much the ablation moved it */
+            double cp = viz_clean_prob(v, pos, next);
+            snprintf(how, sizeof how, " (clean %.4f, \xCE\x94 log p %+.2f)", cp, log(fmax(probs[next], 1e-30)) - log(fmax(cp, 1e-30)));
+            snprintf(line, sizeof line, "%s \"%s\": rank %d, p %.4f%s", at_end ? "chosen" : "came next", label, d->chosen_rank + 1,
+                     probs[next], how);
+        } else
+            snprintf(line, sizeof line, "%s \"%s\" (id %d): rank %d, model p = %.4f%s", at_end ? "chosen" : "came next", label, next,
+                     d->chosen_rank + 1, probs[next], how);
         gfx_color(g, picked ? GFX_PICKED : GFX_INK);
         gfx_text_fit(g, x0, y + asc, line, x1 - x0, 0);
         y += row;

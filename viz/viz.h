@@ -78,6 +78,10 @@ typedef struct {
     int step;            /* the displayed step: positions up to its end are shown */
     VizBranch *branches; /* every path generated from this prompt (the current one may be newer) */
     int n_branches, branch;
+    float *clean_probs;  /* (clean_n, V) the unablated model's probabilities at each position of the text,
+                          * kept when the first ablation is switched on (NULL: none kept) */
+    int *clean_tokens;   /* the text they were computed for: they hold where the text still matches */
+    int clean_n;
     VizDerived d;
 } VizRun;
 

@@ -13,6 +13,12 @@ int viz_branch_switch(VizState *v, int to, Err *err);
 void viz_branches_reset(VizRun *r);
 void viz_branch_save(VizRun *r);
 int viz_dist_pos(const VizState *v);
+/* Switches an ablation on or off (spec as for --ablate; "clear" for none) and reruns the same tokens. */
+int viz_ablate(VizState *v, const char *spec, Err *err);
+/* The clean (unablated) probability of token id at position p, or -1 when none is kept. */
+float viz_clean_prob(const VizState *v, int p, int id);
+/* Whether that head's output is switched off (the head itself, or its layer's whole attention). */
+int viz_head_ablated(const VizState *v, int layer, int head);
 int viz_next_token(const VizState *v, int pos);
 
 /* ---- hit areas (ui.c) ---- */
