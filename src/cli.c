@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "common.h"
 #include "generate.h"
+#include "attribution.h"
 #include "heads.h"
 #include "model.h"
 #include "safetensors.h"
@@ -47,6 +48,7 @@ static void print_main_help(FILE *f, const CliCommand *extra) {
             "  dump      print or export (.npy) one tensor of a trace file\n"
             "  info      summarise a model\n"
             "  heads     find the previous-token, first-token and induction heads of a model\n"
+            "  attribute how much each head, MLP and the embedding add to a token's logit\n"
             "\n"
             "MODEL is a directory holding model.safetensors, or a name under models/ (default: " GPT2_DEFAULT_MODEL
             ").\n'gptstep COMMAND --help' describes each command. Docs: README.md and docs/.\n");
@@ -609,6 +611,102 @@ static int cmd_dump(int argc, char **argv) {
 
 /* ---------------------------------------------------------------- heads */
 
+static const char *ATTRIBUTE_HELP =
+    "usage: gptstep attribute [--model MODEL] (--prompt TEXT | --unconditional) [--token \" piece\"] [--ablate SPEC]\n"
+    "\n"
+    "Direct logit attribution: runs the prompt and splits the logit of one next token at its last position\n"
+    "into what each part of the model wrote into the residual stream - the embedding, every head, every\n"
+    "attention output bias, every MLP - with the final LayerNorm's scale frozen (docs/experiments.md).\n"
+    "The parts and the final bias add up to the logit.\n"
+    "  --token \" piece\"  the token (one token, e.g. \" castle\"; default: the most likely one)\n"
+    ABLATE_HELP;
+
+static int cmd_attribute(int argc, char **argv) {
+    GenArgs a;
+    const char *piece = NULL;
+    /* --token is ours; the rest are generate's */
+    char **rest = xmalloc(sizeof(char *) * (size_t)(argc + 1));
+    int n = 0;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--token") && i + 1 < argc) piece = argv[++i];
+        else if (!strncmp(argv[i], "--token=", 8)) piece = argv[i] + 8;
+        else rest[n++] = argv[i];
+    }
+    rest[n] = NULL;
+    int rc = parse_gen_args("attribute", n, rest, &a, ATTRIBUTE_HELP);
+    free(rest);
+    if (rc) return rc < 0 ? 0 : rc;
+    a.n = 0;
+    Gen g;
+    if ((rc = open_gen(&g, &a, TRACE_FULL))) return rc;
+    if ((rc = start_prompt(&g, &a))) {
+        gen_close(&g);
+        return rc;
+    }
+    Err err;
+    const int pos = g.trace.n_pos - 1, L = g.model.cfg.n_layer, NH = g.model.cfg.n_head;
+    int token = argmax(g.logits, g.model.cfg.n_vocab);
+    if (piece) {
+        int *ids = NULL, k = 0;
+        if (tok_encode(g.tok, piece, strlen(piece), 0, &ids, &k, &err) || k != 1) {
+            char msg[400];
+            snprintf(msg, sizeof msg, "--token \"%.100s\": expected one token, got %d (see 'gptstep tokens')", piece, k);
+            free(ids);
+            gen_close(&g);
+            return fail(msg);
+        }
+        token = ids[0];
+        free(ids);
+    }
+    Attribution at;
+    if (attribution_compute(&g, pos, token, &at, &err)) {
+        gen_close(&g);
+        return fail(err.msg);
+    }
+    char label[256];
+    int len;
+    const char *b = tok_bytes(g.tok, token, &len);
+    tok_escape(b, len, label, sizeof label);
+    printf("logit of \"%s\" (id %d) after position %d: %.4f%s%s\n\n", label, token, pos, at.logit,
+           g.trace.interventions[0] ? ", ablated: " : "", g.trace.interventions);
+    printf("contributions (through the final LayerNorm with its scale frozen):\n");
+    printf("layer ");
+    for (int h = 0; h < NH; h++) printf(" head %-3d", h);
+    printf("  attn bias     mlp\n");
+    for (int l = 0; l < L; l++) {
+        printf("%5d ", l);
+        for (int h = 0; h < NH; h++) printf(" %8.3f", at.heads[l * NH + h]);
+        printf("   %8.3f %8.3f\n", at.attn_bias[l], at.mlp[l]);
+    }
+    printf("embedding (token + position) %.4f, final LayerNorm bias %.4f\n", at.embed, at.final_bias);
+    /* the largest parts, by magnitude */
+    int np = L * NH + 2 * L + 1;
+    double *val = xmalloc(sizeof(double) * (size_t)np);
+    char (*name)[32] = xmalloc(sizeof(*name) * (size_t)np);
+    int k = 0;
+    for (int l = 0; l < L; l++) {
+        for (int h = 0; h < NH; h++) val[k] = at.heads[l * NH + h], snprintf(name[k++], 32, "head %d.%d", l, h);
+        val[k] = at.mlp[l], snprintf(name[k++], 32, "mlp %d", l);
+        val[k] = at.attn_bias[l], snprintf(name[k++], 32, "attn bias %d", l);
+    }
+    val[k] = at.embed, snprintf(name[k++], 32, "embedding");
+    printf("\nlargest parts:\n");
+    for (int r = 0; r < 10 && r < np; r++) {
+        int best = -1;
+        for (int i = 0; i < np; i++)
+            if (!isnan(val[i]) && (best < 0 || fabs(val[i]) > fabs(val[best]))) best = i;
+        printf("  %-14s %+9.4f\n", name[best], val[best]);
+        val[best] = NAN;
+    }
+    printf("\nsum of the parts and the final bias: %.4f; the logit: %.4f (difference %.2g)\n", at.sum, at.logit,
+           at.sum - at.logit);
+    free(val);
+    free(name);
+    attribution_free(&at);
+    gen_close(&g);
+    return 0;
+}
+
 static const char *HEADS_HELP =
     "usage: gptstep heads [--model MODEL] [--text TEXT | --file PATH] [--repeat R] [--seed S]\n"
     "\n"
@@ -771,6 +869,7 @@ int cli_main(int argc, char **argv, const CliCommand *extra) {
     if (strcmp(cmd, "dump") == 0) return cmd_dump(argc, argv);
     if (strcmp(cmd, "info") == 0) return cmd_info(argc, argv);
     if (strcmp(cmd, "heads") == 0) return cmd_heads(argc, argv);
+    if (strcmp(cmd, "attribute") == 0) return cmd_attribute(argc, argv);
     fprintf(stderr, "gptstep: unknown command '%s' (see 'gptstep --help')\n", cmd);
     return 2;
 }

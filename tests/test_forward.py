@@ -121,6 +121,33 @@ def main():
         probs[name] = gpt2_ref.read_trace(out)["positions"][-1]["tensors"]["logits"]
     check(np.abs(probs["plain"] - probs["knocked"]).max() > 0.1, "ablating both MLPs changes the next-token logits")
 
+    # direct logit attribution: every part's contribution recomputed with NumPy, and the parts add up
+    out = run([gptstep, "attribute", "--model", folder, "--prompt", prompt, "--token", " dragon"])
+    lines = out.splitlines()
+    rows = [list(map(float, l.split()[1:])) for l in lines if l[:5].strip().isdigit()]
+    ref = gpt2_ref.Reference(folder)
+    toks = [int(t) for t in run([gptstep, "tokens", "--ids", prompt]).split()]
+    r = ref.forward(toks)
+    w, C, NH = ref.w, ref.C, ref.NH
+    HS, pos = C // NH, len(toks) - 1
+    (tid,) = [int(t) for t in run([gptstep, "tokens", "--ids", " dragon"]).split()]
+    u, x = ref.out[tid], r[f"h.{ref.L - 1}.resid_out"][pos]
+    sigma = np.sqrt(x.var() + 1e-5)
+    f = lambda o: ((o - o.mean()) / sigma * w["ln_f.weight"]) @ u  # noqa: E731
+    worst = 0.0
+    for l in range(ref.L):
+        Wo = w[f"h.{l}.attn.c_proj.weight"]
+        for h in range(NH):
+            want = f(r[f"h.{l}.attn.heads"][pos, h] @ Wo[h * HS:(h + 1) * HS])
+            worst = max(worst, abs(rows[l][h] - want))
+        worst = max(worst, abs(rows[l][NH] - f(w[f"h.{l}.attn.c_proj.bias"])), abs(rows[l][NH + 1] - f(r[f"h.{l}.mlp.proj"][pos])))
+    check(len(rows) == ref.L and worst < 1e-3, f"attribution: every head, bias and MLP within 1e-3 of NumPy's (worst {worst:.1e})")
+    total = [l for l in lines if l.startswith("sum of the parts")][0]
+    got_sum, got_logit = float(total.split(":")[1].split(";")[0]), float(total.split("logit:")[1].split()[0])
+    want_logit = (r["ln_f"][pos] @ u)
+    check(abs(got_sum - got_logit) < 1e-3 and abs(got_logit - want_logit) < 1e-3 * max(1, abs(want_logit)),
+          f"attribution: the parts add up to the logit ({got_sum} vs {got_logit}; NumPy {want_logit:.4f})")
+
     # determinism of sampling
     folder = os.path.join(outdir, "tiny-f32")
     gen = lambda seed: run([gptstep, "generate", "--model", folder, "--prompt", prompt, "-n", "20",  # noqa: E731

@@ -1,0 +1,77 @@
+/* attribution.c - direct logit attribution (attribution.h), from the recorded tensors of a trace. */
+#include "attribution.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* (o - mean(o)) / sigma * g . u : one part's contribution, o (C) */
+static double through_frozen_ln(const float *o, int C, double sigma, const float *g, const float *u) {
+    double mean = 0, s = 0;
+    for (int i = 0; i < C; i++) mean += o[i];
+    mean /= C;
+    for (int i = 0; i < C; i++) s += ((double)o[i] - mean) / sigma * g[i] * u[i];
+    return s;
+}
+
+int attribution_compute(Gen *g, int pos, int token, Attribution *a, Err *err) {
+    const Gpt2Model *m = &g->model;
+    const Gpt2Config *c = &m->cfg;
+    const Trace *tr = &g->trace;
+    const int L = c->n_layer, NH = c->n_head, C = c->n_embd, HS = C / NH;
+    memset(a, 0, sizeof *a);
+    if (tr->mode != TRACE_FULL) return err_set(err, "attribution needs a full recording");
+    if (pos < 0 || pos >= tr->n_pos) return err_set(err, "position %d is not in the text (0..%d)", pos, tr->n_pos - 1);
+    if (token < 0 || token >= c->n_vocab) return err_set(err, "token %d is out of range 0..%d", token, c->n_vocab - 1);
+    const float *x = trace_get(tr, trace_id(tr, TK_RESID_OUT, L - 1), pos);
+    const float *logits = trace_get(tr, trace_id(tr, TK_LOGITS, 0), pos);
+    const float *embed = trace_get(tr, trace_id(tr, TK_EMBED, 0), pos);
+    if (!x || !logits || !embed) return err_set(err, "position %d has no recorded residual stream or logits", pos);
+    const float *u = gpt2_output_matrix(m) + (size_t)token * C; /* W_U[t] */
+    /* the final LayerNorm's scale, frozen: sigma of the final residual stream */
+    double mean = 0, var = 0;
+    for (int i = 0; i < C; i++) mean += x[i];
+    mean /= C;
+    for (int i = 0; i < C; i++) var += ((double)x[i] - mean) * ((double)x[i] - mean);
+    const double sigma = sqrt(var / C + c->ln_eps);
+    a->pos = pos, a->token = token, a->logit = logits[token];
+    a->heads = calloc((size_t)L * NH, sizeof(double));
+    a->attn_bias = calloc((size_t)L, sizeof(double));
+    a->mlp = calloc((size_t)L, sizeof(double));
+    a->embed = through_frozen_ln(embed, C, sigma, m->w.ln_f_w, u);
+    float *o = malloc(sizeof(float) * (size_t)C);
+    for (int l = 0; l < L; l++) {
+        const Gpt2Layer *w = &m->w.h[l];
+        const float *heads = trace_get(tr, trace_id(tr, TK_HEADS, l), pos), *mp = trace_get(tr, trace_id(tr, TK_MLP_PROJ, l), pos);
+        if (!heads || !mp) {
+            free(o);
+            attribution_free(a);
+            return err_set(err, "position %d: layer %d's outputs were not recorded", pos, l);
+        }
+        int attn_off = 0; /* the whole attention output switched off: its heads and bias add nothing */
+        for (int k = 0; k < g->state.iv.n; k++) attn_off |= g->state.iv.a[k].kind == ABL_ATTN && g->state.iv.a[k].layer == l;
+        for (int h = 0; h < NH && !attn_off; h++) { /* o = heads[h*HS .. (h+1)*HS) @ W_O rows h*HS .. (Conv1D: in x out) */
+            memset(o, 0, sizeof(float) * (size_t)C);
+            for (int i = h * HS; i < (h + 1) * HS; i++)
+                for (int j = 0; j < C; j++) o[j] += heads[i] * w->attn_proj_w[(size_t)i * C + j];
+            a->heads[l * NH + h] = through_frozen_ln(o, C, sigma, m->w.ln_f_w, u);
+        }
+        a->attn_bias[l] = attn_off ? 0 : through_frozen_ln(w->attn_proj_b, C, sigma, m->w.ln_f_w, u);
+        a->mlp[l] = through_frozen_ln(mp, C, sigma, m->w.ln_f_w, u);
+    }
+    free(o);
+    for (int i = 0; i < C; i++) a->final_bias += (double)m->w.ln_f_b[i] * u[i];
+    a->sum = a->embed + a->final_bias;
+    for (int l = 0; l < L; l++) {
+        a->sum += a->attn_bias[l] + a->mlp[l];
+        for (int h = 0; h < NH; h++) a->sum += a->heads[l * NH + h];
+    }
+    return 0;
+}
+
+void attribution_free(Attribution *a) {
+    free(a->heads);
+    free(a->attn_bias);
+    free(a->mlp);
+    a->heads = NULL, a->attn_bias = NULL, a->mlp = NULL;
+}
