@@ -107,6 +107,21 @@ static void zero_columns(const Gpt2State *s, AblationKind kind, int layer, float
     }
 }
 
+/* The patch, when it is of this kind and layer and its position is among the T being run: x (T, width)
+ * gets the value at its row, in columns [head * span, (head + 1) * span) (a head) or all of them. */
+static void apply_patch(const Gpt2State *s, PatchKind kind, int layer, float *x, int T, int width, int span) {
+    const Patch *p = &s->patch;
+    if (p->kind != kind || p->layer != layer) return;
+    for (int t = 0; t < T; t++) {
+        int pos = s->n_past + t;
+        if (p->pos >= 0 && pos != p->pos) continue;
+        const float *v = p->value + (p->pos < 0 ? (size_t)pos * (kind == PATCH_HEAD ? span : width) : 0);
+        float *row = x + (size_t)t * width;
+        if (kind == PATCH_HEAD) memcpy(row + (size_t)p->head * span, v, sizeof(float) * (size_t)span);
+        else memcpy(row, v, sizeof(float) * (size_t)width);
+    }
+}
+
 int ablation_parse(const char *spec, const Gpt2Config *c, Ablation *out, Err *err) {
     char rest[64] = "";
     int layer, idx, used = 0;
@@ -243,6 +258,7 @@ int gpt2_forward(Gpt2State *s, const int *tokens, int T, Trace *tr, float *logit
                                        slots_of(rec, tp, T, ID(TK_WEIGHTS), att_slots + 2 * T)};
         attention(s, l, T, rows);
         zero_columns(s, ABL_HEAD, l, s->heads, T, C, c->n_embd / c->n_head);
+        apply_patch(s, PATCH_HEAD, l, s->heads, T, C, c->n_embd / c->n_head);
         record_rows(rec, tp, T, ID(TK_HEADS), s->heads, (size_t)C, (size_t)C);
 
         /* 4. Output projection and the first residual: x = x + c_proj(heads). */
@@ -263,8 +279,10 @@ int gpt2_forward(Gpt2State *s, const int *tokens, int T, Trace *tr, float *logit
         record_rows(rec, tp, T, ID(TK_GELU), s->gelu, (size_t)FF, (size_t)FF);
         matmul(s, s->proj, s->gelu, w->fc_proj_w, w->fc_proj_b, T, FF, C);
         if (ablated(s, ABL_MLP, l, 0)) memset(s->proj, 0, sizeof(float) * (size_t)T * C);
+        apply_patch(s, PATCH_MLP, l, s->proj, T, C, C);
         record_rows(rec, tp, T, ID(TK_MLP_PROJ), s->proj, (size_t)C, (size_t)C);
         residual_forward(s->x, s->x, s->proj, (size_t)T * C);
+        apply_patch(s, PATCH_RESID, l, s->x, T, C, C);
         record_rows(rec, tp, T, ID(TK_RESID_OUT), s->x, (size_t)C, (size_t)C);
 #undef ID
     }

@@ -36,9 +36,20 @@ int ablation_parse(const char *spec, const Gpt2Config *cfg, Ablation *out, Err *
 void ablation_name(const Ablation *a, char *buf, size_t cap);
 void interventions_text(const Interventions *iv, char *buf, size_t cap);
 
+/* Activation patching: at one position, one activation is replaced by a value from another run (the
+ * clean run's), and the rest of the pass runs on from it. */
+typedef enum { PATCH_NONE, PATCH_RESID, PATCH_HEAD, PATCH_MLP } PatchKind;
+
+typedef struct {
+    PatchKind kind;  /* RESID: h.L.resid_out; HEAD: head H's slice of h.L.attn.heads; MLP: h.L.mlp.proj */
+    int layer, head, pos; /* pos -1: every position, value then holding one row per position */
+    const float *value; /* (C), or (HS) for a head; with pos -1, (positions, C) or (positions, HS) */
+} Patch;
+
 typedef struct {
     const Gpt2Model *m;
     Interventions iv;         /* what this state's forward passes switch off (none by default) */
+    Patch patch;              /* one activation taken from another run (kind PATCH_NONE: none) */
     float *k_cache, *v_cache; /* (L, NCTX, C): keys and values of every position seen so far */
     int n_past;               /* positions in the cache */
     int cap_T, cap_K;         /* scratch sized for blocks of cap_T tokens and cap_K keys */

@@ -16,6 +16,11 @@ fi
 # lessons on GPT-2 small's shapes: a step forward (PageDown) and a replay from the start (PageUp, or a
 # jump), target <= 100 ms each
 "$B/tests/viz_lessons" --model "$MODEL" lessons/*.lesson | sed -n 's/^\(lessons[^:]*\): .*(\(.*\))$/  lesson \1: \2 (target <= 100 ms)/p'
+# activation patching: a layers x positions residual sweep of a 19-token text on GPT-2 small's shapes,
+# target <= 10 s; an ablation toggled on a 64-token text, target <= 200 ms
+./gptstep patch --model "$MODEL" --clean "When Mary and John went to the store, John gave a drink to the little girl who was" \
+    --corrupt "When Mary and John went to the store, Mary gave a drink to the little girl who was" --target " Mary" |
+    sed -n 's/^logit: .*; \(.*\)$/  patching sweep (12 layers x 19 positions): \1 (target <= 10 s)/p'
 # the viewer on GPT-2 XL's shapes (48 layers, 25 heads, 1600 wide; 3.1 GB of float16, written once)
 XL=tests/out/gpt2-xl-shapes
 /usr/bin/python3 tools/write_shapes_model.py "$XL" xl || exit 1

@@ -146,12 +146,14 @@ class Reference:
         self.NH = cfg.get("n_head", self.C // 64)
         self.out = w.get("lm_head.weight", w["wte.weight"])
 
-    def forward(self, tokens, last_only=False, ablate=()):
+    def forward(self, tokens, last_only=False, ablate=(), patch=None):
         """All named tensors for positions 0..T-1 computed at once: {name: array [T, ...]}.
         Attention rows cover all T keys (future keys masked), as in a batched prefill.
         ablate: specs zeroed at every position (docs/experiments.md): "L.H" a head's slice of attn.heads,
         "L.mlp.N" a neuron of mlp.gelu, "L.attn" / "L.mlp" a sublayer's output, "pos" the position
-        embedding."""
+        embedding.
+        patch: (kind, layer, pos, value) puts value in place of h.L.resid_out ("resid") or h.L.mlp.proj
+        ("mlp") at pos, or of head H's output ("head", (layer, H), value [T, HS]) at every position."""
         heads_off = {tuple(map(int, a.split("."))) for a in ablate if re.fullmatch(r"\d+\.\d+", a)}
         neurons_off = {(int(a.split(".")[0]), int(a.split(".")[2])) for a in ablate if re.fullmatch(r"\d+\.mlp\.\d+", a)}
         attn_off = {int(a.split(".")[0]) for a in ablate if re.fullmatch(r"\d+\.attn", a)}
@@ -176,6 +178,8 @@ class Reference:
             for (li, hi) in heads_off:
                 if li == i:
                     heads[:, hi, :] = 0
+            if patch and patch[0] == "head" and patch[1][0] == i:
+                heads[:, patch[1][1], :] = patch[3]
             proj = heads.reshape(T, C) @ w[p + "attn.c_proj.weight"] + w[p + "attn.c_proj.bias"]
             if i in attn_off:
                 proj = np.zeros_like(proj)
@@ -190,7 +194,13 @@ class Reference:
             mp = g @ w[p + "mlp.c_proj.weight"] + w[p + "mlp.c_proj.bias"]
             if i in mlp_off:
                 mp = np.zeros_like(mp)
+            if patch and patch[0] == "mlp" and patch[1] == i:
+                mp = mp.copy()
+                mp[patch[2]] = patch[3]
             x = x + mp
+            if patch and patch[0] == "resid" and patch[1] == i:
+                x = x.copy()
+                x[patch[2]] = patch[3]
             r.update({p + "ln_1": ln1, p + "attn.q": q, p + "attn.k": k, p + "attn.v": v,
                       p + "attn.scores": scores.transpose(1, 0, 2), p + "attn.masked": masked.transpose(1, 0, 2),
                       p + "attn.weights": weights.transpose(1, 0, 2), p + "attn.heads": heads,

@@ -148,6 +148,32 @@ def main():
     check(abs(got_sum - got_logit) < 1e-3 and abs(got_logit - want_logit) < 1e-3 * max(1, abs(want_logit)),
           f"attribution: the parts add up to the logit ({got_sum} vs {got_logit}; NumPy {want_logit:.4f})")
 
+    # activation patching: every layer x position (and every head) against the reference patching the same
+    clean_p, corrupt_p = "Once upon a time, there was a", "Once upon a day, there was a"
+    toks_c = [int(t) for t in run([gptstep, "tokens", "--ids", clean_p]).split()]
+    toks_x = [int(t) for t in run([gptstep, "tokens", "--ids", corrupt_p]).split()]
+    rc_ = ref.forward(toks_c)
+    tgt = int(np.argmax(rc_["logits"][-1]))
+    lc, lx = rc_["logits"][-1][tgt], ref.forward(toks_x)["logits"][-1][tgt]
+    for what in ("resid", "mlp", "heads"):
+        out = run([gptstep, "patch", "--model", folder, "--clean", clean_p, "--corrupt", corrupt_p, "--target-id", str(tgt),
+                   "--what", what])
+        table = [list(map(float, l.split()[1:])) for l in out.splitlines() if l.startswith("h.") or l[:2].strip().isdigit()]
+        worst = 0.0
+        for l in range(ref.L):
+            if what == "heads":
+                for h in range(NH):
+                    lp = ref.forward(toks_x, patch=("head", (l, h), None, rc_[f"h.{l}.attn.heads"][:, h]))["logits"][-1][tgt]
+                    worst = max(worst, abs(table[l * NH + h][0] - (lp - lx) / (lc - lx)))
+            else:
+                name = "resid_out" if what == "resid" else "mlp.proj"
+                for p_ in range(len(toks_c)):
+                    lp = ref.forward(toks_x, patch=(what, l, p_, rc_[f"h.{l}.{name}"][p_]))["logits"][-1][tgt]
+                    worst = max(worst, abs(table[l][p_] - (lp - lx) / (lc - lx)))
+        check(worst < 2e-3, f"patching {what}: every cell within 2e-3 of the reference's (worst {worst:.1e})")
+        if what == "resid":
+            check(abs(table[-1][-1] - 1.0) < 1e-3, "patching the clean run's last residual stream restores 100%")
+
     # determinism of sampling
     folder = os.path.join(outdir, "tiny-f32")
     gen = lambda seed: run([gptstep, "generate", "--model", folder, "--prompt", prompt, "-n", "20",  # noqa: E731

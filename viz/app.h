@@ -25,5 +25,6 @@ void app_run_command(App *a, const char *cmd);
 
 int viz_view_main(int argc, char **argv);
 int viz_render_main(int argc, char **argv);
+int viz_patch_main(int argc, char **argv);
 
 #endif

@@ -8,6 +8,7 @@ int main(int argc, char **argv) {
         {"view", "open the viewer window: step through generation, see every head and probability", viz_view_main},
         {"render", "draw a view of the viewer to PNG, SVG or PDF without a window", viz_render_main},
         {"lesson", "play a lesson script in the viewer, or export it as a PDF handout", viz_lesson_main},
+        {"patch", "activation patching: which layer and position restore a clean prediction", viz_patch_main},
         {0, 0, 0},
     };
     return cli_main(argc, argv, viewer);

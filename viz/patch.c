@@ -1,0 +1,231 @@
+/* patch.c - `gptstep patch`: an activation-patching sweep (src/patching.c) printed as a table and, with
+ * -o, drawn as a heatmap (PNG, SVG, PDF) or saved as a NumPy array. */
+#define _GNU_SOURCE
+#include <cairo-pdf.h>
+#include <cairo-svg.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "gfx.h"
+#include "patching.h"
+
+static const char *PATCH_HELP =
+    "usage: gptstep patch [--model MODEL] --clean TEXT --corrupt TEXT (--target \" token\" | --target-id ID)\n"
+    "                     [--what resid|heads|mlp]\n"
+    "                     [-o FILE.png|.svg|.pdf|.npy]\n"
+    "\n"
+    "Activation patching: runs the corrupted text, puts back one activation from the clean text's run, and\n"
+    "measures how much of the clean prediction of the target token (at the last position) it restores:\n"
+    "(logit patched - logit corrupted) / (logit clean - logit corrupted); 1 = all of it. The texts must be\n"
+    "the same number of tokens. docs/experiments.md explains it.\n"
+    "  --what resid   the residual stream after each layer, at each position (default)\n"
+    "  --what mlp     each MLP's output, at each position\n"
+    "  --what heads   each head's output, at every position at once (layers x heads)\n"
+    "  -o FILE        draw the sweep as a heatmap (.png, .svg, .pdf) or save it as a NumPy array (.npy)\n";
+
+static void viz_piece_raw(const Tokenizer *t, int id, char *out, size_t cap) {
+    int len;
+    const char *b = tok_bytes(t, id, &len);
+    gfx_piece(b, len, out, cap);
+}
+
+static int encode(Gen *g, const char *text, int **ids, int *n, const char *what, Err *err) {
+    Err e;
+    if (tok_encode(g->tok, text, strlen(text), 1, ids, n, &e)) return err_set(err, "%s: %s", what, e.msg);
+    if (*n < 1) return err_set(err, "%s is empty", what);
+    return 0;
+}
+
+/* The heatmap: rows (layers, or layer.head), columns (positions, labelled with the clean tokens). */
+static int draw(const PatchSweep *s, Gen *g, const int *clean, const char *target, const char *path, Err *err) {
+    const int W = 1600, H = 900;
+    const char *dot = strrchr(path, '.');
+    cairo_surface_t *surf;
+    int png = 0;
+    if (dot && !strcmp(dot, ".png")) surf = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, W, H), png = 1;
+    else if (dot && !strcmp(dot, ".pdf")) surf = cairo_pdf_surface_create(path, W, H);
+    else if (dot && !strcmp(dot, ".svg")) surf = cairo_svg_surface_create(path, W, H);
+    else return err_set(err, "%s: expected a file name ending in .png, .svg, .pdf or .npy", path);
+    cairo_t *cr = cairo_create(surf);
+    Gfx g_, *gx = &g_;
+    gfx_begin(gx, cr, W, H, 0, 0);
+    gfx_fill(gx, (Rect){0, 0, W, H}, GFX_BG);
+    const int NH = g->model.cfg.n_head;
+    char title[400], label[256];
+    snprintf(title, sizeof title, "Activation patching on %s: how much of \"%s\" each %s restores (1 = all)", g->model.name, target,
+             s->what == PATCH_RESID ? "layer's residual stream at each position" : s->what == PATCH_MLP ? "MLP output at each position"
+                                                                                 : "head's output restores");
+    double pad = gx->fs, top = pad + gfx_title_h(gx);
+    gfx_panel(gx, (Rect){pad / 2, pad / 2, W - pad, H - pad});
+    gfx_panel_title(gx, (Rect){pad / 2, pad / 2, W - pad, H - pad}, title, NULL);
+    gfx_font(gx, FONT_MONO, gx->fs * 0.85, 0);
+    double lab_w = gfx_text_w(gx, "L47.24") + pad, band = s->cols > 1 ? gx->fs * 7 : 0;
+    double cw = (W - 2 * pad - lab_w - gx->fs * 6) / s->cols, ch = (H - top - band - 2 * pad) / s->rows;
+    double cell = s->cols > 1 ? fmin(cw, ch * 3) : fmin(cw, gx->fs * 8);
+    ch = fmin(ch, gx->fs * 2.2);
+    double x0 = pad + lab_w, y0 = top + pad * 0.5;
+    for (int r = 0; r < s->rows; r++) {
+        for (int c = 0; c < s->cols; c++) {
+            double v = s->restored[r * s->cols + c];
+            Rect cr2 = {x0 + c * cell, y0 + r * ch, cell, ch};
+            gfx_fill(gx, cr2, gfx_div(gx, v > 1 ? 1 : v < -1 ? -1 : v));
+            if (cell >= gx->fs * 2.6 && ch >= gfx_line_h(gx)) {
+                char num[32];
+                snprintf(num, sizeof num, "%.2f", v);
+                gfx_color(gx, fabs(v) > 0.6 ? GFX_WHITE : GFX_INK);
+                gfx_font(gx, FONT_MONO, gx->fs * 0.75, 0);
+                gfx_text_fit(gx, cr2.x + cell / 2, cr2.y + ch / 2 + gfx_ascent(gx) * 0.4, num, cell - 2, 0.5);
+            }
+        }
+        char rl[32];
+        if (s->what == PATCH_HEAD) snprintf(rl, sizeof rl, "%d.%d", r / NH, r % NH);
+        else snprintf(rl, sizeof rl, "h.%d", r);
+        gfx_font(gx, FONT_MONO, gx->fs * 0.85, 0);
+        gfx_color(gx, GFX_INK);
+        if (ch >= gfx_line_h(gx) * 0.9 || r % (int)(gfx_line_h(gx) / ch + 1) == 0)
+            gfx_text_fit(gx, x0 - pad * 0.4, y0 + r * ch + ch / 2 + gfx_ascent(gx) * 0.4, rl, lab_w - pad * 0.5, 1);
+    }
+    for (int c = 0; c < s->cols && s->cols > 1; c++) {
+        viz_piece_raw(g->tok, clean[c], label, sizeof label);
+        char full[300];
+        snprintf(full, sizeof full, "%d %s", c, label);
+        gfx_font(gx, FONT_MONO, gx->fs * 0.85, 0);
+        gfx_color(gx, GFX_INK);
+        gfx_text_up(gx, x0 + c * cell + cell / 2 + gfx_ascent(gx) * 0.4, y0 + s->rows * ch + pad * 0.5, full, band - pad);
+    }
+    gfx_font(gx, FONT_SANS, gx->fs * 0.85, 0);
+    gfx_color(gx, GFX_MUTED);
+    snprintf(title, sizeof title, "logit of \"%s\": clean %.3f, corrupted %.3f", target, s->clean_logit, s->corrupt_logit);
+    gfx_text_fit(gx, pad, H - pad, title, W - 2 * pad, 0);
+    cairo_destroy(cr);
+    cairo_surface_flush(surf);
+    cairo_status_t st = png ? cairo_surface_write_to_png(surf, path) : CAIRO_STATUS_SUCCESS;
+    cairo_surface_finish(surf);
+    if (st == CAIRO_STATUS_SUCCESS) st = cairo_surface_status(surf);
+    cairo_surface_destroy(surf);
+    return st == CAIRO_STATUS_SUCCESS ? 0 : err_set(err, "%s: cannot write: %s", path, cairo_status_to_string(st));
+}
+
+int viz_patch_main(int argc, char **argv) {
+    static struct option opts[] = {{"model", required_argument, 0, 'm'}, {"clean", required_argument, 0, 'c'},
+                                   {"corrupt", required_argument, 0, 'x'}, {"target", required_argument, 0, 't'},
+                                   {"what", required_argument, 0, 'w'},  {"help", no_argument, 0, 'h'},
+                                   {"target-id", required_argument, 0, 'i'},
+                                   {0, 0, 0, 0}};
+    const char *model = NULL, *clean = NULL, *corrupt = NULL, *target = NULL, *out = NULL;
+    long target_id = -1;
+    PatchKind what = PATCH_RESID;
+    int c;
+    while ((c = getopt_long(argc, argv, "m:o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm': model = optarg; break;
+        case 'c': clean = optarg; break;
+        case 'x': corrupt = optarg; break;
+        case 't': target = optarg; break;
+        case 'o': out = optarg; break;
+        case 'i': {
+            char *end;
+            target_id = strtol(optarg, &end, 10);
+            if (*end || target_id < 0) {
+                fprintf(stderr, "gptstep patch: --target-id expects a token id, got '%s'\n", optarg);
+                return 2;
+            }
+            target = "";
+            break;
+        }
+        case 'w':
+            if (!strcmp(optarg, "resid")) what = PATCH_RESID;
+            else if (!strcmp(optarg, "mlp")) what = PATCH_MLP;
+            else if (!strcmp(optarg, "heads") || !strcmp(optarg, "head")) what = PATCH_HEAD;
+            else {
+                fprintf(stderr, "gptstep patch: --what expects resid, mlp or heads, got '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case 'h': fputs(PATCH_HELP, stdout); return 0;
+        default: fprintf(stderr, "gptstep patch: unknown option (see 'gptstep patch --help')\n"); return 2;
+        }
+    }
+    if (!clean || !corrupt || !target || optind < argc) {
+        fprintf(stderr, "gptstep patch: needs --clean TEXT, --corrupt TEXT and --target \" token\" (see 'gptstep patch --help')\n");
+        return 2;
+    }
+    Gen g;
+    Err err;
+    if (gen_open(&g, model, TRACE_FULL, &err)) {
+        fprintf(stderr, "gptstep: %s\n", err.msg);
+        return 1;
+    }
+    int *a = NULL, *b = NULL, *t = NULL, na, nb, nt, rc = 1;
+    char idtext[32];
+    if (target_id >= 0) { /* the token's own piece, for the messages */
+        if (target_id >= g.model.cfg.n_vocab) {
+            fprintf(stderr, "gptstep patch: --target-id %ld is out of range 0..%d\n", target_id, g.model.cfg.n_vocab - 1);
+            gen_close(&g);
+            return 2;
+        }
+        snprintf(idtext, sizeof idtext, "id %ld", target_id);
+        target = idtext;
+        t = malloc(sizeof(int));
+        t[0] = (int)target_id, nt = 1;
+    }
+    if (encode(&g, clean, &a, &na, "--clean", &err) || encode(&g, corrupt, &b, &nb, "--corrupt", &err) ||
+        (!t && encode(&g, target, &t, &nt, "--target", &err))) {
+        fprintf(stderr, "gptstep patch: %s\n", err.msg);
+    } else if (na != nb) {
+        fprintf(stderr, "gptstep patch: the clean text is %d tokens and the corrupted text %d: patching needs the same number\n", na, nb);
+    } else if (nt != 1) {
+        fprintf(stderr, "gptstep patch: --target \"%s\" is %d tokens, expected one (see 'gptstep tokens')\n", target, nt);
+    } else {
+        PatchSweep s;
+        double t0 = now_seconds();
+        if (patch_sweep(&g, a, b, na, t[0], what, &s, &err)) {
+            fprintf(stderr, "gptstep patch: %s\n", err.msg);
+        } else {
+            rc = 0;
+            const int NH = g.model.cfg.n_head;
+            char label[256];
+            printf("patching %s of \"%s\" into \"%s\": how much of the clean logit of \"%s\" comes back\n",
+                   what == PATCH_RESID ? "the residual stream" : what == PATCH_MLP ? "the MLP outputs" : "the heads' outputs", clean,
+                   corrupt, target);
+            printf("logit: clean %.4f, corrupted %.4f; %d runs in %.2f s\n\n", s.clean_logit, s.corrupt_logit, s.rows * s.cols,
+                   now_seconds() - t0);
+            if (s.cols > 1) {
+                printf("%-6s", "");
+                for (int p = 0; p < s.cols; p++) {
+                    viz_piece_raw(g.tok, a[p], label, sizeof label);
+                    printf(" %7.7s", label);
+                }
+                printf("\n");
+            }
+            for (int r = 0; r < s.rows; r++) {
+                if (what == PATCH_HEAD) printf("%2d.%-3d", r / NH, r % NH);
+                else printf("h.%-4d", r);
+                for (int p = 0; p < s.cols; p++) printf(" %7.3f", s.restored[r * s.cols + p]);
+                printf("\n");
+            }
+            if (out) {
+                const char *dot = strrchr(out, '.');
+                if (dot && !strcmp(dot, ".npy")) {
+                    float *f = malloc(sizeof(float) * (size_t)s.rows * s.cols);
+                    for (int i = 0; i < s.rows * s.cols; i++) f[i] = (float)s.restored[i];
+                    int64_t shape[2] = {s.rows, s.cols};
+                    if (npy_save(out, f, 2, shape, &err)) fprintf(stderr, "gptstep patch: %s\n", err.msg), rc = 1;
+                    free(f);
+                } else if (draw(&s, &g, a, target, out, &err)) {
+                    fprintf(stderr, "gptstep patch: %s\n", err.msg);
+                    rc = 1;
+                }
+                if (rc == 0) printf("\n%s written\n", out);
+            }
+            patch_sweep_free(&s);
+        }
+    }
+    free(a), free(b), free(t);
+    gen_close(&g);
+    return rc;
+}
