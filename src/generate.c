@@ -161,3 +161,35 @@ void gen_set_interventions(Gen *g, const Interventions *iv) {
     g->state.iv = *iv;
     interventions_text(iv, g->trace.interventions, sizeof g->trace.interventions);
 }
+
+int gen_replay(Gen *g, const int *tokens, int n_prompt, int n_steps, const int *chosen, const SamplerSettings *settings,
+               Err *err) {
+    const int n = n_prompt + n_steps - 1;
+    gen_truncate(g, 0);
+    if (n_prompt < 1 || n_steps < 1) return err_set(err, "nothing to replay");
+    if (n > g->model.cfg.n_ctx)
+        return err_set(err, "%d positions are more than the model's %d-token context", n, g->model.cfg.n_ctx);
+    if (check_trace_memory(g, n, err)) return -1;
+    trace_begin_step(&g->trace, 0, n);
+    int rc = gpt2_forward(&g->state, tokens, n, &g->trace, g->logits, err);
+    g->has_logits = rc == 0;
+    if (rc) {
+        gen_truncate(g, 0);
+        return rc;
+    }
+    /* one pass ran every position; the trace gets the steps back: the prompt, then one per token */
+    Trace *tr = &g->trace;
+    tr->n_steps = 0;
+    trace_begin_step(tr, 0, n_prompt);
+    for (int s = 1; s < n_steps; s++) trace_begin_step(tr, n_prompt + s - 1, 1);
+    for (int p = 0; p < n; p++) tr->pos[p].step = p < n_prompt ? 0 : p - n_prompt + 1;
+    const int id_probs = trace_id(tr, TK_PROBS, 0);
+    for (int s = 0; s < n_steps; s++) {
+        TraceStep *st = &tr->steps[s];
+        st->chosen = chosen[s];
+        st->sampler = settings[s];
+        const float *pr = chosen[s] >= 0 ? trace_get(tr, id_probs, st->pos0 + st->n_pos - 1) : NULL;
+        st->chosen_prob = pr ? pr[chosen[s]] : 0;
+    }
+    return 0;
+}

@@ -43,6 +43,13 @@ int gen_start_unconditional(Gen *g, Err *err);
 /* Chooses the next token with the sampler (or takes `forced` when >= 0), records the choice on the
  * current step, and returns it; does not run it through the model yet. */
 int gen_choose(Gen *g, int forced);
+/* Runs a whole path again in one forward pass (after an intervention changed the model): the prompt's
+ * n_prompt tokens and the n_steps - 1 chosen after them (tokens holds all of them), with the steps
+ * rebuilt as they were: chosen[s] and settings[s] after step s (the last one pending, -1: none). The
+ * logits of each step's last position are computed when read, as a prompt's are. */
+int gen_replay(Gen *g, const int *tokens, int n_prompt, int n_steps, const int *chosen, const SamplerSettings *settings,
+               Err *err);
+
 /* Runs the token chosen at the last step as a new step. */
 int gen_advance(Gen *g, Err *err);
 

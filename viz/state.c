@@ -52,6 +52,7 @@ void viz_init(VizState *v) {
     v->ui.hover = -1;
     atomic_store(&v->ui.load_percent, -1);
     v->run.d.epoch = -1;
+    v->run.clean_pos = -1;
     v->run.gen.sampler = sampler_default();
     v->run.prompt = xstrdup("Once upon a time there was a");
 }
@@ -76,11 +77,13 @@ static void free_derived(VizDerived *d) {
 
 
 static void drop_clean(VizRun *r) {
+    free(r->clean_lnf);
     free(r->clean_probs);
     free(r->clean_tokens);
-    r->clean_probs = NULL;
+    r->clean_lnf = r->clean_probs = NULL;
     r->clean_tokens = NULL;
     r->clean_n = 0;
+    r->clean_pos = -1;
 }
 
 void viz_free(VizState *v) {
@@ -373,6 +376,8 @@ int viz_needs_prepare(const VizState *v) {
            memcmp(&d->s, &v->run.gen.sampler, sizeof d->s) != 0;
 }
 
+static void clean_probs_at(VizRun *r, int p);
+
 void viz_prepare(VizState *v) {
     if (!viz_needs_prepare(v)) return;
     VizRun *r = &v->run;
@@ -423,6 +428,7 @@ void viz_prepare(VizState *v) {
         for (int i = 0; i < n; i++) d->lens_id[at[i]] = ids[i], d->lens_p[at[i]] = ps[i];
         free(resid);
     }
+    if (r->gen.state.iv.n) clean_probs_at(r, pos); /* the clean model's prediction there, to compare */
     d->epoch = r->epoch, d->pos = q, d->s = r->gen.sampler;
 }
 
@@ -479,12 +485,32 @@ int viz_cell_lines(const VizState *v, const CellBreakdown *c, char lines[][256],
 
 /* ---- ablations ---- */
 
+/* Whether the clean run's numbers hold at position p: an ablation is on, and the text up to p is the
+ * one the clean run saw. */
+static int clean_applies(const VizRun *r, int p) {
+    if (!r->clean_lnf || p < 0 || p >= r->clean_n || p >= r->gen.trace.n_pos || !r->gen.state.iv.n) return 0;
+    for (int i = 0; i <= p; i++)
+        if (r->gen.trace.pos[i].token != r->clean_tokens[i]) return 0;
+    return 1;
+}
+
+/* The clean probabilities at position p, from its kept ln_f through the output layer (the worker's work). */
+static void clean_probs_at(VizRun *r, int p) {
+    if (r->clean_pos == p && r->clean_probs) return;
+    r->clean_pos = -1;
+    if (!clean_applies(r, p) || !r->gen.trace.head) return;
+    const int V = r->gen.model.cfg.n_vocab, C = r->gen.model.cfg.n_embd;
+    if (!r->clean_probs) r->clean_probs = xmalloc(sizeof(float) * (size_t)V);
+    float *logits = xmalloc(sizeof(float) * (size_t)V);
+    r->gen.trace.head(r->gen.trace.head_ctx, r->clean_lnf + (size_t)p * C, 1, logits, r->clean_probs);
+    free(logits);
+    r->clean_pos = p;
+}
+
 float viz_clean_prob(const VizState *v, int p, int id) {
     const VizRun *r = &v->run;
-    if (!r->clean_probs || p < 0 || p >= r->clean_n || p >= r->gen.trace.n_pos || !r->gen.state.iv.n) return -1;
-    for (int i = 0; i <= p; i++) /* the same text up to p, or the clean prediction does not apply */
-        if (r->gen.trace.pos[i].token != r->clean_tokens[i]) return -1;
-    return r->clean_probs[(size_t)p * r->gen.model.cfg.n_vocab + id];
+    if (!r->clean_probs || p != r->clean_pos || !clean_applies(r, p)) return -1;
+    return r->clean_probs[id];
 }
 
 int viz_ablate(VizState *v, const char *spec, Err *err) {
@@ -505,16 +531,17 @@ int viz_ablate(VizState *v, const char *spec, Err *err) {
             iv.a[iv.n++] = a;
         }
     }
-    const int V = r->gen.model.cfg.n_vocab, n = r->gen.trace.n_pos;
+    const int n = r->gen.trace.n_pos;
     if (!r->gen.state.iv.n && iv.n) { /* the clean run's predictions, to compare with */
         drop_clean(r);
-        r->clean_probs = xmalloc(sizeof(float) * (size_t)n * V);
+        const int C = r->gen.model.cfg.n_embd;
+        r->clean_lnf = xmalloc(sizeof(float) * (size_t)n * C); /* C floats a position; probabilities when shown */
         r->clean_tokens = xmalloc(sizeof(int) * (size_t)n);
         for (int p = 0; p < n; p++) {
             r->clean_tokens[p] = r->gen.trace.pos[p].token;
-            const float *pr = viz_tensor(v, TK_PROBS, 0, p);
-            if (pr) memcpy(r->clean_probs + (size_t)p * V, pr, sizeof(float) * (size_t)V);
-            else memset(r->clean_probs + (size_t)p * V, 0, sizeof(float) * (size_t)V);
+            const float *x = viz_tensor(v, TK_LN_F, 0, p);
+            if (x) memcpy(r->clean_lnf + (size_t)p * C, x, sizeof(float) * (size_t)C);
+            else memset(r->clean_lnf + (size_t)p * C, 0, sizeof(float) * (size_t)C);
         }
         r->clean_n = n;
     }
@@ -527,18 +554,20 @@ int viz_ablate(VizState *v, const char *spec, Err *err) {
     memcpy(chosen, b.chosen, sizeof(int) * (size_t)b.n_steps);
     memcpy(set, b.settings, sizeof(SamplerSettings) * (size_t)b.n_steps);
     int steps = b.n_steps, shown = r->step, query = v->view.query, key = v->view.key;
+    const int n_prompt = r->gen.trace.steps[0].n_pos, n_tok = n_prompt + steps - 1;
+    int *tokens = xmalloc(sizeof(int) * (size_t)(n_tok > 0 ? n_tok : 1));
+    for (int i = 0; i < n_tok; i++) tokens[i] = r->gen.trace.pos[i].token;
     gen_set_interventions(&r->gen, &iv);
-    free(r->ran_prompt); /* the prompt's positions change: run it again */
-    r->ran_prompt = NULL;
     SamplerSettings keep = r->gen.sampler;
-    int rc = start_prompt(v, err);
-    for (int s = 0; rc == 0 && s < steps; s++) {
-        if (s > 0 && (rc = gen_advance(&r->gen, err))) break;
-        if (chosen[s] >= 0) {
-            gen_choose(&r->gen, chosen[s]);
-            r->gen.trace.steps[s].sampler = set[s];
-        }
+    /* the same tokens, in one pass through the model with these parts switched off */
+    r->epoch++;
+    int rc = gen_replay(&r->gen, tokens, n_prompt, steps, chosen, set, err);
+    free(tokens);
+    if (rc == 0) { /* the trace starts with this prompt's positions as the model now computes them */
+        free(r->ran_prompt);
+        r->ran_prompt = xstrdup(r->prompt);
     }
+    viz_branches_reset(r);
     r->gen.sampler = keep;
     viz_branch_save(r);
     r->step = shown < r->gen.trace.n_steps ? shown : r->gen.trace.n_steps - 1;

@@ -78,10 +78,12 @@ typedef struct {
     int step;            /* the displayed step: positions up to its end are shown */
     VizBranch *branches; /* every path generated from this prompt (the current one may be newer) */
     int n_branches, branch;
-    float *clean_probs;  /* (clean_n, V) the unablated model's probabilities at each position of the text,
-                          * kept when the first ablation is switched on (NULL: none kept) */
+    float *clean_lnf;    /* (clean_n, C) the unablated model's final LayerNorm output at each position of
+                          * the text, kept when the first ablation is switched on (NULL: none kept) */
     int *clean_tokens;   /* the text they were computed for: they hold where the text still matches */
     int clean_n;
+    float *clean_probs;  /* (V) the unablated model's probabilities at position clean_pos (viz_prepare) */
+    int clean_pos;
     VizDerived d;
 } VizRun;
 
