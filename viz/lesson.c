@@ -72,6 +72,7 @@ static const Fact FACTS[] = {
     {"entropy", 0, "the model's entropy there, in nats"},
     {"rank", 1, "rank \" piece\": the rank of that token"},
     {"p", 1, "p \" piece\": its probability, in %"},
+    {"clean_p", 1, "clean_p \" piece\": its probability with nothing switched off (while an ablation is on), in %"},
     {"weight", 2, "weight Q K: the selected head's attention weight of query Q on key K, in %"},
     {"lens", 1, "lens L: the logit lens's top token after layer L"},
     {"lens_p", 1, "lens_p L: its probability, in %"},
@@ -216,6 +217,12 @@ int lesson_fact(VizState *v, const char *expr, char *text, size_t cap, double *n
             while (r < V && d->order[r] != id) r++;
             iv = r + 1, x = (double)iv;
         }
+    } else if (!strcmp(name, "clean_p")) {
+        int id = piece_id(v, args[0]);
+        if (id < 0) return err_set(err, "no single token is \"%s\"", args[0]);
+        float cp = viz_clean_prob(v, pos, id);
+        if (cp < 0) return err_set(err, "clean_p: nothing is switched off here (use ablate first)");
+        x = 100.0 * cp, snprintf(text, cap, "%.1f%%", x);
     } else if (!strcmp(name, "weight")) {
         int q = atoi(args[0]), k = atoi(args[1]), n = viz_n_shown(v);
         if (q < 0 || q >= n || k < 0 || k > q) return err_set(err, "weight %d %d: expected a query 0..%d and a key 0..query", q, k, n - 1);
@@ -492,6 +499,10 @@ void lesson_free(Lesson *l) {
 
 /* Puts the viewer back to its defaults, keeping the loaded model. */
 static void reset_view(VizState *v) {
+    if (v->run.gen.state.iv.n) { /* nothing switched off: the script starts from the clean model */
+        Err e;
+        if (!v->run.loaded || viz_ablate(v, "clear", &e)) v->run.gen.state.iv.n = 0;
+    }
     viz_view_defaults(&v->view);
     v->run.step = 0;
     v->ui.message[0] = 0;
@@ -533,6 +544,7 @@ int lesson_show(Lesson *l, VizState *v, int k, Err *err) {
         if (it->kind == LI_HEADING) { /* a new step: its own caption and highlights */
             heading = i;
             v->view.n_hl_tokens = v->view.n_hl_cells = v->view.n_hl_cands = 0;
+            v->ui.message[0] = 0; /* what an earlier step's commands said is not this step's */
         } else if (it->kind == LI_COMMAND) {
             if (viz_command(v, it->text, &e2)) {
                 err_set(err, "%s:%d:%d: %s", l->path, it->line, it->arg_col, e2.msg);
