@@ -84,7 +84,33 @@ def check_file(line):
         for u in ws[i + 1:]:
             if overlap(w, u):
                 problems.append(f"'{w[4]}' and '{u[4]}' overlap at ({w[0]:.0f},{w[1]:.0f})")
+    problems += rank_column(ws)
     return path, len(ws), problems
+
+
+def rank_column(ws):
+    """The distribution's table: every row has its rank number, 1, 2, 3, ... down the '#' column."""
+    out = []
+    for h in ws:
+        if h[4] != "#":
+            continue
+        tok = [u for u in ws if u[4] == "token" and abs(u[3] - h[3]) < 2 and u[0] > h[0]]
+        if not tok:
+            continue
+        t = min(tok, key=lambda u: u[0])
+        below = [u for u in ws if u[1] > h[3] - 1]
+        labels = sorted((u for u in below if abs(u[0] - t[0]) < 2), key=lambda u: u[1])
+        rows = []
+        for u in labels:  # the rows run down until the first line that is not a row
+            if rows and u[1] - rows[-1][3] > (u[3] - u[1]) * 1.5:
+                break
+            rows.append(u)
+        nums = sorted((u for u in below if h[0] - 2 <= u[0] and u[2] <= t[0] + 0.5 and u[4].isdigit()
+                       and rows and u[1] <= rows[-1][3]), key=lambda u: u[1])
+        got = [int(u[4]) for u in nums]
+        if got != list(range(1, len(rows) + 1)):
+            out.append(f"the distribution's {len(rows)} rows are numbered {got}")
+    return out
 
 
 def main():

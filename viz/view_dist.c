@@ -45,7 +45,7 @@ void view_distribution(VizState *v, Gfx *g, Rect r) {
     gfx_font(g, FONT_SANS, g->fs * 0.85, 0);
     double lh = gfx_line_h(g), row = lh * 1.2, asc = gfx_ascent(g);
     /* columns: rank | token | bars | percentages */
-    double rank_w = gfx_text_w(g, "40") + pad;
+    double rank_w = gfx_text_w(g, "000") + pad; /* room for any row number, whatever the font hints */
     gfx_font(g, FONT_SANS, g->fs * 0.85, 1);
     double pct_w = gfx_text_w(g, "100.0% \xE2\x86\x92 100.0%") + pad;
     double tok_w = fmin(r.w * 0.26, g->fs * 8);
