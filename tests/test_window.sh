@@ -23,7 +23,7 @@ sleep 1
 cd "$DIR" || exit 1
 wait_window() { # wait_window TITLE: sets WID to the window with that exact title (10 s at most)
     WID=""
-    for _ in $(seq 1 100); do
+    for _ in $(seq 1 300); do # 30 s at most: a busy machine can be slow to start a sanitizer build
         WID=$(xdotool search --name "^$1\$" 2>/dev/null | head -n 1)
         [ -n "$WID" ] && return 0
         sleep 0.1
@@ -41,6 +41,9 @@ key() { xdotool key --window "$WID" "$@" 2>/dev/null; }
 same_pixels() { [ "$(/usr/bin/compare -metric AE "$1" "$2" null: 2>&1)" = "0" ]; }
 differs() { # differs A B WHAT: the two screenshots must not be identical
     if same_pixels "$1" "$2"; then echo "FAIL $3: the window did not change"; fails=$((fails + 1)); else echo "ok   $3"; fi
+}
+settle() { # screenshots until two in a row are the same (10 s at most): the worker has finished
+    shot; for _ in $(seq 1 20); do prev=shot$n.png; sleep 0.3; shot; same_pixels "$prev" "shot$n.png" && return 0; done; return 0
 }
 check() { if eval "$1"; then echo "ok   $2"; else echo "FAIL $2"; fails=$((fails + 1)); fi; }
 
@@ -78,12 +81,12 @@ if ! wait_window "gptstep lesson"; then
     echo "FAIL no lesson window appeared"; fails=$((fails + 1)); cat lesson.log
 else
     sleep 1
-    shot; first=shot$n.png           # step 1
-    key Next; shot; second=shot$n.png
+    settle; first=shot$n.png         # step 1, once the model has loaded and run
+    key Next; settle; second=shot$n.png
     differs "$first" "$second" "lesson: PageDown advances"
-    key Prior; shot
+    key Prior; settle
     check "same_pixels $first shot$n.png" "lesson: PageUp returns to exactly the same frame"
-    key Escape Right; shot
+    key Escape Right; settle
     differs "$first" "shot$n.png" "lesson: Esc leaves the lesson, Right then steps the viewer"
     key q
     for _ in $(seq 1 50); do kill -0 $VPID 2>/dev/null || break; sleep 0.1; done
