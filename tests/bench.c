@@ -1,7 +1,10 @@
 /* bench.c - speed of the decoder on random weights with GPT-2 small's shapes (12 layers, 12 heads,
  * 768 channels, 50,257 tokens): prefill at T=64 and T=256, decode of 128 tokens after a 64-token
- * prompt, each with recording full and off, and peak memory. Prints measurements only; the targets
- * are in docs/performance.md.   bench [--quick]   bench --prefill T full|attention|off [REPS] */
+ * prompt, each with recording full and off, and peak memory; then this machine's limits (triad memory
+ * bandwidth, FMA peak) measured in the same run, and the figures as fractions of them, next to the
+ * issue's targets (docs/performance.md).   bench [--quick]   bench --prefill T full|attention|off [REPS] */
+#include <immintrin.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +110,83 @@ static double decode(const Gpt2Model *m, int n, TraceMode mode) {
     return tps;
 }
 
+/* ---- this machine's limits, measured in the same run: figures are reported as fractions of them ---- */
+
+/* Memory bandwidth: a STREAM-style triad a = b + s*c over three 128 MB arrays on every thread, best
+ * of 5; 12 bytes a float moved (two read, one written), as STREAM counts. GB/s. */
+static double limit_triad(void) {
+    const size_t n = (size_t)32 << 20;
+    float *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b), *c = malloc(n * sizeof *c);
+    if (!a || !b || !c) return 0;
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) a[i] = 0, b[i] = 1, c[i] = 2; /* first touch on the thread that uses it */
+    double best = 0;
+    for (int r = 0; r < 5; r++) {
+        double t0 = now_seconds();
+        const float s = 0.5f + (float)r;
+#pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < n; i++) a[i] = b[i] + s * c[i];
+        double gbs = 12.0 * (double)n / (now_seconds() - t0) / 1e9;
+        best = gbs > best ? gbs : best;
+    }
+    volatile float sink = a[n / 3];
+    (void)sink;
+    free(a), free(b), free(c);
+    return best;
+}
+
+/* Peak single-precision FMA throughput: 12 independent vector accumulators (enough to cover the FMA
+ * units' latency), registers only, on every thread. GFLOP/s (an FMA is 2 FLOPs). */
+#define FMA_ITERS 20000000L
+__attribute__((target("avx512f"))) static float fma_loop_avx512(float x) {
+    __m512 acc[12], m = _mm512_set1_ps(0.999999f), add = _mm512_set1_ps(x);
+    for (int j = 0; j < 12; j++) acc[j] = _mm512_set1_ps((float)j);
+    for (long i = 0; i < FMA_ITERS; i++)
+        for (int j = 0; j < 12; j++) acc[j] = _mm512_fmadd_ps(acc[j], m, add);
+    for (int j = 1; j < 12; j++) acc[0] = _mm512_add_ps(acc[0], acc[j]);
+    return _mm512_reduce_add_ps(acc[0]);
+}
+__attribute__((target("avx2,fma"))) static float fma_loop_avx2(float x) {
+    __m256 acc[12], m = _mm256_set1_ps(0.999999f), add = _mm256_set1_ps(x);
+    for (int j = 0; j < 12; j++) acc[j] = _mm256_set1_ps((float)j);
+    for (long i = 0; i < FMA_ITERS; i++)
+        for (int j = 0; j < 12; j++) acc[j] = _mm256_fmadd_ps(acc[j], m, add);
+    for (int j = 1; j < 12; j++) acc[0] = _mm256_add_ps(acc[0], acc[j]);
+    float out[8];
+    _mm256_storeu_ps(out, acc[0]);
+    return out[0] + out[7];
+}
+static double limit_fma(const char **isa) {
+    int avx512 = __builtin_cpu_supports("avx512f"), avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    *isa = avx512 ? "AVX-512" : avx2 ? "AVX2" : "none";
+    if (!avx2 && !avx512) return 0;
+    double best = 0;
+    for (int r = 0; r < 3; r++) {
+        volatile float sink = 0;
+        int threads = 1;
+        double t0 = now_seconds();
+#pragma omp parallel
+        {
+            float v = avx512 ? fma_loop_avx512(1e-6f * (float)r) : fma_loop_avx2(1e-6f * (float)r);
+#pragma omp atomic
+            sink += v;
+#pragma omp single
+            threads = omp_get_num_threads();
+        }
+        double gf = 2.0 * 12 * (avx512 ? 16 : 8) * (double)FMA_ITERS * threads / (now_seconds() - t0) / 1e9;
+        best = gf > best ? gf : best;
+    }
+    return best;
+}
+
+/* FLOPs of one prompt token in a prefill of T tokens: the weight matmuls (12 C^2 a layer: qkv 3, attention
+ * projection 1, MLP 4 + 4), attention (q.k and the weighted sum of v over (T+1)/2 keys on average), and
+ * the logits of the last position shared among the T tokens. */
+static double prefill_flops(const Gpt2Config *c, int T) {
+    double C = c->n_embd, L = c->n_layer;
+    return 2 * L * 12 * C * C + 2 * L * 2 * C * (T + 1) / 2.0 + 2 * C * c->n_vocab / T;
+}
+
 int main(int argc, char **argv) {
     int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
     Gpt2Model m;
@@ -148,6 +228,22 @@ int main(int argc, char **argv) {
                p[i][2], p[i][3], 100 * (p[i][2] / p[i][0] - 1));
     printf("  %-28s %8.1f %9s %8.1f %11s %9.1f%%\n", "decode 128 after 64", df, "-", dof, "-", 100 * (dof / df - 1));
     printf("  peak memory (resident): %.0f MB\n", ru.ru_maxrss / 1024.0);
+    /* the same figures as fractions of this machine's limits, measured now */
+    const char *isa;
+    double bw = limit_triad(), peak = limit_fma(&isa);
+    const Gpt2Config *c = &m.cfg; /* every float32 parameter, read once a decoded token: 124.4M, 498 MB */
+    double C = c->n_embd, n_params = (double)c->n_vocab * C + (double)c->n_ctx * C + c->n_layer * (12 * C * C + 13 * C) + 2 * C;
+    double weight_bytes = 4.0 * n_params;
+    printf("this machine's limits, measured in this run (%d threads): memory bandwidth %.1f GB/s (triad),\n"
+           "  single-precision FMA peak %.0f GFLOP/s (%s)\n", omp_get_max_threads(), bw, peak, isa);
+    for (int i = 0; i < 2; i++) {
+        int T = i ? 256 : 64;
+        double f = prefill_flops(&m.cfg, T) / 1e9;
+        printf("  prefill T=%-3d full recording: %.0f tok/s x %.1f MFLOP = %.0f GFLOP/s = %.2f of the FMA peak"
+               " (1st run %.2f; target >= 0.40)\n", T, p[i][0], f * 1e3, p[i][0] * f, p[i][0] * f / peak, p[i][1] * f / peak);
+    }
+    printf("  decode full recording: %.1f tok/s x %.0f MB of weights = %.1f GB/s = %.2f of the bandwidth (target >= 0.70)\n",
+           df, weight_bytes / 1e6, df * weight_bytes / 1e9, df * weight_bytes / 1e9 / bw);
     gpt2_free(&m);
     return 0;
 }
