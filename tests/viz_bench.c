@@ -75,7 +75,13 @@ int main(int argc, char **argv) {
         double ms = (now_seconds() - t1) * 1e3;
         if (ms < best) best = ms, dec = (t2 - t1) * 1e3, prep = (t3 - t2) * 1e3, drw = d;
     }
-    /* an ablation toggled: the same text rerun with a head switched off, the numbers, a frame */
+    /* an ablation toggled on a 64-token text (the issue's case): the same text rerun with a head
+     * switched off, the numbers, a frame */
+    char p64[1024] = "prompt";
+    for (int i = 0; i < 64; i++) strcat(p64, i % 2 ? " the" : " time");
+    cmd(v, p64);
+    viz_prepare(v);
+    int n64 = viz_n_shown(v);
     double abl = 1e9;
     for (int i = 0; i < 3; i++) {
         double t1 = now_seconds();
@@ -94,7 +100,9 @@ int main(int argc, char **argv) {
     printf("  frame (presenter, attention)   %8.1f ms   (target <= %g ms) %s\n", pres, frame_target, pres <= frame_target ? "met" : "NOT MET");
     printf("  next token: decode + derived numbers + redraw %6.1f ms = %.1f + %.1f + %.1f   (target <= %g ms) %s\n", best, dec,
            prep, drw, step_target, best <= step_target ? "met" : "NOT MET");
-    printf("  ablation toggled (rerun %d positions + numbers + redraw) %6.1f ms\n", n - 1, abl);
+    int small = v->run.gen.model.cfg.n_layer == 12 && v->run.gen.model.cfg.n_embd == 768;
+    printf("  ablation toggled on a %d-token text: rerun + numbers + redraw %6.1f ms   (target <= 200 ms on GPT-2 small)%s\n",
+           n64, abl, !small ? "" : abl <= 200 ? " met" : " NOT MET");
     printf("  (decode and derived numbers run on the window's worker thread: the window keeps drawing and\n"
            "   answering keys meanwhile; only the redraw runs on its UI thread)\n");
     cairo_surface_destroy(s);
