@@ -351,6 +351,13 @@ const char *tok_bytes(const Tokenizer *t, int id, int *len) {
     return t->bytes[id];
 }
 
+int tok_id_of_piece(const Tokenizer *t, const char *piece) {
+    size_t n = strlen(piece);
+    for (int id = 0; id < t->n_vocab; id++)
+        if ((size_t)t->len[id] == n && memcmp(t->bytes[id], piece, n) == 0) return id;
+    return -1;
+}
+
 /* BPE on one pre-token: start from single bytes, repeatedly merge every occurrence of the lowest-ranked
  * adjacent pair (left to right, non-overlapping) until no adjacent pair is a merge. This plain version
  * is quadratic in the word's length; it is the reference for bpe_word below. */

@@ -25,6 +25,8 @@ int tok_encode(Tokenizer *t, const char *text, size_t len, int allow_special, in
 
 /* The raw bytes of one token (not NUL-terminated; may be part of a UTF-8 character). */
 const char *tok_bytes(const Tokenizer *t, int id, int *len);
+/* The token whose bytes are exactly `piece` (" castle"), or -1 when no single token is. */
+int tok_id_of_piece(const Tokenizer *t, const char *piece);
 
 /* Decodes ids into a malloc'd NUL-terminated string; invalid UTF-8 becomes U+FFFD (errors='replace').
  * A token can stand for the byte 0 (id 188): *len (when not NULL) counts every byte, that one too. */

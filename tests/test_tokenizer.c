@@ -65,6 +65,9 @@ static void published_vectors(Tokenizer *t) {
     expect(t, "00000000000000000", 1, (int[]){8269, 10535, 830}, 3);
     expect(t, "it\xE2\x80\x99s", 1, (int[]){270, 447, 247, 82}, 4);
     CHECK(tok_eot(t) == 50256 && tok_vocab_size(t) == 50257, "eot %d, vocab %d", tok_eot(t), tok_vocab_size(t));
+    CHECK(tok_id_of_piece(t, " the") == 262 && tok_id_of_piece(t, "Hello") == 15496 && tok_id_of_piece(t, "<|endoftext|>") == 50256,
+          "a piece's id: ' the' %d, 'Hello' %d", tok_id_of_piece(t, " the"), tok_id_of_piece(t, "Hello"));
+    CHECK(tok_id_of_piece(t, " the cat") == -1 && tok_id_of_piece(t, "") == -1, "no single token is ' the cat' or ''");
 }
 
 static void round_trip_file(Tokenizer *t, const char *path) {

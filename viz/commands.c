@@ -405,13 +405,8 @@ static int c_model(VizState *v, const Args *a, Err *err) {
 
 /* Finds the token whose piece is exactly `text` (e.g. " king"). */
 static int token_by_piece(const VizState *v, const char *text) {
-    int n = (int)strlen(text);
-    for (int id = 0; id < v->run.gen.model.cfg.n_vocab; id++) {
-        int len;
-        const char *b = tok_bytes(v->run.gen.tok, id, &len);
-        if (len == n && memcmp(b, text, (size_t)n) == 0) return id;
-    }
-    return -1;
+    int id = tok_id_of_piece(v->run.gen.tok, text);
+    return id < v->run.gen.model.cfg.n_vocab ? id : -1; /* a token the model has a row for */
 }
 
 static int token_arg(const VizState *v, const Args *a, const char *cmd, Err *err) {

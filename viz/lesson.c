@@ -155,13 +155,8 @@ static void with_commas(long x, char *buf, size_t cap) {
 }
 
 static int piece_id(const VizState *v, const char *piece) {
-    int n = (int)strlen(piece);
-    for (int id = 0; id < v->run.gen.model.cfg.n_vocab; id++) {
-        int len;
-        const char *b = tok_bytes(v->run.gen.tok, id, &len);
-        if (len == n && memcmp(b, piece, (size_t)n) == 0) return id;
-    }
-    return -1;
+    int id = tok_id_of_piece(v->run.gen.tok, piece);
+    return id < v->run.gen.model.cfg.n_vocab ? id : -1; /* a token the model has a row for */
 }
 
 int lesson_fact(VizState *v, const char *expr, char *text, size_t cap, double *num, Err *err) {
