@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tokenizer.h"
+
 /* A scratch folder of this process (in /dev/shm when it exists: no disk writes). */
 static const char *fuzz_dir(void) {
     static char dir[256];
@@ -60,6 +62,17 @@ static const char *fuzz_repo(const char *rel) {
     const char *root = getenv("GPTSTEP_ROOT");
     snprintf(path, sizeof path, "%s/%s", root ? root : ".", rel);
     return path;
+}
+
+/* GPT-2's real tokenizer (models/tokenizer), for the harnesses that encode or decode; exits when missing. */
+static inline Tokenizer *fuzz_tokenizer(void) {
+    Err err;
+    Tokenizer *t = tok_load(fuzz_repo("models/tokenizer"), &err);
+    if (!t) {
+        fprintf(stderr, "%s (run from the repository, or set GPTSTEP_ROOT)\n", err.msg);
+        exit(1);
+    }
+    return t;
 }
 
 #endif

@@ -1,18 +1,12 @@
 /* fuzz_decode.c - any sequence of token ids (two bytes each) decoded by GPT-2's real tokenizer: the
  * text is valid UTF-8 (a cut-short character becomes U+FFFD), and streaming decode gives the same. */
 #include "fuzz.h"
-#include "tokenizer.h"
 
 static Tokenizer *tok;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc, (void)argv;
-    Err err;
-    tok = tok_load(fuzz_repo("models/tokenizer"), &err);
-    if (!tok) {
-        fprintf(stderr, "%s (run from the repository, or set GPTSTEP_ROOT)\n", err.msg);
-        exit(1);
-    }
+    tok = fuzz_tokenizer();
     return 0;
 }
 

@@ -3,18 +3,12 @@
  * the text (with and without the special token), and decoding token by token (streaming) gives the
  * same text as decoding all at once. */
 #include "fuzz.h"
-#include "tokenizer.h"
 
 static Tokenizer *tok;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc, (void)argv;
-    Err err;
-    tok = tok_load(fuzz_repo("models/tokenizer"), &err);
-    if (!tok) {
-        fprintf(stderr, "%s (run from the repository, or set GPTSTEP_ROOT)\n", err.msg);
-        exit(1);
-    }
+    tok = fuzz_tokenizer();
     return 0;
 }
 
