@@ -203,15 +203,21 @@ static int recorded(TraceMode mode, TensorKind k, int has_logits) {
     return mode == TRACE_ATTN && (k == TK_SCORES || k == TK_MASKED || k == TK_WEIGHTS);
 }
 
+/* How tensor id is kept at a position with n_keys keys (1: recorded, TRACE_DEFERRED, or 0), and its
+ * number of floats. */
+static int tensor_floats(const Trace *tr, int id, int n_keys, int has_logits, size_t *floats) {
+    int layer;
+    TensorKind k = trace_kind_of(tr, id, &layer);
+    int64_t shape[2] = {1, 1};
+    int nd = shape_of(&tr->cfg, k, n_keys, shape);
+    *floats = (size_t)(shape[0] * (nd == 2 ? shape[1] : 1));
+    return recorded(tr->mode, k, has_logits);
+}
+
 size_t trace_position_floats(const Trace *tr, int n_keys, int has_logits) {
-    size_t total = 0;
-    for (int id = 0; id < tr->n_ids; id++) {
-        int layer;
-        TensorKind k = trace_kind_of(tr, id, &layer);
-        int64_t shape[2] = {1, 1};
-        int nd = shape_of(&tr->cfg, k, n_keys, shape);
-        if (recorded(tr->mode, k, has_logits) == 1) total += (size_t)(shape[0] * (nd == 2 ? shape[1] : 1));
-    }
+    size_t total = 0, f;
+    for (int id = 0; id < tr->n_ids; id++)
+        if (tensor_floats(tr, id, n_keys, has_logits, &f) == 1) total += f;
     return total;
 }
 
@@ -226,16 +232,12 @@ TracePos *trace_add_pos(Trace *tr, int token, int n_keys, int has_logits) {
     p->step = tr->n_steps - 1;
     p->n_keys = n_keys;
     p->off = xmalloc((size_t)tr->n_ids * sizeof(int64_t));
-    size_t total = 0;
+    size_t total = 0, f;
     for (int id = 0; id < tr->n_ids; id++) {
-        int layer;
-        TensorKind k = trace_kind_of(tr, id, &layer);
-        int64_t shape[2] = {1, 1};
-        int nd = shape_of(&tr->cfg, k, n_keys, shape);
-        int r = recorded(tr->mode, k, has_logits);
+        int r = tensor_floats(tr, id, n_keys, has_logits, &f);
         if (r == 1) {
             p->off[id] = (int64_t)total;
-            total += (size_t)(shape[0] * (nd == 2 ? shape[1] : 1));
+            total += f;
         } else {
             p->off[id] = r == TRACE_DEFERRED ? TRACE_DEFERRED : -1;
         }
