@@ -269,8 +269,10 @@ static int cmd_tokens(int argc, char **argv) {
 /* ---------------------------------------------------------------- generate and trace */
 
 #define ABLATE_HELP \
-    "  --ablate SPEC       switch a part off (zero) at every position; repeatable: L.H a head, L.mlp.N a neuron,\n" \
-    "                      L.attn or L.mlp a whole sublayer's output, pos the position embedding (docs/experiments.md)\n"
+    "  --ablate SPEC       switch a part off at every position; repeatable: L.H a head, L.mlp.N a neuron,\n" \
+    "                      L.attn or L.mlp a whole sublayer's output, pos the position embedding (docs/experiments.md)\n" \
+    "  --ablate-mode M     zero (default): a part switched off is 0; mean: its mean over the prompt's positions\n" \
+    "                      in a clean run\n"
 
 static const char *GENERATE_HELP =
     "usage: gptstep generate [--model MODEL] (--prompt TEXT | --prompt-file PATH | --unconditional) [-n N]\n"
@@ -301,6 +303,7 @@ typedef struct {
     SamplerSettings sampler;
     const char *ablate[GPT2_MAX_ABLATIONS]; /* --ablate specs, checked once the model is loaded */
     int n_ablate;
+    AblateMode ablate_mode;
 } GenArgs;
 
 static int parse_gen_args(const char *cmd, int argc, char **argv, GenArgs *a, const char *help) {
@@ -312,6 +315,7 @@ static int parse_gen_args(const char *cmd, int argc, char **argv, GenArgs *a, co
                                    {"no-special", no_argument, 0, 'N'},
                                    {"record", required_argument, 0, 'r'},
                                    {"ablate", required_argument, 0, 'A'},
+                                   {"ablate-mode", required_argument, 0, 'M'},
                                    {"help", no_argument, 0, 'h'},
                                    SAMPLER_OPTIONS,
                                    {0, 0, 0, 0}};
@@ -345,6 +349,11 @@ static int parse_gen_args(const char *cmd, int argc, char **argv, GenArgs *a, co
             if (a->n_ablate == GPT2_MAX_ABLATIONS) return usage_error(cmd, "--ablate: at most 64 ablations");
             a->ablate[a->n_ablate++] = optarg;
             break;
+        case 'M': {
+            Err e;
+            if (ablate_mode_parse(optarg, &a->ablate_mode, &e)) return usage_error(cmd, "--ablate-mode expects zero or mean");
+            break;
+        }
         case 'h': fputs(help, stdout); return -1;
         case 'g': case 't': case 'k': case 'p': case 's':
             if ((rc = sampler_option(cmd, c, optarg, &a->sampler))) return rc;
@@ -455,6 +464,7 @@ static int open_gen(Gen *g, const GenArgs *a, TraceMode mode) {
     g->sampler = a->sampler;
     rng_seed(&g->rng, a->sampler.seed);
     Interventions iv = {0};
+    iv.mode = a->ablate_mode;
     for (int i = 0; i < a->n_ablate; i++)
         if (ablation_parse(a->ablate[i], &g->model.cfg, &iv.a[iv.n++], &err)) {
             gen_close(g);

@@ -26,6 +26,8 @@ static void free_scratch(Gpt2State *s) {
 
 void gpt2_state_free(Gpt2State *s) {
     free_scratch(s);
+    free(s->mean);
+    free(s->mean_tokens);
     free(s->k_cache);
     free(s->v_cache);
     memset(s, 0, sizeof *s);
@@ -97,13 +99,42 @@ static int ablated(const Gpt2State *s, AblationKind kind, int layer, int index) 
     return 0;
 }
 
-/* Zeroes, in every row of x (T, width), the columns of each ablation of this kind and layer: a head's
- * `span` columns, or one neuron's column. */
-static void zero_columns(const Gpt2State *s, AblationKind kind, int layer, float *x, int T, int width, int span) {
+/* Where a part's mean is kept in s->mean (forward.h): the layer's block is heads (C), attn.proj (C),
+ * mlp.gelu (FF), mlp.proj (C); the position embedding's (C) comes after the last layer. */
+static float *mean_of(const Gpt2State *s, AblationKind kind, int layer) {
+    const Gpt2Config *c = &s->m->cfg;
+    const size_t C = (size_t)c->n_embd, FF = (size_t)c->n_inner, block = 3 * C + FF;
+    float *base = s->mean + (kind == ABL_POS ? (size_t)c->n_layer * block : (size_t)layer * block);
+    switch (kind) {
+    case ABL_HEAD: return base;
+    case ABL_ATTN: return base + C;
+    case ABL_NEURON: return base + 2 * C;
+    case ABL_MLP: return base + 2 * C + FF;
+    default: return base;
+    }
+}
+
+/* During gpt2_collect_means's clean pass: adds the T rows of x (T, width) to the part's sums. */
+static void collect(const Gpt2State *s, AblationKind kind, int layer, const float *x, int T, int width) {
+    if (!s->collect) return;
+    float *sum = mean_of(s, kind, layer);
+    for (int t = 0; t < T; t++)
+        for (int i = 0; i < width; i++) sum[i] += x[(size_t)t * width + i];
+}
+
+/* Switches off, in every row of x (T, width), each ablation of this kind and layer: a head's `span`
+ * columns, one neuron's column, or (span == width) the whole row; zero, or the part's mean. */
+static void ablate_columns(const Gpt2State *s, AblationKind kind, int layer, float *x, int T, int width, int span) {
     for (int i = 0; i < s->iv.n; i++) {
         const Ablation *a = &s->iv.a[i];
-        if (a->kind != kind || a->layer != layer) continue;
-        for (int t = 0; t < T; t++) memset(x + (size_t)t * width + (size_t)a->index * span, 0, sizeof(float) * (size_t)span);
+        if (a->kind != kind || (kind != ABL_POS && a->layer != layer)) continue;
+        size_t at = span == width ? 0 : (size_t)a->index * span;
+        const float *mean = s->iv.mode == ABLATE_MEAN ? mean_of(s, kind, layer) + at : NULL;
+        for (int t = 0; t < T; t++) {
+            float *row = x + (size_t)t * width + at;
+            if (mean) memcpy(row, mean, sizeof(float) * (size_t)span);
+            else memset(row, 0, sizeof(float) * (size_t)span);
+        }
     }
 }
 
@@ -150,6 +181,13 @@ int ablation_parse(const char *spec, const Gpt2Config *c, Ablation *out, Err *er
     return 0;
 }
 
+int ablate_mode_parse(const char *word, AblateMode *out, Err *err) {
+    if (!strcmp(word, "zero")) *out = ABLATE_ZERO;
+    else if (!strcmp(word, "mean")) *out = ABLATE_MEAN;
+    else return err_set(err, "ablation mode '%s': expected zero or mean", word);
+    return 0;
+}
+
 void ablation_name(const Ablation *a, char *buf, size_t cap) {
     switch (a->kind) {
     case ABL_HEAD: snprintf(buf, cap, "%d.%d", a->layer, a->index); break;
@@ -168,7 +206,7 @@ void interventions_text(const Interventions *iv, char *buf, size_t cap) {
         ablation_name(&iv->a[i], one, sizeof one);
         k += (size_t)snprintf(buf + k, cap - k, "%s%s", i ? ", " : "", one);
     }
-    if (iv->n && k + 1 < cap) snprintf(buf + k, cap - k, " (zero)");
+    if (iv->n && k + 1 < cap) snprintf(buf + k, cap - k, iv->mode == ABLATE_MEAN ? " (mean)" : " (zero)");
 }
 
 /* Masked self-attention of this layer (ops.h: attention_forward): each (head, query) row of scores,
@@ -228,9 +266,10 @@ int gpt2_forward(Gpt2State *s, const int *tokens, int T, Trace *tr, float *logit
 
     /* 1. Embedding: token row of wte plus position row of wpe. */
     embed_forward(s->x, s->tok, s->pos, m->w.wte, m->w.wpe, tokens, s->n_past, T, C);
-    if (ablated(s, ABL_POS, 0, 0)) { /* no position information: the embedding is the token's alone */
-        memset(s->pos, 0, sizeof(float) * (size_t)T * C);
-        memcpy(s->x, s->tok, sizeof(float) * (size_t)T * C);
+    collect(s, ABL_POS, 0, s->pos, T, C);
+    if (ablated(s, ABL_POS, 0, 0)) { /* no position information: the token's embedding (plus the mean position) */
+        ablate_columns(s, ABL_POS, 0, s->pos, T, C, C);
+        residual_forward(s->x, s->tok, s->pos, (size_t)T * C);
     }
     record_rows(rec, tp, T, trace_id(tr, TK_TOK_EMB, 0), s->tok, (size_t)C, (size_t)C);
     record_rows(rec, tp, T, trace_id(tr, TK_POS_EMB, 0), s->pos, (size_t)C, (size_t)C);
@@ -257,13 +296,15 @@ int gpt2_forward(Gpt2State *s, const int *tokens, int T, Trace *tr, float *logit
                                        slots_of(rec, tp, T, ID(TK_MASKED), att_slots + T),
                                        slots_of(rec, tp, T, ID(TK_WEIGHTS), att_slots + 2 * T)};
         attention(s, l, T, rows);
-        zero_columns(s, ABL_HEAD, l, s->heads, T, C, c->n_embd / c->n_head);
+        collect(s, ABL_HEAD, l, s->heads, T, C);
+        ablate_columns(s, ABL_HEAD, l, s->heads, T, C, c->n_embd / c->n_head);
         apply_patch(s, PATCH_HEAD, l, s->heads, T, C, c->n_embd / c->n_head);
         record_rows(rec, tp, T, ID(TK_HEADS), s->heads, (size_t)C, (size_t)C);
 
         /* 4. Output projection and the first residual: x = x + c_proj(heads). */
         matmul(s, s->proj, s->heads, w->attn_proj_w, w->attn_proj_b, T, C, C);
-        if (ablated(s, ABL_ATTN, l, 0)) memset(s->proj, 0, sizeof(float) * (size_t)T * C);
+        collect(s, ABL_ATTN, l, s->proj, T, C);
+        ablate_columns(s, ABL_ATTN, l, s->proj, T, C, C);
         record_rows(rec, tp, T, ID(TK_ATTN_PROJ), s->proj, (size_t)C, (size_t)C);
         residual_forward(s->x, s->x, s->proj, (size_t)T * C);
         record_rows(rec, tp, T, ID(TK_RESID_MID), s->x, (size_t)C, (size_t)C);
@@ -275,10 +316,12 @@ int gpt2_forward(Gpt2State *s, const int *tokens, int T, Trace *tr, float *logit
         record_rows(rec, tp, T, ID(TK_FC), s->fc, (size_t)FF, (size_t)FF);
         if (s->use_reference) gelu_forward(s->gelu, s->fc, (size_t)T * FF);
         else gelu_fast(s->gelu, s->fc, (size_t)T * FF);
-        zero_columns(s, ABL_NEURON, l, s->gelu, T, FF, 1);
+        collect(s, ABL_NEURON, l, s->gelu, T, FF);
+        ablate_columns(s, ABL_NEURON, l, s->gelu, T, FF, 1);
         record_rows(rec, tp, T, ID(TK_GELU), s->gelu, (size_t)FF, (size_t)FF);
         matmul(s, s->proj, s->gelu, w->fc_proj_w, w->fc_proj_b, T, FF, C);
-        if (ablated(s, ABL_MLP, l, 0)) memset(s->proj, 0, sizeof(float) * (size_t)T * C);
+        collect(s, ABL_MLP, l, s->proj, T, C);
+        ablate_columns(s, ABL_MLP, l, s->proj, T, C, C);
         apply_patch(s, PATCH_MLP, l, s->proj, T, C, C);
         record_rows(rec, tp, T, ID(TK_MLP_PROJ), s->proj, (size_t)C, (size_t)C);
         residual_forward(s->x, s->x, s->proj, (size_t)T * C);
@@ -319,6 +362,31 @@ int gpt2_forward(Gpt2State *s, const int *tokens, int T, Trace *tr, float *logit
     s->n_past += T;
     free(tp);
     free(att_slots);
+    return 0;
+}
+
+int gpt2_collect_means(Gpt2State *s, const int *tokens, int T, Err *err) {
+    const Gpt2Config *c = &s->m->cfg;
+    const size_t n = (size_t)c->n_layer * (3 * (size_t)c->n_embd + c->n_inner) + c->n_embd;
+    if (s->mean && s->mean_n == T && !memcmp(s->mean_tokens, tokens, sizeof(int) * (size_t)T)) return 0;
+    free(s->mean);
+    free(s->mean_tokens);
+    s->mean = alloc_floats(n); /* zeroed: the sums start here */
+    s->mean_tokens = xmalloc(sizeof(int) * (size_t)(T > 0 ? T : 1));
+    s->mean_n = 0;
+    Interventions keep = s->iv;
+    Patch keep_patch = s->patch;
+    s->iv.n = 0, s->patch.kind = PATCH_NONE, s->collect = 1, s->n_past = 0;
+    int rc = gpt2_forward(s, tokens, T, NULL, NULL, err);
+    s->iv = keep, s->patch = keep_patch, s->collect = 0, s->n_past = 0;
+    if (rc) {
+        free(s->mean), free(s->mean_tokens);
+        s->mean = NULL, s->mean_tokens = NULL;
+        return rc;
+    }
+    for (size_t i = 0; i < n; i++) s->mean[i] /= (float)T;
+    memcpy(s->mean_tokens, tokens, sizeof(int) * (size_t)T);
+    s->mean_n = T;
     return 0;
 }
 

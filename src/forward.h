@@ -7,8 +7,11 @@
 #include "model.h"
 #include "trace.h"
 
-/* Interventions: parts of the model switched off (zero-ablated) at every position, to see whether the
- * prediction depends on them. Layers, heads and neurons count from 0, as the tensor names do. */
+/* Interventions: parts of the model switched off at every position, to see whether the prediction
+ * depends on them: set to zero (zero ablation), or to their mean over the positions of the text the run
+ * started from, in a clean run (mean ablation: the part still adds its average, but no longer anything
+ * that depends on the token or its context). Layers, heads and neurons count from 0, as the tensor names
+ * do. */
 typedef enum {
     ABL_HEAD,   /* layer.head: that head's slice of h.L.attn.heads (before the output projection) */
     ABL_NEURON, /* layer.mlp.N: column N of h.L.mlp.gelu (before the MLP's output projection) */
@@ -24,10 +27,16 @@ typedef struct {
 
 #define GPT2_MAX_ABLATIONS 64
 
+typedef enum { ABLATE_ZERO, ABLATE_MEAN } AblateMode;
+
 typedef struct {
     int n;
+    AblateMode mode;
     Ablation a[GPT2_MAX_ABLATIONS];
 } Interventions;
+
+/* "zero" or "mean" into *out; -1 with a one-line message otherwise. */
+int ablate_mode_parse(const char *word, AblateMode *out, Err *err);
 
 /* Parses one spec ("3.1", "3.mlp.100", "3.attn", "3.mlp", "pos") against cfg. Returns 0, or -1 with a
  * one-line message naming the spec and the valid range. */
@@ -50,6 +59,12 @@ typedef struct {
     const Gpt2Model *m;
     Interventions iv;         /* what this state's forward passes switch off (none by default) */
     Patch patch;              /* one activation taken from another run (kind PATCH_NONE: none) */
+    /* Mean ablation: the clean run's mean over mean_n positions of every part that can be switched off:
+     * per layer heads (C), attn.proj (C), mlp.gelu (4C), mlp.proj (C), then the position embedding (C).
+     * mean_tokens are the tokens it was taken over (gpt2_collect_means). */
+    float *mean;
+    int *mean_tokens, mean_n;
+    int collect;              /* 1 during gpt2_collect_means's pass: sums the parts into mean */
     float *k_cache, *v_cache; /* (L, NCTX, C): keys and values of every position seen so far */
     int n_past;               /* positions in the cache */
     int cap_T, cap_K;         /* scratch sized for blocks of cap_T tokens and cap_K keys */
@@ -78,6 +93,11 @@ void gpt2_state_truncate(Gpt2State *s, int n);
  * probs of the last one (in full mode the other positions' are computed when first read: see
  * TRACE_DEFERRED in trace.h). Fails when the context would overflow or a token id is out of range. */
 int gpt2_forward(Gpt2State *s, const int *tokens, int T, Trace *tr, float *logits_out, Err *err);
+
+/* Mean ablation's means: runs tokens (T of them, from position 0) through the clean model and keeps the
+ * mean over those positions of every part that can be switched off; the state is left empty (n_past 0).
+ * Does nothing when the means were already taken over the same tokens. */
+int gpt2_collect_means(Gpt2State *s, const int *tokens, int T, Err *err);
 
 /* Logit lens: what the model would predict if it stopped after some layer. Applies ln_f and the
  * output layer to a residual-stream vector (C) and writes the k most likely tokens and their

@@ -73,13 +73,19 @@ static int check_trace_memory(Gen *g, int n_new, Err *err) {
     return 0;
 }
 
+/* Mean ablation takes its means over the text a run starts from, in a clean run of it (forward.h). */
+static int prepare_means(Gen *g, const int *tokens, int n, Err *err) {
+    if (!g->state.iv.n || g->state.iv.mode != ABLATE_MEAN) return 0;
+    return gpt2_collect_means(&g->state, tokens, n, err);
+}
+
 int gen_start_ids(Gen *g, const int *ids, int n, Err *err) {
     gen_truncate(g, 0);
     if (n <= 0) return err_set(err, "the prompt is empty: give some text, or generate unconditionally");
     if (n > g->model.cfg.n_ctx)
         return err_set(err, "the prompt is %d tokens, longer than the model's %d-token context", n,
                        g->model.cfg.n_ctx);
-    if (check_trace_memory(g, n, err)) return -1;
+    if (check_trace_memory(g, n, err) || prepare_means(g, ids, n, err)) return -1;
     trace_begin_step(&g->trace, 0, n);
     int rc = gpt2_forward(&g->state, ids, n, &g->trace, g->logits, err);
     if (rc) gen_truncate(g, 0);
@@ -169,7 +175,7 @@ int gen_replay(Gen *g, const int *tokens, int n_prompt, int n_steps, const int *
     if (n_prompt < 1 || n_steps < 1) return err_set(err, "nothing to replay");
     if (n > g->model.cfg.n_ctx)
         return err_set(err, "%d positions are more than the model's %d-token context", n, g->model.cfg.n_ctx);
-    if (check_trace_memory(g, n, err)) return -1;
+    if (check_trace_memory(g, n, err) || prepare_means(g, tokens, n, err)) return -1;
     trace_begin_step(&g->trace, 0, n);
     int rc = gpt2_forward(&g->state, tokens, n, &g->trace, g->logits, err);
     g->has_logits = rc == 0;

@@ -146,12 +146,21 @@ class Reference:
         self.NH = cfg.get("n_head", self.C // 64)
         self.out = w.get("lm_head.weight", w["wte.weight"])
 
-    def forward(self, tokens, last_only=False, ablate=(), patch=None):
+    def means(self, tokens):
+        """Mean ablation's values: each part's mean over the positions of a clean run of tokens."""
+        r = self.forward(tokens)
+        m = {"pos_emb": r["pos_emb"].mean(axis=0)}
+        for i in range(self.L):
+            for k in ("attn.heads", "attn.proj", "mlp.gelu", "mlp.proj"):
+                m[f"h.{i}.{k}"] = r[f"h.{i}.{k}"].mean(axis=0)
+        return m
+
+    def forward(self, tokens, last_only=False, ablate=(), patch=None, means=None):
         """All named tensors for positions 0..T-1 computed at once: {name: array [T, ...]}.
         Attention rows cover all T keys (future keys masked), as in a batched prefill.
-        ablate: specs zeroed at every position (docs/experiments.md): "L.H" a head's slice of attn.heads,
-        "L.mlp.N" a neuron of mlp.gelu, "L.attn" / "L.mlp" a sublayer's output, "pos" the position
-        embedding.
+        ablate: specs switched off at every position (docs/experiments.md): "L.H" a head's slice of
+        attn.heads, "L.mlp.N" a neuron of mlp.gelu, "L.attn" / "L.mlp" a sublayer's output, "pos" the
+        position embedding; set to zero, or with means (from means()) to the part's mean.
         patch: (kind, layer, pos, value) puts value in place of h.L.resid_out ("resid") or h.L.mlp.proj
         ("mlp") at pos, or of head H's output ("head", (layer, H), value [T, HS]) at every position."""
         heads_off = {tuple(map(int, a.split("."))) for a in ablate if re.fullmatch(r"\d+\.\d+", a)}
@@ -163,7 +172,10 @@ class Reference:
         T = len(tokens)
         r = {}
         r["tok_emb"] = w["wte.weight"][tokens]
-        r["pos_emb"] = w["wpe.weight"][:T] * (0.0 if "pos" in ablate else 1.0)
+        M = means or {}
+        r["pos_emb"] = w["wpe.weight"][:T].copy()
+        if "pos" in ablate:
+            r["pos_emb"][:] = M.get("pos_emb", 0.0)
         x = r["embed"] = r["tok_emb"] + r["pos_emb"]
         mask = np.tril(np.ones((T, T), dtype=bool))
         for i in range(self.L):
@@ -177,12 +189,12 @@ class Reference:
             heads = np.einsum("hts,shd->thd", weights, v)  # [T, NH, HS]
             for (li, hi) in heads_off:
                 if li == i:
-                    heads[:, hi, :] = 0
+                    heads[:, hi, :] = M[p + "attn.heads"][hi] if M else 0
             if patch and patch[0] == "head" and patch[1][0] == i:
                 heads[:, patch[1][1], :] = patch[3]
             proj = heads.reshape(T, C) @ w[p + "attn.c_proj.weight"] + w[p + "attn.c_proj.bias"]
             if i in attn_off:
-                proj = np.zeros_like(proj)
+                proj = np.zeros_like(proj) + (M[p + "attn.proj"] if M else 0)
             x = x + proj
             r[p + "resid_mid"] = x
             ln2 = layernorm(x, w[p + "ln_2.weight"], w[p + "ln_2.bias"])
@@ -190,10 +202,10 @@ class Reference:
             g = gelu_new(fc)
             for (li, ni) in neurons_off:
                 if li == i:
-                    g[:, ni] = 0
+                    g[:, ni] = M[p + "mlp.gelu"][ni] if M else 0
             mp = g @ w[p + "mlp.c_proj.weight"] + w[p + "mlp.c_proj.bias"]
             if i in mlp_off:
-                mp = np.zeros_like(mp)
+                mp = np.zeros_like(mp) + (M[p + "mlp.proj"] if M else 0)
             if patch and patch[0] == "mlp" and patch[1] == i:
                 mp = mp.copy()
                 mp[patch[2]] = patch[3]
@@ -211,10 +223,10 @@ class Reference:
         r["probs"] = softmax(r["logits"])
         return r
 
-    def greedy(self, tokens, n, ablate=()):
+    def greedy(self, tokens, n, ablate=(), means=None):
         tokens = list(tokens)
         for _ in range(n):
-            tokens.append(int(np.argmax(self.forward(tokens, last_only=True, ablate=ablate)["logits"][-1])))
+            tokens.append(int(np.argmax(self.forward(tokens, last_only=True, ablate=ablate, means=means)["logits"][-1])))
         return tokens
 
 

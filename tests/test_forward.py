@@ -34,16 +34,19 @@ def run(args):
     return r.stdout
 
 
-def compare_trace(gptstep, folder, prompt, n, label, verbose, ablate=()):
+def compare_trace(gptstep, folder, prompt, n, label, verbose, ablate=(), mode="zero"):
     out = os.path.join(folder, "trace.bin")
     run([gptstep, "trace", "--model", folder, "--prompt", prompt, "-n", str(n), "--greedy", "-o", out] +
-        [a for spec in ablate for a in ("--ablate", spec)])
+        [a for spec in ablate for a in ("--ablate", spec)] + (["--ablate-mode", mode] if mode != "zero" else []))
     tr = gpt2_ref.read_trace(out)
     if ablate:
-        check(tr["interventions"] == ", ".join(ablate) + " (zero)", f"{label}: the trace records its ablations "
+        check(tr["interventions"] == ", ".join(ablate) + f" ({mode})", f"{label}: the trace records its ablations "
               f"('{tr['interventions']}')")
     tokens = [p["token"] for p in tr["positions"]]
-    ref = gpt2_ref.Reference(folder).forward(tokens, ablate=ablate)
+    prompt_len = tr["steps"][0]["n_pos"]
+    # mean ablation: each part's mean over the prompt's positions, in a clean run of the prompt
+    means = gpt2_ref.Reference(folder).means(tokens[:prompt_len]) if mode == "mean" else None
+    ref = gpt2_ref.Reference(folder).forward(tokens, ablate=ablate, means=means)
     worst = {}  # name -> (max abs err, max |ref|)
     for p, pos in enumerate(tr["positions"]):
         for name, got in pos["tensors"].items():
@@ -73,8 +76,7 @@ def compare_trace(gptstep, folder, prompt, n, label, verbose, ablate=()):
     check(not bad, f"{label}: {len(worst)} tensors x {len(tr['positions'])} positions within {TOL:g} "
                    f"(worst rel {max(rels):.2e}){' bad: ' + ', '.join(bad[:5]) if bad else ''}")
     # the trace's chosen tokens are greedy: each is the argmax of the reference's logits
-    prompt_len = tr["steps"][0]["n_pos"]
-    greedy = gpt2_ref.Reference(folder).greedy(tokens[:prompt_len], n, ablate=ablate)
+    greedy = gpt2_ref.Reference(folder).greedy(tokens[:prompt_len], n, ablate=ablate, means=means)
     chosen = tokens[:prompt_len] + [s["chosen"] for s in tr["steps"]]
     check(chosen == greedy, f"{label}: greedy tokens equal the reference's {greedy[prompt_len:]}")
     return tr
@@ -114,6 +116,9 @@ def main():
     folder = os.path.join(outdir, "tiny-f32")
     for spec in (["1.2"], ["0.mlp.17"], ["1.attn"], ["0.mlp"], ["pos"], ["0.0", "0.3", "1.mlp.200", "1.attn"]):
         compare_trace(gptstep, folder, prompt, 4, f"tiny F32 ablating {', '.join(spec)}", verbose=False, ablate=spec)
+    for spec in (["1.2"], ["0.mlp.17"], ["1.attn"], ["0.mlp"], ["pos"], ["0.0", "0.3", "1.mlp.200", "1.attn"]):
+        compare_trace(gptstep, folder, prompt, 4, f"tiny F32 mean-ablating {', '.join(spec)}", verbose=False, ablate=spec,
+                      mode="mean")
     probs = {}
     for name, extra in (("plain", []), ("knocked", ["--ablate", "0.mlp", "--ablate", "1.mlp"])):
         out = os.path.join(outdir, f"ablate-{name}.trace")
@@ -188,6 +193,9 @@ def main():
         if not os.path.exists(os.path.join(folder, "model.safetensors")):
             gpt2_ref.write_model(folder, gpt2_ref.random_gpt2(12, 12, 768, 1024, seed=6), cfg_s, "F32")
         compare_trace(gptstep, folder, "The quick brown fox jumps over", 3, "GPT-2 small shapes F32", verbose=True)
+        for mode in ("zero", "mean"):
+            compare_trace(gptstep, folder, "The quick brown fox jumps over", 2, f"GPT-2 small shapes {mode}-ablating",
+                          verbose=False, ablate=["5.7", "2.mlp.1000", "9.attn", "11.mlp", "pos"], mode=mode)
 
     print(f"forward: {len(passes)} passed, {len(failures)} failed")
     sys.exit(1 if failures else 0)

@@ -318,6 +318,23 @@ int main(int argc, char **argv) {
         run(v, "ablate 0.mlp.3");
         run(v, "ablate clear");
         CHECK(v->run.gen.state.iv.n == 0, "ablate clear switches everything back on");
+        /* mean ablation: the part becomes its mean over the text's positions, not zero */
+        run(v, "ablate 1.2");
+        float *zeroed = malloc(sizeof(float) * (size_t)V);
+        memcpy(zeroed, viz_tensor(v, TK_PROBS, 0, pos), sizeof(float) * (size_t)V);
+        run(v, "ablate-mode mean");
+        CHECK(strstr(v->run.gen.trace.interventions, "(mean)") != NULL, "ablate-mode mean reruns with means ('%s')",
+              v->run.gen.trace.interventions);
+        const float *pm = viz_tensor(v, TK_PROBS, 0, pos);
+        const float *hm = viz_tensor(v, TK_HEADS, 1, 0), *hm2 = viz_tensor(v, TK_HEADS, 1, pos);
+        int HS = v->run.gen.model.cfg.n_embd / v->run.gen.model.cfg.n_head;
+        CHECK(hm && hm2 && hm[2 * HS] != 0 && hm[2 * HS] == hm2[2 * HS] && memcmp(pm, zeroed, sizeof(float) * (size_t)V) != 0,
+              "a mean-ablated head outputs the same non-zero mean at every position, and the prediction differs from zero ablation");
+        run(v, "ablate-mode zero");
+        CHECK(memcmp(viz_tensor(v, TK_PROBS, 0, pos), zeroed, sizeof(float) * (size_t)V) == 0, "ablate-mode zero gives zero ablation back exactly");
+        run(v, "ablate clear");
+        free(zeroed);
+        bad(v, "ablate-mode half", "ablate-mode expects");
         bad(v, "ablate 5.0", "layer 5 is out of range");
         bad(v, "ablate 1.mlp.9999", "neuron 9999 is out of range");
         free(clean);

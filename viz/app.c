@@ -479,7 +479,8 @@ static const char *VIEW_HELP =
     "  --prompt TEXT      the prompt (default: \"Once upon a time there was a\")\n"
     "  -n N               tokens to generate before showing (default 0)\n"
     "  --seed S           the random seed (default 0)\n"
-    "  --ablate SPEC      switch a part off (zero), repeatable: L.H, L.mlp.N, L.attn, L.mlp, pos (X in the window)\n"
+    "  --ablate SPEC      switch a part off, repeatable: L.H, L.mlp.N, L.attn, L.mlp, pos (X in the window)\n"
+    "  --ablate-mode M    zero (default) or mean: its mean over the text's positions in a clean run (Ctrl+X)\n"
     "  --presenter        presenter mode: one view fills the screen, text readable from the back of a room\n"
     "                     (--large is the same); Tab changes the view\n"
     "  --fullscreen, --colorblind (colour-blind-safe colours)\n";
@@ -490,8 +491,9 @@ int viz_view_main(int argc, char **argv) {
                                    {"fullscreen", no_argument, 0, 'f'},   {"large", no_argument, 0, 'l'},
                                    {"presenter", no_argument, 0, 'l'},    {"colorblind", no_argument, 0, 'c'},
                                    {"help", no_argument, 0, 'h'},         {"ablate", required_argument, 0, 'A'},
+                                   {"ablate-mode", required_argument, 0, 'M'},
                                    {0, 0, 0, 0}};
-    const char *ablate[64];
+    const char *ablate[64], *ablate_mode = NULL;
     int n_ablate = 0;
     VizState *v = calloc(1, sizeof *v);
     viz_init(v);
@@ -513,6 +515,11 @@ int viz_view_main(int argc, char **argv) {
         case 'c': v->view.colorblind = 1; break;
         case 'A':
             if (n_ablate < 64) ablate[n_ablate++] = optarg;
+            break;
+        case 'M':
+            if (strcmp(optarg, "zero") && strcmp(optarg, "mean"))
+                fprintf(stderr, "gptstep view: --ablate-mode expects zero or mean, got '%s'\n", optarg), rc = 2;
+            ablate_mode = optarg;
             break;
         case 'n': {
             char *end;
@@ -540,8 +547,10 @@ int viz_view_main(int argc, char **argv) {
         return 1;
     }
     free(dir);
-    if (n > 0 || n_ablate > 0) { /* load now (on this thread): the window opens on the result */
+    if (n > 0 || n_ablate > 0 || ablate_mode) { /* load now (on this thread): the window opens on the result */
         if (viz_load_and_run(v, &err) == 0) {
+            snprintf(line, sizeof line, "ablate-mode %.20s", ablate_mode ? ablate_mode : "zero");
+            if (viz_command(v, line, &err)) viz_message(v, 1, "%s", err.msg);
             for (int i = 0; i < n_ablate; i++) {
                 snprintf(line, sizeof line, "ablate %.50s", ablate[i]);
                 if (viz_command(v, line, &err)) viz_message(v, 1, "%s", err.msg);

@@ -444,6 +444,12 @@ static int c_ablate(VizState *v, const Args *a, Err *err) {
     return viz_ablate(v, spec, err);
 }
 
+static int c_ablate_mode(VizState *v, const Args *a, Err *err) {
+    if (need_model(v, err)) return -1;
+    AblateMode mode = a->word == 2 ? (v->run.gen.state.iv.mode == ABLATE_MEAN ? ABLATE_ZERO : ABLATE_MEAN) : (AblateMode)a->word;
+    return viz_ablate_mode(v, mode, err);
+}
+
 static int c_bars(VizState *v, const Args *a, Err *err) {
     (void)err;
     v->view.bars = (int)a->i;
@@ -622,7 +628,9 @@ static const Command COMMANDS[] = {
     {"pick", "", A_TOKEN, 0, 0, BIG, 0, 1, "ID|\"piece\"", "continue from this token instead (a new branch; the old one is kept)", c_pick},
     {"branch", "", A_INT, "next|prev", 0, BIG, 0, 1, "N|next|prev", "switch to branch N of this prompt (0 = the first)", c_branch},
     {"ablate", "knockout", A_WORDS, 0, 0, 0, 0, 1, "L.H|L.mlp.N|L.attn|L.mlp|pos|head|clear",
-     "switch a part off (zero at every position), or back on, and rerun the same text; head = the selected head", c_ablate},
+     "switch a part off at every position, or back on, and rerun the same text; head = the selected head", c_ablate},
+    {"ablate-mode", "", A_ENUM, "zero|mean|toggle", 0, 0, 0, 1, "zero|mean|toggle",
+     "what a part switched off becomes: zero, or its mean over the positions of the text (clean run)", c_ablate_mode},
     {"bars", "", A_INT, 0, 1, 40, 0, 0, "N", "how many candidates the distribution lists (1-40)", c_bars},
     {"zoom", "", A_INT, "in|out|fit", 4, 1024, 0, 0, "in|out|fit|N", "heatmap: show N positions across, around the query", c_zoom},
     {"pan", "", A_INT, "left|right|follow", 0, BIG, 0, 0, "left|right|follow|P", "heatmap: move the zoomed window (follow = keep the query in it)", c_pan},

@@ -19,8 +19,9 @@ static const char *RENDER_HELP =
     "  --layer L --head H the attention head to show (default 0, 0)\n"
     "  --pos P            the query position (default: the last)\n"
     "  --key K            a key of the query's row: the panel of how its weight is computed\n"
-    "  --ablate SPEC      switch a part off (zero), repeatable: L.H, L.mlp.N, L.attn, L.mlp, pos; the\n"
+    "  --ablate SPEC      switch a part off, repeatable: L.H, L.mlp.N, L.attn, L.mlp, pos; the\n"
     "                     distribution then shows the clean and the ablated model's probabilities\n"
+    "  --ablate-mode M    zero (default) or mean (its mean over the text's positions in a clean run)\n"
     "  --attention MODE   scores, masked or weights (default weights)\n"
     "  --stage STAGE      highlight a stage of the forward pass, e.g. L1.attn\n"
     "  --size WxH         canvas size in pixels/points (default 1920x1080)\n"
@@ -51,12 +52,13 @@ int viz_render_main(int argc, char **argv) {
         {"large", no_argument, 0, 'l'},           {"colorblind", no_argument, 0, 'c'},
         {"presenter", no_argument, 0, 'l'},       {"zoom", required_argument, 0, 'Z'},
         {"key", required_argument, 0, 'K'},       {"ablate", required_argument, 0, 'A'},
+        {"ablate-mode", required_argument, 0, 'M'},
         {"greedy", no_argument, 0, 'g'},          {"temperature", required_argument, 0, 't'},
         {"top-k", required_argument, 0, 'k'},     {"top-p", required_argument, 0, 'p'},
         {"seed", required_argument, 0, 's'},      {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     const char *model = NULL, *prompt = NULL, *view = NULL, *out = NULL, *layer = NULL, *head = NULL, *pos = NULL;
-    const char *att = NULL, *stage = NULL, *size = "1920x1080", *zoom = NULL, *key = NULL, *ablate[64];
+    const char *att = NULL, *stage = NULL, *size = "1920x1080", *zoom = NULL, *key = NULL, *ablate[64], *ablate_mode = NULL;
     int n_ablate = 0;
     const char *sampler[5][2] = {{0}};
     int ns = 0, uncond = 0, large = 0, cb = 0, n = 0, c;
@@ -76,6 +78,7 @@ int viz_render_main(int argc, char **argv) {
         case 'A':
             if (n_ablate < 64) ablate[n_ablate++] = optarg;
             break;
+        case 'M': ablate_mode = optarg; break;
         case 'z': size = optarg; break;
         case 'l': large = 1; break;
         case 'c': cb = 1; break;
@@ -123,6 +126,7 @@ int viz_render_main(int argc, char **argv) {
     }
     char num[32];
     snprintf(num, sizeof num, "%d", n);
+    if (rc == 0 && ablate_mode) rc = apply(v, "ablate-mode", ablate_mode);
     for (int i = 0; i < n_ablate && rc == 0; i++) rc = apply(v, "ablate", ablate[i]);
     if (rc == 0 && n > 0) rc = apply(v, "generate", num);
     if (rc == 0 && layer) rc = apply(v, "layer", layer);

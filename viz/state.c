@@ -513,24 +513,10 @@ float viz_clean_prob(const VizState *v, int p, int id) {
     return r->clean_probs[id];
 }
 
-int viz_ablate(VizState *v, const char *spec, Err *err) {
+/* Reruns the text with these interventions (none: the clean model again), keeping the step shown. */
+static int rerun_with(VizState *v, const Interventions *new_iv, Err *err) {
     VizRun *r = &v->run;
-    Interventions iv = r->gen.state.iv;
-    if (!strcmp(spec, "clear") || !strcmp(spec, "none")) {
-        iv.n = 0;
-    } else {
-        Ablation a;
-        if (ablation_parse(spec, &r->gen.model.cfg, &a, err)) return -1;
-        int found = -1;
-        for (int i = 0; i < iv.n; i++)
-            if (iv.a[i].kind == a.kind && iv.a[i].layer == a.layer && iv.a[i].index == a.index) found = i;
-        if (found >= 0) { /* already off: switch it back on */
-            iv.a[found] = iv.a[--iv.n];
-        } else {
-            if (iv.n == GPT2_MAX_ABLATIONS) return err_set(err, "at most %d ablations at once", GPT2_MAX_ABLATIONS);
-            iv.a[iv.n++] = a;
-        }
-    }
+    Interventions iv = *new_iv;
     const int n = r->gen.trace.n_pos;
     if (!r->gen.state.iv.n && iv.n) { /* the clean run's predictions, to compare with */
         drop_clean(r);
@@ -575,6 +561,38 @@ int viz_ablate(VizState *v, const char *spec, Err *err) {
     free(chosen);
     free(set);
     return rc;
+}
+
+int viz_ablate(VizState *v, const char *spec, Err *err) {
+    VizRun *r = &v->run;
+    Interventions iv = r->gen.state.iv;
+    if (!strcmp(spec, "clear") || !strcmp(spec, "none")) {
+        iv.n = 0;
+    } else {
+        Ablation a;
+        if (ablation_parse(spec, &r->gen.model.cfg, &a, err)) return -1;
+        int found = -1;
+        for (int i = 0; i < iv.n; i++)
+            if (iv.a[i].kind == a.kind && iv.a[i].layer == a.layer && iv.a[i].index == a.index) found = i;
+        if (found >= 0) { /* already off: switch it back on */
+            iv.a[found] = iv.a[--iv.n];
+        } else {
+            if (iv.n == GPT2_MAX_ABLATIONS) return err_set(err, "at most %d ablations at once", GPT2_MAX_ABLATIONS);
+            iv.a[iv.n++] = a;
+        }
+    }
+    return rerun_with(v, &iv, err);
+}
+
+int viz_ablate_mode(VizState *v, AblateMode mode, Err *err) {
+    Interventions iv = v->run.gen.state.iv;
+    if (iv.mode == mode) return 0;
+    iv.mode = mode;
+    if (!iv.n) { /* nothing off: the next ablation uses it */
+        gen_set_interventions(&v->run.gen, &iv);
+        return 0;
+    }
+    return rerun_with(v, &iv, err);
 }
 
 int viz_head_ablated(const VizState *v, int layer, int head) {

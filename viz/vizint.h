@@ -15,6 +15,8 @@ void viz_branch_save(VizRun *r);
 int viz_dist_pos(const VizState *v);
 /* Switches an ablation on or off (spec as for --ablate; "clear" for none) and reruns the same tokens. */
 int viz_ablate(VizState *v, const char *spec, Err *err);
+/* Zero or mean ablation from now on; reruns the text when something is switched off. */
+int viz_ablate_mode(VizState *v, AblateMode mode, Err *err);
 /* The clean (unablated) probability of token id at position p, or -1 when none is kept. */
 float viz_clean_prob(const VizState *v, int p, int id);
 /* Whether that head's output is switched off (the head itself, or its layer's whole attention). */
