@@ -43,7 +43,7 @@ int attribution_compute(Gen *g, int pos, int token, Attribution *a, Err *err) {
     for (int l = 0; l < L; l++) {
         const Gpt2Layer *w = &m->w.h[l];
         const float *heads = trace_get(tr, trace_id(tr, TK_HEADS, l), pos), *mp = trace_get(tr, trace_id(tr, TK_MLP_PROJ, l), pos);
-        if (!heads || !mp) {
+        if (!heads || !mp || !trace_get(tr, trace_id(tr, TK_ATTN_PROJ, l), pos)) {
             free(o);
             attribution_free(a);
             return err_set(err, "position %d: layer %d's outputs were not recorded", pos, l);
@@ -56,7 +56,9 @@ int attribution_compute(Gen *g, int pos, int token, Attribution *a, Err *err) {
                 for (int j = 0; j < C; j++) o[j] += heads[i] * w->attn_proj_w[(size_t)i * C + j];
             a->heads[l * NH + h] = through_frozen_ln(o, C, sigma, m->w.ln_f_w, u);
         }
-        a->attn_bias[l] = attn_off ? 0 : through_frozen_ln(w->attn_proj_b, C, sigma, m->w.ln_f_w, u);
+        /* switched off, the sublayer wrote zero or (mean ablation) its mean: counted in the bias column */
+        const float *ap = attn_off ? trace_get(tr, trace_id(tr, TK_ATTN_PROJ, l), pos) : NULL;
+        a->attn_bias[l] = through_frozen_ln(attn_off ? ap : w->attn_proj_b, C, sigma, m->w.ln_f_w, u);
         a->mlp[l] = through_frozen_ln(mp, C, sigma, m->w.ln_f_w, u);
     }
     free(o);
