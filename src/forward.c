@@ -239,10 +239,105 @@ static float **slots_of(Trace *rec, TracePos *const *tp, int T, int id, float **
     return buf;
 }
 
+/* One decoder block, layer l, for the T positions of this call: s->x (T, C) in and out. tp holds their
+ * trace positions and rec the trace when recording (NULL otherwise); att_slots has room for 3T rows. */
+static void block(Gpt2State *s, int l, int T, Trace *tr, Trace *rec, TracePos *const *tp, float **att_slots) {
+    const Gpt2Model *m = s->m;
+    const Gpt2Config *c = &m->cfg;
+    const int C = c->n_embd, FF = c->n_inner;
+    const Gpt2Layer *w = &m->w.h[l];
+#define ID(kind) trace_id(tr, kind, l)
+    /* 2. ln_1, then q, k, v for every head in one matmul: (T, C) @ (C, 3C). */
+    layernorm_forward(s->ln, s->x, w->ln_1_w, w->ln_1_b, T, C, c->ln_eps);
+    record_rows(rec, tp, T, ID(TK_LN_1), s->ln, (size_t)C, (size_t)C);
+    matmul(s, s->qkv, s->ln, w->attn_w, w->attn_b, T, C, 3 * C);
+    record_rows(rec, tp, T, ID(TK_Q), s->qkv, (size_t)C, 3 * (size_t)C);
+    record_rows(rec, tp, T, ID(TK_K), s->qkv + C, (size_t)C, 3 * (size_t)C);
+    record_rows(rec, tp, T, ID(TK_V), s->qkv + 2 * C, (size_t)C, 3 * (size_t)C);
+
+    /* 3. Append this block's keys and values to the cache, then attend over all K positions. */
+    for (int t = 0; t < T; t++) {
+        size_t at = ((size_t)l * c->n_ctx + s->n_past + t) * C;
+        memcpy(s->k_cache + at, s->qkv + (size_t)t * 3 * C + C, (size_t)C * sizeof(float));
+        memcpy(s->v_cache + at, s->qkv + (size_t)t * 3 * C + 2 * C, (size_t)C * sizeof(float));
+    }
+    float *const *const rows[3] = {slots_of(rec, tp, T, ID(TK_SCORES), att_slots),
+                                   slots_of(rec, tp, T, ID(TK_MASKED), att_slots + T),
+                                   slots_of(rec, tp, T, ID(TK_WEIGHTS), att_slots + 2 * T)};
+    attention(s, l, T, rows);
+    collect(s, ABL_HEAD, l, s->heads, T, C);
+    ablate_columns(s, ABL_HEAD, l, s->heads, T, C, c->n_embd / c->n_head);
+    apply_patch(s, PATCH_HEAD, l, s->heads, T, C, c->n_embd / c->n_head);
+    record_rows(rec, tp, T, ID(TK_HEADS), s->heads, (size_t)C, (size_t)C);
+
+    /* 4. Output projection and the first residual: x = x + c_proj(heads). */
+    matmul(s, s->proj, s->heads, w->attn_proj_w, w->attn_proj_b, T, C, C);
+    collect(s, ABL_ATTN, l, s->proj, T, C);
+    ablate_columns(s, ABL_ATTN, l, s->proj, T, C, C);
+    record_rows(rec, tp, T, ID(TK_ATTN_PROJ), s->proj, (size_t)C, (size_t)C);
+    residual_forward(s->x, s->x, s->proj, (size_t)T * C);
+    record_rows(rec, tp, T, ID(TK_RESID_MID), s->x, (size_t)C, (size_t)C);
+
+    /* 5. ln_2, the feed-forward network C -> 4C -> gelu -> C, and the second residual. */
+    layernorm_forward(s->ln, s->x, w->ln_2_w, w->ln_2_b, T, C, c->ln_eps);
+    record_rows(rec, tp, T, ID(TK_LN_2), s->ln, (size_t)C, (size_t)C);
+    matmul(s, s->fc, s->ln, w->fc_w, w->fc_b, T, C, FF);
+    record_rows(rec, tp, T, ID(TK_FC), s->fc, (size_t)FF, (size_t)FF);
+    if (s->use_reference) gelu_forward(s->gelu, s->fc, (size_t)T * FF);
+    else gelu_fast(s->gelu, s->fc, (size_t)T * FF);
+    collect(s, ABL_NEURON, l, s->gelu, T, FF);
+    ablate_columns(s, ABL_NEURON, l, s->gelu, T, FF, 1);
+    record_rows(rec, tp, T, ID(TK_GELU), s->gelu, (size_t)FF, (size_t)FF);
+    matmul(s, s->proj, s->gelu, w->fc_proj_w, w->fc_proj_b, T, FF, C);
+    collect(s, ABL_MLP, l, s->proj, T, C);
+    ablate_columns(s, ABL_MLP, l, s->proj, T, C, C);
+    apply_patch(s, PATCH_MLP, l, s->proj, T, C, C);
+    record_rows(rec, tp, T, ID(TK_MLP_PROJ), s->proj, (size_t)C, (size_t)C);
+    residual_forward(s->x, s->x, s->proj, (size_t)T * C);
+    apply_patch(s, PATCH_RESID, l, s->x, T, C, C);
+    record_rows(rec, tp, T, ID(TK_RESID_OUT), s->x, (size_t)C, (size_t)C);
+#undef ID
+}
+
+/* 6. Final LayerNorm, then logits against the (tied) embedding matrix: (T, C) @ (V, C)^T, for the last
+ * position, which picks the next token. A full trace computes the other positions' logits from their
+ * ln_f when they are first read (head_logits_probs, trace.h's TRACE_DEFERRED). */
+static void final_layer(Gpt2State *s, int T, Trace *tr, Trace *rec, TracePos *const *tp, float *logits_out) {
+    const Gpt2Model *m = s->m;
+    const Gpt2Config *c = &m->cfg;
+    const int C = c->n_embd, V = c->n_vocab;
+    layernorm_forward(s->ln, s->x, m->w.ln_f_w, m->w.ln_f_b, T, C, c->ln_eps);
+    record_rows(rec, tp, T, trace_id(tr, TK_LN_F, 0), s->ln, (size_t)C, (size_t)C);
+    int first = s->all_logits ? 0 : T - 1, rows = T - first;
+    if (rows > s->cap_logits) {
+        free(s->logits);
+        s->logits = alloc_floats((size_t)rows * V);
+        s->cap_logits = rows;
+    }
+    const float *out_w = gpt2_output_matrix(m);
+    if (s->use_reference) matmul_nt_forward(s->logits, s->ln + (size_t)first * C, out_w, rows, C, V);
+    else matmul_nt_fast(s->logits, s->ln + (size_t)first * C, out_w, rows, C, V);
+    if (tr) {
+        tr->head = head_logits_probs;
+        tr->head_ctx = s;
+    }
+    if (rec) {
+        int id_logits = trace_id(tr, TK_LOGITS, 0), id_probs = trace_id(tr, TK_PROBS, 0);
+#pragma omp parallel for schedule(static) if (rows > 1)
+        for (int r = 0; r < rows; r++) {
+            TracePos *p = tp[first + r];
+            float *lg = trace_slot(tr, p, id_logits), *pr = trace_slot(tr, p, id_probs);
+            if (lg) memcpy(lg, s->logits + (size_t)r * V, (size_t)V * sizeof(float));
+            if (pr) softmax_forward(pr, s->logits + (size_t)r * V, V);
+        }
+    }
+    if (logits_out) memcpy(logits_out, s->logits + (size_t)(rows - 1) * V, (size_t)V * sizeof(float));
+}
+
 int gpt2_forward(Gpt2State *s, const int *tokens, int T, Trace *tr, float *logits_out, Err *err) {
     const Gpt2Model *m = s->m;
     const Gpt2Config *c = &m->cfg;
-    const int C = c->n_embd, FF = c->n_inner, V = c->n_vocab;
+    const int C = c->n_embd, V = c->n_vocab;
     if (T <= 0) return err_set(err, "forward: no tokens to run");
     if (s->n_past + T > c->n_ctx)
         return err_set(err, "context is full: %d tokens already plus %d new exceed the model's %d-position context",
@@ -275,100 +370,50 @@ int gpt2_forward(Gpt2State *s, const int *tokens, int T, Trace *tr, float *logit
     record_rows(rec, tp, T, trace_id(tr, TK_POS_EMB, 0), s->pos, (size_t)C, (size_t)C);
     record_rows(rec, tp, T, trace_id(tr, TK_EMBED, 0), s->x, (size_t)C, (size_t)C);
 
-    for (int l = 0; l < c->n_layer; l++) {
-        const Gpt2Layer *w = &m->w.h[l];
-#define ID(kind) trace_id(tr, kind, l)
-        /* 2. ln_1, then q, k, v for every head in one matmul: (T, C) @ (C, 3C). */
-        layernorm_forward(s->ln, s->x, w->ln_1_w, w->ln_1_b, T, C, c->ln_eps);
-        record_rows(rec, tp, T, ID(TK_LN_1), s->ln, (size_t)C, (size_t)C);
-        matmul(s, s->qkv, s->ln, w->attn_w, w->attn_b, T, C, 3 * C);
-        record_rows(rec, tp, T, ID(TK_Q), s->qkv, (size_t)C, 3 * (size_t)C);
-        record_rows(rec, tp, T, ID(TK_K), s->qkv + C, (size_t)C, 3 * (size_t)C);
-        record_rows(rec, tp, T, ID(TK_V), s->qkv + 2 * C, (size_t)C, 3 * (size_t)C);
-
-        /* 3. Append this block's keys and values to the cache, then attend over all K positions. */
-        for (int t = 0; t < T; t++) {
-            size_t at = ((size_t)l * c->n_ctx + s->n_past + t) * C;
-            memcpy(s->k_cache + at, s->qkv + (size_t)t * 3 * C + C, (size_t)C * sizeof(float));
-            memcpy(s->v_cache + at, s->qkv + (size_t)t * 3 * C + 2 * C, (size_t)C * sizeof(float));
-        }
-        float *const *const rows[3] = {slots_of(rec, tp, T, ID(TK_SCORES), att_slots),
-                                       slots_of(rec, tp, T, ID(TK_MASKED), att_slots + T),
-                                       slots_of(rec, tp, T, ID(TK_WEIGHTS), att_slots + 2 * T)};
-        attention(s, l, T, rows);
-        collect(s, ABL_HEAD, l, s->heads, T, C);
-        ablate_columns(s, ABL_HEAD, l, s->heads, T, C, c->n_embd / c->n_head);
-        apply_patch(s, PATCH_HEAD, l, s->heads, T, C, c->n_embd / c->n_head);
-        record_rows(rec, tp, T, ID(TK_HEADS), s->heads, (size_t)C, (size_t)C);
-
-        /* 4. Output projection and the first residual: x = x + c_proj(heads). */
-        matmul(s, s->proj, s->heads, w->attn_proj_w, w->attn_proj_b, T, C, C);
-        collect(s, ABL_ATTN, l, s->proj, T, C);
-        ablate_columns(s, ABL_ATTN, l, s->proj, T, C, C);
-        record_rows(rec, tp, T, ID(TK_ATTN_PROJ), s->proj, (size_t)C, (size_t)C);
-        residual_forward(s->x, s->x, s->proj, (size_t)T * C);
-        record_rows(rec, tp, T, ID(TK_RESID_MID), s->x, (size_t)C, (size_t)C);
-
-        /* 5. ln_2, the feed-forward network C -> 4C -> gelu -> C, and the second residual. */
-        layernorm_forward(s->ln, s->x, w->ln_2_w, w->ln_2_b, T, C, c->ln_eps);
-        record_rows(rec, tp, T, ID(TK_LN_2), s->ln, (size_t)C, (size_t)C);
-        matmul(s, s->fc, s->ln, w->fc_w, w->fc_b, T, C, FF);
-        record_rows(rec, tp, T, ID(TK_FC), s->fc, (size_t)FF, (size_t)FF);
-        if (s->use_reference) gelu_forward(s->gelu, s->fc, (size_t)T * FF);
-        else gelu_fast(s->gelu, s->fc, (size_t)T * FF);
-        collect(s, ABL_NEURON, l, s->gelu, T, FF);
-        ablate_columns(s, ABL_NEURON, l, s->gelu, T, FF, 1);
-        record_rows(rec, tp, T, ID(TK_GELU), s->gelu, (size_t)FF, (size_t)FF);
-        matmul(s, s->proj, s->gelu, w->fc_proj_w, w->fc_proj_b, T, FF, C);
-        collect(s, ABL_MLP, l, s->proj, T, C);
-        ablate_columns(s, ABL_MLP, l, s->proj, T, C, C);
-        apply_patch(s, PATCH_MLP, l, s->proj, T, C, C);
-        record_rows(rec, tp, T, ID(TK_MLP_PROJ), s->proj, (size_t)C, (size_t)C);
-        residual_forward(s->x, s->x, s->proj, (size_t)T * C);
-        apply_patch(s, PATCH_RESID, l, s->x, T, C, C);
-        record_rows(rec, tp, T, ID(TK_RESID_OUT), s->x, (size_t)C, (size_t)C);
-#undef ID
-    }
-
-    /* 6. Final LayerNorm, then logits against the (tied) embedding matrix: (T, C) @ (V, C)^T, for the
-     * last position, which picks the next token. A full trace computes the other positions' logits
-     * from their ln_f when they are first read (head_logits_probs, trace.h's TRACE_DEFERRED). */
-    layernorm_forward(s->ln, s->x, m->w.ln_f_w, m->w.ln_f_b, T, C, c->ln_eps);
-    record_rows(rec, tp, T, trace_id(tr, TK_LN_F, 0), s->ln, (size_t)C, (size_t)C);
-    int first = s->all_logits ? 0 : T - 1, rows = T - first;
-    if (rows > s->cap_logits) {
-        free(s->logits);
-        s->logits = alloc_floats((size_t)rows * V);
-        s->cap_logits = rows;
-    }
-    const float *out_w = gpt2_output_matrix(m);
-    if (s->use_reference) matmul_nt_forward(s->logits, s->ln + (size_t)first * C, out_w, rows, C, V);
-    else matmul_nt_fast(s->logits, s->ln + (size_t)first * C, out_w, rows, C, V);
-    if (tr) {
-        tr->head = head_logits_probs;
-        tr->head_ctx = s;
-    }
-    if (rec) {
-        int id_logits = trace_id(tr, TK_LOGITS, 0), id_probs = trace_id(tr, TK_PROBS, 0);
-#pragma omp parallel for schedule(static) if (rows > 1)
-        for (int r = 0; r < rows; r++) {
-            TracePos *p = tp[first + r];
-            float *lg = trace_slot(tr, p, id_logits), *pr = trace_slot(tr, p, id_probs);
-            if (lg) memcpy(lg, s->logits + (size_t)r * V, (size_t)V * sizeof(float));
-            if (pr) softmax_forward(pr, s->logits + (size_t)r * V, V);
-        }
-    }
-    if (logits_out) memcpy(logits_out, s->logits + (size_t)(rows - 1) * V, (size_t)V * sizeof(float));
+    for (int l = 0; l < c->n_layer; l++) block(s, l, T, tr, rec, tp, att_slots);
+    final_layer(s, T, tr, rec, tp, logits_out);
     s->n_past += T;
     free(tp);
     free(att_slots);
     return 0;
 }
 
+int gpt2_forward_rerun(Gpt2State *s, int first_layer, Trace *tr, float *logits_out, Err *err) {
+    const Gpt2Config *c = &s->m->cfg;
+    const int T = s->n_past, C = c->n_embd;
+    if (!tr || tr->mode != TRACE_FULL || tr->n_pos != T || T <= 0 || first_layer < 0 || first_layer > c->n_layer)
+        return err_set(err, "rerun: needs a full recording of the %d positions in the cache", T);
+    for (int p = 0; p < T; p++)
+        if (tr->pos[p].n_keys != T) return err_set(err, "rerun: position %d was not run in one pass with the others", p);
+    const float *in0 = trace_get(tr, first_layer ? trace_id(tr, TK_RESID_OUT, first_layer - 1) : trace_id(tr, TK_EMBED, 0), 0);
+    if (!in0) return err_set(err, "rerun: the residual stream before layer %d was not recorded", first_layer);
+    ensure_scratch(s, T, T);
+    TracePos **tp = xcalloc((size_t)T, sizeof(TracePos *));
+    float **att_slots = xcalloc(3 * (size_t)T, sizeof(float *));
+    const int id_in = first_layer ? trace_id(tr, TK_RESID_OUT, first_layer - 1) : trace_id(tr, TK_EMBED, 0);
+    for (int p = 0; p < T; p++) {
+        tp[p] = &tr->pos[p];
+        memcpy(s->x + (size_t)p * C, trace_get(tr, id_in, p), sizeof(float) * (size_t)C);
+        free(tp[p]->head); /* deferred logits of the old run: computed again when read */
+        tp[p]->head = NULL;
+    }
+    s->n_past = 0; /* the cache's positions 0..T-1 are rewritten from first_layer on */
+    for (int l = first_layer; l < c->n_layer; l++) block(s, l, T, tr, tr, tp, att_slots);
+    final_layer(s, T, tr, tr, tp, logits_out);
+    s->n_past = T;
+    free(tp);
+    free(att_slots);
+    return 0;
+}
+
+int gpt2_means_cover(const Gpt2State *s, const int *tokens, int T) {
+    return s->mean && s->mean_n == T && !memcmp(s->mean_tokens, tokens, sizeof(int) * (size_t)T);
+}
+
 int gpt2_collect_means(Gpt2State *s, const int *tokens, int T, Err *err) {
     const Gpt2Config *c = &s->m->cfg;
     const size_t n = (size_t)c->n_layer * (3 * (size_t)c->n_embd + c->n_inner) + c->n_embd;
-    if (s->mean && s->mean_n == T && !memcmp(s->mean_tokens, tokens, sizeof(int) * (size_t)T)) return 0;
+    if (gpt2_means_cover(s, tokens, T)) return 0;
     free(s->mean);
     free(s->mean_tokens);
     s->mean = alloc_floats(n); /* zeroed: the sums start here */

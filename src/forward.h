@@ -94,6 +94,15 @@ void gpt2_state_truncate(Gpt2State *s, int n);
  * TRACE_DEFERRED in trace.h). Fails when the context would overflow or a token id is out of range. */
 int gpt2_forward(Gpt2State *s, const int *tokens, int T, Trace *tr, float *logits_out, Err *err);
 
+/* Reruns the n_past positions in the cache, all recorded in tr in one pass (every position's n_keys is
+ * n_past, as gen_replay leaves them), from layer first_layer on: its input is the recorded residual
+ * stream before that layer (embed for layer 0), and the layers before it, their cache and their
+ * recorded tensors are kept. For an intervention changed at first_layer and later only (the viewer's
+ * toggle): the result is the full pass's, bit for bit, at a fraction of its cost. */
+int gpt2_forward_rerun(Gpt2State *s, int first_layer, Trace *tr, float *logits_out, Err *err);
+/* Whether the mean-ablation means were taken over exactly these tokens. */
+int gpt2_means_cover(const Gpt2State *s, const int *tokens, int T);
+
 /* Mean ablation's means: runs tokens (T of them, from position 0) through the clean model and keeps the
  * mean over those positions of every part that can be switched off; the state is left empty (n_past 0).
  * Does nothing when the means were already taken over the same tokens. */

@@ -168,6 +168,16 @@ void gen_set_interventions(Gen *g, const Interventions *iv) {
     interventions_text(iv, g->trace.interventions, sizeof g->trace.interventions);
 }
 
+/* Each step's chosen token's probability, from the recorded (or deferred) probabilities. */
+static void chosen_probs(Trace *tr) {
+    const int id_probs = trace_id(tr, TK_PROBS, 0);
+    for (int s = 0; s < tr->n_steps; s++) {
+        TraceStep *st = &tr->steps[s];
+        const float *pr = st->chosen >= 0 ? trace_get(tr, id_probs, st->pos0 + st->n_pos - 1) : NULL;
+        st->chosen_prob = pr ? pr[st->chosen] : 0;
+    }
+}
+
 int gen_replay(Gen *g, const int *tokens, int n_prompt, int n_steps, const int *chosen, const SamplerSettings *settings,
                Err *err) {
     const int n = n_prompt + n_steps - 1;
@@ -189,13 +199,17 @@ int gen_replay(Gen *g, const int *tokens, int n_prompt, int n_steps, const int *
     trace_begin_step(tr, 0, n_prompt);
     for (int s = 1; s < n_steps; s++) trace_begin_step(tr, n_prompt + s - 1, 1);
     for (int p = 0; p < n; p++) tr->pos[p].step = p < n_prompt ? 0 : p - n_prompt + 1;
-    const int id_probs = trace_id(tr, TK_PROBS, 0);
     for (int s = 0; s < n_steps; s++) {
-        TraceStep *st = &tr->steps[s];
-        st->chosen = chosen[s];
-        st->sampler = settings[s];
-        const float *pr = chosen[s] >= 0 ? trace_get(tr, id_probs, st->pos0 + st->n_pos - 1) : NULL;
-        st->chosen_prob = pr ? pr[chosen[s]] : 0;
+        tr->steps[s].chosen = chosen[s];
+        tr->steps[s].sampler = settings[s];
     }
+    chosen_probs(tr);
     return 0;
+}
+
+int gen_rerun_from(Gen *g, int first_layer, Err *err) {
+    int rc = gpt2_forward_rerun(&g->state, first_layer, &g->trace, g->logits, err);
+    g->has_logits = rc == 0;
+    if (rc == 0) chosen_probs(&g->trace);
+    return rc;
 }

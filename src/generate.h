@@ -50,6 +50,10 @@ int gen_choose(Gen *g, int forced);
 int gen_replay(Gen *g, const int *tokens, int n_prompt, int n_steps, const int *chosen, const SamplerSettings *settings,
                Err *err);
 
+/* After gen_replay and a change of interventions at first_layer or later: reruns the same positions from
+ * that layer on (gpt2_forward_rerun), keeping the steps; the same result as gen_replay, faster. */
+int gen_rerun_from(Gen *g, int first_layer, Err *err);
+
 /* Runs the token chosen at the last step as a new step. */
 int gen_advance(Gen *g, Err *err);
 

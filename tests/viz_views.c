@@ -334,6 +334,35 @@ int main(int argc, char **argv) {
         CHECK(memcmp(viz_tensor(v, TK_PROBS, 0, pos), zeroed, sizeof(float) * (size_t)V) == 0, "ablate-mode zero gives zero ablation back exactly");
         run(v, "ablate clear");
         free(zeroed);
+        /* a toggle after the first reruns from the changed layer on; the result is the full pass's, bit
+         * for bit, in every tensor */
+        run(v, "ablate 1.2");
+        int replays = v->run.replays, from1 = v->run.reruns_from[1], from0 = v->run.reruns_from[0];
+        run(v, "ablate 1.mlp.7");
+        run(v, "ablate 0.3");
+        CHECK(v->run.replays == replays && v->run.reruns_from[1] == from1 + 1 && v->run.reruns_from[0] == from0 + 1,
+              "later toggles rerun from their layer (layer 1, then layer 0) instead of the whole pass");
+        Trace *tr = &v->run.gen.trace;
+        const int n = tr->n_pos, ntr = tr->n_ids;
+        size_t total = 0;
+        for (int p = 0; p < n; p++) total += tr->pos[p].n_floats;
+        float *kept = malloc(sizeof(float) * total), *at = kept;
+        for (int p = 0; p < n; p++) memcpy(at, tr->pos[p].data, sizeof(float) * tr->pos[p].n_floats), at += tr->pos[p].n_floats;
+        int *toks = malloc(sizeof(int) * (size_t)n), *chosen = malloc(sizeof(int) * (size_t)tr->n_steps);
+        SamplerSettings *set = malloc(sizeof(SamplerSettings) * (size_t)tr->n_steps);
+        for (int p = 0; p < n; p++) toks[p] = tr->pos[p].token;
+        for (int i = 0; i < tr->n_steps; i++) chosen[i] = tr->steps[i].chosen, set[i] = tr->steps[i].sampler;
+        Err e2;
+        CHECK(gen_replay(&v->run.gen, toks, tr->steps[0].n_pos, tr->n_steps, chosen, set, &e2) == 0, "the full pass runs");
+        int same = 1;
+        at = kept;
+        for (int p = 0; p < n; p++) {
+            same &= memcmp(at, tr->pos[p].data, sizeof(float) * tr->pos[p].n_floats) == 0;
+            at += tr->pos[p].n_floats;
+        }
+        CHECK(same, "the rerun from layer 0 equals the full pass in all %d tensors of %d positions, bit for bit", ntr, n);
+        free(kept), free(toks), free(chosen), free(set);
+        run(v, "ablate clear");
         bad(v, "ablate-mode half", "ablate-mode expects");
         bad(v, "ablate 5.0", "layer 5 is out of range");
         bad(v, "ablate 1.mlp.9999", "neuron 9999 is out of range");

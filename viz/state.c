@@ -513,6 +513,35 @@ float viz_clean_prob(const VizState *v, int p, int id) {
     return r->clean_probs[id];
 }
 
+/* The first layer whose computation differs between two sets of interventions: -1 when the embedding
+ * does (pos), n_layer when nothing does. */
+static int first_changed_layer(const Interventions *a, const Interventions *b, int n_layer) {
+    int first = n_layer;
+    for (int side = 0; side < 2; side++) {
+        const Interventions *x = side ? b : a, *y = side ? a : b;
+        for (int i = 0; i < x->n; i++) {
+            int in_y = 0;
+            for (int j = 0; j < y->n; j++)
+                in_y |= y->a[j].kind == x->a[i].kind && y->a[j].layer == x->a[i].layer && y->a[j].index == x->a[i].index;
+            if (in_y && x->mode == y->mode) continue;
+            int l = x->a[i].kind == ABL_POS ? -1 : x->a[i].layer;
+            if (l < first) first = l;
+        }
+    }
+    return first;
+}
+
+/* Whether the text can be rerun from layer `first` on: the trace holds these n tokens, run in one pass
+ * (as after an earlier toggle), with every tensor recorded, and mean ablation's means are over them. */
+static int can_rerun(const VizRun *r, const int *tokens, int n, int steps, int first) {
+    const Trace *tr = &r->gen.trace;
+    if (first < 0 || tr->mode != TRACE_FULL || tr->n_pos != n || r->gen.state.n_past != n || tr->n_steps != steps) return 0;
+    for (int p = 0; p < n; p++)
+        if (tr->pos[p].n_keys != n || tr->pos[p].token != tokens[p]) return 0;
+    const Interventions *iv = &r->gen.state.iv;
+    return !iv->n || iv->mode != ABLATE_MEAN || gpt2_means_cover(&r->gen.state, tokens, n);
+}
+
 /* Reruns the text with these interventions (none: the clean model again), keeping the step shown. */
 static int rerun_with(VizState *v, const Interventions *new_iv, Err *err) {
     VizRun *r = &v->run;
@@ -543,11 +572,18 @@ static int rerun_with(VizState *v, const Interventions *new_iv, Err *err) {
     const int n_prompt = r->gen.trace.steps[0].n_pos, n_tok = n_prompt + steps - 1;
     int *tokens = xmalloc(sizeof(int) * (size_t)(n_tok > 0 ? n_tok : 1));
     for (int i = 0; i < n_tok; i++) tokens[i] = r->gen.trace.pos[i].token;
+    int first = first_changed_layer(&r->gen.state.iv, &iv, r->gen.model.cfg.n_layer);
     gen_set_interventions(&r->gen, &iv);
     SamplerSettings keep = r->gen.sampler;
-    /* the same tokens, in one pass through the model with these parts switched off */
     r->epoch++;
-    int rc = gen_replay(&r->gen, tokens, n_prompt, steps, chosen, set, err);
+    int rc;
+    if (can_rerun(r, tokens, n_tok, steps, first)) { /* the layers before the first change are kept */
+        rc = gen_rerun_from(&r->gen, first, err);
+        r->reruns_from[first < VIZ_MAX_LAYERS ? first : VIZ_MAX_LAYERS - 1]++;
+    } else { /* the same tokens, in one pass through the model with these parts switched off */
+        rc = gen_replay(&r->gen, tokens, n_prompt, steps, chosen, set, err);
+        r->replays++;
+    }
     free(tokens);
     if (rc == 0) { /* the trace starts with this prompt's positions as the model now computes them */
         free(r->ran_prompt);

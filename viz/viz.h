@@ -84,6 +84,8 @@ typedef struct {
     int clean_n;
     float *clean_probs;  /* (V) the unablated model's probabilities at position clean_pos (viz_prepare) */
     int clean_pos;
+    int replays;         /* interventions changed: how often the whole text was run again, and how often */
+    int reruns_from[VIZ_MAX_LAYERS]; /* it was rerun from layer L on, the layers before kept (tests, bench) */
     VizDerived d;
 } VizRun;
 
