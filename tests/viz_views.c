@@ -364,6 +364,44 @@ int main(int argc, char **argv) {
         free(kept), free(toks), free(chosen), free(set);
         run(v, "ablate clear");
         bad(v, "ablate-mode half", "ablate-mode expects");
+        /* right-clicks knock out what is under the mouse: a neuron in the vectors view (the one its
+         * tooltip names), a sublayer in the pipeline, a head in the grid or the heatmap's title */
+        run(v, "view all");
+        run(v, "grid off");
+        run(v, "layer 1");
+        run(v, "stage L1.ffn");
+        cairo_surface_destroy(draw(v));
+        char cmd[128];
+        const Hit *gelu = NULL, *attn = NULL, *title = NULL;
+        for (int i = 0; i < v->ui.n_hits; i++) {
+            const Hit *h = &v->ui.hits[i];
+            if (h->kind == HIT_VECTOR && h->b == v->run.gen.model.cfg.n_inner && !gelu) {
+                viz_knock_command(v, h->r.x + 1, h->r.y + h->r.h / 2, cmd, sizeof cmd);
+                if (!strncmp(cmd, "ablate 1.mlp.", 13)) gelu = h;
+            }
+            if (h->kind == HIT_STAGE && h->b && viz_stage_layer(v, h->a) == 1 && (h->a - 1) % 6 == 1) attn = h;
+            if (h->kind == HIT_GRID && h->r.w > h->r.h * 4) title = h;
+        }
+        CHECK(gelu && attn && title, "the vectors view, the pipeline and the heatmap's title can be right-clicked");
+        if (gelu && attn && title) {
+            double gx = gelu->r.x + gelu->r.w * 0.5;
+            int want = (int)((gx - gelu->r.x) / gelu->r.w * gelu->b);
+            char expect[64];
+            snprintf(expect, sizeof expect, "ablate 1.mlp.%d", want);
+            viz_knock_command(v, gx, gelu->r.y + gelu->r.h / 2, cmd, sizeof cmd);
+            CHECK(!strcmp(cmd, expect), "right-click on mlp.gelu knocks out the neuron under the mouse ('%s', expected '%s')", cmd, expect);
+            run(v, cmd);
+            CHECK(viz_part_ablated(v, ABL_NEURON, 1, want) && viz_tensor(v, TK_GELU, 1, 0)[want] == 0,
+                  "neuron %d of layer 1 is off: its gelu output is zero at every position", want);
+            cairo_surface_destroy(draw(v));
+            viz_knock_command(v, attn->r.x + attn->r.w / 2, attn->r.y + attn->r.h / 2, cmd, sizeof cmd);
+            CHECK(!strcmp(cmd, "ablate 1.attn"), "right-click on an opened layer's attn box knocks out the sublayer ('%s')", cmd);
+            viz_knock_command(v, title->r.x + title->r.w / 2, title->r.y + title->r.h / 2, cmd, sizeof cmd);
+            snprintf(expect, sizeof expect, "ablate %d.%d", v->view.layer, v->view.head);
+            CHECK(!strcmp(cmd, expect), "right-click on the heatmap's title knocks out its head ('%s')", cmd);
+        }
+        run(v, "ablate clear");
+        run(v, "stage none");
         bad(v, "ablate 5.0", "layer 5 is out of range");
         bad(v, "ablate 1.mlp.9999", "neuron 9999 is out of range");
         free(clean);

@@ -430,7 +430,14 @@ int app_main(VizState *v, const char *title, AppHooks hooks) {
                 }
                 break;
             case SDL_MOUSEBUTTONDOWN:
-                if (e.button.button == SDL_BUTTON_LEFT && !a->input) {
+                if ((e.button.button == SDL_BUTTON_RIGHT || (e.button.button == SDL_BUTTON_LEFT && (SDL_GetModState() & KMOD_SHIFT))) &&
+                    !a->input) { /* knock out the part under the mouse */
+                    double x, y;
+                    to_pixels(a, e.button.x, e.button.y, &x, &y);
+                    char cmd[128];
+                    if (!v->ui.busy && viz_knock_command(v, x, y, cmd, sizeof cmd)[0]) app_command(a, cmd);
+                    dirty = 1;
+                } else if (e.button.button == SDL_BUTTON_LEFT && !a->input) {
                     double x, y;
                     to_pixels(a, e.button.x, e.button.y, &x, &y);
                     char cmd[128];

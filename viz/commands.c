@@ -825,6 +825,28 @@ const char *viz_click_command(VizState *v, double x, double y, char *buf, size_t
     return buf;
 }
 
+const char *viz_knock_command(VizState *v, double x, double y, char *buf, size_t cap) {
+    buf[0] = 0;
+    for (int i = v->ui.n_hits - 1; i >= 0; i--) {
+        const Hit *h = &v->ui.hits[i];
+        if (x < h->r.x || y < h->r.y || x >= h->r.x + h->r.w || y >= h->r.y + h->r.h) continue;
+        switch (h->kind) {
+        case HIT_GRID: snprintf(buf, cap, "ablate %d.%d", h->a, h->b); break;
+        case HIT_VECTOR: view_block_knock(v, h, x, buf, cap); break;
+        case HIT_STAGE: { /* the embedding (its positions), or an expanded layer's attention or MLP */
+            int l = viz_stage_layer(v, h->a);
+            if (h->a == 0) snprintf(buf, cap, "ablate pos");
+            else if (l >= 0 && h->b && (h->a - 1) % 6 == 1) snprintf(buf, cap, "ablate %d.attn", l);
+            else if (l >= 0 && h->b && (h->a - 1) % 6 == 4) snprintf(buf, cap, "ablate %d.mlp", l);
+            break;
+        }
+        default: continue;
+        }
+        return buf;
+    }
+    return buf;
+}
+
 int viz_click(VizState *v, double x, double y, Err *err) {
     char cmd[128];
     viz_click_command(v, x, y, cmd, sizeof cmd);

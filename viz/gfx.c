@@ -229,6 +229,14 @@ void gfx_tooltip(Gfx *g, Rect b, double x, double y, const char *s) {
     gfx_text_fit(g, tx + pad, ty + pad + gfx_ascent(g), s, w - 2 * pad, 0);
 }
 
+void gfx_cross(Gfx *g, Rect r) {
+    gfx_color(g, GFX_ERROR);
+    cairo_set_line_width(g->cr, fmax(1.5, g->fs * 0.12));
+    cairo_move_to(g->cr, r.x, r.y), cairo_line_to(g->cr, r.x + r.w, r.y + r.h);
+    cairo_move_to(g->cr, r.x + r.w, r.y), cairo_line_to(g->cr, r.x, r.y + r.h);
+    cairo_stroke(g->cr);
+}
+
 void gfx_hatch(Gfx *g, Rect r) {
     cairo_t *cr = g->cr;
     cairo_save(cr);

@@ -75,6 +75,8 @@ double gfx_title_h(Gfx *g);
 void gfx_tooltip(Gfx *g, Rect bounds, double x, double y, const char *s);
 /* The hatching that marks masked (future) keys. */
 void gfx_hatch(Gfx *g, Rect r);
+/* A red cross over r: a part of the model switched off. */
+void gfx_cross(Gfx *g, Rect r);
 
 /* Colour maps: sequential 0..1 (white to deep red; viridis in colour-blind mode) and diverging -1..1
  * (blue-white-red; blue-white-orange in colour-blind mode). */

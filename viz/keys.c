@@ -103,6 +103,9 @@ void viz_keys_markdown(FILE *out) {
     fprintf(out, "| click a head in the grid | open its heatmap |\n");
     fprintf(out, "| click a candidate | continue from that token (a branch) |\n");
     fprintf(out, "| click a pipeline stage | select it |\n");
+    fprintf(out, "| right-click (or Shift+click) a head in the grid or the heatmap's title | knock it out (or back in) |\n");
+    fprintf(out, "| right-click a neuron (mlp.gelu), a head's row, attn.proj, mlp.proj or pos_emb in the vectors view | switch that neuron, head, sublayer or the position embedding off (or back on) |\n");
+    fprintf(out, "| right-click the embedding, or an opened layer's attn or ffn, in the pipeline | switch the position embedding or that sublayer off (or back on) |\n");
     fprintf(out, "| wheel / Ctrl+wheel over the heatmap | pan / zoom |\n");
 }
 

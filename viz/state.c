@@ -631,6 +631,16 @@ int viz_ablate_mode(VizState *v, AblateMode mode, Err *err) {
     return rerun_with(v, &iv, err);
 }
 
+int viz_part_ablated(const VizState *v, AblationKind kind, int layer, int index) {
+    const Interventions *iv = &v->run.gen.state.iv;
+    for (int i = 0; i < iv->n; i++) {
+        const Ablation *a = &iv->a[i];
+        if (a->kind == kind && (kind == ABL_POS || (a->layer == layer && (kind == ABL_ATTN || kind == ABL_MLP || a->index == index))))
+            return 1;
+    }
+    return 0;
+}
+
 int viz_head_ablated(const VizState *v, int layer, int head) {
     const Interventions *iv = &v->run.gen.state.iv;
     for (int i = 0; i < iv->n; i++)

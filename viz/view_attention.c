@@ -86,11 +86,14 @@ void view_attention(VizState *v, Gfx *g, Rect r, int alone) {
     viz_heatmap_window(v, fit, &first, &count);
     double cell = fmin(side / count, g->fs * 3);
     snprintf(title, sizeof title, "Attention \xE2\x80\x94 layer %d \xC2\xB7 head %d%s \xC2\xB7 %s", v->view.layer, v->view.head,
-             viz_head_ablated(v, v->view.layer, v->view.head) ? " (knocked out: its output is zero)" : "", MODE[v->view.att]);
+             !viz_head_ablated(v, v->view.layer, v->view.head) ? ""
+             : v->run.gen.state.iv.mode == ABLATE_MEAN ? " (knocked out: its output is its mean)" : " (knocked out: its output is zero)",
+             MODE[v->view.att]);
     if (count < n)
         snprintf(note, sizeof note, "positions %d\xE2\x80\x93%d of %d \xC2\xB7 +/\xE2\x88\x92 zoom, wheel pans", first, first + count - 1, n);
     else snprintf(note, sizeof note, "A: scores/masked/weights \xC2\xB7 G: all heads");
     gfx_panel_title(g, r, title, note);
+    viz_add_hit(v, HIT_GRID, (Rect){r.x, r.y, r.w, top - r.y}, v->view.layer, v->view.head); /* right-click: knock it out */
     /* keys before the window: one more column, left of the grid, with their total weight (or their
      * largest score), so that no row's attention goes unseen when zoomed */
     double hid_w = first > 0 ? fmax(cell, g->fs * 1.2) : 0, hid_gap = first > 0 ? pad * 0.6 : 0;

@@ -35,6 +35,37 @@ static int selected_stage(const VizState *v) {
     return viz_stage_layer(v, s) >= 0 ? 1 + (s - 1) % 6 : -1;
 }
 
+/* Whether a row's values are switched off (as a whole, or for the selected head's slice). */
+static int row_ablated(const VizState *v, const RowDef *d, int l) {
+    switch (d->kind) {
+    case TK_POS_EMB: return viz_part_ablated(v, ABL_POS, 0, 0);
+    case TK_HEADS: return viz_head_ablated(v, l, v->view.head);
+    case TK_ATTN_PROJ: return viz_part_ablated(v, ABL_ATTN, l, 0);
+    case TK_MLP_PROJ: return viz_part_ablated(v, ABL_MLP, l, 0);
+    default: return 0;
+    }
+}
+
+/* The element under x of a row: its index within the row (the hover tooltip's, before the head offset). */
+static int element_at(const Hit *h, double x) {
+    int idx = (int)((x - h->r.x) / h->r.w * h->b);
+    return idx < 0 ? 0 : idx >= h->b ? h->b - 1 : idx;
+}
+
+void view_block_knock(const VizState *v, const Hit *h, double x, char *buf, size_t cap) {
+    buf[0] = 0;
+    if (h->a < 0 || h->a >= N_ROWS) return;
+    const RowDef *d = &ROWS[h->a];
+    int l = v->view.layer;
+    switch (d->kind) {
+    case TK_POS_EMB: snprintf(buf, cap, "ablate pos"); break;
+    case TK_Q: case TK_K: case TK_V: case TK_HEADS: snprintf(buf, cap, "ablate %d.%d", l, v->view.head); break;
+    case TK_ATTN_PROJ: snprintf(buf, cap, "ablate %d.attn", l); break;
+    case TK_FC: case TK_GELU: snprintf(buf, cap, "ablate %d.mlp.%d", l, element_at(h, x)); break;
+    case TK_MLP_PROJ: snprintf(buf, cap, "ablate %d.mlp", l); break;
+    default: break;
+    }
+}
 
 void view_block(VizState *v, Gfx *g, Rect r) {
     gfx_panel(g, r);
@@ -76,22 +107,40 @@ void view_block(VizState *v, Gfx *g, Rect r) {
         if (d->head_slice) snprintf(line, sizeof line, "%s[h%d]", d->name, v->view.head);
         else snprintf(line, sizeof line, "%s", d->name);
         gfx_font(g, FONT_MONO, g->fs * 0.8, sel >= 0 && d->stage == sel);
-        gfx_color(g, GFX_INK);
+        int off = row_ablated(v, d, l);
+        gfx_color(g, off ? GFX_ERROR : GFX_INK);
         gfx_text_fit(g, x - pad * 0.5, y + (rh - lh) / 2 + asc, line, name_w - pad, 1);
+        if (off) { /* switched off: the name struck through */
+            double tw = fmin(gfx_text_w(g, line), name_w - pad), sy = y + (rh - lh) / 2 + asc * 0.62;
+            cairo_set_line_width(g->cr, fmax(1.2, g->fs * 0.08));
+            cairo_move_to(g->cr, x - pad * 0.5 - tw, sy), cairo_line_to(g->cr, x - pad * 0.5, sy);
+            cairo_stroke(g->cr);
+        }
         if (vals[i]) {
             gfx_vector(g, (Rect){x, y + rh * 0.12, w, rh * 0.76}, vals[i], n);
             viz_add_hit(v, HIT_VECTOR, (Rect){x, y, w, rh}, i, n);
+            if (d->kind == TK_GELU) /* knocked-out neurons: a red tick above and below each */
+                for (int k = 0; k < v->run.gen.state.iv.n; k++) {
+                    const Ablation *a = &v->run.gen.state.iv.a[k];
+                    if (a->kind != ABL_NEURON || a->layer != l) continue;
+                    double nx = x + (a->index + 0.5) * w / n, tick = rh * 0.14;
+                    gfx_fill(g, (Rect){nx - fmax(1, g->fs * 0.06), y, 2 * fmax(1, g->fs * 0.06), tick}, GFX_ERROR);
+                    gfx_fill(g, (Rect){nx - fmax(1, g->fs * 0.06), y + rh - tick, 2 * fmax(1, g->fs * 0.06), tick}, GFX_ERROR);
+                }
         }
         y += rh;
     }
     const Hit *hh = viz_hover_hit(v, HIT_VECTOR);
     if (hh && vals[hh->a]) { /* hover: the element's index and value */
-        int i = hh->a, n = lens[i], idx = (int)((v->ui.mouse_x - hh->r.x) / hh->r.w * n);
+        int i = hh->a, n = lens[i], idx = element_at(hh, v->ui.mouse_x);
         if (idx >= 0 && idx < n) {
             char name[64];
             trace_name(&v->run.gen.trace, trace_id(&v->run.gen.trace, ROWS[i].kind, ROWS[i].layer_kind ? l : 0), name, sizeof name);
             int off = ROWS[i].head_slice ? v->view.head * HS : 0;
-            snprintf(line, sizeof line, "%s[%d][%d] = %.5f", name, q, idx + off, vals[i][idx]);
+            char knock[64];
+            view_block_knock(v, hh, v->ui.mouse_x, knock, sizeof knock);
+            snprintf(line, sizeof line, "%s[%d][%d] = %.5f%s%s", name, q, idx + off, vals[i][idx],
+                     knock[0] ? " \xC2\xB7 right-click: " : "", knock);
             gfx_tooltip(g, r, v->ui.mouse_x, hh->r.y, line);
         }
     }

@@ -69,13 +69,7 @@ void view_grid(VizState *v, Gfx *g, Rect r) {
             for (int i = 0; i < m * m; i++) px[i] = cnt[i] ? gfx_argb(gfx_seq(g, acc[i] / cnt[i]), 1) : masked;
             Rect cell = {gx + h * side, gy + li * side, inner, inner};
             gfx_cells(g, cell, px, m, m);
-            if (viz_head_ablated(v, l, h)) { /* knocked out: a cross over it */
-                gfx_color(g, GFX_ERROR);
-                cairo_set_line_width(g->cr, fmax(1.5, g->fs * 0.12));
-                cairo_move_to(g->cr, cell.x, cell.y), cairo_line_to(g->cr, cell.x + cell.w, cell.y + cell.h);
-                cairo_move_to(g->cr, cell.x + cell.w, cell.y), cairo_line_to(g->cr, cell.x, cell.y + cell.h);
-                cairo_stroke(g->cr);
-            }
+            if (viz_head_ablated(v, l, h)) gfx_cross(g, cell); /* knocked out */
             if (l == v->view.layer && h == v->view.head)
                 gfx_stroke(g, (Rect){cell.x - 1, cell.y - 1, inner + 2, inner + 2}, GFX_ACCENT, fmax(1.5, g->fs * 0.12));
             viz_add_hit(v, HIT_GRID, cell, l, h);

@@ -10,6 +10,14 @@
 #include "ops.h"
 #include "vizint.h"
 
+/* Whether anything in layer l is switched off (a head, a neuron, a sublayer). */
+static int layer_touched(const VizState *v, int l) {
+    const Interventions *iv = &v->run.gen.state.iv;
+    for (int i = 0; i < iv->n; i++)
+        if (iv->a[i].kind != ABL_POS && iv->a[i].layer == l) return 1;
+    return 0;
+}
+
 static const char *SUB[6] = {"LN", "attn", "+", "LN", "FFN", "+"};
 
 /* The layer drawn expanded: the selected stage's, else the selected layer ("you are here" follows it). */
@@ -74,7 +82,15 @@ static double boxes(VizState *v, Gfx *g, Rect r) {
             gfx_color(g, s == cur ? GFX_WHITE : GFX_INK);
             gfx_text(g, x + w / 2, y + (h - gfx_line_h(g)) / 2 + gfx_ascent(g), lab, 0.5);
         }
-        viz_add_hit(v, HIT_STAGE, b, sl >= 0 && sl != xl ? 1 + 6 * sl + 1 : s, 0);
+        /* switched off: the embedding with pos, an expanded layer's attn or ffn; a collapsed layer with
+         * anything off in it is outlined */
+        int sub = sl >= 0 ? (s - 1) % 6 : -1;
+        if ((s == 0 && viz_part_ablated(v, ABL_POS, 0, 0)) ||
+            (sl == xl && sl >= 0 && ((sub == 1 && viz_part_ablated(v, ABL_ATTN, sl, 0)) || (sub == 4 && viz_part_ablated(v, ABL_MLP, sl, 0)))))
+            gfx_cross(g, b);
+        else if (sl >= 0 && sl != xl && layer_touched(v, sl))
+            gfx_stroke(g, b, GFX_ERROR, fmax(1.5, g->fs * 0.1));
+        viz_add_hit(v, HIT_STAGE, b, sl >= 0 && sl != xl ? 1 + 6 * sl + 1 : s, sl == xl || sl < 0);
         x += w + gap * scale;
     }
     return tag_h + pad * 0.5 + h;

@@ -166,6 +166,10 @@ int viz_key(VizState *v, const char *key, int shift, int ctrl, Err *err);
 const char *viz_key_command(VizState *v, const char *key, int shift, int ctrl, char *buf, size_t cap);
 int viz_click(VizState *v, double x, double y, Err *err);
 const char *viz_click_command(VizState *v, double x, double y, char *buf, size_t cap);
+/* A right-click (or Shift+click): the command that switches off the part under (x, y) - a head in the
+ * grid or the heatmap's title, a neuron or a head's or sublayer's row in the vectors view, the
+ * embedding or an expanded layer's attn or ffn in the pipeline - or "" when there is none. */
+const char *viz_knock_command(VizState *v, double x, double y, char *buf, size_t cap);
 int viz_wheel(VizState *v, double x, double y, int dy, int ctrl, Err *err);
 
 /* Loads run.model_arg and runs run.prompt (slow: the window runs it on its worker). */

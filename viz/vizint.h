@@ -19,6 +19,10 @@ int viz_ablate(VizState *v, const char *spec, Err *err);
 int viz_ablate_mode(VizState *v, AblateMode mode, Err *err);
 /* The clean (unablated) probability of token id at position p, or -1 when none is kept. */
 float viz_clean_prob(const VizState *v, int p, int id);
+/* Whether that part is switched off (index: the head or neuron; ignored for sublayers and pos). */
+int viz_part_ablated(const VizState *v, AblationKind kind, int layer, int index);
+/* The vectors view's right-click: the ablate command for the element of row hit h at x ("" for none). */
+void view_block_knock(const VizState *v, const Hit *h, double x, char *buf, size_t cap);
 /* Whether that head's output is switched off (the head itself, or its layer's whole attention). */
 int viz_head_ablated(const VizState *v, int layer, int head);
 int viz_next_token(const VizState *v, int pos);
