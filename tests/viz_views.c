@@ -364,6 +364,37 @@ int main(int argc, char **argv) {
         free(kept), free(toks), free(chosen), free(set);
         run(v, "ablate clear");
         bad(v, "ablate-mode half", "ablate-mode expects");
+        /* with a part off, the heatmaps, vectors and lens can show the clean run or the difference */
+        {
+            run(v, "ablate clear");
+            run(v, "last");
+            int q = viz_n_shown(v) - 1, nh = v->run.gen.model.cfg.n_head, K = v->run.gen.trace.pos[q].n_keys;
+            size_t nw = (size_t)nh * K;
+            float *cw = malloc(sizeof(float) * nw), *cr = malloc(sizeof(float) * 128);
+            memcpy(cw, viz_tensor(v, TK_WEIGHTS, 1, q), sizeof(float) * nw);
+            memcpy(cr, viz_tensor(v, TK_RESID_OUT, 1, q), sizeof(float) * 64);
+            run(v, "ablate 0.1");
+            viz_prepare(v);
+            const float *aw = viz_tensor(v, TK_WEIGHTS, 1, q), *sh = viz_tensor_shown(v, TK_WEIGHTS, 1, q);
+            CHECK(sh == aw, "show-run ablated (the default) shows the ablated run");
+            run(v, "show-run clean");
+            sh = viz_tensor_shown(v, TK_WEIGHTS, 1, q);
+            CHECK(sh && memcmp(sh, cw, sizeof(float) * nw) == 0 && memcmp(viz_tensor_shown(v, TK_RESID_OUT, 1, q), cr, sizeof(float) * 64) == 0,
+                  "show-run clean shows the clean run's weights and residual stream, bit for bit");
+            run(v, "show-run difference");
+            sh = viz_tensor_shown(v, TK_WEIGHTS, 1, q);
+            double worst = 0, moved = 0;
+            for (size_t i = 0; sh && i < nw; i++) worst = fmax(worst, fabs(sh[i] - (aw[i] - cw[i]))), moved = fmax(moved, fabs(sh[i]));
+            CHECK(sh && worst == 0 && moved > 0, "show-run difference shows ablated - clean (largest change %.3g)", moved);
+            CHECK(viz_run_label(v) && strstr(viz_run_label(v), "clean"), "titles say which run they show");
+            CHECK(v->run.d.has_clean_lens, "the logit lens has the clean run's tokens too");
+            cairo_surface_destroy(draw(v)); /* every view draws the difference */
+            CHECK(viz_key(v, "d", 0, 0, &kerr) == 0 && v->view.run_shown == RUN_ABLATED, "D cycles back to the ablated run");
+            run(v, "ablate clear");
+            CHECK(viz_run_label(v) == NULL && viz_tensor_shown(v, TK_WEIGHTS, 1, q) == viz_tensor(v, TK_WEIGHTS, 1, q),
+                  "with nothing off there is one run to show");
+            free(cw), free(cr);
+        }
         /* right-clicks knock out what is under the mouse: a neuron in the vectors view (the one its
          * tooltip names), a sublayer in the pipeline, a head in the grid or the heatmap's title */
         run(v, "view all");

@@ -52,7 +52,6 @@ void viz_init(VizState *v) {
     v->ui.hover = -1;
     atomic_store(&v->ui.load_percent, -1);
     v->run.d.epoch = -1;
-    v->run.clean_pos = -1;
     v->run.gen.sampler = sampler_default();
     v->run.prompt = xstrdup("Once upon a time there was a");
 }
@@ -76,14 +75,38 @@ static void free_derived(VizDerived *d) {
 }
 
 
+/* ---- the difference cache: (tensor id, position) -> ablated - clean, made when first read ---- */
+
+#define STB_DS_IMPLEMENTATION
+#ifndef typeof
+#define typeof __typeof__ /* stb_ds spells GCC's typeof without underscores; -std=c11 has only __typeof__ */
+#endif
+#include <stb/stb_ds.h>
+
+typedef struct {
+    int64_t key;  /* id * VIZ_DIFF_STRIDE + position */
+    float *value;
+} DiffEntry;
+
+struct DiffCache {
+    DiffEntry *map; /* stb_ds hash map */
+    int epoch;      /* the run it was made from */
+};
+#define VIZ_DIFF_STRIDE ((int64_t)1 << 32)
+
+static void drop_diff(VizRun *r) {
+    if (!r->diff) return;
+    for (ptrdiff_t i = 0; i < hmlen(r->diff->map); i++) free(r->diff->map[i].value);
+    hmfree(r->diff->map);
+    free(r->diff);
+    r->diff = NULL;
+}
+
 static void drop_clean(VizRun *r) {
-    free(r->clean_lnf);
-    free(r->clean_probs);
-    free(r->clean_tokens);
-    r->clean_lnf = r->clean_probs = NULL;
-    r->clean_tokens = NULL;
-    r->clean_n = 0;
-    r->clean_pos = -1;
+    if (r->clean) trace_free(r->clean);
+    free(r->clean);
+    r->clean = NULL;
+    drop_diff(r);
 }
 
 void viz_free(VizState *v) {
@@ -377,6 +400,7 @@ int viz_needs_prepare(const VizState *v) {
 }
 
 static void clean_probs_at(VizRun *r, int p);
+static int clean_applies(const VizRun *r, int p);
 
 void viz_prepare(VizState *v) {
     if (!viz_needs_prepare(v)) return;
@@ -426,9 +450,26 @@ void viz_prepare(VizState *v) {
         }
         if (n) gpt2_logit_lens_batch(&r->gen.model, resid, n, ids, ps); /* every layer in one pass */
         for (int i = 0; i < n; i++) d->lens_id[at[i]] = ids[i], d->lens_p[at[i]] = ps[i];
+        d->has_clean_lens = 0;
+        if (clean_applies(r, q)) { /* the clean run's lens beside it */
+            n = 0;
+            for (int l = 0; l < L; l++) {
+                const float *out = trace_get(r->clean, trace_id(r->clean, TK_RESID_OUT, l), q);
+                d->clean_lens_id[l] = -1, d->clean_lens_p[l] = 0;
+                if (out) memcpy(resid + (size_t)n * C, out, sizeof(float) * (size_t)C), at[n++] = l;
+            }
+            if (n) gpt2_logit_lens_batch(&r->gen.model, resid, n, ids, ps);
+            for (int i = 0; i < n; i++) d->clean_lens_id[at[i]] = ids[i], d->clean_lens_p[at[i]] = ps[i];
+            d->has_clean_lens = n > 0;
+        }
         free(resid);
     }
     if (r->gen.state.iv.n) clean_probs_at(r, pos); /* the clean model's prediction there, to compare */
+    if (r->clean && (!r->diff || r->diff->epoch != r->epoch)) { /* differences of this run, made when read */
+        drop_diff(r);
+        r->diff = xcalloc(1, sizeof *r->diff);
+        r->diff->epoch = r->epoch;
+    }
     d->epoch = r->epoch, d->pos = q, d->s = r->gen.sampler;
 }
 
@@ -488,29 +529,58 @@ int viz_cell_lines(const VizState *v, const CellBreakdown *c, char lines[][256],
 /* Whether the clean run's numbers hold at position p: an ablation is on, and the text up to p is the
  * one the clean run saw. */
 static int clean_applies(const VizRun *r, int p) {
-    if (!r->clean_lnf || p < 0 || p >= r->clean_n || p >= r->gen.trace.n_pos || !r->gen.state.iv.n) return 0;
+    if (!r->clean || p < 0 || p >= r->clean->n_pos || p >= r->gen.trace.n_pos || !r->gen.state.iv.n) return 0;
     for (int i = 0; i <= p; i++)
-        if (r->gen.trace.pos[i].token != r->clean_tokens[i]) return 0;
+        if (r->gen.trace.pos[i].token != r->clean->pos[i].token) return 0;
     return 1;
 }
 
-/* The clean probabilities at position p, from its kept ln_f through the output layer (the worker's work). */
+/* The clean probabilities at position p, computed now (the worker's work) so that drawing only reads them. */
 static void clean_probs_at(VizRun *r, int p) {
-    if (r->clean_pos == p && r->clean_probs) return;
-    r->clean_pos = -1;
-    if (!clean_applies(r, p) || !r->gen.trace.head) return;
-    const int V = r->gen.model.cfg.n_vocab, C = r->gen.model.cfg.n_embd;
-    if (!r->clean_probs) r->clean_probs = xmalloc(sizeof(float) * (size_t)V);
-    float *logits = xmalloc(sizeof(float) * (size_t)V);
-    r->gen.trace.head(r->gen.trace.head_ctx, r->clean_lnf + (size_t)p * C, 1, logits, r->clean_probs);
-    free(logits);
-    r->clean_pos = p;
+    if (clean_applies(r, p)) trace_get(r->clean, trace_id(r->clean, TK_PROBS, 0), p);
 }
 
 float viz_clean_prob(const VizState *v, int p, int id) {
     const VizRun *r = &v->run;
-    if (!r->clean_probs || p != r->clean_pos || !clean_applies(r, p)) return -1;
-    return r->clean_probs[id];
+    if (!clean_applies(r, p) || !trace_recorded(r->clean, trace_id(r->clean, TK_PROBS, 0), p)) return -1;
+    const TracePos *tp = &r->clean->pos[p];
+    int idp = trace_id(r->clean, TK_PROBS, 0);
+    if (tp->off[idp] == TRACE_DEFERRED && !tp->head) return -1; /* not computed yet: viz_prepare does it */
+    return trace_get(r->clean, idp, p)[id];
+}
+
+const char *viz_run_label(const VizState *v) {
+    if (!v->run.clean || !v->run.gen.state.iv.n) return NULL;
+    static const char *L[3] = {"ablated run", "clean run", "ablated \xE2\x88\x92 clean"};
+    return L[v->view.run_shown];
+}
+
+const float *viz_tensor_shown(const VizState *v, TensorKind k, int layer, int pos) {
+    const VizRun *r = &v->run;
+    if (v->view.run_shown == RUN_ABLATED || !clean_applies(r, pos)) return viz_tensor(v, k, layer, pos);
+    const Trace *c = r->clean;
+    int id = trace_id(c, k, layer);
+    if (k == TK_LOGITS || k == TK_PROBS) { /* deferred ones are read only once viz_prepare computed them */
+        const TracePos *tp = &c->pos[pos];
+        if (tp->off[id] == TRACE_DEFERRED && !tp->head) return NULL;
+    }
+    const float *cv = trace_get(c, id, pos);
+    if (v->view.run_shown == RUN_CLEAN || !cv) return cv;
+    const float *av = viz_tensor(v, k, layer, pos);
+    if (!av) return NULL;
+    struct DiffCache *d = r->diff;
+    if (!d || d->epoch != r->epoch) return NULL; /* viz_prepare makes the cache for this run */
+    int64_t key = (int64_t)id * VIZ_DIFF_STRIDE + pos;
+    ptrdiff_t at = hmgeti(d->map, key);
+    if (at >= 0) return d->map[at].value;
+    int64_t shape[2];
+    int nd = trace_shape(&r->gen.trace, id, pos, shape);
+    size_t n = (size_t)shape[0] * (nd == 2 ? (size_t)shape[1] : 1);
+    float *out = xmalloc(sizeof(float) * (n ? n : 1));
+    for (size_t i = 0; i < n; i++) /* masked stays masked: -inf - -inf is not a difference */
+        out[i] = isinf(av[i]) && isinf(cv[i]) ? av[i] : av[i] - cv[i];
+    hmput(d->map, key, out);
+    return out;
 }
 
 /* The first layer whose computation differs between two sets of interventions: -1 when the embedding
@@ -546,20 +616,6 @@ static int can_rerun(const VizRun *r, const int *tokens, int n, int steps, int f
 static int rerun_with(VizState *v, const Interventions *new_iv, Err *err) {
     VizRun *r = &v->run;
     Interventions iv = *new_iv;
-    const int n = r->gen.trace.n_pos;
-    if (!r->gen.state.iv.n && iv.n) { /* the clean run's predictions, to compare with */
-        drop_clean(r);
-        const int C = r->gen.model.cfg.n_embd;
-        r->clean_lnf = xmalloc(sizeof(float) * (size_t)n * C); /* C floats a position; probabilities when shown */
-        r->clean_tokens = xmalloc(sizeof(int) * (size_t)n);
-        for (int p = 0; p < n; p++) {
-            r->clean_tokens[p] = r->gen.trace.pos[p].token;
-            const float *x = viz_tensor(v, TK_LN_F, 0, p);
-            if (x) memcpy(r->clean_lnf + (size_t)p * C, x, sizeof(float) * (size_t)C);
-            else memset(r->clean_lnf + (size_t)p * C, 0, sizeof(float) * (size_t)C);
-        }
-        r->clean_n = n;
-    }
     if (!iv.n) drop_clean(r);
     /* the same tokens again, through the model with these parts switched off */
     viz_branch_save(r);
@@ -572,6 +628,12 @@ static int rerun_with(VizState *v, const Interventions *new_iv, Err *err) {
     const int n_prompt = r->gen.trace.steps[0].n_pos, n_tok = n_prompt + steps - 1;
     int *tokens = xmalloc(sizeof(int) * (size_t)(n_tok > 0 ? n_tok : 1));
     for (int i = 0; i < n_tok; i++) tokens[i] = r->gen.trace.pos[i].token;
+    if (!r->gen.state.iv.n && iv.n) { /* the clean run, kept to compare with; the ablated one is new */
+        drop_clean(r);
+        r->clean = xmalloc(sizeof(Trace));
+        *r->clean = r->gen.trace;
+        trace_init(&r->gen.trace, &r->gen.model.cfg, r->gen.model.name, r->clean->mode);
+    }
     int first = first_changed_layer(&r->gen.state.iv, &iv, r->gen.model.cfg.n_layer);
     gen_set_interventions(&r->gen, &iv);
     SamplerSettings keep = r->gen.sampler;

@@ -12,7 +12,7 @@
  * 0 nothing (masked, or the key did not exist when the query ran). */
 static int att_value(const VizState *v, int q, int k, float *out) {
     TensorKind kind = v->view.att == ATT_SCORES ? TK_SCORES : v->view.att == ATT_MASKED ? TK_MASKED : TK_WEIGHTS;
-    const float *row = viz_tensor(v, kind, v->view.layer, q);
+    const float *row = viz_tensor_shown(v, kind, v->view.layer, q);
     if (!row) return 0;
     int K = v->run.gen.trace.pos[q].n_keys;
     if (k >= K) return 0;
@@ -21,8 +21,13 @@ static int att_value(const VizState *v, int q, int k, float *out) {
     return isfinite(*out) ? 1 : 0;
 }
 
+/* Whether the heatmap shows ablated - clean (a diverging scale, weights included). */
+static int showing_diff(const VizState *v) {
+    return v->view.run_shown == RUN_DIFF && v->run.clean && v->run.gen.state.iv.n;
+}
+
 static Rgb att_color(const Gfx *g, const VizState *v, float x, float scale) {
-    return v->view.att == ATT_WEIGHTS ? gfx_seq(g, x) : gfx_div(g, x / scale);
+    return v->view.att == ATT_WEIGHTS && !showing_diff(v) ? gfx_seq(g, x) : gfx_div(g, x / scale);
 }
 
 
@@ -85,12 +90,15 @@ void view_attention(VizState *v, Gfx *g, Rect r, int alone) {
     int fit = (int)(side / min_cell), first, count;
     viz_heatmap_window(v, fit, &first, &count);
     double cell = fmin(side / count, g->fs * 3);
-    snprintf(title, sizeof title, "Attention \xE2\x80\x94 layer %d \xC2\xB7 head %d%s \xC2\xB7 %s", v->view.layer, v->view.head,
+    const char *run = viz_run_label(v);
+    snprintf(title, sizeof title, "Attention%s%s%s \xE2\x80\x94 layer %d \xC2\xB7 head %d%s \xC2\xB7 %s", run ? " (" : "", run ? run : "",
+             run ? ")" : "", v->view.layer, v->view.head,
              !viz_head_ablated(v, v->view.layer, v->view.head) ? ""
              : v->run.gen.state.iv.mode == ABLATE_MEAN ? " (knocked out: its output is its mean)" : " (knocked out: its output is zero)",
              MODE[v->view.att]);
     if (count < n)
         snprintf(note, sizeof note, "positions %d\xE2\x80\x93%d of %d \xC2\xB7 +/\xE2\x88\x92 zoom, wheel pans", first, first + count - 1, n);
+    else if (run) snprintf(note, sizeof note, "D: ablated / clean / difference \xC2\xB7 A: scores/masked/weights");
     else snprintf(note, sizeof note, "A: scores/masked/weights \xC2\xB7 G: all heads");
     gfx_panel_title(g, r, title, note);
     viz_add_hit(v, HIT_GRID, (Rect){r.x, r.y, r.w, top - r.y}, v->view.layer, v->view.head); /* right-click: knock it out */
@@ -128,7 +136,7 @@ void view_attention(VizState *v, Gfx *g, Rect r, int alone) {
         for (int i = 0; i < count; i++) {
             TensorKind kind = v->view.att == ATT_SCORES ? TK_SCORES : v->view.att == ATT_MASKED ? TK_MASKED : TK_WEIGHTS;
             int q = first + i, K = v->run.gen.trace.pos[q].n_keys;
-            const float *row = viz_tensor(v, kind, v->view.layer, q);
+            const float *row = viz_tensor_shown(v, kind, v->view.layer, q);
             if (!row) continue;
             double acc = v->view.att == ATT_WEIGHTS ? 0 : -INFINITY;
             for (int k = 0; k < first && k < K; k++) {
@@ -136,7 +144,7 @@ void view_attention(VizState *v, Gfx *g, Rect r, int alone) {
                 if (v->view.att == ATT_WEIGHTS) acc += x;
                 else if (x > acc) acc = x;
             }
-            Rgb col = v->view.att == ATT_WEIGHTS ? gfx_seq(g, acc) : gfx_div(g, acc / scale);
+            Rgb col = att_color(g, v, (float)acc, scale);
             gfx_fill(g, (Rect){gx - hid_gap - hid_w, gy + i * cell, hid_w, cell}, col);
         }
         gfx_stroke(g, (Rect){gx - hid_gap - hid_w, gy, hid_w, count * cell}, GFX_MUTED, 1);
@@ -185,12 +193,12 @@ void view_attention(VizState *v, Gfx *g, Rect r, int alone) {
     if (lh < g->fs * 3) lh = g->fs * 3;
     for (int i = 0; i < 64; i++) {
         double t = 1 - i / 63.0;
-        gfx_fill(g, (Rect){lx, gy + lh * i / 64.0, bar, lh / 64.0 + 0.5}, v->view.att == ATT_WEIGHTS ? gfx_seq(g, t) : gfx_div(g, 2 * t - 1));
+        gfx_fill(g, (Rect){lx, gy + lh * i / 64.0, bar, lh / 64.0 + 0.5}, v->view.att == ATT_WEIGHTS && !showing_diff(v) ? gfx_seq(g, t) : gfx_div(g, 2 * t - 1));
     }
     gfx_font(g, FONT_SANS, g->fs * 0.8, 0);
     gfx_color(g, GFX_INK);
     char lo[32], hi[32];
-    if (v->view.att == ATT_WEIGHTS) snprintf(hi, sizeof hi, "1"), snprintf(lo, sizeof lo, "0");
+    if (v->view.att == ATT_WEIGHTS && !showing_diff(v)) snprintf(hi, sizeof hi, "1"), snprintf(lo, sizeof lo, "0");
     else snprintf(hi, sizeof hi, "+%.2f", scale), snprintf(lo, sizeof lo, "\xE2\x88\x92%.2f", scale);
     double lw = r.x + r.w - (lx + bar + pad * 0.5) - pad * 0.5;
     gfx_text_fit(g, lx + bar + pad * 0.5, gy + gfx_ascent(g), hi, lw, 0);
@@ -212,9 +220,12 @@ void view_attention(VizState *v, Gfx *g, Rect r, int alone) {
         if (q >= first + count) q = first + count - 1;
         if (k >= first + count) k = first + count - 1;
         int K = v->run.gen.trace.pos[q].n_keys, h = v->view.head;
-        const float *rs = viz_tensor(v, TK_SCORES, v->view.layer, q), *rw = viz_tensor(v, TK_WEIGHTS, v->view.layer, q);
+        const float *rs = viz_tensor_shown(v, TK_SCORES, v->view.layer, q), *rw = viz_tensor_shown(v, TK_WEIGHTS, v->view.layer, q);
         char tip[200];
-        if (rs && rw && k < K && k <= q)
+        if (showing_diff(v) && rs && rw && k < K && k <= q)
+            snprintf(tip, sizeof tip, "query %d \xE2\x86\x92 key %d: ablated \xE2\x88\x92 clean: score %+.4f, weight %+.4f", q, k,
+                     rs[(size_t)h * K + k], rw[(size_t)h * K + k]);
+        else if (rs && rw && k < K && k <= q)
             snprintf(tip, sizeof tip, "query %d \xE2\x86\x92 key %d: score %.4f, weight %.4f", q, k, rs[(size_t)h * K + k], rw[(size_t)h * K + k]);
         else if (rs && k < K)
             snprintf(tip, sizeof tip, "query %d \xE2\x86\x92 key %d: score %.4f, masked (key after the query): weight 0", q, k, rs[(size_t)h * K + k]);

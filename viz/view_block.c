@@ -72,9 +72,11 @@ void view_block(VizState *v, Gfx *g, Rect r) {
     if (!v->run.loaded) return;
     const Gpt2Config *c = &v->run.gen.model.cfg;
     int q = viz_query_pos(v), l = v->view.layer, HS = c->n_embd / c->n_head, sel = selected_stage(v);
-    char title[300], label[128], line[256];
+    char title[300], label[128], line[512];
     viz_piece(v, v->run.gen.trace.pos[q].token, label, sizeof label);
-    snprintf(title, sizeof title, "Vectors at position %d \"%s\", layer h.%d, head %d", q, label, l, v->view.head);
+    const char *run = viz_run_label(v);
+    snprintf(title, sizeof title, "Vectors%s%s%s at position %d \"%s\", layer h.%d, head %d", run ? " (" : "", run ? run : "",
+             run ? ")" : "", q, label, l, v->view.head);
     gfx_panel_title(g, r, title, "blue < 0 < red, each row scaled to its largest |value|");
     double pad = g->fs * 0.5, top = r.y + gfx_title_h(g);
     gfx_font(g, FONT_MONO, g->fs * 0.8, 0);
@@ -98,7 +100,7 @@ void view_block(VizState *v, Gfx *g, Rect r) {
     int lens[N_ROWS];
     for (int i = 0; i < N_ROWS; i++) {
         const RowDef *d = &ROWS[i];
-        const float *a = viz_tensor(v, d->kind, d->layer_kind ? l : 0, q);
+        const float *a = viz_tensor_shown(v, d->kind, d->layer_kind ? l : 0, q);
         int n = d->kind == TK_FC || d->kind == TK_GELU ? c->n_inner : d->head_slice ? HS : c->n_embd;
         vals[i] = a && d->head_slice ? a + (size_t)v->view.head * HS : a;
         lens[i] = n;
@@ -139,8 +141,8 @@ void view_block(VizState *v, Gfx *g, Rect r) {
             int off = ROWS[i].head_slice ? v->view.head * HS : 0;
             char knock[64];
             view_block_knock(v, hh, v->ui.mouse_x, knock, sizeof knock);
-            snprintf(line, sizeof line, "%s[%d][%d] = %.5f%s%s", name, q, idx + off, vals[i][idx],
-                     knock[0] ? " \xC2\xB7 right-click: " : "", knock);
+            snprintf(line, sizeof line, "%s[%d][%d]%s%s%s = %.5f%s%s", name, q, idx + off, run ? " (" : "", run ? run : "",
+                     run ? ")" : "", vals[i][idx], knock[0] ? " \xC2\xB7 right-click: " : "", knock);
             gfx_tooltip(g, r, v->ui.mouse_x, hh->r.y, line);
         }
     }
@@ -149,7 +151,10 @@ void view_block(VizState *v, Gfx *g, Rect r) {
     double lx = r.x + r.w - lens_w - pad, ly = top;
     gfx_font(g, FONT_SANS, g->fs * 0.8, 1);
     gfx_color(g, GFX_INK);
-    gfx_text_fit(g, lx, ly + asc, "logit lens: top token after each layer", lens_w, 0);
+    int lens_run = run && dd->has_clean_lens ? v->view.run_shown : RUN_ABLATED;
+    gfx_text_fit(g, lx, ly + asc, lens_run == RUN_DIFF ? "logit lens: top token, clean \xE2\x86\x92 ablated"
+                                  : lens_run == RUN_CLEAN ? "logit lens (clean run): top token after each layer"
+                                                          : "logit lens: top token after each layer", lens_w, 0);
     ly += lh * 1.15;
     if (dd->epoch < 0 || dd->pos != q) return;
     gfx_font(g, FONT_MONO, g->fs * 0.8, 0);
@@ -163,9 +168,18 @@ void view_block(VizState *v, Gfx *g, Rect r) {
         if (layer % every && !is_sel) continue;
         if (!is_sel && layer / every == l / every && every > 1) continue; /* the selected layer takes its slot */
         if (k >= rows) break;
-        if (dd->lens_id[layer] < 0) continue;
-        viz_piece(v, dd->lens_id[layer], label, sizeof label);
-        snprintf(line, sizeof line, "h.%-2d %5.1f%% %s", layer, 100 * dd->lens_p[layer], label);
+        const int *ids = lens_run == RUN_CLEAN ? dd->clean_lens_id : dd->lens_id;
+        const float *ps = lens_run == RUN_CLEAN ? dd->clean_lens_p : dd->lens_p;
+        if (ids[layer] < 0) continue;
+        viz_piece(v, ids[layer], label, sizeof label);
+        if (lens_run == RUN_DIFF && dd->clean_lens_id[layer] >= 0) {
+            char was[128];
+            viz_piece(v, dd->clean_lens_id[layer], was, sizeof was);
+            snprintf(line, sizeof line, "h.%-2d %s %.1f%% \xE2\x86\x92 %s %.1f%%", layer, was, 100 * dd->clean_lens_p[layer], label,
+                     100 * ps[layer]);
+        } else {
+            snprintf(line, sizeof line, "h.%-2d %5.1f%% %s", layer, 100 * ps[layer], label);
+        }
         gfx_font(g, FONT_MONO, g->fs * 0.8, is_sel);
         gfx_color(g, is_sel ? GFX_ACCENT : GFX_INK);
         gfx_text_fit(g, lx, ly + k * lh + asc, line, lens_w, 0);

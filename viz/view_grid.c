@@ -33,7 +33,21 @@ void view_grid(VizState *v, Gfx *g, Rect r) {
         if (l0 < 0) l0 = 0;
     }
     char title[200], note[96] = "";
-    snprintf(title, sizeof title, "All heads \xE2\x80\x94 attention weights, layers \xC3\x97 heads (click one to open it)");
+    /* ablated - clean: a diverging scale up to the largest change shown */
+    int diff = v->view.run_shown == RUN_DIFF && v->run.clean && v->run.gen.state.iv.n;
+    double scale = 1e-6;
+    for (int l = l0; diff && l < l0 + shown; l++)
+        for (int q = 0; q < n; q++) {
+            const float *row = viz_tensor_shown(v, TK_WEIGHTS, l, q);
+            int K = v->run.gen.trace.pos[q].n_keys;
+            for (int i = 0; row && i < NH * K; i++)
+                if (isfinite(row[i]) && fabs(row[i]) > scale) scale = fabs(row[i]);
+        }
+    if (diff)
+        snprintf(title, sizeof title, "All heads \xE2\x80\x94 attention weights, ablated \xE2\x88\x92 clean (blue \xE2\x88\x92%.2f \xE2\x80\xA6 red +%.2f)", scale, scale);
+    else
+        snprintf(title, sizeof title, "All heads \xE2\x80\x94 attention weights%s, layers \xC3\x97 heads (click one to open it)",
+                 v->view.run_shown == RUN_CLEAN && v->run.clean && v->run.gen.state.iv.n ? " of the clean run" : "");
     if (shown < L) snprintf(note, sizeof note, "layers %d\xE2\x80\x93%d of %d (\xE2\x86\x91/\xE2\x86\x93 moves)", l0, l0 + shown - 1, L);
     gfx_panel_title(g, r, title, note);
     double gx = r.x + left + pad, gy = top + lab_h + pad * 0.5, gap = fmax(1, side * 0.08), inner = side - gap;
@@ -57,7 +71,7 @@ void view_grid(VizState *v, Gfx *g, Rect r) {
             memset(acc, 0, sizeof(double) * (size_t)m * m);
             memset(cnt, 0, sizeof(int) * (size_t)m * m);
             for (int q = 0; q < n; q++) {
-                const float *row = viz_tensor(v, TK_WEIGHTS, l, q);
+                const float *row = viz_tensor_shown(v, TK_WEIGHTS, l, q);
                 if (!row) continue;
                 int K = v->run.gen.trace.pos[q].n_keys, i = (int)((long)q * m / n);
                 for (int k = 0; k <= q && k < K; k++) {
@@ -66,7 +80,8 @@ void view_grid(VizState *v, Gfx *g, Rect r) {
                     cnt[(size_t)i * m + j]++;
                 }
             }
-            for (int i = 0; i < m * m; i++) px[i] = cnt[i] ? gfx_argb(gfx_seq(g, acc[i] / cnt[i]), 1) : masked;
+            for (int i = 0; i < m * m; i++)
+                px[i] = !cnt[i] ? masked : gfx_argb(diff ? gfx_div(g, acc[i] / cnt[i] / scale) : gfx_seq(g, acc[i] / cnt[i]), 1);
             Rect cell = {gx + h * side, gy + li * side, inner, inner};
             gfx_cells(g, cell, px, m, m);
             if (viz_head_ablated(v, l, h)) gfx_cross(g, cell); /* knocked out */

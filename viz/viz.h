@@ -17,6 +17,9 @@
 #include "gfx.h"
 
 typedef enum { ATT_SCORES, ATT_MASKED, ATT_WEIGHTS } AttMode;
+/* Which run the heatmaps, the vectors and the logit lens show while parts are switched off: the run as
+ * it is (ablated), the clean run of the same text, or their difference (ablated - clean). */
+typedef enum { RUN_ABLATED, RUN_CLEAN, RUN_DIFF } RunShown;
 typedef enum { MAIN_HEATMAP, MAIN_GRID } MainView;
 
 /* Named views for `gptstep render --view NAME`, lesson scripts and presenter mode. */
@@ -64,6 +67,9 @@ typedef struct {
     int n_layers;
     int lens_id[VIZ_MAX_LAYERS];
     float lens_p[VIZ_MAX_LAYERS];
+    int has_clean_lens;  /* parts are switched off and the clean run holds at pos: its lens too */
+    int clean_lens_id[VIZ_MAX_LAYERS];
+    float clean_lens_p[VIZ_MAX_LAYERS];
     double embed_norm, norm_mid[VIZ_MAX_LAYERS], norm_out[VIZ_MAX_LAYERS], lnf_norm;
 } VizDerived;
 
@@ -78,12 +84,9 @@ typedef struct {
     int step;            /* the displayed step: positions up to its end are shown */
     VizBranch *branches; /* every path generated from this prompt (the current one may be newer) */
     int n_branches, branch;
-    float *clean_lnf;    /* (clean_n, C) the unablated model's final LayerNorm output at each position of
-                          * the text, kept when the first ablation is switched on (NULL: none kept) */
-    int *clean_tokens;   /* the text they were computed for: they hold where the text still matches */
-    int clean_n;
-    float *clean_probs;  /* (V) the unablated model's probabilities at position clean_pos (viz_prepare) */
-    int clean_pos;
+    Trace *clean;        /* the clean (unablated) run of the text, kept when the first ablation is switched
+                          * on (NULL: none): its numbers hold where the text still matches */
+    struct DiffCache *diff; /* ablated - clean tensors, made when first read (viz_tensor_shown) */
     int replays;         /* interventions changed: how often the whole text was run again, and how often */
     int reruns_from[VIZ_MAX_LAYERS]; /* it was rerun from layer L on, the layers before kept (tests, bench) */
     VizDerived d;
@@ -107,6 +110,7 @@ typedef struct {
     int zoom;            /* heatmap: positions shown across (0: all that fit) */
     int pan;             /* heatmap: first key/query position shown when zoomed (-1: follow the query) */
     int grid_layer0;     /* grid: first layer shown when not all fit (-1: follow the layer) */
+    RunShown run_shown;  /* with parts switched off: the ablated run, the clean one or the difference */
     int hl_tokens[VIZ_MAX_HIGHLIGHT], n_hl_tokens;  /* highlighted positions */
     int hl_cells[VIZ_MAX_HIGHLIGHT][2], n_hl_cells; /* highlighted (query, key) cells */
     int hl_cands[VIZ_MAX_HIGHLIGHT], n_hl_cands;    /* highlighted candidate token ids */

@@ -17,6 +17,11 @@ int viz_dist_pos(const VizState *v);
 int viz_ablate(VizState *v, const char *spec, Err *err);
 /* Zero or mean ablation from now on; reruns the text when something is switched off. */
 int viz_ablate_mode(VizState *v, AblateMode mode, Err *err);
+/* Tensor k at pos as the heatmaps, vectors and lens show it (view.run_shown): the run's own, the clean
+ * run's, or ablated - clean; the run's own where no clean run applies (nothing off, another text). */
+const float *viz_tensor_shown(const VizState *v, TensorKind k, int layer, int pos);
+/* What they show, for titles: "ablated run", "clean run" or "ablated - clean"; NULL when nothing is off. */
+const char *viz_run_label(const VizState *v);
 /* The clean (unablated) probability of token id at position p, or -1 when none is kept. */
 float viz_clean_prob(const VizState *v, int p, int id);
 /* Whether that part is switched off (index: the head or neuron; ignored for sublayers and pos). */
