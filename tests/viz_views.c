@@ -395,6 +395,53 @@ int main(int argc, char **argv) {
                   "with nothing off there is one run to show");
             free(cw), free(cr);
         }
+        /* two texts side by side: B runs as a prompt would, A is kept; tensors of A, B and A - B */
+        {
+            run(v, "ablate clear");
+            run(v, "last");
+            int q = 3, nh = v->run.gen.model.cfg.n_head, nA = v->run.gen.trace.n_pos;
+            float a_w[64];
+            int K0 = v->run.gen.trace.pos[q].n_keys, K = K0;
+            memcpy(a_w, viz_tensor(v, TK_WEIGHTS, 1, q), sizeof(float) * (size_t)nh * K0);
+            run(v, "compare Once upon a time there lived a");
+            CHECK(v->run.other && v->run.other_kind == OTHER_TEXT && v->run.gen.trace.n_pos == nA, "compare runs B and keeps A's %d positions", nA);
+            viz_prepare(v);
+            CHECK(viz_tensor_shown(v, TK_WEIGHTS, 1, q) == viz_tensor(v, TK_WEIGHTS, 1, q) && viz_run_label(v) && !strcmp(viz_run_label(v), "text A"),
+                  "show-run ablated shows text A");
+            run(v, "show-run clean");
+            const float *bw = viz_tensor_shown(v, TK_WEIGHTS, 1, q);
+            float b_w[64];
+            K = v->run.gen.trace.pos[q].n_keys; /* A's layout, which B's rows are shown in */
+            int ok = bw != NULL && nh * K <= 64;
+            if (ok) memcpy(b_w, bw, sizeof(float) * (size_t)nh * K);
+            run(v, "show-run difference");
+            const float *dw = viz_tensor_shown(v, TK_WEIGHTS, 1, q), *aw = viz_tensor(v, TK_WEIGHTS, 1, q);
+            double worst = 0;
+            for (int i = 0; ok && dw && i < nh * K; i++) worst = fmax(worst, fabs(dw[i] - (aw[i] - b_w[i])));
+            CHECK(ok && dw && worst == 0, "A - B is A's weights minus B's, element by element (layouts aligned)");
+            double moved = 0;
+            for (int h = 0; h < nh; h++)
+                for (int k = 0; k <= q; k++) moved = fmax(moved, fabs(aw[h * K + k] - a_w[h * K0 + k]));
+            CHECK(moved < 1e-5, "A is the same text as before the comparison (largest change %.2g)", moved);
+            cairo_surface_destroy(draw(v));
+            char *b_text = xstrdup(v->run.other_text);
+            run(v, "ablate 0.1");
+            CHECK(v->run.other_kind == OTHER_CLEAN, "switching a part off ends the comparison (the clean run is compared instead)");
+            run(v, "ablate clear");
+            run(v, "ablate-mode zero");
+            run(v, "compare off");
+            CHECK(!viz_comparing(v), "compare off");
+            /* B's tensors are B's own: the same text run as the prompt gives them bit for bit */
+            char line[300];
+            snprintf(line, sizeof line, "prompt %s", b_text);
+            run(v, line);
+            const float *own = viz_tensor(v, TK_WEIGHTS, 1, q);
+            int K2 = v->run.gen.trace.pos[q].n_keys, same = ok && own;
+            for (int h = 0; same && h < nh; h++)
+                for (int k = 0; k < K; k++) same &= b_w[h * K + k] == (k < K2 ? own[h * K2 + k] : 0.0f);
+            CHECK(same, "text B as shown equals B run as the prompt, bit for bit (%d keys shown in A's %d)", K2, K);
+            free(b_text);
+        }
         /* right-clicks knock out what is under the mouse: a neuron in the vectors view (the one its
          * tooltip names), a sublayer in the pipeline, a head in the grid or the heatmap's title */
         run(v, "view all");

@@ -450,6 +450,11 @@ static int c_ablate_mode(VizState *v, const Args *a, Err *err) {
     return viz_ablate_mode(v, mode, err);
 }
 
+static int c_compare(VizState *v, const Args *a, Err *err) {
+    if (need_model(v, err)) return -1;
+    return viz_compare(v, a->text, err);
+}
+
 static int c_show_run(VizState *v, const Args *a, Err *err) {
     (void)err;
     v->view.run_shown = a->word == 3 ? (RunShown)((v->view.run_shown + 1) % 3) : (RunShown)a->word;
@@ -637,6 +642,8 @@ static const Command COMMANDS[] = {
      "switch a part off at every position, or back on, and rerun the same text; head = the selected head", c_ablate},
     {"ablate-mode", "", A_ENUM, "zero|mean|toggle", 0, 0, 0, 1, "zero|mean|toggle",
      "what a part switched off becomes: zero, or its mean over the positions of the text (clean run)", c_ablate_mode},
+    {"compare", "", A_TEXT, 0, 0, 0, 0, 1, "TEXT|off",
+     "run text B beside this one (A), position by position: tokens paired, B's prediction beside A's, D shows A, B or A \xE2\x88\x92 B", c_compare},
     {"show-run", "", A_ENUM, "ablated|clean|difference|next", 0, 0, 0, 0, "ablated|clean|difference|next",
      "with parts switched off: the heatmaps, vectors and logit lens show the ablated run, the clean run, or ablated \xE2\x88\x92 clean", c_show_run},
     {"bars", "", A_INT, 0, 1, 40, 0, 0, "N", "how many candidates the distribution lists (1-40)", c_bars},

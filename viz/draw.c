@@ -135,6 +135,20 @@ void view_header(VizState *v, Gfx *g, Rect r) {
         interventions_text(&v->run.gen.state.iv, iv, sizeof iv);
         snprintf(right + n, sizeof right - n, " \xC2\xB7 off: %s", iv);
     }
+    if (v->run.loaded && v->run.other && v->run.other_kind == OTHER_TEXT) {
+        size_t n = strlen(right);
+        char b[64];
+        snprintf(b, sizeof b, "%s", v->run.other_text);
+        for (char *c = b; *c; c++)
+            if ((unsigned char)*c < 0x20) *c = ' '; /* one line */
+        size_t bl = strlen(b); /* cut at a character's start */
+        if (bl == sizeof b - 1) {
+            while (bl > 0 && ((unsigned char)b[bl - 1] & 0xC0) == 0x80) bl--;
+            if (bl > 0 && (unsigned char)b[bl - 1] >= 0xC0) bl--;
+            b[bl] = 0;
+        }
+        snprintf(right + n, sizeof right - n, " \xC2\xB7 B: \"%s%s\"", b, strlen(v->run.other_text) >= sizeof b ? "\xE2\x80\xA6" : "");
+    }
     if (v->run.n_branches > 1) {
         size_t n = strlen(right);
         snprintf(right + n, sizeof right - n, " \xC2\xB7 branch %d/%d", v->run.branch, v->run.n_branches);

@@ -22,7 +22,8 @@ static const char *RENDER_HELP =
     "  --ablate SPEC      switch a part off, repeatable: L.H, L.mlp.N, L.attn, L.mlp, pos; the\n"
     "                     distribution then shows the clean and the ablated model's probabilities\n"
     "  --ablate-mode M    zero (default) or mean (its mean over the text's positions in a clean run)\n"
-    "  --show-run R       with --ablate: heatmaps, vectors and lens show the ablated run (default), the clean\n"
+    "  --compare TEXT     run TEXT (B) beside the prompt (A), position by position (the 'compare' command)\n"
+    "  --show-run R       with --ablate or --compare: heatmaps, vectors and lens show the ablated run (default), the clean\n"
     "                     run, or the difference (ablated, clean, difference)\n"
     "  --attention MODE   scores, masked or weights (default weights)\n"
     "  --stage STAGE      highlight a stage of the forward pass, e.g. L1.attn\n"
@@ -55,12 +56,13 @@ int viz_render_main(int argc, char **argv) {
         {"presenter", no_argument, 0, 'l'},       {"zoom", required_argument, 0, 'Z'},
         {"key", required_argument, 0, 'K'},       {"ablate", required_argument, 0, 'A'},
         {"ablate-mode", required_argument, 0, 'M'}, {"show-run", required_argument, 0, 'R'},
+        {"compare", required_argument, 0, 'C'},
         {"greedy", no_argument, 0, 'g'},          {"temperature", required_argument, 0, 't'},
         {"top-k", required_argument, 0, 'k'},     {"top-p", required_argument, 0, 'p'},
         {"seed", required_argument, 0, 's'},      {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     const char *model = NULL, *prompt = NULL, *view = NULL, *out = NULL, *layer = NULL, *head = NULL, *pos = NULL;
-    const char *att = NULL, *stage = NULL, *size = "1920x1080", *zoom = NULL, *key = NULL, *ablate[64], *ablate_mode = NULL, *show_run = NULL;
+    const char *att = NULL, *stage = NULL, *size = "1920x1080", *zoom = NULL, *key = NULL, *ablate[64], *ablate_mode = NULL, *show_run = NULL, *compare = NULL;
     int n_ablate = 0;
     const char *sampler[5][2] = {{0}};
     int ns = 0, uncond = 0, large = 0, cb = 0, n = 0, c;
@@ -82,6 +84,7 @@ int viz_render_main(int argc, char **argv) {
             break;
         case 'M': ablate_mode = optarg; break;
         case 'R': show_run = optarg; break;
+        case 'C': compare = optarg; break;
         case 'z': size = optarg; break;
         case 'l': large = 1; break;
         case 'c': cb = 1; break;
@@ -131,6 +134,7 @@ int viz_render_main(int argc, char **argv) {
     snprintf(num, sizeof num, "%d", n);
     if (rc == 0 && ablate_mode) rc = apply(v, "ablate-mode", ablate_mode);
     for (int i = 0; i < n_ablate && rc == 0; i++) rc = apply(v, "ablate", ablate[i]);
+    if (rc == 0 && compare) rc = apply(v, "compare", compare);
     if (rc == 0 && show_run) rc = apply(v, "show-run", show_run);
     if (rc == 0 && n > 0) rc = apply(v, "generate", num);
     if (rc == 0 && layer) rc = apply(v, "layer", layer);

@@ -103,9 +103,12 @@ static void drop_diff(VizRun *r) {
 }
 
 static void drop_clean(VizRun *r) {
-    if (r->clean) trace_free(r->clean);
-    free(r->clean);
-    r->clean = NULL;
+    if (r->other) trace_free(r->other);
+    free(r->other);
+    r->other = NULL;
+    free(r->other_text);
+    r->other_text = NULL;
+    r->other_kind = OTHER_CLEAN;
     drop_diff(r);
 }
 
@@ -400,7 +403,7 @@ int viz_needs_prepare(const VizState *v) {
 }
 
 static void clean_probs_at(VizRun *r, int p);
-static int clean_applies(const VizRun *r, int p);
+static int other_applies(const VizRun *r, int p);
 
 void viz_prepare(VizState *v) {
     if (!viz_needs_prepare(v)) return;
@@ -451,10 +454,10 @@ void viz_prepare(VizState *v) {
         if (n) gpt2_logit_lens_batch(&r->gen.model, resid, n, ids, ps); /* every layer in one pass */
         for (int i = 0; i < n; i++) d->lens_id[at[i]] = ids[i], d->lens_p[at[i]] = ps[i];
         d->has_clean_lens = 0;
-        if (clean_applies(r, q)) { /* the clean run's lens beside it */
+        if (other_applies(r, q)) { /* the clean run's lens beside it */
             n = 0;
             for (int l = 0; l < L; l++) {
-                const float *out = trace_get(r->clean, trace_id(r->clean, TK_RESID_OUT, l), q);
+                const float *out = trace_get(r->other, trace_id(r->other, TK_RESID_OUT, l), q);
                 d->clean_lens_id[l] = -1, d->clean_lens_p[l] = 0;
                 if (out) memcpy(resid + (size_t)n * C, out, sizeof(float) * (size_t)C), at[n++] = l;
             }
@@ -464,8 +467,8 @@ void viz_prepare(VizState *v) {
         }
         free(resid);
     }
-    if (r->gen.state.iv.n) clean_probs_at(r, pos); /* the clean model's prediction there, to compare */
-    if (r->clean && (!r->diff || r->diff->epoch != r->epoch)) { /* differences of this run, made when read */
+    if (viz_comparing(v)) clean_probs_at(r, pos); /* the other run's prediction there, to compare */
+    if (r->other && (!r->diff || r->diff->epoch != r->epoch)) { /* differences of this run, made when read */
         drop_diff(r);
         r->diff = xcalloc(1, sizeof *r->diff);
         r->diff->epoch = r->epoch;
@@ -526,59 +529,83 @@ int viz_cell_lines(const VizState *v, const CellBreakdown *c, char lines[][256],
 
 /* ---- ablations ---- */
 
-/* Whether the clean run's numbers hold at position p: an ablation is on, and the text up to p is the
- * one the clean run saw. */
-static int clean_applies(const VizRun *r, int p) {
-    if (!r->clean || p < 0 || p >= r->clean->n_pos || p >= r->gen.trace.n_pos || !r->gen.state.iv.n) return 0;
+/* Whether the other run's numbers hold at position p: with OTHER_CLEAN, an ablation is on and the text up
+ * to p is the one the clean run saw; with OTHER_TEXT, B has a position p. */
+static int other_applies(const VizRun *r, int p) {
+    if (!r->other || p < 0 || p >= r->other->n_pos || p >= r->gen.trace.n_pos) return 0;
+    if (r->other_kind == OTHER_TEXT) return 1;
+    if (!r->gen.state.iv.n) return 0;
     for (int i = 0; i <= p; i++)
-        if (r->gen.trace.pos[i].token != r->clean->pos[i].token) return 0;
+        if (r->gen.trace.pos[i].token != r->other->pos[i].token) return 0;
     return 1;
 }
 
 /* The clean probabilities at position p, computed now (the worker's work) so that drawing only reads them. */
 static void clean_probs_at(VizRun *r, int p) {
-    if (clean_applies(r, p)) trace_get(r->clean, trace_id(r->clean, TK_PROBS, 0), p);
+    if (other_applies(r, p)) trace_get(r->other, trace_id(r->other, TK_PROBS, 0), p);
 }
 
 float viz_clean_prob(const VizState *v, int p, int id) {
     const VizRun *r = &v->run;
-    if (!clean_applies(r, p) || !trace_recorded(r->clean, trace_id(r->clean, TK_PROBS, 0), p)) return -1;
-    const TracePos *tp = &r->clean->pos[p];
-    int idp = trace_id(r->clean, TK_PROBS, 0);
+    if (!other_applies(r, p) || !trace_recorded(r->other, trace_id(r->other, TK_PROBS, 0), p)) return -1;
+    const TracePos *tp = &r->other->pos[p];
+    int idp = trace_id(r->other, TK_PROBS, 0);
     if (tp->off[idp] == TRACE_DEFERRED && !tp->head) return -1; /* not computed yet: viz_prepare does it */
-    return trace_get(r->clean, idp, p)[id];
+    return trace_get(r->other, idp, p)[id];
+}
+
+int viz_comparing(const VizState *v) {
+    return v->run.other && (v->run.other_kind == OTHER_TEXT || v->run.gen.state.iv.n);
+}
+
+void viz_run_names(const VizState *v, const char **cur, const char **oth) {
+    int text = v->run.other_kind == OTHER_TEXT;
+    *cur = text ? "A" : "ablated";
+    *oth = text ? "B" : "clean";
 }
 
 const char *viz_run_label(const VizState *v) {
-    if (!v->run.clean || !v->run.gen.state.iv.n) return NULL;
-    static const char *L[3] = {"ablated run", "clean run", "ablated \xE2\x88\x92 clean"};
-    return L[v->view.run_shown];
+    if (!viz_comparing(v)) return NULL;
+    static const char *ABL[3] = {"ablated run", "clean run", "ablated \xE2\x88\x92 clean"};
+    static const char *TXT[3] = {"text A", "text B", "A \xE2\x88\x92 B"};
+    return (v->run.other_kind == OTHER_TEXT ? TXT : ABL)[v->view.run_shown];
 }
 
 const float *viz_tensor_shown(const VizState *v, TensorKind k, int layer, int pos) {
     const VizRun *r = &v->run;
-    if (v->view.run_shown == RUN_ABLATED || !clean_applies(r, pos)) return viz_tensor(v, k, layer, pos);
-    const Trace *c = r->clean;
+    if (v->view.run_shown == RUN_ABLATED || !other_applies(r, pos)) return viz_tensor(v, k, layer, pos);
+    const Trace *c = r->other;
     int id = trace_id(c, k, layer);
     if (k == TK_LOGITS || k == TK_PROBS) { /* deferred ones are read only once viz_prepare computed them */
         const TracePos *tp = &c->pos[pos];
         if (tp->off[id] == TRACE_DEFERRED && !tp->head) return NULL;
     }
     const float *cv = trace_get(c, id, pos);
-    if (v->view.run_shown == RUN_CLEAN || !cv) return cv;
+    if (!cv) return NULL;
+    /* attention rows have as many keys as existed when the position ran, which differ between runs
+     * (one pass, or one token at a time; another text): they are laid out as this run's */
+    const int att = k == TK_SCORES || k == TK_MASKED || k == TK_WEIGHTS;
+    const int Ka = r->gen.trace.pos[pos].n_keys, Kb = c->pos[pos].n_keys, diff = v->view.run_shown == RUN_DIFF;
+    if (!diff && (!att || Ka == Kb)) return cv;
     const float *av = viz_tensor(v, k, layer, pos);
-    if (!av) return NULL;
     struct DiffCache *d = r->diff;
-    if (!d || d->epoch != r->epoch) return NULL; /* viz_prepare makes the cache for this run */
-    int64_t key = (int64_t)id * VIZ_DIFF_STRIDE + pos;
+    if (!av || !d || d->epoch != r->epoch) return NULL; /* viz_prepare makes the cache for this run */
+    int64_t key = ((int64_t)id * VIZ_DIFF_STRIDE + pos) * 2 + diff;
     ptrdiff_t at = hmgeti(d->map, key);
     if (at >= 0) return d->map[at].value;
     int64_t shape[2];
     int nd = trace_shape(&r->gen.trace, id, pos, shape);
     size_t n = (size_t)shape[0] * (nd == 2 ? (size_t)shape[1] : 1);
     float *out = xmalloc(sizeof(float) * (n ? n : 1));
-    for (size_t i = 0; i < n; i++) /* masked stays masked: -inf - -inf is not a difference */
-        out[i] = isinf(av[i]) && isinf(cv[i]) ? av[i] : av[i] - cv[i];
+    for (size_t i = 0; i < n; i++) {
+        float b = cv[i];
+        if (att) { /* keys past the other run's: after the query, masked in both (a raw score unknown) */
+            size_t h = i / (size_t)Ka, kk = i % (size_t)Ka;
+            b = kk < (size_t)Kb ? cv[h * (size_t)Kb + kk] : k == TK_WEIGHTS ? 0.0f : k == TK_MASKED ? -INFINITY : NAN;
+        }
+        /* masked stays masked: -inf - -inf is not a difference */
+        out[i] = !diff ? b : isinf(av[i]) && isinf(b) ? av[i] : av[i] - b;
+    }
     hmput(d->map, key, out);
     return out;
 }
@@ -628,11 +655,11 @@ static int rerun_with(VizState *v, const Interventions *new_iv, Err *err) {
     const int n_prompt = r->gen.trace.steps[0].n_pos, n_tok = n_prompt + steps - 1;
     int *tokens = xmalloc(sizeof(int) * (size_t)(n_tok > 0 ? n_tok : 1));
     for (int i = 0; i < n_tok; i++) tokens[i] = r->gen.trace.pos[i].token;
-    if (!r->gen.state.iv.n && iv.n) { /* the clean run, kept to compare with; the ablated one is new */
+    if (!r->gen.state.iv.n && iv.n) { /* the clean run, kept to compare with (instead of a text B); the ablated one is new */
         drop_clean(r);
-        r->clean = xmalloc(sizeof(Trace));
-        *r->clean = r->gen.trace;
-        trace_init(&r->gen.trace, &r->gen.model.cfg, r->gen.model.name, r->clean->mode);
+        r->other = xmalloc(sizeof(Trace));
+        *r->other = r->gen.trace;
+        trace_init(&r->gen.trace, &r->gen.model.cfg, r->gen.model.name, r->other->mode);
     }
     int first = first_changed_layer(&r->gen.state.iv, &iv, r->gen.model.cfg.n_layer);
     gen_set_interventions(&r->gen, &iv);
@@ -680,6 +707,55 @@ int viz_ablate(VizState *v, const char *spec, Err *err) {
         }
     }
     return rerun_with(v, &iv, err);
+}
+
+int viz_compare(VizState *v, const char *text, Err *err) {
+    VizRun *r = &v->run;
+    if (!strcmp(text, "off")) {
+        if (r->other_kind == OTHER_TEXT) drop_clean(r);
+        r->epoch++;
+        return 0;
+    }
+    if (r->gen.state.iv.n)
+        return err_set(err, "compare: parts are switched off (%d); switch them back on first (ablate clear): the comparison is "
+                       "between two texts on the same model", r->gen.state.iv.n);
+    /* B runs through the model (as a prompt); then this text (A) runs again in one pass, as an ablation
+     * toggle does, so that the cache holds A and generation goes on from it */
+    viz_branch_save(r);
+    VizBranch b = r->branches[r->branch];
+    int steps = b.n_steps, shown = r->step, query = v->view.query, key = v->view.key;
+    const int n_prompt = r->gen.trace.steps[0].n_pos, n_tok = n_prompt + steps - 1;
+    int *tokens = xmalloc(sizeof(int) * (size_t)(n_tok > 0 ? n_tok : 1));
+    for (int i = 0; i < n_tok; i++) tokens[i] = r->gen.trace.pos[i].token;
+    int *chosen = xmalloc(sizeof(int) * (size_t)(steps + 1));
+    SamplerSettings *set = xmalloc(sizeof(SamplerSettings) * (size_t)(steps + 1));
+    memcpy(chosen, b.chosen, sizeof(int) * (size_t)steps);
+    memcpy(set, b.settings, sizeof(SamplerSettings) * (size_t)steps);
+    SamplerSettings keep = r->gen.sampler;
+    r->epoch++;
+    drop_clean(r);
+    int rc = gen_start_text(&r->gen, text, 1, err);
+    if (rc == 0) {
+        r->other = xmalloc(sizeof(Trace));
+        *r->other = r->gen.trace;
+        r->other_kind = OTHER_TEXT;
+        r->other_text = xstrdup(text);
+        trace_init(&r->gen.trace, &r->gen.model.cfg, r->gen.model.name, r->other->mode);
+    }
+    Err e2;
+    int rc2 = gen_replay(&r->gen, tokens, n_prompt, steps, chosen, set, rc ? &e2 : err);
+    if (rc2 && rc == 0) rc = rc2, drop_clean(r);
+    if (rc2 == 0) { /* the trace starts with this prompt's positions as the model now computes them */
+        free(r->ran_prompt);
+        r->ran_prompt = xstrdup(r->prompt);
+    }
+    viz_branches_reset(r);
+    r->gen.sampler = keep;
+    viz_branch_save(r);
+    r->step = shown < r->gen.trace.n_steps ? shown : r->gen.trace.n_steps - 1;
+    v->view.query = query, v->view.key = key;
+    free(tokens), free(chosen), free(set);
+    return rc;
 }
 
 int viz_ablate_mode(VizState *v, AblateMode mode, Err *err) {

@@ -23,7 +23,7 @@ static int att_value(const VizState *v, int q, int k, float *out) {
 
 /* Whether the heatmap shows ablated - clean (a diverging scale, weights included). */
 static int showing_diff(const VizState *v) {
-    return v->view.run_shown == RUN_DIFF && v->run.clean && v->run.gen.state.iv.n;
+    return v->view.run_shown == RUN_DIFF && viz_comparing(v);
 }
 
 static Rgb att_color(const Gfx *g, const VizState *v, float x, float scale) {

@@ -152,9 +152,12 @@ void view_block(VizState *v, Gfx *g, Rect r) {
     gfx_font(g, FONT_SANS, g->fs * 0.8, 1);
     gfx_color(g, GFX_INK);
     int lens_run = run && dd->has_clean_lens ? v->view.run_shown : RUN_ABLATED;
-    gfx_text_fit(g, lx, ly + asc, lens_run == RUN_DIFF ? "logit lens: top token, clean \xE2\x86\x92 ablated"
-                                  : lens_run == RUN_CLEAN ? "logit lens (clean run): top token after each layer"
-                                                          : "logit lens: top token after each layer", lens_w, 0);
+    const char *cur, *oth;
+    viz_run_names(v, &cur, &oth);
+    if (lens_run == RUN_DIFF) snprintf(line, sizeof line, "logit lens: top token, %s \xE2\x86\x92 %s", oth, cur);
+    else if (lens_run == RUN_CLEAN) snprintf(line, sizeof line, "logit lens (%s): top token after each layer", run);
+    else snprintf(line, sizeof line, "logit lens: top token after each layer");
+    gfx_text_fit(g, lx, ly + asc, line, lens_w, 0);
     ly += lh * 1.15;
     if (dd->epoch < 0 || dd->pos != q) return;
     gfx_font(g, FONT_MONO, g->fs * 0.8, 0);

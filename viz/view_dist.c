@@ -62,6 +62,11 @@ void view_distribution(VizState *v, Gfx *g, Rect r) {
     if (nb < 0) nb = 0;
     /* with parts of the model switched off: the clean model's probabilities beside the ablated ones */
     int compare = viz_clean_prob(v, pos, 0) >= 0;
+    const char *cur, *oth; /* "ablated" and "clean", or "A" and "B" */
+    viz_run_names(v, &cur, &oth);
+    char bar_head[96], pct_head[64];
+    snprintf(bar_head, sizeof bar_head, v->run.other_kind == OTHER_TEXT ? "bar: text %s \xC2\xB7 outline: text %s" : "bar: %s model \xC2\xB7 outline: %s model", cur, oth);
+    snprintf(pct_head, sizeof pct_head, "%s \xE2\x86\x92 %s", oth, cur);
     gfx_font(g, FONT_SANS, g->fs * 0.8, 0);
     gfx_color(g, GFX_MUTED);
     double hy = y + asc;
@@ -69,9 +74,9 @@ void view_distribution(VizState *v, Gfx *g, Rect r) {
         gfx_text_fit(g, x0, hy, "#", rank_w, 0);
         gfx_text_fit(g, x0 + rank_w, hy, "token", tok_w, 0);
         if (bar_w > 0)
-            gfx_text_fit(g, bar_x, hy, compare ? "bar: ablated model \xC2\xB7 outline: clean model" : "bar: model \xC2\xB7 outline: sampled from",
+            gfx_text_fit(g, bar_x, hy, compare ? bar_head : "bar: model \xC2\xB7 outline: sampled from",
                          bar_w, 0);
-        gfx_text_fit(g, x1, hy, compare ? "clean \xE2\x86\x92 ablated" : "model \xE2\x86\x92 sampled", pct_w, 1);
+        gfx_text_fit(g, x1, hy, compare ? pct_head : "model \xE2\x86\x92 sampled", pct_w, 1);
         y += row;
     }
     for (int i = 0; i < nb && i < V; i++) {
@@ -130,9 +135,10 @@ void view_distribution(VizState *v, Gfx *g, Rect r) {
             settings_text(&st->sampler, s1, sizeof s1);
             snprintf(how, sizeof how, " \xC2\xB7 drawn with %s", s1);
         }
-        if (compare) { /* how much the ablation moved it */
+        if (compare) { /* how much the ablation (or the other text) moved it */
             double cp = viz_clean_prob(v, pos, next);
-            snprintf(how, sizeof how, " (clean %.4f, \xCE\x94 log p %+.2f)", cp, log(fmax(probs[next], 1e-30)) - log(fmax(cp, 1e-30)));
+            snprintf(how, sizeof how, " (%s %.4f,", oth, cp);
+            snprintf(how + strlen(how), sizeof how - strlen(how), " \xCE\x94 log p %+.2f)", log(fmax(probs[next], 1e-30)) - log(fmax(cp, 1e-30)));
             snprintf(line, sizeof line, "%s \"%s\": rank %d, p %.4f%s", at_end ? "chosen" : "came next", label, d->chosen_rank + 1,
                      probs[next], how);
         } else

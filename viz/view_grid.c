@@ -34,7 +34,7 @@ void view_grid(VizState *v, Gfx *g, Rect r) {
     }
     char title[200], note[96] = "";
     /* ablated - clean: a diverging scale up to the largest change shown */
-    int diff = v->view.run_shown == RUN_DIFF && v->run.clean && v->run.gen.state.iv.n;
+    int diff = v->view.run_shown == RUN_DIFF && viz_comparing(v);
     double scale = 1e-6;
     for (int l = l0; diff && l < l0 + shown; l++)
         for (int q = 0; q < n; q++) {
@@ -43,11 +43,13 @@ void view_grid(VizState *v, Gfx *g, Rect r) {
             for (int i = 0; row && i < NH * K; i++)
                 if (isfinite(row[i]) && fabs(row[i]) > scale) scale = fabs(row[i]);
         }
+    const char *run = viz_run_label(v);
     if (diff)
-        snprintf(title, sizeof title, "All heads \xE2\x80\x94 attention weights, ablated \xE2\x88\x92 clean (blue \xE2\x88\x92%.2f \xE2\x80\xA6 red +%.2f)", scale, scale);
+        snprintf(title, sizeof title, "All heads \xE2\x80\x94 attention weights, %s (blue \xE2\x88\x92%.2f \xE2\x80\xA6 red +%.2f)", run, scale, scale);
+    else if (run)
+        snprintf(title, sizeof title, "All heads \xE2\x80\x94 attention weights (%s), layers \xC3\x97 heads", run);
     else
-        snprintf(title, sizeof title, "All heads \xE2\x80\x94 attention weights%s, layers \xC3\x97 heads (click one to open it)",
-                 v->view.run_shown == RUN_CLEAN && v->run.clean && v->run.gen.state.iv.n ? " of the clean run" : "");
+        snprintf(title, sizeof title, "All heads \xE2\x80\x94 attention weights, layers \xC3\x97 heads (click one to open it)");
     if (shown < L) snprintf(note, sizeof note, "layers %d\xE2\x80\x93%d of %d (\xE2\x86\x91/\xE2\x86\x93 moves)", l0, l0 + shown - 1, L);
     gfx_panel_title(g, r, title, note);
     double gx = r.x + left + pad, gy = top + lab_h + pad * 0.5, gap = fmax(1, side * 0.08), inner = side - gap;

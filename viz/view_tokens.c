@@ -21,7 +21,10 @@ void view_token_strip(VizState *v, Gfx *g, Rect r) {
     int chosen = tr->steps[v->run.step].chosen;
     int total = n + (chosen >= 0);
     gfx_font(g, FONT_MONO, g->fs * 0.95, 0);
-    double pad = g->fs * 0.4, h = gfx_line_h(g) + pad, gap = g->fs * 0.3, arrow = g->fs * 1.3;
+    /* comparing with text B: each chip holds A's token above B's at the same position */
+    const Trace *B = v->run.other && v->run.other_kind == OTHER_TEXT ? v->run.other : NULL;
+    double pad = g->fs * 0.4, h = gfx_line_h(g) * (B ? 2 : 1) + pad, gap = g->fs * 0.3, arrow = g->fs * 1.3;
+    char label_b[256];
     double x0 = r.x + g->fs * 0.5, maxx = r.x + r.w - g->fs * 0.5;
     double *xs = xmalloc(sizeof(double) * (size_t)(total + 1)), *ws = xmalloc(sizeof(double) * (size_t)(total + 1));
     int *row = xmalloc(sizeof(int) * (size_t)(total + 1));
@@ -30,7 +33,9 @@ void view_token_strip(VizState *v, Gfx *g, Rect r) {
     int rows = 1;
     for (int p = 0; p < total; p++) {
         viz_piece(v, p < n ? tr->pos[p].token : chosen, label, sizeof label);
-        double w = fmin(gfx_text_w(g, label) + 2 * pad, (maxx - x0) * 0.4) + (p == n ? arrow : 0);
+        double tw = gfx_text_w(g, label);
+        if (B && p < B->n_pos) viz_piece(v, B->pos[p].token, label_b, sizeof label_b), tw = fmax(tw, gfx_text_w(g, label_b));
+        double w = fmin(tw + 2 * pad, (maxx - x0) * 0.4) + (p == n ? arrow : 0);
         if (x + w > maxx && x > x0) x = x0, rows++;
         xs[p] = x, ws[p] = w, row[p] = rows - 1;
         x += w + gap;
@@ -97,6 +102,11 @@ void view_token_strip(VizState *v, Gfx *g, Rect r) {
         viz_piece(v, id, label, sizeof label);
         gfx_color(g, p == n ? (picked ? GFX_PICKED : GFX_CHOSEN) : GFX_INK);
         gfx_text_fit(g, tx, base, label, c.x + c.w - tx - pad * 0.5, 0);
+        if (B && p < B->n_pos && p < n) { /* B's token below: red where the texts differ */
+            viz_piece(v, B->pos[p].token, label_b, sizeof label_b);
+            gfx_color(g, B->pos[p].token == id ? GFX_MUTED : GFX_ERROR);
+            gfx_text_fit(g, tx, base + gfx_line_h(g), label_b, c.x + c.w - tx - pad * 0.5, 0);
+        }
         viz_add_hit(v, p < n ? HIT_TOKEN : HIT_NONE, c, p, id);
     }
     const Hit *hh = viz_hover_hit(v, HIT_TOKEN);

@@ -18,8 +18,10 @@
 
 typedef enum { ATT_SCORES, ATT_MASKED, ATT_WEIGHTS } AttMode;
 /* Which run the heatmaps, the vectors and the logit lens show while parts are switched off: the run as
- * it is (ablated), the clean run of the same text, or their difference (ablated - clean). */
+ * it is (ablated), the clean run of the same text, or their difference (ablated - clean); while two texts
+ * are compared: A (the text shown), B (the other), or A - B. */
 typedef enum { RUN_ABLATED, RUN_CLEAN, RUN_DIFF } RunShown;
+typedef enum { OTHER_CLEAN, OTHER_TEXT } OtherKind;
 typedef enum { MAIN_HEATMAP, MAIN_GRID } MainView;
 
 /* Named views for `gptstep render --view NAME`, lesson scripts and presenter mode. */
@@ -84,8 +86,12 @@ typedef struct {
     int step;            /* the displayed step: positions up to its end are shown */
     VizBranch *branches; /* every path generated from this prompt (the current one may be newer) */
     int n_branches, branch;
-    Trace *clean;        /* the clean (unablated) run of the text, kept when the first ablation is switched
-                          * on (NULL: none): its numbers hold where the text still matches */
+    Trace *other;        /* the run compared with (NULL: none): OTHER_CLEAN, the clean (unablated) run of
+                          * the text, kept when the first ablation is switched on, whose numbers hold
+                          * where the text still matches; OTHER_TEXT, the run of another text (B, with
+                          * `compare`), position by position */
+    OtherKind other_kind;
+    char *other_text;    /* OTHER_TEXT: B's text */
     struct DiffCache *diff; /* ablated - clean tensors, made when first read (viz_tensor_shown) */
     int replays;         /* interventions changed: how often the whole text was run again, and how often */
     int reruns_from[VIZ_MAX_LAYERS]; /* it was rerun from layer L on, the layers before kept (tests, bench) */
@@ -110,7 +116,7 @@ typedef struct {
     int zoom;            /* heatmap: positions shown across (0: all that fit) */
     int pan;             /* heatmap: first key/query position shown when zoomed (-1: follow the query) */
     int grid_layer0;     /* grid: first layer shown when not all fit (-1: follow the layer) */
-    RunShown run_shown;  /* with parts switched off: the ablated run, the clean one or the difference */
+    RunShown run_shown;  /* with parts switched off: the ablated run, the clean one or the difference; A, B, A - B */
     int hl_tokens[VIZ_MAX_HIGHLIGHT], n_hl_tokens;  /* highlighted positions */
     int hl_cells[VIZ_MAX_HIGHLIGHT][2], n_hl_cells; /* highlighted (query, key) cells */
     int hl_cands[VIZ_MAX_HIGHLIGHT], n_hl_cands;    /* highlighted candidate token ids */

@@ -15,11 +15,17 @@ void viz_branch_save(VizRun *r);
 int viz_dist_pos(const VizState *v);
 /* Switches an ablation on or off (spec as for --ablate; "clear" for none) and reruns the same tokens. */
 int viz_ablate(VizState *v, const char *spec, Err *err);
+/* Runs text B beside the text shown (A), position by position ("off": stop comparing). */
+int viz_compare(VizState *v, const char *text, Err *err);
 /* Zero or mean ablation from now on; reruns the text when something is switched off. */
 int viz_ablate_mode(VizState *v, AblateMode mode, Err *err);
 /* Tensor k at pos as the heatmaps, vectors and lens show it (view.run_shown): the run's own, the clean
  * run's, or ablated - clean; the run's own where no clean run applies (nothing off, another text). */
 const float *viz_tensor_shown(const VizState *v, TensorKind k, int layer, int pos);
+/* Whether another run is there to compare with: the clean run while parts are off, or text B. */
+int viz_comparing(const VizState *v);
+/* The names of this run and the other: "ablated" and "clean", or "A" and "B". */
+void viz_run_names(const VizState *v, const char **cur, const char **oth);
 /* What they show, for titles: "ablated run", "clean run" or "ablated - clean"; NULL when nothing is off. */
 const char *viz_run_label(const VizState *v);
 /* The clean (unablated) probability of token id at position p, or -1 when none is kept. */
