@@ -35,15 +35,17 @@ static void render(VizState *v, const char *name, const char *what, int W, int H
     fprintf(idx, "\n");
 }
 
-/* Every view of one state, at every size, in both modes. */
-static void all_views(VizState *v, const char *name, const char *state) {
+/* Views of one state, at every size, in both modes: all of them, or (only) one. */
+static void some_views(VizState *v, const char *name, const char *state, const char *only) {
     static const int SIZES[3][2] = {{1280, 720}, {1920, 1080}, {3840, 2160}};
-    static const char *VIEWS[] = {"all", "tokens", "attention", "grid", "distribution", "block", "pipeline"};
+    static const char *VIEWS[] = {"all", "tokens", "attention", "grid", "distribution", "block", "pipeline", "experiment"};
+    const int n_views = (int)(sizeof VIEWS / sizeof VIEWS[0]);
     for (int mode = 0; mode < 2; mode++) {
         v->view.presenter = mode;
         for (int s = 0; s < 3; s++)
-            for (int i = 0; i < 7; i++) {
+            for (int i = 0; i < n_views; i++) {
                 if (mode == 1 && i == 0) continue; /* presenter mode shows one view */
+                if (only && strcmp(only, VIEWS[i])) continue;
                 char cmd[64], what[128];
                 snprintf(cmd, sizeof cmd, "view %s", VIEWS[i]);
                 run(v, cmd);
@@ -54,6 +56,8 @@ static void all_views(VizState *v, const char *name, const char *state) {
     v->view.presenter = 0;
     run(v, "view all");
 }
+
+static void all_views(VizState *v, const char *name, const char *state) { some_views(v, name, state, NULL); }
 
 int main(int argc, char **argv) {
     if (argc < 3) {
@@ -87,7 +91,18 @@ int main(int argc, char **argv) {
         snprintf(cmd, sizeof cmd, "head %d", c->n_head - 1);
         run(v, cmd);
         run(v, "cell 5 2");
+        run(v, "attribute");
         all_views(v, name, "short");
+        /* the experiments: patching sweeps of a short text against another of as many tokens */
+        free(v->run.prompt);
+        v->run.prompt = xstrdup("The dragon flew over the castle, and the dragon");
+        CHECK(viz_load_and_run(v, &err) == 0, "patching prompt: %s", err.msg);
+        run(v, "compare The wizard flew over the castle, and the dragon");
+        run(v, "patch resid \" flew\"");
+        some_views(v, name, "patch-resid", "experiment");
+        run(v, "patch heads \" flew\"");
+        some_views(v, name, "patch-heads", "experiment");
+        run(v, "compare off");
         /* a long text: up to about 300 positions (a repeated passage, within the context), no cell
          * selected, a highlight */
         char *p = malloc(8192);
@@ -100,6 +115,7 @@ int main(int argc, char **argv) {
         run(v, "stage embed");
         run(v, "highlight token 3 200");
         run(v, "query 150");
+        run(v, "attribute");
         all_views(v, name, "long");
         if (c->n_ctx >= 1024 && c->n_layer <= 12) { /* a prompt longer than 4,095 bytes runs whole */
             char *big = malloc(8192);

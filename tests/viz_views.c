@@ -442,6 +442,49 @@ int main(int argc, char **argv) {
             CHECK(same, "text B as shown equals B run as the prompt, bit for bit (%d keys shown in A's %d)", K2, K);
             free(b_text);
         }
+        /* experiments in the viewer: attribution at the query, patching against text B */
+        {
+            run(v, "ablate clear");
+            run(v, "compare off");
+            run(v, "last");
+            bad(v, "patch resid", "compare TEXT");
+            run(v, "attribute");
+            const VizExperiment *e = &v->run.exp;
+            CHECK(e->kind == EXP_ATTRIBUTION && v->view.only == VIEW_EXPERIMENT, "attribute shows the experiment view");
+            CHECK(fabs(e->attr.sum - e->attr.logit) < 1e-3 * fmax(1, fabs(e->attr.logit)),
+                  "the attribution's parts add up to the logit (%.5f vs %.5f)", e->attr.sum, e->attr.logit);
+            cairo_surface_destroy(draw(v));
+            int n = v->run.gen.trace.n_pos, first = v->run.gen.trace.pos[0].token;
+            char text[512] = "", piece[128];
+            for (int p = 0; p < n; p++) { /* B: the same text with its first token changed */
+                int len;
+                const char *b = tok_bytes(v->run.gen.tok, p == 0 ? (first == 464 ? 7454 : 464) : v->run.gen.trace.pos[p].token, &len);
+                snprintf(piece, sizeof piece, "%.*s", len, b);
+                strncat(text, piece, sizeof text - strlen(text) - 1);
+            }
+            char line[600];
+            snprintf(line, sizeof line, "compare %s", text);
+            run(v, line);
+            if (v->run.other && v->run.other->n_pos == n) {
+                run(v, "patch resid");
+                CHECK(e->kind == EXP_PATCHING && e->sweep.rows == v->run.gen.model.cfg.n_layer && e->sweep.cols == n,
+                      "patch resid sweeps layers x positions (%d x %d)", e->sweep.rows, e->sweep.cols);
+                CHECK(fabs(e->sweep.restored[(e->sweep.rows - 1) * e->sweep.cols + n - 1] - 1) < 1e-6,
+                      "patching the clean last residual stream restores all of it");
+                CHECK(v->run.gen.trace.n_pos == n && v->run.gen.trace.pos[0].token == first, "text A is back after the sweep");
+                cairo_surface_destroy(draw(v));
+                int steps = v->run.gen.trace.n_steps;
+                run(v, "last");
+                run(v, "next");
+                CHECK(v->run.gen.trace.n_steps == steps + 1, "generation goes on from text A after a sweep");
+                run(v, "compare a b c");
+                bad(v, "patch heads", "same number");
+            } else {
+                CHECK(0, "text B has as many tokens as A (%d)", n);
+            }
+            run(v, "compare off");
+            run(v, "view all");
+        }
         /* right-clicks knock out what is under the mouse: a neuron in the vectors view (the one its
          * tooltip names), a sublayer in the pipeline, a head in the grid or the heatmap's title */
         run(v, "view all");

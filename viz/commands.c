@@ -455,6 +455,32 @@ static int c_compare(VizState *v, const Args *a, Err *err) {
     return viz_compare(v, a->text, err);
 }
 
+static int c_attribute(VizState *v, const Args *a, Err *err) {
+    if (need_model(v, err)) return -1;
+    int id = a->given ? token_arg(v, a, "attribute", err) : -1;
+    if (a->given && id < 0) return -1;
+    return viz_attribute(v, id, err);
+}
+
+static int c_patch(VizState *v, const Args *a, Err *err) {
+    if (need_model(v, err)) return -1;
+    char what[16] = "", rest[256] = "";
+    if (sscanf(a->text, "%15s %255[^\n]", what, rest) < 1 || (strcmp(what, "resid") && strcmp(what, "mlp") && strcmp(what, "heads")))
+        return err_set(err, "patch expects resid, mlp or heads, then optionally the target token (an id or a \"quoted piece\"), got '%s'", a->raw);
+    int target = -1;
+    if (rest[0]) {
+        Args t = *a;
+        char piece[256];
+        unquote(rest, piece, sizeof piece);
+        t.raw = rest, t.text = piece, t.given = 1;
+        t.i = -1;
+        long id;
+        if (rest[0] != '"' && parse_long(rest, &id) == 0) t.i = id, t.text = NULL;
+        if ((target = token_arg(v, &t, "patch", err)) < 0) return -1;
+    }
+    return viz_patch(v, !strcmp(what, "resid") ? PATCH_RESID : !strcmp(what, "mlp") ? PATCH_MLP : PATCH_HEAD, target, err);
+}
+
 static int c_show_run(VizState *v, const Args *a, Err *err) {
     (void)err;
     v->view.run_shown = a->word == 3 ? (RunShown)((v->view.run_shown + 1) % 3) : (RunShown)a->word;
@@ -622,8 +648,8 @@ static const Command COMMANDS[] = {
     {"head", "", A_INT, "+|-|next|prev", 0, BIG, 0, 0, "H|+|-", "choose the head (counted from 0)", c_head},
     {"attention", "show", A_ENUM, "scores|masked|weights|next", 0, 0, 1, 0, "scores|masked|weights",
      "what the heatmap shows: q\xC2\xB7k/\xE2\x88\x9A" "d, after the causal mask, after softmax", c_attention},
-    {"view", "", A_ENUM, "all|tokens|attention|heatmap|grid|distribution|block|pipeline|vectors|dist|next|prev", 0, 0, 0, 0,
-     "all|tokens|attention|grid|distribution|block|pipeline|next|prev", "show one view filling the screen, or all of them", c_view},
+    {"view", "", A_ENUM, "all|tokens|attention|heatmap|grid|distribution|block|pipeline|experiment|vectors|dist|next|prev", 0, 0, 0, 0,
+     "all|tokens|attention|grid|distribution|block|pipeline|experiment|next|prev", "show one view filling the screen, or all of them", c_view},
     {"grid", "", A_ONOFF, "on|off|toggle", 0, 0, 1, 0, "on|off", "all heads (layers \xC3\x97 heads) instead of one heatmap", c_grid},
     {"stage", "", A_WORDS, 0, 0, 0, 0, 0, "NAME|next|prev|none",
      "select a stage of the forward pass: embed, L0.ln_1, L0.attn, L0.add_1, L0.ln_2, L0.ffn, L0.add_2, ..., ln_f, logits, probs, sample", c_stage},
@@ -644,6 +670,10 @@ static const Command COMMANDS[] = {
      "what a part switched off becomes: zero, or its mean over the positions of the text (clean run)", c_ablate_mode},
     {"compare", "", A_TEXT, 0, 0, 0, 0, 1, "TEXT|off",
      "run text B beside this one (A), position by position: tokens paired, B's prediction beside A's, D shows A, B or A \xE2\x88\x92 B", c_compare},
+    {"attribute", "", A_TOKEN, 0, 0, BIG, 1, 1, "ID|\"piece\"",
+     "direct logit attribution at the query position: what each head and MLP adds to this token's logit (default: the one that came next)", c_attribute},
+    {"patch", "", A_WORDS, 0, 0, 0, 0, 1, "resid|mlp|heads [ID|\"piece\"]",
+     "activation patching: this text clean, text B (compare) corrupted; how much of the target (default: the top token) each patch restores", c_patch},
     {"show-run", "", A_ENUM, "ablated|clean|difference|next", 0, 0, 0, 0, "ablated|clean|difference|next",
      "with parts switched off: the heatmaps, vectors and logit lens show the ablated run, the clean run, or ablated \xE2\x88\x92 clean", c_show_run},
     {"bars", "", A_INT, 0, 1, 40, 0, 0, "N", "how many candidates the distribution lists (1-40)", c_bars},

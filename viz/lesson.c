@@ -74,9 +74,15 @@ static const Fact FACTS[] = {
     {"p", 1, "p \" piece\": its probability, in %"},
     {"clean_p", 1, "clean_p \" piece\": its probability with nothing switched off (while an ablation is on), in %"},
     {"weight", 2, "weight Q K: the selected head's attention weight of query Q on key K, in %"},
+    {"clean_weight", 2, "clean_weight Q K: the same in the run compared with (the clean run while parts are off), in %"},
     {"lens", 1, "lens L: the logit lens's top token after layer L"},
     {"lens_p", 1, "lens_p L: its probability, in %"},
     {"value", 3, "value NAME P I: element I of tensor NAME (h.3.attn.weights, tok_emb...) at position P"},
+    {"attr", 1, "attr PART: the last attribution's contribution of PART (L.H a head, L.mlp, L.bias, embed, logit)"},
+    {"restored", 2, "restored L P: the last residual or MLP patching sweep's value at layer L, position P"},
+    {"patch_clean", 0, "the last patching sweep's target logit in the clean text (this one)"},
+    {"patch_corrupt", 0, "... and in the corrupted text (B)"},
+    {"restored_head", 1, "restored_head L.H: the last heads patching sweep's value for head H of layer L"},
 };
 #define N_FACTS ((int)(sizeof FACTS / sizeof FACTS[0]))
 
@@ -218,10 +224,17 @@ int lesson_fact(VizState *v, const char *expr, char *text, size_t cap, double *n
         float cp = viz_clean_prob(v, pos, id);
         if (cp < 0) return err_set(err, "clean_p: nothing is switched off here (use ablate first)");
         x = 100.0 * cp, snprintf(text, cap, "%.1f%%", x);
-    } else if (!strcmp(name, "weight")) {
+    } else if (!strcmp(name, "weight") || !strcmp(name, "clean_weight")) {
         int q = atoi(args[0]), k = atoi(args[1]), n = viz_n_shown(v);
-        if (q < 0 || q >= n || k < 0 || k > q) return err_set(err, "weight %d %d: expected a query 0..%d and a key 0..query", q, k, n - 1);
+        if (q < 0 || q >= n || k < 0 || k > q) return err_set(err, "%s %d %d: expected a query 0..%d and a key 0..query", name, q, k, n - 1);
         const float *w = viz_tensor(v, TK_WEIGHTS, v->view.layer, q);
+        if (!strcmp(name, "clean_weight")) { /* the other run's row, laid out as this run's */
+            if (!viz_comparing(v)) return err_set(err, "clean_weight: there is no other run (use ablate or compare first)");
+            RunShown keep = v->view.run_shown;
+            v->view.run_shown = RUN_CLEAN;
+            w = viz_tensor_shown(v, TK_WEIGHTS, v->view.layer, q);
+            v->view.run_shown = keep;
+        }
         if (!w) return err_set(err, "no attention weights recorded");
         x = 100.0 * w[(size_t)v->view.head * v->run.gen.trace.pos[q].n_keys + k];
         snprintf(text, cap, "%.1f%%", x);
@@ -240,6 +253,51 @@ int lesson_fact(VizState *v, const char *expr, char *text, size_t cap, double *n
         x += idx;
         *num = *x;
         snprintf(text, cap, "%.4g", *x);
+        return 0;
+    } else if (!strcmp(name, "attr")) {
+        const VizExperiment *e = &v->run.exp;
+        if (e->kind != EXP_ATTRIBUTION) return err_set(err, "attr: no attribution has run (use attribute first)");
+        const Attribution *a = &e->attr;
+        int L = c->n_layer, l = -1, h = -1, used = 0;
+        char rest[32] = "";
+        if (!strcmp(args[0], "embed")) x = a->embed;
+        else if (!strcmp(args[0], "logit")) x = a->logit;
+        else if (sscanf(args[0], "%d.%n", &l, &used) == 1 && used > 0 && l >= 0 && l < L) {
+            snprintf(rest, sizeof rest, "%s", args[0] + used);
+            if (!strcmp(rest, "mlp")) x = a->mlp[l];
+            else if (!strcmp(rest, "bias")) x = a->attn_bias[l];
+            else if (sscanf(rest, "%d%n", &h, &used) == 1 && !rest[used] && h >= 0 && h < c->n_head) x = a->heads[l * c->n_head + h];
+        }
+        if (isnan(x)) return err_set(err, "attr '%s': expected L.H, L.mlp, L.bias (layers 0..%d), embed or logit", args[0], L - 1);
+        snprintf(text, cap, !strcmp(args[0], "logit") ? "%.2f" : "%+.2f", x);
+        *num = x;
+        return 0;
+    } else if (!strcmp(name, "patch_clean") || !strcmp(name, "patch_corrupt")) {
+        const VizExperiment *e = &v->run.exp;
+        if (e->kind != EXP_PATCHING) return err_set(err, "%s: no patching sweep has run (use patch first)", name);
+        x = !strcmp(name, "patch_clean") ? e->sweep.clean_logit : e->sweep.corrupt_logit;
+        snprintf(text, cap, "%.2f", x);
+        *num = x;
+        return 0;
+    } else if (!strcmp(name, "restored") || !strcmp(name, "restored_head")) {
+        const VizExperiment *e = &v->run.exp;
+        int head = !strcmp(name, "restored_head");
+        if (e->kind != EXP_PATCHING || (e->sweep.what == PATCH_HEAD) != head)
+            return err_set(err, "%s: no %s patching sweep has run (use patch %s first)", name, head ? "heads" : "resid or mlp", head ? "heads" : "resid");
+        int r = -1, col = 0;
+        if (head) {
+            int l, h, used = 0;
+            if (sscanf(args[0], "%d.%d%n", &l, &h, &used) == 2 && !args[0][used] && l >= 0 && l < c->n_layer && h >= 0 && h < c->n_head)
+                r = l * c->n_head + h;
+        } else {
+            r = atoi(args[0]), col = atoi(args[1]);
+            if (r >= e->sweep.rows || col < 0 || col >= e->sweep.cols) r = -1;
+        }
+        if (r < 0 || r >= e->sweep.rows)
+            return err_set(err, "%s: expected %s", name, head ? "L.H, a head of the model" : "a layer and a position of the sweep");
+        x = e->sweep.restored[r * e->sweep.cols + col];
+        snprintf(text, cap, "%.2f", x);
+        *num = x;
         return 0;
     } else if (!strcmp(name, "lens") || !strcmp(name, "lens_p")) {
         int L = atoi(args[0]);

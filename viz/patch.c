@@ -12,6 +12,7 @@
 #include "app.h"
 #include "gfx.h"
 #include "patching.h"
+#include "vizint.h"
 
 static const char *PATCH_HELP =
     "usage: gptstep patch [--model MODEL] --clean TEXT --corrupt TEXT (--target \" token\" | --target-id ID)\n"
@@ -54,53 +55,13 @@ static int draw(const PatchSweep *s, Gen *g, const int *clean, const char *targe
     Gfx g_, *gx = &g_;
     gfx_begin(gx, cr, W, H, 0, 0);
     gfx_fill(gx, (Rect){0, 0, W, H}, GFX_BG);
-    const int NH = g->model.cfg.n_head;
-    char title[400], label[256];
+    char title[400], foot[300];
     snprintf(title, sizeof title, "Activation patching on %s: how much of \"%s\" each %s restores (1 = all)", g->model.name, target,
              s->what == PATCH_RESID ? "layer's residual stream at each position" : s->what == PATCH_MLP ? "MLP output at each position"
-                                                                                 : "head's output restores");
-    double pad = gx->fs, top = pad + gfx_title_h(gx);
-    gfx_panel(gx, (Rect){pad / 2, pad / 2, W - pad, H - pad});
-    gfx_panel_title(gx, (Rect){pad / 2, pad / 2, W - pad, H - pad}, title, NULL);
-    gfx_font(gx, FONT_MONO, gx->fs * 0.85, 0);
-    double lab_w = gfx_text_w(gx, "L47.24") + pad, band = s->cols > 1 ? gx->fs * 7 : 0;
-    double cw = (W - 2 * pad - lab_w - gx->fs * 6) / s->cols, ch = (H - top - band - 2 * pad) / s->rows;
-    double cell = s->cols > 1 ? fmin(cw, ch * 3) : fmin(cw, gx->fs * 8);
-    ch = fmin(ch, gx->fs * 2.2);
-    double x0 = pad + lab_w, y0 = top + pad * 0.5;
-    for (int r = 0; r < s->rows; r++) {
-        for (int c = 0; c < s->cols; c++) {
-            double v = s->restored[r * s->cols + c];
-            Rect cr2 = {x0 + c * cell, y0 + r * ch, cell, ch};
-            gfx_fill(gx, cr2, gfx_div(gx, v > 1 ? 1 : v < -1 ? -1 : v));
-            if (cell >= gx->fs * 2.6 && ch >= gfx_line_h(gx)) {
-                char num[32];
-                snprintf(num, sizeof num, "%.2f", v);
-                gfx_color(gx, fabs(v) > 0.6 ? GFX_WHITE : GFX_INK);
-                gfx_font(gx, FONT_MONO, gx->fs * 0.75, 0);
-                gfx_text_fit(gx, cr2.x + cell / 2, cr2.y + ch / 2 + gfx_ascent(gx) * 0.4, num, cell - 2, 0.5);
-            }
-        }
-        char rl[32];
-        if (s->what == PATCH_HEAD) snprintf(rl, sizeof rl, "%d.%d", r / NH, r % NH);
-        else snprintf(rl, sizeof rl, "h.%d", r);
-        gfx_font(gx, FONT_MONO, gx->fs * 0.85, 0);
-        gfx_color(gx, GFX_INK);
-        if (ch >= gfx_line_h(gx) * 0.9 || r % (int)(gfx_line_h(gx) / ch + 1) == 0)
-            gfx_text_fit(gx, x0 - pad * 0.4, y0 + r * ch + ch / 2 + gfx_ascent(gx) * 0.4, rl, lab_w - pad * 0.5, 1);
-    }
-    for (int c = 0; c < s->cols && s->cols > 1; c++) {
-        viz_piece_raw(g->tok, clean[c], label, sizeof label);
-        char full[300];
-        snprintf(full, sizeof full, "%d %s", c, label);
-        gfx_font(gx, FONT_MONO, gx->fs * 0.85, 0);
-        gfx_color(gx, GFX_INK);
-        gfx_text_up(gx, x0 + c * cell + cell / 2 + gfx_ascent(gx) * 0.4, y0 + s->rows * ch + pad * 0.5, full, band - pad);
-    }
-    gfx_font(gx, FONT_SANS, gx->fs * 0.85, 0);
-    gfx_color(gx, GFX_MUTED);
-    snprintf(title, sizeof title, "logit of \"%s\": clean %.3f, corrupted %.3f", target, s->clean_logit, s->corrupt_logit);
-    gfx_text_fit(gx, pad, H - pad, title, W - 2 * pad, 0);
+                                                                                 : "head's output");
+    snprintf(foot, sizeof foot, "logit of \"%s\": clean %.3f, corrupted %.3f", target, s->clean_logit, s->corrupt_logit);
+    double pad = gx->fs * 0.5;
+    draw_patch_sweep(gx, (Rect){pad, pad, W - 2 * pad, H - 2 * pad}, s, g->tok, clean, g->model.cfg.n_head, title, foot);
     cairo_destroy(cr);
     cairo_surface_flush(surf);
     cairo_status_t st = png ? cairo_surface_write_to_png(surf, path) : CAIRO_STATUS_SUCCESS;

@@ -15,7 +15,8 @@ static const char *RENDER_HELP =
     "                      [--stage STAGE] [--size WxH] [--presenter] [--colorblind] [sampler options]\n"
     "\n"
     "Runs the prompt, generates N tokens (default 0), and draws one view to FILE (.png, .svg or .pdf).\n"
-    "  --view NAME        all (the whole window), tokens, attention, grid, distribution, block, pipeline\n"
+    "  --view NAME        all (the whole window), tokens, attention, grid, distribution, block, pipeline,\n"
+    "                     experiment (the last attribution or patching sweep)\n"
     "  --layer L --head H the attention head to show (default 0, 0)\n"
     "  --pos P            the query position (default: the last)\n"
     "  --key K            a key of the query's row: the panel of how its weight is computed\n"
@@ -113,7 +114,7 @@ int viz_render_main(int argc, char **argv) {
         return 2;
     }
     if (viz_view_by_name(view) < 0 && strcmp(view, "heatmap") != 0) {
-        fprintf(stderr, "gptstep render: unknown view '%s': expected all, tokens, attention, grid, distribution, block or pipeline\n", view);
+        fprintf(stderr, "gptstep render: unknown view '%s': expected all, tokens, attention, grid, distribution, block, pipeline or experiment\n", view);
         return 2;
     }
     VizState *v = calloc(1, sizeof *v);

@@ -13,7 +13,7 @@
 #include "viz.h"
 #include "vizint.h"
 
-static const char *VIEW_NAMES[VIEW_COUNT] = {"all", "tokens", "attention", "grid", "distribution", "block", "pipeline"};
+static const char *VIEW_NAMES[VIEW_COUNT] = {"all", "tokens", "attention", "grid", "distribution", "block", "pipeline", "experiment"};
 
 const char *viz_view_name(ViewName v) { return v < VIEW_COUNT ? VIEW_NAMES[v] : "?"; }
 
@@ -112,7 +112,16 @@ static void drop_clean(VizRun *r) {
     drop_diff(r);
 }
 
+void viz_experiment_free(VizExperiment *e) {
+    if (e->kind == EXP_ATTRIBUTION) attribution_free(&e->attr);
+    if (e->kind == EXP_PATCHING) patch_sweep_free(&e->sweep);
+    free(e->tokens);
+    free(e->corrupt);
+    memset(e, 0, sizeof *e);
+}
+
 void viz_free(VizState *v) {
+    viz_experiment_free(&v->run.exp);
     if (v->run.loaded) gen_close(&v->run.gen);
     v->run.loaded = 0;
     free_derived(&v->run.d);
@@ -340,6 +349,7 @@ int viz_load_and_run(VizState *v, Err *err) {
     r->epoch++;
     free_derived(&r->d); /* the vocabulary may change size */
     drop_clean(r);          /* and a new model has no ablations */
+    viz_experiment_free(&r->exp); /* nor experiments */
     SamplerSettings keep = r->gen.sampler; /* settings survive a change of model */
     if (r->loaded) gen_close(&r->gen);
     free(r->ran_prompt);
@@ -709,6 +719,46 @@ int viz_ablate(VizState *v, const char *spec, Err *err) {
     return rerun_with(v, &iv, err);
 }
 
+/* The text shown, its steps and what is selected, kept while the model runs something else (text B, a
+ * patching sweep), to run it again in one pass afterwards so that the cache holds it and generation goes
+ * on from it. */
+typedef struct {
+    int *tokens, *chosen, n_prompt, n_tok, steps, shown, query, key;
+    SamplerSettings *set, keep;
+} SavedText;
+
+static void save_text(VizState *v, SavedText *t) {
+    VizRun *r = &v->run;
+    viz_branch_save(r);
+    VizBranch b = r->branches[r->branch];
+    t->steps = b.n_steps, t->shown = r->step, t->query = v->view.query, t->key = v->view.key;
+    t->n_prompt = r->gen.trace.steps[0].n_pos, t->n_tok = t->n_prompt + t->steps - 1;
+    t->tokens = xmalloc(sizeof(int) * (size_t)(t->n_tok > 0 ? t->n_tok : 1));
+    for (int i = 0; i < t->n_tok; i++) t->tokens[i] = r->gen.trace.pos[i].token;
+    t->chosen = xmalloc(sizeof(int) * (size_t)(t->steps + 1));
+    t->set = xmalloc(sizeof(SamplerSettings) * (size_t)(t->steps + 1));
+    memcpy(t->chosen, b.chosen, sizeof(int) * (size_t)t->steps);
+    memcpy(t->set, b.settings, sizeof(SamplerSettings) * (size_t)t->steps);
+    t->keep = r->gen.sampler;
+}
+
+static int restore_text(VizState *v, SavedText *t, Err *err) {
+    VizRun *r = &v->run;
+    r->epoch++;
+    int rc = gen_replay(&r->gen, t->tokens, t->n_prompt, t->steps, t->chosen, t->set, err);
+    if (rc == 0) { /* the trace starts with this prompt's positions as the model now computes them */
+        free(r->ran_prompt);
+        r->ran_prompt = xstrdup(r->prompt);
+    }
+    viz_branches_reset(r);
+    r->gen.sampler = t->keep;
+    viz_branch_save(r);
+    r->step = t->shown < r->gen.trace.n_steps ? t->shown : r->gen.trace.n_steps - 1;
+    v->view.query = t->query, v->view.key = t->key;
+    free(t->tokens), free(t->chosen), free(t->set);
+    return rc;
+}
+
 int viz_compare(VizState *v, const char *text, Err *err) {
     VizRun *r = &v->run;
     if (!strcmp(text, "off")) {
@@ -719,19 +769,9 @@ int viz_compare(VizState *v, const char *text, Err *err) {
     if (r->gen.state.iv.n)
         return err_set(err, "compare: parts are switched off (%d); switch them back on first (ablate clear): the comparison is "
                        "between two texts on the same model", r->gen.state.iv.n);
-    /* B runs through the model (as a prompt); then this text (A) runs again in one pass, as an ablation
-     * toggle does, so that the cache holds A and generation goes on from it */
-    viz_branch_save(r);
-    VizBranch b = r->branches[r->branch];
-    int steps = b.n_steps, shown = r->step, query = v->view.query, key = v->view.key;
-    const int n_prompt = r->gen.trace.steps[0].n_pos, n_tok = n_prompt + steps - 1;
-    int *tokens = xmalloc(sizeof(int) * (size_t)(n_tok > 0 ? n_tok : 1));
-    for (int i = 0; i < n_tok; i++) tokens[i] = r->gen.trace.pos[i].token;
-    int *chosen = xmalloc(sizeof(int) * (size_t)(steps + 1));
-    SamplerSettings *set = xmalloc(sizeof(SamplerSettings) * (size_t)(steps + 1));
-    memcpy(chosen, b.chosen, sizeof(int) * (size_t)steps);
-    memcpy(set, b.settings, sizeof(SamplerSettings) * (size_t)steps);
-    SamplerSettings keep = r->gen.sampler;
+    /* B runs through the model as a prompt; then this text (A) runs again */
+    SavedText t;
+    save_text(v, &t);
     r->epoch++;
     drop_clean(r);
     int rc = gen_start_text(&r->gen, text, 1, err);
@@ -743,19 +783,64 @@ int viz_compare(VizState *v, const char *text, Err *err) {
         trace_init(&r->gen.trace, &r->gen.model.cfg, r->gen.model.name, r->other->mode);
     }
     Err e2;
-    int rc2 = gen_replay(&r->gen, tokens, n_prompt, steps, chosen, set, rc ? &e2 : err);
+    int rc2 = restore_text(v, &t, rc ? &e2 : err);
     if (rc2 && rc == 0) rc = rc2, drop_clean(r);
-    if (rc2 == 0) { /* the trace starts with this prompt's positions as the model now computes them */
-        free(r->ran_prompt);
-        r->ran_prompt = xstrdup(r->prompt);
-    }
-    viz_branches_reset(r);
-    r->gen.sampler = keep;
-    viz_branch_save(r);
-    r->step = shown < r->gen.trace.n_steps ? shown : r->gen.trace.n_steps - 1;
-    v->view.query = query, v->view.key = key;
-    free(tokens), free(chosen), free(set);
     return rc;
+}
+
+int viz_attribute(VizState *v, int token, Err *err) {
+    VizRun *r = &v->run;
+    int pos = viz_query_pos(v);
+    if (token < 0) token = viz_next_token(v, pos); /* the token that came (or was chosen) next */
+    if (token < 0) { /* none yet: the most likely one */
+        const float *p = viz_tensor(v, TK_PROBS, 0, pos);
+        if (!p) return err_set(err, "attribute: position %d has no probabilities", pos);
+        token = argmax(p, r->gen.model.cfg.n_vocab);
+    }
+    Attribution a;
+    if (attribution_compute(&r->gen, pos, token, &a, err)) return -1;
+    viz_experiment_free(&r->exp);
+    r->exp.kind = EXP_ATTRIBUTION;
+    r->exp.attr = a;
+    r->exp.target = token;
+    r->exp.n_tokens = pos + 1;
+    r->exp.tokens = xmalloc(sizeof(int) * (size_t)(pos + 1));
+    for (int i = 0; i <= pos; i++) r->exp.tokens[i] = r->gen.trace.pos[i].token;
+    v->view.only = VIEW_EXPERIMENT;
+    return 0;
+}
+
+int viz_patch(VizState *v, PatchKind what, int target, Err *err) {
+    VizRun *r = &v->run;
+    if (!r->other || r->other_kind != OTHER_TEXT)
+        return err_set(err, "patch: give the corrupted text first with 'compare TEXT' (this text is the clean one)");
+    const int n = r->gen.trace.n_pos, nb = r->other->n_pos;
+    if (n != nb)
+        return err_set(err, "patch: this text is %d tokens and text B %d: patching needs the same number (edit one of them)", n, nb);
+    if (target < 0) { /* the clean text's most likely next token */
+        const float *p = viz_tensor(v, TK_PROBS, 0, n - 1);
+        if (!p) return err_set(err, "patch: the last position has no probabilities");
+        target = argmax(p, r->gen.model.cfg.n_vocab);
+    }
+    int *clean = xmalloc(sizeof(int) * (size_t)n), *corrupt = xmalloc(sizeof(int) * (size_t)n);
+    for (int i = 0; i < n; i++) clean[i] = r->gen.trace.pos[i].token, corrupt[i] = r->other->pos[i].token;
+    SavedText t;
+    save_text(v, &t);
+    PatchSweep s;
+    int rc = patch_sweep(&r->gen, clean, corrupt, n, target, what, &s, err);
+    Err e2;
+    int rc2 = restore_text(v, &t, rc ? &e2 : err);
+    if (rc == 0) {
+        viz_experiment_free(&r->exp);
+        r->exp.kind = EXP_PATCHING;
+        r->exp.sweep = s;
+        r->exp.tokens = clean, r->exp.corrupt = corrupt, r->exp.n_tokens = n;
+        r->exp.target = target;
+        v->view.only = VIEW_EXPERIMENT;
+    } else {
+        free(clean), free(corrupt);
+    }
+    return rc ? rc : rc2;
 }
 
 int viz_ablate_mode(VizState *v, AblateMode mode, Err *err) {

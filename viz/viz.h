@@ -13,7 +13,9 @@
 #include <stdatomic.h>
 #include <stdio.h>
 
+#include "attribution.h"
 #include "generate.h"
+#include "patching.h"
 #include "gfx.h"
 
 typedef enum { ATT_SCORES, ATT_MASKED, ATT_WEIGHTS } AttMode;
@@ -25,7 +27,7 @@ typedef enum { OTHER_CLEAN, OTHER_TEXT } OtherKind;
 typedef enum { MAIN_HEATMAP, MAIN_GRID } MainView;
 
 /* Named views for `gptstep render --view NAME`, lesson scripts and presenter mode. */
-typedef enum { VIEW_ALL, VIEW_TOKENS, VIEW_ATTENTION, VIEW_GRID, VIEW_DIST, VIEW_BLOCK, VIEW_PIPELINE, VIEW_COUNT } ViewName;
+typedef enum { VIEW_ALL, VIEW_TOKENS, VIEW_ATTENTION, VIEW_GRID, VIEW_DIST, VIEW_BLOCK, VIEW_PIPELINE, VIEW_EXPERIMENT, VIEW_COUNT } ViewName;
 
 /* Something on screen the mouse can act on, recorded while drawing. */
 typedef enum { HIT_NONE, HIT_TOKEN, HIT_CELL, HIT_GRID, HIT_CANDIDATE, HIT_STAGE, HIT_VECTOR, HIT_PANEL } HitKind;
@@ -75,6 +77,16 @@ typedef struct {
     double embed_norm, norm_mid[VIZ_MAX_LAYERS], norm_out[VIZ_MAX_LAYERS], lnf_norm;
 } VizDerived;
 
+/* The last experiment run from the viewer or a lesson (the experiment view draws it). */
+typedef enum { EXP_NONE, EXP_ATTRIBUTION, EXP_PATCHING } ExpKind;
+typedef struct {
+    ExpKind kind;
+    Attribution attr;    /* EXP_ATTRIBUTION: at attr.pos of `tokens`, for attr.token */
+    PatchSweep sweep;    /* EXP_PATCHING: clean `tokens`, corrupted `corrupt` */
+    int *tokens, *corrupt, n_tokens;
+    int target;          /* the token attributed or restored */
+} VizExperiment;
+
 typedef struct {
     Gen gen;             /* the model, tokenizer, trace and sampler */
     int loaded;          /* gen holds a model */
@@ -93,6 +105,7 @@ typedef struct {
     OtherKind other_kind;
     char *other_text;    /* OTHER_TEXT: B's text */
     struct DiffCache *diff; /* ablated - clean tensors, made when first read (viz_tensor_shown) */
+    VizExperiment exp;
     int replays;         /* interventions changed: how often the whole text was run again, and how often */
     int reruns_from[VIZ_MAX_LAYERS]; /* it was rerun from layer L on, the layers before kept (tests, bench) */
     VizDerived d;

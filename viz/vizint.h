@@ -17,6 +17,13 @@ int viz_dist_pos(const VizState *v);
 int viz_ablate(VizState *v, const char *spec, Err *err);
 /* Runs text B beside the text shown (A), position by position ("off": stop comparing). */
 int viz_compare(VizState *v, const char *text, Err *err);
+/* Direct logit attribution at the query position, of token (-1: the one that came next, or the most
+ * likely); the experiment view then shows it. */
+int viz_attribute(VizState *v, int token, Err *err);
+/* Activation patching of this text (clean) against text B (corrupted, from 'compare'), for target (-1:
+ * this text's most likely next token); the experiment view then shows the sweep. */
+int viz_patch(VizState *v, PatchKind what, int target, Err *err);
+void viz_experiment_free(VizExperiment *e);
 /* Zero or mean ablation from now on; reruns the text when something is switched off. */
 int viz_ablate_mode(VizState *v, AblateMode mode, Err *err);
 /* Tensor k at pos as the heatmaps, vectors and lens show it (view.run_shown): the run's own, the clean
@@ -58,6 +65,10 @@ double cell_panel_min_w(Gfx *g);
 void view_grid(VizState *v, Gfx *g, Rect r);
 void view_distribution(VizState *v, Gfx *g, Rect r);
 void view_block(VizState *v, Gfx *g, Rect r);
+void view_experiment(VizState *v, Gfx *g, Rect r);
+/* A patching sweep as a heatmap in r (the experiment view, and `gptstep patch -o`). */
+void draw_patch_sweep(Gfx *g, Rect r, const PatchSweep *s, const Tokenizer *tok, const int *clean, int n_head, const char *title,
+                      const char *footer);
 void view_pipeline(VizState *v, Gfx *g, Rect r);
 /* The caption box's height for width w (0 without a caption), and the caption itself. */
 double view_caption_height(VizState *v, Gfx *g, double w);
