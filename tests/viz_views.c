@@ -483,6 +483,23 @@ int main(int argc, char **argv) {
                 CHECK(0, "text B has as many tokens as A (%d)", n);
             }
             run(v, "compare off");
+            /* a branch and its original */
+            run(v, "last");
+            run(v, "step 2");
+            int orig_next = v->run.gen.trace.steps[2].chosen;
+            snprintf(line, sizeof line, "pick %d", orig_next == 11 ? 13 : 11);
+            run(v, line);
+            int nb = v->run.n_branches, cur = v->run.branch;
+            run(v, "compare branch 0");
+            CHECK(v->run.n_branches == nb && v->run.branch == cur && v->run.other && v->run.other_kind == OTHER_TEXT,
+                  "compare branch 0 runs the original beside the branch, and keeps the branches (%d)", v->run.n_branches);
+            int p3 = v->run.gen.trace.steps[2].pos0 + v->run.gen.trace.steps[2].n_pos; /* the first position after the pick */
+            CHECK(v->run.other->n_pos > p3 - 1 && v->run.other->pos[p3 - 1].token == v->run.gen.trace.pos[p3 - 1].token &&
+                      (v->run.other->n_pos <= p3 || v->run.other->pos[p3].token == orig_next),
+                  "B is the original path: the same tokens up to the pick, then the token it chose");
+            bad(v, "compare branch 9", "compare branch: expected 0..");
+            run(v, "compare off");
+            run(v, "branch 0");
             run(v, "view all");
         }
         /* right-clicks knock out what is under the mouse: a neuron in the vectors view (the one its

@@ -750,9 +750,9 @@ static int restore_text(VizState *v, SavedText *t, Err *err) {
         free(r->ran_prompt);
         r->ran_prompt = xstrdup(r->prompt);
     }
-    viz_branches_reset(r);
     r->gen.sampler = t->keep;
-    viz_branch_save(r);
+    if (rc == 0) viz_branch_save(r); /* the same path: the other branches stay as they are */
+    else viz_branches_reset(r);
     r->step = t->shown < r->gen.trace.n_steps ? t->shown : r->gen.trace.n_steps - 1;
     v->view.query = t->query, v->view.key = t->key;
     free(t->tokens), free(t->chosen), free(t->set);
@@ -769,12 +769,32 @@ int viz_compare(VizState *v, const char *text, Err *err) {
     if (r->gen.state.iv.n)
         return err_set(err, "compare: parts are switched off (%d); switch them back on first (ablate clear): the comparison is "
                        "between two texts on the same model", r->gen.state.iv.n);
+    /* "branch N": another path of this prompt, its tokens as they were run */
+    int *ids = NULL, n_ids = 0;
+    char label[64];
+    long bn;
+    char *end;
+    if (!strncmp(text, "branch ", 7) && (bn = strtol(text + 7, &end, 10), end != text + 7 && !*end)) {
+        if (bn < 0 || bn >= r->n_branches)
+            return err_set(err, "compare branch: expected 0..%d (there %s %d), got %ld", r->n_branches - 1, r->n_branches == 1 ? "is" : "are",
+                           r->n_branches, bn);
+        viz_branch_save(r);
+        const VizBranch *b = &r->branches[bn];
+        const int n_prompt = r->gen.trace.steps[0].n_pos;
+        n_ids = n_prompt + (b->n_steps > 1 ? b->n_steps - 1 : 0);
+        ids = xmalloc(sizeof(int) * (size_t)n_ids);
+        for (int i = 0; i < n_prompt; i++) ids[i] = r->gen.trace.pos[i].token;
+        for (int i = n_prompt; i < n_ids; i++) ids[i] = b->chosen[i - n_prompt];
+        snprintf(label, sizeof label, "branch %ld", bn);
+        text = label;
+    }
     /* B runs through the model as a prompt; then this text (A) runs again */
     SavedText t;
     save_text(v, &t);
     r->epoch++;
     drop_clean(r);
-    int rc = gen_start_text(&r->gen, text, 1, err);
+    int rc = ids ? gen_start_ids(&r->gen, ids, n_ids, err) : gen_start_text(&r->gen, text, 1, err);
+    free(ids);
     if (rc == 0) {
         r->other = xmalloc(sizeof(Trace));
         *r->other = r->gen.trace;
