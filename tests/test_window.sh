@@ -63,7 +63,20 @@ check "[ -s gptstep-001.png ] && /usr/bin/convert gptstep-001.png info:- >/dev/n
 check "pdfinfo gptstep-002.pdf >/dev/null 2>&1" "Shift+E exported a PDF that opens"
 key question; shot
 differs shot6.png shot7.png "help overlay (?)"
-key Escape q
+typed() { # typed COMMAND: the ':' prompt, the command, Enter
+    key colon; sleep 0.3; xdotool type --window "$WID" "$1" 2>/dev/null; key Return
+}
+key Escape; typed "view grid"; settle; g0=shot$n.png
+geo=$(xdotool getwindowgeometry "$WID" | sed -n 's/ *Geometry: //p')
+xdotool mousemove --window "$WID" $((${geo%x*} / 3)) $((${geo#*x} / 3)) click 3 2>/dev/null; settle; g1=shot$n.png
+differs "$g0" "$g1" "right-click on a head in the grid knocks it out"
+key d; settle; g2=shot$n.png
+differs "$g1" "$g2" "D shows the clean run"
+key ctrl+x; settle; g3=shot$n.png
+differs "$g2" "$g3" "Ctrl+X switches to mean ablation"
+typed "attribute"; settle; g4=shot$n.png
+differs "$g3" "$g4" ":attribute shows the experiment view"
+key q
 for _ in $(seq 1 50); do kill -0 $VPID 2>/dev/null || break; sleep 0.1; done
 if kill -0 $VPID 2>/dev/null; then
     echo "FAIL Q did not close the window"; fails=$((fails + 1))
@@ -160,5 +173,5 @@ survive "a prompt longer than the context" --model "$MODEL" --prompt "$long"
 survive "a prompt of invalid UTF-8" --model "$MODEL" --prompt "$(printf 'bad \377')"
 survive "-n past the context" --model "$MODEL" --prompt "Hello" -n 500
 survive "a model whose embedding has zero width" --model "$DIR/zero-width"
-echo "window: $((26 - fails)) passed, $fails failed"
+echo "window: $((30 - fails)) passed, $fails failed"
 [ $fails -eq 0 ]
