@@ -227,6 +227,39 @@ static void limits(const Gpt2Model *m) {
     gpt2_state_free(&s);
 }
 
+/* Interventions: none switched off is today's forward pass bit for bit, whatever the mode and even
+ * after the mean-ablation pass ran; a rerun from a layer equals the full pass. */
+static void interventions(const Gpt2Model *m) {
+    Gpt2State a, b;
+    Err err;
+    const int V = m->cfg.n_vocab;
+    float *la = alloc_floats((size_t)V), *lb = alloc_floats((size_t)V);
+    gpt2_state_init(&a, m);
+    gpt2_state_init(&b, m);
+    CHECK(gpt2_forward(&a, TOKENS, NT, NULL, la, &err) == 0, "%s", err.msg);
+    b.iv.mode = ABLATE_MEAN; /* a mode, nothing off */
+    CHECK(gpt2_collect_means(&b, TOKENS, NT, &err) == 0 && b.n_past == 0, "the means' pass leaves the state empty");
+    CHECK(gpt2_forward(&b, TOKENS, NT, NULL, lb, &err) == 0, "%s", err.msg);
+    CHECK(memcmp(la, lb, sizeof(float) * (size_t)V) == 0, "nothing switched off gives the clean logits bit for bit");
+    /* a head off, then the pass rerun from its layer after switching it back on: the clean pass again */
+    Trace t;
+    trace_init(&t, &m->cfg, m->name, TRACE_FULL);
+    gpt2_state_truncate(&b, 0);
+    b.iv.mode = ABLATE_ZERO;
+    b.iv.n = 1;
+    b.iv.a[0] = (Ablation){ABL_HEAD, m->cfg.n_layer - 1, 0};
+    CHECK(gpt2_forward(&b, TOKENS, NT, &t, lb, &err) == 0, "%s", err.msg);
+    CHECK(memcmp(la, lb, sizeof(float) * (size_t)V) != 0, "a head switched off changes the logits");
+    b.iv.n = 0;
+    CHECK(gpt2_forward_rerun(&b, m->cfg.n_layer - 1, &t, lb, &err) == 0, "rerun: %s", err.msg);
+    CHECK(memcmp(la, lb, sizeof(float) * (size_t)V) == 0, "switched back on and rerun from its layer: the clean logits bit for bit");
+    trace_free(&t);
+    gpt2_state_free(&a);
+    gpt2_state_free(&b);
+    free(la);
+    free(lb);
+}
+
 int main(int argc, char **argv) {
     if (argc < 3) {
         fprintf(stderr, "usage: test_forward MODEL_DIR TMPDIR\n");
@@ -241,6 +274,7 @@ int main(int argc, char **argv) {
     cache_equals_full(&m, &full);
     fast_equals_reference(&m);
     deferred_equals_eager(&m);
+    interventions(&m);
     save_load(&full, argv[2]);
     limits(&m);
     trace_free(&full);
