@@ -58,8 +58,10 @@ static void spare_give(float *base, size_t cap) {
 }
 
 /* Floats for one position from the newest chunk, starting a new chunk when it is full. Chunks are
- * 2 MB-aligned and advised to use huge pages: a long prompt records hundreds of megabytes, and
- * faulting them in 4 KB pages would cost more than copying the tensors. */
+ * 2 MB-aligned but not advised to use huge pages: where the kernel compacts memory for a madvised huge
+ * page on the faulting thread (transparent_hugepage/defrag = madvise, the default), writing fresh
+ * memory ran at 0.36 GB/s against 2.3 GB/s in plain 4 KB pages on the project's machine, and that was
+ * most of a fresh process's first prefill (docs/performance.md, "First run"). */
 static float *chunk_alloc(Trace *tr, size_t n) {
     n = (n + 15) / 16 * 16; /* keep each position 64-byte aligned */
     TraceChunk *c = tr->chunk;
@@ -72,9 +74,6 @@ static float *chunk_alloc(Trace *tr, size_t n) {
             fprintf(stderr, "gptstep: out of memory recording the trace (%zu MB)\n", cap * 4 >> 20);
             exit(3);
         }
-#ifdef MADV_HUGEPAGE
-        madvise(c->base, cap * sizeof(float), MADV_HUGEPAGE);
-#endif
         c->cap = cap;
         c->prev = tr->chunk;
         tr->chunk = c;
