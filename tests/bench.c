@@ -227,10 +227,11 @@ int main(int argc, char **argv) {
     }
     int reps = quick ? 1 : 5;
     prefill(&m, 16, TRACE_OFF, 0); /* warm up: page in the weights */
+    int n = quick ? 16 : 128;
+    double d1 = decode(&m, n, TRACE_FULL); /* a first decode, into fresh trace memory (no reused chunks yet) */
     double p64[4], p256[4];
     prefills(&m, 64, reps, p64);
     prefills(&m, 256, reps, p256);
-    int n = quick ? 16 : 128;
     double df = 0, dof = 0;
     for (int i = 0; i < (quick ? 1 : 2); i++) { /* taking turns, as above */
         double f = decode(&m, n, TRACE_FULL), o = decode(&m, n, TRACE_OFF);
@@ -248,7 +249,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < 2; i++)
         printf("  %-28s %8.0f %9.0f %8.0f %11.0f %9.1f%%\n", i ? "prefill T=256" : "prefill T=64", p[i][0], p[i][1],
                p[i][2], p[i][3], 100 * (p[i][2] / p[i][0] - 1));
-    printf("  %-28s %8.1f %9s %8.1f %11s %9.1f%%\n", "decode 128 after 64", df, "-", dof, "-", 100 * (dof / df - 1));
+    printf("  %-28s %8.1f %9.1f %8.1f %11s %9.1f%%\n", "decode 128 after 64", df, d1, dof, "-", 100 * (dof / df - 1));
     printf("  peak memory (resident): %.0f MB\n", ru.ru_maxrss / 1024.0);
     /* the same figures as fractions of this machine's limits, measured now */
     const char *isa;
@@ -264,8 +265,8 @@ int main(int argc, char **argv) {
         printf("  prefill T=%-3d full recording: %.0f tok/s x %.1f MFLOP = %.0f GFLOP/s = %.2f of the FMA peak"
                " (1st run %.2f; target >= 0.40)\n", T, p[i][0], f * 1e3, p[i][0] * f, p[i][0] * f / peak, p[i][1] * f / peak);
     }
-    printf("  decode full recording: %.1f tok/s x %.0f MB of weights = %.1f GB/s = %.2f of the bandwidth (target >= 0.70)\n",
-           df, weight_bytes / 1e6, df * weight_bytes / 1e9, df * weight_bytes / 1e9 / bw);
+    printf("  decode full recording: %.1f tok/s x %.0f MB of weights = %.1f GB/s = %.2f of the bandwidth (1st run %.2f; target >= 0.70)\n",
+           df, weight_bytes / 1e6, df * weight_bytes / 1e9, df * weight_bytes / 1e9 / bw, d1 * weight_bytes / 1e9 / bw);
     gpt2_free(&m);
     return 0;
 }
