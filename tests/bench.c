@@ -218,6 +218,13 @@ int main(int argc, char **argv) {
         gpt2_free(&m);
         return 0;
     }
+    if (argc > 2 && strcmp(argv[1], "--decode") == 0) { /* bench --decode N [full|off]: for profiling */
+        int n = atoi(argv[2]);
+        double tps = decode(&m, n > 0 ? n : 128, argc > 3 && !strcmp(argv[3], "off") ? TRACE_OFF : TRACE_FULL);
+        printf("decode %d after 64: %.1f tokens/s\n", n, tps);
+        gpt2_free(&m);
+        return 0;
+    }
     if (argc > 1 && strcmp(argv[1], "--limits") == 0) { /* bench --limits: this machine's limits only */
         const char *isa;
         double bw = limit_triad(), peak = limit_fma(&isa);
