@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 int gen_open(Gen *g, const char *model_arg, TraceMode mode, Err *err) {
     return gen_open_progress(g, model_arg, mode, NULL, NULL, err);
@@ -59,17 +60,52 @@ void gen_close(Gen *g) {
     memset(g, 0, sizeof *g);
 }
 
-/* Refuses, with the numbers, a run whose recording would not fit in the memory left. */
+/* A recording bigger than this goes to a file (trace_spill): GPTSTEP_TRACE_SPILL_MB, default 1024. */
+static double spill_threshold_bytes(void) {
+    const char *e = getenv("GPTSTEP_TRACE_SPILL_MB");
+    char *end;
+    double mb = e && *e ? strtod(e, &end) : 1024;
+    if (!e || !*e || *end || mb < 0) mb = 1024;
+    return mb * 1048576.0;
+}
+
+/* Plans the memory of a run that records n_new more positions: a trace that would pass the spill
+ * threshold lives in a file from now on (then it needs disk, not memory); one that would not fit is
+ * refused, with the numbers. */
 static int check_trace_memory(Gen *g, int n_new, Err *err) {
     if (g->trace.mode == TRACE_OFF) return 0;
     int past = g->state.n_past;
-    double bytes = 0;
+    double bytes = 0, have = 0;
     for (int i = 0; i < n_new; i++) bytes += 4.0 * trace_position_floats(&g->trace, past + i + 1, i == n_new - 1);
+    for (int i = 0; i < g->trace.n_pos; i++) have += 4.0 * (double)g->trace.pos[i].n_floats;
+    if (!g->trace.spilled && have + bytes > spill_threshold_bytes() && trace_spill(&g->trace, err)) return -1;
+    if (g->trace.spilled) {
+        struct statvfs fs;
+        double free_disk = fstatvfs(g->trace.spill_fd, &fs) == 0 ? (double)fs.f_bavail * fs.f_frsize : -1;
+        if (free_disk >= 0 && bytes > 0.9 * free_disk)
+            return err_set(err, "recording %d more position%s (to %d) needs %.2f GB of disk for the trace file, more than the "
+                           "%.2f GB free: use a shorter text, set TMPDIR to a bigger disk, or record less (gptstep trace --record "
+                           "attention)", n_new, n_new == 1 ? "" : "s", past + n_new, bytes / 1e9, free_disk / 1e9);
+        return 0;
+    }
     double avail = mem_available_bytes();
     if (avail > 0 && bytes > 0.85 * avail)
         return err_set(err, "recording %d more position%s (to %d) needs %.2f GB, more than the %.2f GB of memory left: "
                        "use a shorter text, or record less (gptstep trace --record attention)", n_new, n_new == 1 ? "" : "s",
                        past + n_new, bytes / 1e9, avail / 1e9);
+    return 0;
+}
+
+/* Runs tokens through the model into the trace. A trace in a file gets them in blocks of 64, each
+ * released from resident memory once written: the memory a long text needs is a block's. */
+#define SPILL_BLOCK 64
+static int forward_recorded(Gen *g, const int *tokens, int n, Err *err) {
+    if (!g->trace.spilled) return gpt2_forward(&g->state, tokens, n, &g->trace, g->logits, err);
+    for (int i = 0; i < n; i += SPILL_BLOCK) {
+        int rc = gpt2_forward(&g->state, tokens + i, n - i < SPILL_BLOCK ? n - i : SPILL_BLOCK, &g->trace, g->logits, err);
+        trace_release(&g->trace);
+        if (rc) return rc;
+    }
     return 0;
 }
 
@@ -87,7 +123,7 @@ int gen_start_ids(Gen *g, const int *ids, int n, Err *err) {
                        g->model.cfg.n_ctx);
     if (check_trace_memory(g, n, err) || prepare_means(g, ids, n, err)) return -1;
     trace_begin_step(&g->trace, 0, n);
-    int rc = gpt2_forward(&g->state, ids, n, &g->trace, g->logits, err);
+    int rc = forward_recorded(g, ids, n, err);
     if (rc) gen_truncate(g, 0);
     g->has_logits = rc == 0;
     return rc;
@@ -137,7 +173,7 @@ int gen_advance(Gen *g, Err *err) {
         return err_set(err, "the context is full (%d tokens): the model cannot see further", g->model.cfg.n_ctx);
     if (check_trace_memory(g, 1, err)) return -1;
     trace_begin_step(&g->trace, pos, 1);
-    int rc = gpt2_forward(&g->state, &tok, 1, &g->trace, g->logits, err);
+    int rc = forward_recorded(g, &tok, 1, err);
     if (rc) {
         g->trace.n_steps--;
         g->has_logits = 0;
@@ -187,7 +223,7 @@ int gen_replay(Gen *g, const int *tokens, int n_prompt, int n_steps, const int *
         return err_set(err, "%d positions are more than the model's %d-token context", n, g->model.cfg.n_ctx);
     if (check_trace_memory(g, n, err) || prepare_means(g, tokens, n, err)) return -1;
     trace_begin_step(&g->trace, 0, n);
-    int rc = gpt2_forward(&g->state, tokens, n, &g->trace, g->logits, err);
+    int rc = forward_recorded(g, tokens, n, err);
     g->has_logits = rc == 0;
     if (rc) {
         gen_truncate(g, 0);

@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 static const char *KIND_NAMES[TK_COUNT] = {
     "tok_emb",     "pos_emb",    "embed",       "ln_1",      "attn.q",     "attn.k",    "attn.v",
@@ -25,6 +27,36 @@ void trace_init(Trace *tr, const Gpt2Config *cfg, const char *model_name, TraceM
     snprintf(tr->model, sizeof tr->model, "%s", model_name ? model_name : "");
     tr->mode = mode;
     tr->n_ids = 3 + cfg->n_layer * TK_PER_LAYER + 3;
+}
+
+int trace_spill(Trace *tr, Err *err) {
+    if (tr->spilled) return 0;
+    const char *dirs[3] = {getenv("TMPDIR"), "/var/tmp", "/tmp"};
+    for (int i = 0; i < 3; i++) {
+        if (!dirs[i] || !dirs[i][0]) continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/gptstep-trace-XXXXXX", dirs[i]);
+        int fd = mkstemp(path);
+        if (fd < 0) continue;
+        unlink(path); /* gone when the trace is freed or the program ends */
+        tr->spill_fd = fd;
+        tr->spilled = 1;
+        tr->spill_size = 0;
+        return 0;
+    }
+    return err_set(err, "cannot make a file for the trace in $TMPDIR, /var/tmp or /tmp: %s", strerror(errno));
+}
+
+/* Whether data lies in a chunk of the spill file (positions recorded before the spill are in memory). */
+static int in_file_chunk(const Trace *tr, const float *data) {
+    for (const TraceChunk *c = tr->chunk; c; c = c->prev)
+        if (data >= c->base && data < c->base + c->cap) return c->file_off >= 0;
+    return 0;
+}
+
+void trace_release(Trace *tr) {
+    for (TraceChunk *c = tr->chunk; c; c = c->prev)
+        if (c->file_off >= 0) madvise(c->base, c->cap * sizeof(float), MADV_DONTNEED);
 }
 
 #define CHUNK_FLOATS ((size_t)8 << 20) /* 32 MB */
@@ -68,8 +100,26 @@ static float *chunk_alloc(Trace *tr, size_t n) {
     if (!c || c->cap - c->used < n) {
         size_t cap = n > CHUNK_FLOATS ? n : CHUNK_FLOATS;
         c = xcalloc(1, sizeof *c);
-        c->base = cap == CHUNK_FLOATS ? spare_take() : NULL;
-        if (!c->base) c->base = aligned_alloc(2u << 20, (cap * sizeof(float) + (2u << 20) - 1) / (2u << 20) * (2u << 20));
+        c->file_off = -1;
+        if (tr->spilled) { /* a chunk of the spill file: grow it, map the new part */
+            size_t bytes = (cap * sizeof(float) + 4095) / 4096 * 4096;
+            if (ftruncate(tr->spill_fd, (off_t)(tr->spill_size + (int64_t)bytes)) == 0) {
+                void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, tr->spill_fd, (off_t)tr->spill_size);
+                if (m != MAP_FAILED) {
+                    c->base = m;
+                    c->file_off = tr->spill_size;
+                    tr->spill_size += (int64_t)bytes;
+                }
+            }
+            if (!c->base) {
+                fprintf(stderr, "gptstep: cannot grow the trace's file to %.1f GB: %s\n",
+                        (double)(tr->spill_size + (int64_t)bytes) / 1e9, strerror(errno));
+                exit(3);
+            }
+        } else {
+            c->base = cap == CHUNK_FLOATS ? spare_take() : NULL;
+            if (!c->base) c->base = aligned_alloc(2u << 20, (cap * sizeof(float) + (2u << 20) - 1) / (2u << 20) * (2u << 20));
+        }
         if (!c->base) {
             fprintf(stderr, "gptstep: out of memory recording the trace (%zu MB)\n", cap * 4 >> 20);
             exit(3);
@@ -92,7 +142,14 @@ static void chunk_rollback(Trace *tr, const float *data) {
             return;
         }
         tr->chunk = c->prev;
-        spare_give(c->base, c->cap);
+        if (c->file_off >= 0) { /* the file shrinks back: its chunks are used like a stack too */
+            munmap(c->base, (c->cap * sizeof(float) + 4095) / 4096 * 4096);
+            tr->spill_size = c->file_off;
+            if (ftruncate(tr->spill_fd, (off_t)c->file_off) != 0) { /* the space is reused by the next chunk anyway */
+            }
+        } else {
+            spare_give(c->base, c->cap);
+        }
         free(c);
     }
 }
@@ -105,6 +162,7 @@ static void free_pos(TracePos *p) {
 void trace_free(Trace *tr) {
     for (int i = 0; i < tr->n_pos; i++) free_pos(&tr->pos[i]);
     chunk_rollback(tr, NULL);
+    if (tr->spilled) close(tr->spill_fd);
     free(tr->pos);
     free(tr->steps);
     memset(tr, 0, sizeof *tr);
@@ -356,6 +414,10 @@ int trace_save(const Trace *tr, const char *path, Err *err) {
         rc |= put(f, &nf, 8) | put(f, off, (size_t)tr->n_ids * 8);
         if (p->n_floats) rc |= put(f, p->data, p->n_floats * 4);
         if (deferred) rc |= put(f, p->head, 2 * (size_t)tr->cfg.n_vocab * 4);
+        if (tr->spilled && p->n_floats && in_file_chunk(tr, p->data)) { /* written: out of resident memory again */
+            uintptr_t a = ((uintptr_t)p->data + 4095) & ~(uintptr_t)4095, e = ((uintptr_t)(p->data + p->n_floats)) & ~(uintptr_t)4095;
+            if (e > a) madvise((void *)a, e - a, MADV_DONTNEED);
+        }
     }
     free(off);
     if (fclose(f) != 0) rc = -1;

@@ -67,6 +67,7 @@ typedef struct TraceChunk {
     struct TraceChunk *prev;
     size_t cap, used; /* in floats */
     float *base;
+    int64_t file_off; /* a chunk of the spill file mapped here (-1: memory of its own) */
 } TraceChunk;
 
 typedef struct {
@@ -74,6 +75,9 @@ typedef struct {
     char model[256];
     char interventions[512]; /* what the run switched off ("3.1, 3.mlp (zero)"; "" = nothing) */
     TraceChunk *chunk; /* the newest chunk */
+    int spilled;       /* 1: new chunks live in the (unlinked) file spill_fd, mapped (trace_spill) */
+    int spill_fd;
+    int64_t spill_size; /* bytes of it in use */
     TraceMode mode;
     int n_ids;     /* number of tensor ids: 3 + L * TK_PER_LAYER + 3 */
     TracePos *pos;
@@ -106,6 +110,14 @@ void trace_materialize(Trace *tr);
 
 /* Floats one position records with n_keys keys (has_logits: its logits and probs too). */
 size_t trace_position_floats(const Trace *tr, int n_keys, int has_logits);
+
+/* A trace too big for memory lives in a file instead: from now on its new chunks are pages of an
+ * unlinked file in TMPDIR (or /var/tmp), mapped, and trace_release() lets the kernel write them out of
+ * the process's resident memory; every tensor stays readable through the mapping (read back from the
+ * page cache or the disk when touched). Returns -1 with a message when no file can be made. */
+int trace_spill(Trace *tr, Err *err);
+/* Drops the spilled chunks' pages from resident memory (their data stays in the file). */
+void trace_release(Trace *tr);
 
 /* Used by the forward pass: appends a position and returns a pointer to write tensor id into. */
 /* has_logits: 1 records the logits and probs now; 0 defers them in full mode (none otherwise). */

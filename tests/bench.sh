@@ -25,6 +25,25 @@ fi
 XL=tests/out/gpt2-xl-shapes
 /usr/bin/python3 tools/write_shapes_model.py "$XL" xl || exit 1
 "$B/tests/viz_bench" "$XL" 33 1000 || exit 1
+# memory at full context with every tensor recorded: a 1,024-token prompt traced on GPT-2 small's and
+# GPT-2 XL's shapes (targets <= 2 GB and <= 14 GB resident); the trace goes to a file (docs/performance.md)
+full_context() { # full_context NAME MODEL TARGET_GB
+    tmp=$(mktemp -d)
+    /usr/bin/python3 -c "import sys; sys.stdout.write('the' + ' the' * 1023)" > "$tmp/prompt.txt"
+    start=$(date +%s.%N)
+    if /usr/bin/time -f "%M" -o "$tmp/rss" ./gptstep trace --model "$2" --prompt-file "$tmp/prompt.txt" -n 0 -o "$tmp/t.trace" > "$tmp/log" 2>&1; then
+        end=$(date +%s.%N)
+        kb=$(cat "$tmp/rss")
+        echo "full context, $1: 1,024 tokens, every tensor recorded ($(du -h "$tmp/t.trace" | cut -f1) trace file):" \
+            "peak resident $(echo "scale=2; $kb / 1048576" | bc) GB (target <= $3 GB)," \
+            "$(echo "$end - $start" | bc | cut -c1-6) s with loading and saving"
+    else
+        echo "full context, $1: FAILED"; sed 's/^/    /' "$tmp/log"
+    fi
+    rm -rf "$tmp"
+}
+full_context "GPT-2 small shapes" "$MODEL" 2
+full_context "GPT-2 XL shapes" "$XL" 14
 CORPUS=${GPTSTEP_CORPUS:-../shared/corpus/storybooks}
 if [ -d "$CORPUS" ]; then
     tmp=$(mktemp)

@@ -111,6 +111,11 @@ def main():
     # a prompt longer than 64 positions (the trace grows its storage while the forward pass writes)
     long_prompt = " ".join(f"word{i}" for i in range(40))
     compare_trace(gptstep, os.path.join(outdir, "tiny-f32"), long_prompt, 4, "tiny F32, 81-token prompt", verbose=False)
+    # the same with the trace in a file (what a long text on a big model does): the prompt runs in blocks
+    os.environ["GPTSTEP_TRACE_SPILL_MB"] = "0"
+    compare_trace(gptstep, os.path.join(outdir, "tiny-f32"), long_prompt, 4, "tiny F32, 81-token prompt, trace in a file",
+                  verbose=False)
+    del os.environ["GPTSTEP_TRACE_SPILL_MB"]
 
     # ablations: every kind, alone and together, against the reference doing the same
     folder = os.path.join(outdir, "tiny-f32")
