@@ -29,7 +29,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n) {
     viz_view_defaults(&v->view);
     v->view.presenter = v->view.colorblind = 0;
     v->run.gen.sampler = sampler_default();
-    if (viz_command(v, "prompt Once upon a time", &err)) abort();
+    if (viz_command(v, "prompt Once upon a time", &err) || viz_command(v, "ablate clear", &err) ||
+        viz_command(v, "ablate-mode zero", &err) || viz_command(v, "compare off", &err))
+        abort(); /* and nothing switched off or compared from an earlier input */
     char *text = malloc(n + 1);
     memcpy(text, data, n);
     text[n] = 0;
