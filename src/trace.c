@@ -154,6 +154,34 @@ static void chunk_rollback(Trace *tr, const float *data) {
     }
 }
 
+int trace_copy(Trace *dst, const Trace *src, Err *err) {
+    trace_init(dst, &src->cfg, src->model, src->mode);
+    memcpy(dst->interventions, src->interventions, sizeof dst->interventions);
+    if (src->spilled && trace_spill(dst, err)) return -1;
+    dst->head = src->head, dst->head_ctx = src->head_ctx;
+    dst->steps = xmalloc(sizeof(TraceStep) * (size_t)(src->n_steps > 0 ? src->n_steps : 1));
+    memcpy(dst->steps, src->steps, sizeof(TraceStep) * (size_t)src->n_steps);
+    dst->n_steps = dst->cap_steps = src->n_steps;
+    dst->pos = xcalloc((size_t)(src->n_pos > 0 ? src->n_pos : 1), sizeof(TracePos));
+    dst->cap_pos = src->n_pos;
+    const size_t V = (size_t)src->cfg.n_vocab;
+    for (int i = 0; i < src->n_pos; i++) {
+        const TracePos *s = &src->pos[i];
+        TracePos *d = &dst->pos[i];
+        *d = *s;
+        d->off = xmalloc(sizeof(int64_t) * (size_t)src->n_ids);
+        memcpy(d->off, s->off, sizeof(int64_t) * (size_t)src->n_ids);
+        d->head = s->head ? xmalloc(sizeof(float) * 2 * V) : NULL;
+        if (s->head) memcpy(d->head, s->head, sizeof(float) * 2 * V);
+        d->data = s->n_floats ? chunk_alloc(dst, s->n_floats) : NULL;
+        if (s->n_floats) memcpy(d->data, s->data, sizeof(float) * s->n_floats);
+        dst->n_pos = i + 1;
+        if (dst->spilled && i % 64 == 63) trace_release(dst);
+    }
+    if (dst->spilled) trace_release(dst);
+    return 0;
+}
+
 static void free_pos(TracePos *p) {
     free(p->off);
     free(p->head);

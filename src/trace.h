@@ -116,6 +116,8 @@ size_t trace_position_floats(const Trace *tr, int n_keys, int has_logits);
  * the process's resident memory; every tensor stays readable through the mapping (read back from the
  * page cache or the disk when touched). Returns -1 with a message when no file can be made. */
 int trace_spill(Trace *tr, Err *err);
+/* A copy of src, every position's data included (into a file as well when src is in one). */
+int trace_copy(Trace *dst, const Trace *src, Err *err);
 /* Drops the spilled chunks' pages from resident memory (their data stays in the file). */
 void trace_release(Trace *tr);
 

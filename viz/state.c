@@ -665,11 +665,17 @@ static int rerun_with(VizState *v, const Interventions *new_iv, Err *err) {
     const int n_prompt = r->gen.trace.steps[0].n_pos, n_tok = n_prompt + steps - 1;
     int *tokens = xmalloc(sizeof(int) * (size_t)(n_tok > 0 ? n_tok : 1));
     for (int i = 0; i < n_tok; i++) tokens[i] = r->gen.trace.pos[i].token;
-    if (!r->gen.state.iv.n && iv.n) { /* the clean run, kept to compare with (instead of a text B); the ablated one is new */
+    if (!r->gen.state.iv.n && iv.n) { /* the clean run, kept to compare with (instead of a text B): a copy, so that
+                                      * the ablated run can still be rerun from the changed layer on */
         drop_clean(r);
         r->other = xmalloc(sizeof(Trace));
-        *r->other = r->gen.trace;
-        trace_init(&r->gen.trace, &r->gen.model.cfg, r->gen.model.name, r->other->mode);
+        if (trace_copy(r->other, &r->gen.trace, err)) {
+            trace_free(r->other);
+            free(r->other);
+            r->other = NULL;
+            free(tokens), free(chosen), free(set);
+            return -1;
+        }
     }
     int first = first_changed_layer(&r->gen.state.iv, &iv, r->gen.model.cfg.n_layer);
     gen_set_interventions(&r->gen, &iv);
