@@ -132,6 +132,15 @@ def main():
             head = fh.read(8) if rc == 0 else b""
         magic = {"png": b"\x89PNG", "pdf": b"%PDF", "svg": b"<?xml"}[ext]
         check(rc == 0 and head.startswith(magic), f"render --view {view} writes a {ext.upper()} ({e.strip()})")
+    # the experiment view, after the commands that fill it
+    for what, extra in (("attribution", ["--command", "attribute"]),
+                        ("patching", ["--compare", "Once upon a day", "--command", "patch resid"])):
+        f = os.path.join(out, f"render-experiment-{what}.png")
+        rc, o, e = run([gs, "render", "--model", tiny, "--prompt", "Once upon a time", "--view", "experiment", "-o", f] + extra)
+        check(rc == 0 and os.path.getsize(f) > 1000, f"render --view experiment draws {what} ({e.strip()})")
+    rc, _, e = run([gs, "render", "--model", tiny, "--prompt", "Hi", "--view", "all", "--command", "patch resid", "-o",
+                    os.path.join(out, "x.png")])
+    one_line_error(rc, e, "compare TEXT", "render --command patch without a text to compare")
     rc, _, e = run([gs, "render", "--model", tiny, "--prompt", "Hi", "--view", "spaghetti", "-o", "x.png"])
     one_line_error(rc, e, "unknown view 'spaghetti'", "render with an unknown view")
     rc, _, e = run([gs, "render", "--model", tiny, "--prompt", "Hi", "--view", "all", "--layer", "7", "-o",

@@ -26,6 +26,8 @@ static const char *RENDER_HELP =
     "  --compare TEXT     run TEXT (B) beside the prompt (A), position by position (the 'compare' command)\n"
     "  --show-run R       with --ablate or --compare: heatmaps, vectors and lens show the ablated run (default), the clean\n"
     "                     run, or the difference (ablated, clean, difference)\n"
+    "  --command CMD      run a viewer command before drawing, repeatable (docs/viewer.md), e.g.\n"
+    "                     --command attribute, or --compare TEXT --command \"patch resid\" --view experiment\n"
     "  --attention MODE   scores, masked or weights (default weights)\n"
     "  --stage STAGE      highlight a stage of the forward pass, e.g. L1.attn\n"
     "  --size WxH         canvas size in pixels/points (default 1920x1080)\n"
@@ -58,12 +60,14 @@ int viz_render_main(int argc, char **argv) {
         {"key", required_argument, 0, 'K'},       {"ablate", required_argument, 0, 'A'},
         {"ablate-mode", required_argument, 0, 'M'}, {"show-run", required_argument, 0, 'R'},
         {"compare", required_argument, 0, 'C'},
+        {"command", required_argument, 0, 'X'},
         {"greedy", no_argument, 0, 'g'},          {"temperature", required_argument, 0, 't'},
         {"top-k", required_argument, 0, 'k'},     {"top-p", required_argument, 0, 'p'},
         {"seed", required_argument, 0, 's'},      {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     const char *model = NULL, *prompt = NULL, *view = NULL, *out = NULL, *layer = NULL, *head = NULL, *pos = NULL;
-    const char *att = NULL, *stage = NULL, *size = "1920x1080", *zoom = NULL, *key = NULL, *ablate[64], *ablate_mode = NULL, *show_run = NULL, *compare = NULL;
+    const char *att = NULL, *stage = NULL, *size = "1920x1080", *zoom = NULL, *key = NULL, *ablate[64], *ablate_mode = NULL, *show_run = NULL, *compare = NULL, *commands[32];
+    int n_commands = 0;
     int n_ablate = 0;
     const char *sampler[5][2] = {{0}};
     int ns = 0, uncond = 0, large = 0, cb = 0, n = 0, c;
@@ -86,6 +90,9 @@ int viz_render_main(int argc, char **argv) {
         case 'M': ablate_mode = optarg; break;
         case 'R': show_run = optarg; break;
         case 'C': compare = optarg; break;
+        case 'X':
+            if (n_commands < 32) commands[n_commands++] = optarg;
+            break;
         case 'z': size = optarg; break;
         case 'l': large = 1; break;
         case 'c': cb = 1; break;
@@ -145,6 +152,7 @@ int viz_render_main(int argc, char **argv) {
     if (rc == 0 && stage) rc = apply(v, "stage", stage);
     if (rc == 0 && zoom) rc = apply(v, "zoom", zoom);
     if (rc == 0 && key) rc = apply(v, "key", key);
+    for (int i = 0; i < n_commands && rc == 0; i++) rc = apply(v, commands[i], NULL);
     if (rc == 0) rc = apply(v, "view", view);
     if (rc == 0 && viz_export(v, out, w, h, &err)) {
         fprintf(stderr, "gptstep render: %s\n", err.msg);
