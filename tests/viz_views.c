@@ -309,7 +309,9 @@ int main(int argc, char **argv) {
         for (int i = 0; i < V; i++) moved = fmax(moved, fabs(p1[i] - clean[i]));
         CHECK(moved > 0, "knocking out a head changes the prediction (by %.2g at most)", moved);
         CHECK(strstr(v->run.gen.trace.interventions, "1.2") != NULL, "the trace says what is switched off");
+        int restores = v->run.restores;
         run(v, "ablate 1.2"); /* back on */
+        CHECK(v->run.restores == restores + 1, "switching the last part back on brings the kept clean run back (no rerun)");
         const float *p2 = viz_tensor(v, TK_PROBS, 0, pos);
         CHECK(v->run.gen.state.iv.n == 0 && memcmp(p2, clean, sizeof(float) * (size_t)V) == 0,
               "switching it back on restores the clean run exactly");

@@ -649,11 +649,47 @@ static int can_rerun(const VizRun *r, const int *tokens, int n, int steps, int f
     return !iv->n || iv->mode != ABLATE_MEAN || gpt2_means_cover(&r->gen.state, tokens, n);
 }
 
+/* Whether the kept clean run is this very text, with the same steps and choices, recorded in full (its
+ * keys and values can refill the cache). */
+static int can_restore_clean(const VizRun *r, const int *tokens, int n, int steps) {
+    const Trace *c = r->other, *t = &r->gen.trace;
+    if (!c || r->other_kind != OTHER_CLEAN || c->mode != TRACE_FULL || c->n_pos != n || t->n_pos != n || c->n_steps != steps ||
+        t->n_steps != steps || r->gen.state.n_past != n)
+        return 0;
+    for (int p = 0; p < n; p++)
+        if (c->pos[p].token != tokens[p]) return 0;
+    for (int s = 0; s < steps; s++)
+        if (c->steps[s].chosen != t->steps[s].chosen || c->steps[s].pos0 != t->steps[s].pos0) return 0;
+    return 1;
+}
+
+/* Puts the kept clean run back as the run: its trace, and the key/value cache from its recorded k and v. */
+static void restore_clean(VizRun *r) {
+    Gen *g = &r->gen;
+    const Gpt2Config *c = &g->model.cfg;
+    const int C = c->n_embd, n = r->other->n_pos;
+    trace_free(&g->trace);
+    g->trace = *r->other;
+    free(r->other);
+    r->other = NULL;
+    drop_clean(r);
+    for (int l = 0; l < c->n_layer; l++)
+        for (int p = 0; p < n; p++) {
+            size_t at = ((size_t)l * c->n_ctx + p) * C;
+            memcpy(g->state.k_cache + at, trace_get(&g->trace, trace_id(&g->trace, TK_K, l), p), sizeof(float) * (size_t)C);
+            memcpy(g->state.v_cache + at, trace_get(&g->trace, trace_id(&g->trace, TK_V, l), p), sizeof(float) * (size_t)C);
+        }
+    g->state.n_past = n;
+    const float *lg = trace_get(&g->trace, trace_id(&g->trace, TK_LOGITS, 0), n - 1);
+    if (lg) memcpy(g->logits, lg, sizeof(float) * (size_t)c->n_vocab);
+    g->has_logits = lg != NULL;
+    g->trace.interventions[0] = 0;
+}
+
 /* Reruns the text with these interventions (none: the clean model again), keeping the step shown. */
 static int rerun_with(VizState *v, const Interventions *new_iv, Err *err) {
     VizRun *r = &v->run;
     Interventions iv = *new_iv;
-    if (!iv.n) drop_clean(r);
     /* the same tokens again, through the model with these parts switched off */
     viz_branch_save(r);
     VizBranch b = r->branches[r->branch];
@@ -678,11 +714,16 @@ static int rerun_with(VizState *v, const Interventions *new_iv, Err *err) {
         }
     }
     int first = first_changed_layer(&r->gen.state.iv, &iv, r->gen.model.cfg.n_layer);
+    const int back_to_clean = !iv.n && can_restore_clean(r, tokens, n_tok, steps);
     gen_set_interventions(&r->gen, &iv);
     SamplerSettings keep = r->gen.sampler;
     r->epoch++;
     int rc;
-    if (can_rerun(r, tokens, n_tok, steps, first)) { /* the layers before the first change are kept */
+    if (back_to_clean) { /* everything back on: the kept clean run is this text's, so it comes back as it was */
+        restore_clean(r);
+        rc = 0;
+        r->restores++;
+    } else if (can_rerun(r, tokens, n_tok, steps, first)) { /* the layers before the first change are kept */
         rc = gen_rerun_from(&r->gen, first, err);
         r->reruns_from[first < VIZ_MAX_LAYERS ? first : VIZ_MAX_LAYERS - 1]++;
     } else { /* the same tokens, in one pass through the model with these parts switched off */
@@ -690,6 +731,7 @@ static int rerun_with(VizState *v, const Interventions *new_iv, Err *err) {
         r->replays++;
     }
     free(tokens);
+    if (!iv.n) drop_clean(r); /* nothing off: nothing to compare with */
     if (rc == 0) { /* the trace starts with this prompt's positions as the model now computes them */
         free(r->ran_prompt);
         r->ran_prompt = xstrdup(r->prompt);

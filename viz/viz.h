@@ -106,6 +106,7 @@ typedef struct {
     char *other_text;    /* OTHER_TEXT: B's text */
     struct DiffCache *diff; /* ablated - clean tensors, made when first read (viz_tensor_shown) */
     VizExperiment exp;
+    int restores;        /* everything switched back on: how often the kept clean run came back as it was */
     int replays;         /* interventions changed: how often the whole text was run again, and how often */
     int reruns_from[VIZ_MAX_LAYERS]; /* it was rerun from layer L on, the layers before kept (tests, bench) */
     VizDerived d;
