@@ -222,7 +222,7 @@ void view_experiment(VizState *v, Gfx *g, Rect r) {
     snprintf(title, sizeof title, "Activation patching: how much of \"%s\" each %s restores", tgt,
              s->what == PATCH_RESID ? "residual stream (after a layer, at a position)" : s->what == PATCH_MLP ? "MLP output (layer, position)"
                                                                                     : "head's output");
-    snprintf(foot, sizeof foot, "restored = (patched \xE2\x88\x92 corrupted) \xC3\xB7 (clean \xE2\x88\x92 corrupted), logits of \"%s\": clean %.3f, "
-             "corrupted %.3f \xC2\xB7 clean: this text, corrupted: text B", tgt, s->clean_logit, s->corrupt_logit);
+    snprintf(foot, sizeof foot, "restored = (patched \xE2\x88\x92 corrupted) \xC3\xB7 (clean \xE2\x88\x92 corrupted) \xC2\xB7 logit of \"%s\": clean %.3f "
+             "(this text), corrupted %.3f (text B)", tgt, s->clean_logit, s->corrupt_logit);
     draw_patch_sweep(g, r, s, v->run.gen.tok, e->tokens, v->run.gen.model.cfg.n_head, title, foot);
 }
