@@ -243,6 +243,24 @@ int gen_replay(Gen *g, const int *tokens, int n_prompt, int n_steps, const int *
     return 0;
 }
 
+void gen_adopt_trace(Gen *g, Trace *tr) {
+    const Gpt2Config *c = &g->model.cfg;
+    const int C = c->n_embd, n = tr->n_pos;
+    trace_free(&g->trace);
+    g->trace = *tr;
+    for (int l = 0; l < c->n_layer; l++)
+        for (int p = 0; p < n; p++) {
+            size_t at = ((size_t)l * c->n_ctx + p) * C;
+            memcpy(g->state.k_cache + at, trace_get(&g->trace, trace_id(&g->trace, TK_K, l), p), sizeof(float) * (size_t)C);
+            memcpy(g->state.v_cache + at, trace_get(&g->trace, trace_id(&g->trace, TK_V, l), p), sizeof(float) * (size_t)C);
+        }
+    g->state.n_past = n;
+    const float *lg = n ? trace_get(&g->trace, trace_id(&g->trace, TK_LOGITS, 0), n - 1) : NULL;
+    if (lg) memcpy(g->logits, lg, sizeof(float) * (size_t)c->n_vocab);
+    g->has_logits = lg != NULL;
+    interventions_text(&g->state.iv, g->trace.interventions, sizeof g->trace.interventions);
+}
+
 int gen_rerun_from(Gen *g, int first_layer, Err *err) {
     int rc = gpt2_forward_rerun(&g->state, first_layer, &g->trace, g->logits, err);
     g->has_logits = rc == 0;

@@ -54,6 +54,11 @@ int gen_replay(Gen *g, const int *tokens, int n_prompt, int n_steps, const int *
  * that layer on (gpt2_forward_rerun), keeping the steps; the same result as gen_replay, faster. */
 int gen_rerun_from(Gen *g, int first_layer, Err *err);
 
+/* Takes tr (a full recording of the text the state should hold, made with the interventions now set,
+ * e.g. a kept clean run) as g's trace, and refills the key/value cache from its recorded k and v: the
+ * state is then as if that text had just run, without running the model. tr's contents move to g. */
+void gen_adopt_trace(Gen *g, Trace *tr);
+
 /* Runs the token chosen at the last step as a new step. */
 int gen_advance(Gen *g, Err *err);
 

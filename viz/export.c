@@ -6,20 +6,36 @@
 
 #include "viz.h"
 
-int viz_export(VizState *v, const char *path, int w, int h, Err *err) {
+cairo_surface_t *viz_file_surface(const char *path, int w, int h, const char *kinds, int *png, Err *err) {
     const char *dot = strrchr(path, '.');
     cairo_surface_t *s;
-    int png = 0;
-    if (dot && !strcmp(dot, ".png")) s = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h), png = 1;
+    *png = 0;
+    if (dot && !strcmp(dot, ".png")) s = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h), *png = 1;
     else if (dot && !strcmp(dot, ".pdf")) s = cairo_pdf_surface_create(path, w, h);
     else if (dot && !strcmp(dot, ".svg")) s = cairo_svg_surface_create(path, w, h);
-    else return err_set(err, "%s: expected a file name ending in .png, .svg or .pdf", path);
+    else return err_set(err, "%s: expected a file name ending in %s", path, kinds), NULL;
     if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS) {
         cairo_status_t st = cairo_surface_status(s);
         cairo_surface_destroy(s);
-        return err_set(err, "%s: cannot create: %s", path, cairo_status_to_string(st));
+        return err_set(err, "%s: cannot create: %s", path, cairo_status_to_string(st)), NULL;
     }
-    if (!png) cairo_surface_set_fallback_resolution(s, 300, 300);
+    if (!*png) cairo_surface_set_fallback_resolution(s, 300, 300);
+    return s;
+}
+
+int viz_file_finish(cairo_surface_t *s, const char *path, int png, Err *err) {
+    cairo_surface_flush(s);
+    cairo_status_t st = png ? cairo_surface_write_to_png(s, path) : CAIRO_STATUS_SUCCESS;
+    cairo_surface_finish(s);
+    if (st == CAIRO_STATUS_SUCCESS) st = cairo_surface_status(s);
+    cairo_surface_destroy(s);
+    return st == CAIRO_STATUS_SUCCESS ? 0 : err_set(err, "%s: cannot write: %s", path, cairo_status_to_string(st));
+}
+
+int viz_export(VizState *v, const char *path, int w, int h, Err *err) {
+    int png;
+    cairo_surface_t *s = viz_file_surface(path, w, h, ".png, .svg or .pdf", &png, err);
+    if (!s) return -1;
     cairo_t *cr = cairo_create(s);
     /* No hover tooltip and no message in a file. The window redraws (and records its hit areas) after. */
     int hover = v->ui.hover;
@@ -32,11 +48,6 @@ int viz_export(VizState *v, const char *path, int w, int h, Err *err) {
     v->ui.hover = hover;
     memcpy(v->ui.message, msg, sizeof msg);
     cairo_destroy(cr);
-    cairo_surface_flush(s);
-    cairo_status_t st = png ? cairo_surface_write_to_png(s, path) : CAIRO_STATUS_SUCCESS;
-    cairo_surface_finish(s);
-    if (st == CAIRO_STATUS_SUCCESS) st = cairo_surface_status(s);
-    cairo_surface_destroy(s);
-    if (st != CAIRO_STATUS_SUCCESS) return err_set(err, "%s: cannot write: %s", path, cairo_status_to_string(st));
+    if (viz_file_finish(s, path, png, err)) return -1;
     return 0;
 }

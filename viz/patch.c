@@ -44,13 +44,9 @@ static int encode(Gen *g, const char *text, int **ids, int *n, const char *what,
 /* The heatmap: rows (layers, or layer.head), columns (positions, labelled with the clean tokens). */
 static int draw(const PatchSweep *s, Gen *g, const int *clean, const char *target, const char *path, Err *err) {
     const int W = 1600, H = 900;
-    const char *dot = strrchr(path, '.');
-    cairo_surface_t *surf;
-    int png = 0;
-    if (dot && !strcmp(dot, ".png")) surf = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, W, H), png = 1;
-    else if (dot && !strcmp(dot, ".pdf")) surf = cairo_pdf_surface_create(path, W, H);
-    else if (dot && !strcmp(dot, ".svg")) surf = cairo_svg_surface_create(path, W, H);
-    else return err_set(err, "%s: expected a file name ending in .png, .svg, .pdf or .npy", path);
+    int png;
+    cairo_surface_t *surf = viz_file_surface(path, W, H, ".png, .svg, .pdf or .npy", &png, err);
+    if (!surf) return -1;
     cairo_t *cr = cairo_create(surf);
     Gfx g_, *gx = &g_;
     gfx_begin(gx, cr, W, H, 0, 0);
@@ -63,12 +59,7 @@ static int draw(const PatchSweep *s, Gen *g, const int *clean, const char *targe
     double pad = gx->fs * 0.5;
     draw_patch_sweep(gx, (Rect){pad, pad, W - 2 * pad, H - 2 * pad}, s, g->tok, clean, g->model.cfg.n_head, title, foot);
     cairo_destroy(cr);
-    cairo_surface_flush(surf);
-    cairo_status_t st = png ? cairo_surface_write_to_png(surf, path) : CAIRO_STATUS_SUCCESS;
-    cairo_surface_finish(surf);
-    if (st == CAIRO_STATUS_SUCCESS) st = cairo_surface_status(surf);
-    cairo_surface_destroy(surf);
-    return st == CAIRO_STATUS_SUCCESS ? 0 : err_set(err, "%s: cannot write: %s", path, cairo_status_to_string(st));
+    return viz_file_finish(surf, path, png, err);
 }
 
 int viz_patch_main(int argc, char **argv) {

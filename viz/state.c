@@ -663,27 +663,13 @@ static int can_restore_clean(const VizRun *r, const int *tokens, int n, int step
     return 1;
 }
 
-/* Puts the kept clean run back as the run: its trace, and the key/value cache from its recorded k and v. */
+/* Puts the kept clean run back as the run (gen_adopt_trace refills the cache from it). */
 static void restore_clean(VizRun *r) {
-    Gen *g = &r->gen;
-    const Gpt2Config *c = &g->model.cfg;
-    const int C = c->n_embd, n = r->other->n_pos;
-    trace_free(&g->trace);
-    g->trace = *r->other;
-    free(r->other);
+    Trace *t = r->other;
     r->other = NULL;
+    gen_adopt_trace(&r->gen, t);
+    free(t);
     drop_clean(r);
-    for (int l = 0; l < c->n_layer; l++)
-        for (int p = 0; p < n; p++) {
-            size_t at = ((size_t)l * c->n_ctx + p) * C;
-            memcpy(g->state.k_cache + at, trace_get(&g->trace, trace_id(&g->trace, TK_K, l), p), sizeof(float) * (size_t)C);
-            memcpy(g->state.v_cache + at, trace_get(&g->trace, trace_id(&g->trace, TK_V, l), p), sizeof(float) * (size_t)C);
-        }
-    g->state.n_past = n;
-    const float *lg = trace_get(&g->trace, trace_id(&g->trace, TK_LOGITS, 0), n - 1);
-    if (lg) memcpy(g->logits, lg, sizeof(float) * (size_t)c->n_vocab);
-    g->has_logits = lg != NULL;
-    g->trace.interventions[0] = 0;
 }
 
 /* Reruns the text with these interventions (none: the clean model again), keeping the step shown. */

@@ -211,6 +211,10 @@ double viz_caption_print(VizState *v, cairo_t *cr, Rect r, double size, int draw
 
 /* Writes the current drawing to FILE.png, .svg or .pdf at w x h. */
 int viz_export(VizState *v, const char *path, int w, int h, Err *err);
+/* A cairo surface writing to path by its ending (.png, .pdf, .svg; kinds names them in the error),
+ * *png set for a PNG; viz_file_finish writes and closes it. NULL / -1 with a one-line message. */
+cairo_surface_t *viz_file_surface(const char *path, int w, int h, const char *kinds, int *png, Err *err);
+int viz_file_finish(cairo_surface_t *s, const char *path, int png, Err *err);
 
 /* The forward-pass pipeline: embed, 6 stages per layer, then ln_f, logits, probs, sample. */
 int viz_n_stages(const VizState *v);
