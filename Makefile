@@ -21,13 +21,13 @@ CORE_SRC := $(wildcard src/*.c)
 CORE_OBJ := $(CORE_SRC:src/%.c=$(BUILD)/src/%.o)
 LIB     := $(BUILD)/libgptstep.a
 # The viewer (SDL2 + cairo) and the program's main(); only viz/ sees SDL and cairo.
-VIZ_SRC := $(filter-out viz/main.c,$(wildcard viz/*.c))
+VIZ_SRC := $(filter-out viz/main.c viz/web.c,$(wildcard viz/*.c))
 VIZ_OBJ := $(VIZ_SRC:viz/%.c=$(BUILD)/viz/%.o)
 VIZLIB  := $(BUILD)/libgptstep-viz.a
 TESTS   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c tests/viz_*.c))
 PY      := /usr/bin/python3
 
-.PHONY: all deps deps-test run test unit bench asan valgrind goldens docs fuzz fuzz-replay clean gpt2 gpt2-medium gpt2-large gpt2-xl distilgpt2 fmt
+.PHONY: all deps deps-test run test unit bench asan valgrind goldens docs fuzz fuzz-replay web clean gpt2 gpt2-medium gpt2-large gpt2-xl distilgpt2 fmt
 
 all: gptstep
 
@@ -86,7 +86,8 @@ asan: deps-test
 	    LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 SHOT_DELAY=2 sh tests/run.sh
 
 # The C test programs and a few ./gptstep runs under valgrind's memcheck.
-valgrind: deps-test
+valgrind:
+	@sh tools/deps.sh --valgrind
 	@$(MAKE) --no-print-directory gptstep $(TESTS)
 	@sh tests/valgrind.sh
 
@@ -101,7 +102,7 @@ FUZZ_BUILD   := build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS   := -g -O1 -std=c11 -fsanitize=address,undefined -fno-omit-frame-pointer \
                 -fno-sanitize-recover=undefined -Wno-unknown-pragmas -MMD -MP -Isrc -Iviz -Itests/fuzz
-FUZZ_SRC     := $(filter-out viz/main.c,$(wildcard src/*.c viz/*.c))
+FUZZ_SRC     := $(filter-out viz/main.c viz/web.c,$(wildcard src/*.c viz/*.c))
 FUZZ_OBJ     := $(FUZZ_SRC:%.c=$(FUZZ_BUILD)/%.o)
 FUZZERS      := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(wildcard tests/fuzz/fuzz_*.c))
 
@@ -119,6 +120,43 @@ fuzz: deps-test
 
 fuzz-replay: $(FUZZERS)
 	@sh tests/fuzz/run.sh replay
+
+# The browser build (docs/web.md): build/web/gptstep.html, one self-contained page - the same src/ and viz/
+# compiled by Debian's emcc to WebAssembly (SIMD, no threads), with cairo, pixman, FreeType, libpng, zlib,
+# PCRE2 and cJSON built for it from Debian's source packages (tools/web/build-libs.sh), and the storybook
+# model, the tokenizer, the fonts and the lessons embedded (tools/web/pack.sh). No network at run time.
+WEB       := $(BUILD)/web
+WEB_ENV   := EMSDK_PYTHON=/usr/bin/python3 NODE_PATH=/usr/share/nodejs
+WEB_CC    := $(WEB_ENV) emcc
+WEB_FLAGS := -O2 -msimd128 -std=c11 -Wall -Wextra -Wno-unknown-pragmas -Wno-unused-command-line-argument \
+             -DGPTSTEP_WEB -MMD -MP -Isrc -Iviz -I$(WEB)/include -I$(WEB)/include/cairo -I$(WEB)/include/pixman-1 \
+             -I$(WEB)/include/freetype2
+WEB_SRC   := $(wildcard src/*.c) $(filter-out viz/main.c viz/app_sdl.c,$(wildcard viz/*.c))
+WEB_OBJ   := $(WEB_SRC:%.c=$(WEB)/obj/%.o)
+WEB_LIBS  := $(addprefix $(WEB)/lib/lib,cairo.a pixman-1.a freetype.a png.a z.a pcre2-8.a cjson.a)
+WEB_LINK  := -sSINGLE_FILE=1 -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=64MB -sMAXIMUM_MEMORY=4GB -sTOTAL_STACK=8MB -sENVIRONMENT=web \
+             -sFORCE_FILESYSTEM=1 -sEXPORTED_RUNTIME_METHODS=cwrap,UTF8ToString,FS -sMINIFY_HTML=0 \
+             -sEXPORTED_FUNCTIONS=_main,_malloc,_free --shell-file viz/web/shell.html
+
+web: $(WEB)/gptstep.html
+
+$(WEB)/obj/viz/web.o: WEB_FLAGS += -std=gnu11 # EM_ASM
+
+$(WEB)/lib/.built: tools/web/build-libs.sh
+	@sh tools/deps.sh --web
+	@$(WEB_ENV) sh tools/web/build-libs.sh $(WEB)
+	@touch $@
+
+$(WEB)/obj/%.o: %.c $(WEB)/lib/.built
+	@mkdir -p $(dir $@)
+	@echo "  emcc  $<"; $(WEB_CC) $(WEB_FLAGS) -c $< -o $@
+
+$(WEB)/pack/index: tools/web/pack.sh $(wildcard lessons/*.lesson) models/storybook/model.safetensors models/storybook/config.json
+	@sh tools/web/pack.sh $(WEB)/pack
+
+$(WEB)/gptstep.html: $(WEB_OBJ) $(WEB)/pack/index viz/web/shell.html
+	@echo "  emcc  $@"; $(WEB_CC) -O2 -msimd128 -o $@ $(WEB_OBJ) $(WEB_LIBS) --embed-file $(WEB)/pack@/pack $(WEB_LINK)
+	@ls -l $@ | awk '{printf "  %s: %.1f MB\n", $$NF, $$5 / 1e6}'
 
 # Real GPT-2 checkpoints from the Hugging Face hub (see docs/models.md).
 gpt2 gpt2-medium gpt2-large gpt2-xl distilgpt2:
@@ -141,4 +179,4 @@ fmt:
 clean:
 	rm -rf build build-asan build-fuzz gptstep
 
--include $(CORE_OBJ:.o=.d) $(VIZ_OBJ:.o=.d) $(BUILD)/viz/main.d $(FUZZ_OBJ:.o=.d)
+-include $(CORE_OBJ:.o=.d) $(VIZ_OBJ:.o=.d) $(BUILD)/viz/main.d $(FUZZ_OBJ:.o=.d) $(WEB_OBJ:.o=.d)

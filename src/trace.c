@@ -510,7 +510,7 @@ int trace_load_part(Trace *tr, const char *path, int want_id, int want_pos, Err 
         rc = err_set(err, "%s: bad step count %d for a %llu-byte file", path, ns, (unsigned long long)file_len);
     for (int i = 0; i < ns && rc == 0; i++) {
         TraceStep *s = trace_begin_step(tr, 0, 0);
-        int32_t v[3], g, k;
+        int32_t v[3] = {0, 0, 0}, g = 0, k = 0; /* read below; on a truncated file, stored as 0 */
         if (get(f, v, 12) || get(f, &s->chosen_prob, 4) || get(f, &g, 4) || get(f, &s->sampler.temperature, 4) ||
             get(f, &k, 4) || get(f, &s->sampler.top_p, 4) || get(f, &s->sampler.seed, 8))
             rc = err_set(err, "%s: truncated at step %d", path, i);

@@ -1,6 +1,7 @@
 #!/bin/sh
 # deps.sh - installs the Debian/Ubuntu packages gptstep needs, only those that are missing.
-# Called by `make deps` (and so by `make run`), and by `make test` as `deps.sh --test`. Uses sudo when not root.
+# Called by `make deps` (and so by `make run`), by `make test` as `deps.sh --test` (which includes --web),
+# by `make web` as `deps.sh --web` and by `make valgrind` as `deps.sh --valgrind`. Uses sudo when not root.
 set -eu
 
 PKGS="build-essential pkg-config libpcre2-dev libcjson-dev libsdl2-dev libcairo2-dev libstb-dev \
@@ -9,9 +10,29 @@ curl ca-certificates bc"
 # `make test` also tests the training tools (tools/train/), which use Debian's PyTorch, and replays the
 # fuzz harnesses (tests/fuzz/), built by clang with libFuzzer (Debian's libclang-rt-dev; Ubuntu's clang
 # carries libFuzzer itself)
-if [ "${1:-}" = "--test" ]; then
-    PKGS="$PKGS python3-torch clang valgrind"
+# The browser build (`make web`, docs/web.md) uses Debian's emscripten, and builds cairo, pixman, FreeType,
+# libpng, zlib, PCRE2 and cJSON for WebAssembly from Debian's source packages (apt-get source: a deb-src
+# line is added for them); its test opens the page in Debian's chromium.
+WEB_PKGS="emscripten chromium xz-utils"
+case "${1:-}" in
+--test)
+    PKGS="$PKGS python3-torch clang $WEB_PKGS"
     if apt-cache show libclang-rt-dev >/dev/null 2>&1; then PKGS="$PKGS libclang-rt-dev"; fi
+    WEB=1 ;;
+--web) PKGS="$PKGS $WEB_PKGS"; WEB=1 ;;
+--valgrind) PKGS="$PKGS valgrind" ;;
+esac
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+# apt-get source needs the archive's source index: a deb-src entry for the release this system runs
+if [ "${WEB:-}" = 1 ] && command -v apt-get >/dev/null 2>&1 && ! grep -rqs '^deb-src\|^Types:.*deb-src' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    . /etc/os-release
+    if [ "${ID:-}" = debian ]; then uri=http://deb.debian.org/debian; comps=main; else uri=http://archive.ubuntu.com/ubuntu; comps="main universe"; fi
+    echo "gptstep: adding Debian's source packages (deb-src) to apt's sources, for the browser build"
+    printf 'Types: deb-src\nURIs: %s\nSuites: %s %s-updates\nComponents: %s\n' "$uri" "$VERSION_CODENAME" "$VERSION_CODENAME" "$comps" |
+        $SUDO tee /etc/apt/sources.list.d/gptstep-src.sources >/dev/null
+    $SUDO apt-get update -q >/dev/null
 fi
 
 missing=""
@@ -27,7 +48,6 @@ if ! command -v apt-get >/dev/null 2>&1; then
     echo "gptstep: this is not a Debian/Ubuntu system; install the equivalents by hand (see README.md)." >&2
     exit 1
 fi
-SUDO=""
 if [ "$(id -u)" != 0 ]; then
     if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
         echo "gptstep: missing packages:$missing; run as root or install sudo" >&2; exit 1

@@ -43,12 +43,41 @@ void gfx_color(Gfx *g, Rgb c) { cairo_set_source_rgb(g->cr, c.r, c.g, c.b); }
 void gfx_color_a(Gfx *g, Rgb c, double a) { cairo_set_source_rgba(g->cr, c.r, c.g, c.b, a); }
 Rgb gfx_mix(Rgb a, Rgb b, double t) { return (Rgb){a.r + (b.r - a.r) * t, a.g + (b.g - a.g) * t, a.b + (b.b - a.b) * t}; }
 
+#ifdef GPTSTEP_WEB
+/* The browser page has no fontconfig: the same DejaVu files, embedded in the page (under /fonts), are
+ * opened through FreeType. The CJK fallback is not embedded (its 4 MB would not fit the page's budget):
+ * such text shows as empty boxes there. */
+#include <cairo-ft.h>
+static cairo_font_face_t *web_face(FontFace face, int style) {
+    static cairo_font_face_t *faces[2][4];
+    static FT_Library lib;
+    static const char *FILES[2][4] = {
+        {"DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSans-Oblique.ttf", "DejaVuSans-BoldOblique.ttf"},
+        {"DejaVuSansMono.ttf", "DejaVuSansMono-Bold.ttf", "DejaVuSansMono.ttf", "DejaVuSansMono-Bold.ttf"}};
+    int f = face == FONT_MONO, st = style & 3;
+    if (!faces[f][st]) {
+        char path[128];
+        FT_Face ft;
+        snprintf(path, sizeof path, "/fonts/%s", FILES[f][st]);
+        if (!lib && FT_Init_FreeType(&lib)) return NULL;
+        if (FT_New_Face(lib, path, 0, &ft)) return NULL;
+        faces[f][st] = cairo_ft_font_face_create_for_ft_face(ft, 0);
+    }
+    return faces[f][st];
+}
+#endif
+
 double gfx_font(Gfx *g, FontFace face, double size, int bold) {
     if (size < g->fs_min) size = g->fs_min;
     g->face = face, g->size = size, g->bold = bold;
+#ifdef GPTSTEP_WEB
+    cairo_font_face_t *ff = web_face(face, bold);
+    if (ff) cairo_set_font_face(g->cr, ff);
+#else
     cairo_select_font_face(g->cr, face == FONT_MONO ? "DejaVu Sans Mono" : "DejaVu Sans",
                            bold & 2 ? CAIRO_FONT_SLANT_OBLIQUE : CAIRO_FONT_SLANT_NORMAL,
                            bold & 1 ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
+#endif
     cairo_set_font_size(g->cr, size);
     return size;
 }
@@ -72,6 +101,10 @@ static unsigned cp_at(const char *s, int *len) {
 }
 
 static int has_wide(const char *s) {
+#ifdef GPTSTEP_WEB
+    (void)s;
+    return 0; /* no CJK fallback in the page */
+#endif
     for (const unsigned char *u = (const unsigned char *)s; *u; u++)
         if (*u >= 0xE2) { /* a 3- or 4-byte sequence: look closer */
             int l;

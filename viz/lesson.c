@@ -742,46 +742,39 @@ int lesson_export(Lesson *l, VizState *v, const char *pdf, const char *png_dir, 
 
 /* ---- playing in the window ---- */
 
-typedef struct {
-    Lesson *l;
-    int k;          /* the step shown */
-    int active;     /* 0 after Esc: free exploring */
-} Player;
+AppHooks lesson_player_hooks(LessonPlayer *p) { return (AppHooks){.ctx = p, .key = lesson_player_key, .work = lesson_player_work}; }
 
-static void player_show(Player *p, VizState *v) {
-    Err err;
-    if (lesson_show(p->l, v, p->k, &err)) {
-        viz_message(v, 1, "%s", err.msg);
-    }
+/* The step to show runs as the window's job (app.h): it may run the model (a patching sweep takes
+ * seconds), and nothing else may read the run meanwhile. */
+int lesson_player_work(void *ctx, VizState *v, Err *err) {
+    LessonPlayer *p = ctx;
+    return lesson_show(p->l, v, p->k, err);
 }
 
-static int player_key(void *ctx, VizState *v, const char *key, int shift) {
-    Player *p = ctx;
+int lesson_player_key(void *ctx, VizState *v, const char *key, int shift) {
+    LessonPlayer *p = ctx;
     (void)shift;
     if (!p->active) return 0;
+    int k = p->k;
     if (!strcmp(key, "Right") || !strcmp(key, "Space") || !strcmp(key, "PageDown")) {
-        if (p->k + 1 < p->l->n_steps) p->k++, player_show(p, v);
-        return 1;
-    }
-    if (!strcmp(key, "Left") || !strcmp(key, "PageUp") || !strcmp(key, "Backspace")) {
-        if (p->k > 0) p->k--, player_show(p, v);
-        return 1;
-    }
-    if (!strcmp(key, "Home")) {
-        p->k = 0, player_show(p, v);
-        return 1;
-    }
-    if (!strcmp(key, "End")) {
-        p->k = p->l->n_steps - 1, player_show(p, v);
-        return 1;
-    }
-    if (!strcmp(key, "Escape")) { /* leave the lesson, keep exploring from here */
+        if (k + 1 < p->l->n_steps) k++;
+    } else if (!strcmp(key, "Left") || !strcmp(key, "PageUp") || !strcmp(key, "Backspace")) {
+        if (k > 0) k--;
+    } else if (!strcmp(key, "Home")) {
+        k = 0;
+    } else if (!strcmp(key, "End")) {
+        k = p->l->n_steps - 1;
+    } else if (!strcmp(key, "Escape")) { /* leave the lesson, keep exploring from here */
         p->active = 0;
         v->view.caption[0] = 0;
         snprintf(v->view.progress, sizeof v->view.progress, "lesson left (explore freely)");
         return 1;
+    } else {
+        return 0;
     }
-    return 0;
+    if (k == p->k) return 1;
+    p->k = k;
+    return 2;
 }
 
 static const char *LESSON_HELP =
@@ -917,7 +910,7 @@ int viz_lesson_main(int argc, char **argv) {
         if (viz_load_and_run(v, &e2)) viz_message(v, 1, "%.500s (and %.500s)", err.msg, e2.msg);
         rc = app_main(v, "gptstep lesson", (AppHooks){0});
     } else {
-        Player p = {&l, 0, 1};
+        LessonPlayer p = {&l, 0, 1};
         /* open at the first step, or at the step where the script fails */
         int failed = -1;
         for (int k = 0; k < l.n_steps && failed < 0; k++)
@@ -928,7 +921,7 @@ int viz_lesson_main(int argc, char **argv) {
             lesson_show(&l, v, failed, &err);
             viz_message(v, 1, "%s", err.msg);
         }
-        AppHooks hooks = {.ctx = &p, .key = player_key};
+        AppHooks hooks = lesson_player_hooks(&p);
         rc = app_main(v, "gptstep lesson", hooks);
     }
     if (parsed) lesson_free(&l);

@@ -4,6 +4,7 @@
 #ifndef GPTSTEP_LESSON_H
 #define GPTSTEP_LESSON_H
 
+#include "app.h"
 #include "viz.h"
 
 typedef enum { LI_COMMAND, LI_CAPTION, LI_HEADING, LI_PAUSE, LI_ASK, LI_ANSWER, LI_EXPECT } LessonItemKind;
@@ -54,6 +55,17 @@ int lesson_fact_known(const char *name);
 /* Writes every step as one vector PDF page (pdf != NULL) and/or one PNG each into png_dir. paper: "a4"
  * or "letter" for a handout (portrait or landscape), NULL for 1600x900 slides. */
 int lesson_export(Lesson *l, VizState *v, const char *pdf, const char *png_dir, const char *paper, int portrait, Err *err);
+
+/* Playing a lesson in a window or a page (app.h): keys step through it (Right/Space/PageDown, Left/
+ * PageUp/Backspace, Home, End; Esc leaves it), and each step is shown by the work hook, as a job. */
+typedef struct {
+    Lesson *l;
+    int k;          /* the step shown (or to show) */
+    int active;     /* 0 after Esc: free exploring */
+} LessonPlayer;
+AppHooks lesson_player_hooks(LessonPlayer *p);
+int lesson_player_key(void *ctx, VizState *v, const char *key, int shift);
+int lesson_player_work(void *ctx, VizState *v, Err *err);
 
 int viz_lesson_main(int argc, char **argv);
 

@@ -53,7 +53,7 @@ double cell_panel_h(Gfx *g, double w) {
 double cell_panel_min_w(Gfx *g) { return panel_line_w(g) + g->fs; }
 
 void view_attention(VizState *v, Gfx *g, Rect r, int alone) {
-    static const char *MODE[3] = {"raw scores q\xC2\xB7k/\xE2\x88\x9A" "d", "masked scores", "weights (softmax)"};
+    static const char *MODE[3] = {("raw scores q\xC2\xB7k/\xE2\x88\x9A" "d"), "masked scores", "weights (softmax)"};
     char title[256], note[160];
     gfx_panel(g, r);
     if (!v->run.loaded) return;

@@ -158,6 +158,7 @@ typedef struct {
     char unseen[256];    /* the last frame: what a lesson asked for that it could not show ("" when all
                           * shown): a caption cut short, a highlighted token, cell or candidate off screen */
     char busy_what[256];
+    long frames;         /* frames drawn so far (viz_draw) */
 } VizUi;
 
 typedef struct {
@@ -253,6 +254,25 @@ typedef struct {
 int viz_cell_breakdown(const VizState *v, int q, int k, CellBreakdown *out);
 /* The panel's lines, as drawn (n lines of at most 256 bytes); returns n. */
 int viz_cell_lines(const VizState *v, const CellBreakdown *c, char lines[][256], int max);
+
+/* A link's fragment ("prompt=The%20dragon&steps=3&layer=3&head=3&ablate=3.3"; docs/web.md): the
+ * prompt and lesson for the front end, and viewer commands in a fixed order, each checked against the
+ * command table. A bad or unknown key gives -1 with err naming the first one; the rest still apply. */
+#define VIZ_LINK_MAX 96
+typedef struct {
+    char *prompt;        /* NULL: not given */
+    char *lesson;        /* NULL: not given */
+    int lesson_step;     /* 0-based, -1: not given */
+    char *cmds[VIZ_LINK_MAX];
+    int n;
+} VizLink;
+int viz_link_parse(const char *fragment, VizLink *l, Err *err);
+void viz_link_free(VizLink *l);
+/* The current state as a fragment (without '#'), which viz_link_parse reads back to the same screen. */
+void viz_link_make(const VizState *v, char *buf, size_t cap);
+/* What the screen shows as JSON (malloc'd): the model, token ids and pieces, position, layer, head, view,
+ * the top 10 candidates with their probabilities, the sampler, what is switched off, the lesson step. */
+char *viz_state_json(VizState *v);
 
 /* Sets the UI message (an error or a notice). */
 void viz_message(VizState *v, int is_error, const char *fmt, ...) GS_PRINTF(3, 4);
