@@ -70,7 +70,7 @@ run: deps
 	./gptstep view
 
 test: deps-test
-	@$(MAKE) --no-print-directory gptstep $(TESTS) $(FUZZERS)
+	@$(MAKE) --no-print-directory gptstep $(TESTS) $(FUZZERS) web
 	@sh tests/run.sh
 
 bench: deps
@@ -82,7 +82,8 @@ ASAN := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 asan: deps-test
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="$(ASAN)" LDLIBS="$(LDLIBS) $(ASAN)" \
 	    build-asan/gptstep $(TESTS:$(BUILD)/%=build-asan/%)
-	@GPTSTEP=build-asan/gptstep GPTSTEP_TEST_BUILD=build-asan ASAN_OPTIONS=detect_leaks=1 \
+	@$(MAKE) --no-print-directory $(FUZZERS) web
+	@GPTSTEP_WEB_PAGE=$(WEB)/gptstep.html GPTSTEP=build-asan/gptstep GPTSTEP_TEST_BUILD=build-asan ASAN_OPTIONS=detect_leaks=1 \
 	    LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 SHOT_DELAY=2 sh tests/run.sh
 
 # The C test programs and a few ./gptstep runs under valgrind's memcheck.

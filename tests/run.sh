@@ -53,6 +53,7 @@ t fuzz-replay sh tests/fuzz/run.sh replay
 t storybook $PY tests/test_storybook.py "$GPTSTEP" "$OUT"
 t train-tools $PY tests/test_train.py "$GPTSTEP" "$OUT"
 t gpt2-real $PY tests/test_gpt2_real.py "$GPTSTEP"
+t web $PY tests/test_web.py "$GPTSTEP" "$OUT" "${GPTSTEP_WEB_PAGE:-$B/web/gptstep.html}"
 for f in tests/test_*.sh; do
     [ -e "$f" ] || continue
     n=$(basename "$f" .sh)

@@ -16,7 +16,7 @@ curl ca-certificates bc"
 WEB_PKGS="emscripten chromium xz-utils"
 case "${1:-}" in
 --test)
-    PKGS="$PKGS python3-torch clang $WEB_PKGS"
+    PKGS="$PKGS python3-torch clang python3-websocket $WEB_PKGS"
     if apt-cache show libclang-rt-dev >/dev/null 2>&1; then PKGS="$PKGS libclang-rt-dev"; fi
     WEB=1 ;;
 --web) PKGS="$PKGS $WEB_PKGS"; WEB=1 ;;
@@ -25,13 +25,22 @@ esac
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
-# apt-get source needs the archive's source index: a deb-src entry for the release this system runs
+# apt-get source needs the archive's source index: the system's own Debian/Ubuntu entries, as deb-src
 if [ "${WEB:-}" = 1 ] && command -v apt-get >/dev/null 2>&1 && ! grep -rqs '^deb-src\|^Types:.*deb-src' /etc/apt/sources.list /etc/apt/sources.list.d/; then
-    . /etc/os-release
-    if [ "${ID:-}" = debian ]; then uri=http://deb.debian.org/debian; comps=main; else uri=http://archive.ubuntu.com/ubuntu; comps="main universe"; fi
-    echo "gptstep: adding Debian's source packages (deb-src) to apt's sources, for the browser build"
-    printf 'Types: deb-src\nURIs: %s\nSuites: %s %s-updates\nComponents: %s\n' "$uri" "$VERSION_CODENAME" "$VERSION_CODENAME" "$comps" |
-        $SUDO tee /etc/apt/sources.list.d/gptstep-src.sources >/dev/null
+    echo "gptstep: adding the archive's source packages (deb-src) to apt's sources, for the browser build"
+    src=$(mktemp)
+    # deb822 files: each paragraph of Debian's or Ubuntu's archive again, with Types: deb-src (same options)
+    for f in /etc/apt/sources.list.d/*.sources; do
+        [ -f "$f" ] && awk 'BEGIN { RS = ""; ORS = "\n\n" } /URIs:[^\n]*(debian\.org|ubuntu\.com)/ && /Types:[^\n]*deb/ {
+            sub(/Types:[^\n]*/, "Types: deb-src"); print }' "$f" >> "$src"
+    done
+    if [ -s "$src" ]; then
+        $SUDO cp "$src" /etc/apt/sources.list.d/gptstep-src.sources
+    else # one-line sources.list
+        grep -hs '^deb [^#]*\(debian\.org\|ubuntu\.com\)' /etc/apt/sources.list | sed 's/^deb /deb-src /' > "$src"
+        $SUDO cp "$src" /etc/apt/sources.list.d/gptstep-src.list
+    fi
+    rm -f "$src"
     $SUDO apt-get update -q >/dev/null
 fi
 

@@ -164,6 +164,13 @@ static void after_command(App *a, int fs_before) {
         open_editor(a, v->ui.edit_request);
         v->ui.edit_request = 0;
     }
+    if (v->ui.link_request) {
+        char link[8192];
+        link[0] = '#';
+        viz_link_make(v, link + 1, sizeof link - 1);
+        if (a->front.clip_set) a->front.clip_set(a->front.ctx, link);
+        v->ui.link_request = 0;
+    }
     if (fs_before != v->view.fullscreen && a->front.fullscreen) a->front.fullscreen(a->front.ctx, v->view.fullscreen);
 }
 

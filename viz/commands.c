@@ -197,9 +197,10 @@ static int c_cell(VizState *v, const Args *a, Err *err) {
 }
 
 /* layer/head: a number, or +/- (next/prev) wrapping around */
-static int pick_index(const Args *a, int cur, int n, const char *what, const char *plural, Err *err, int *out) {
-    if (a->word == 0 || a->word == 2) *out = (cur + 1) % n;
-    else if (a->word == 1 || a->word == 3) *out = (cur + n - 1) % n;
+/* next / prev: heads go round (wrap 1); layers are a stack with a first and a last, and stop there. */
+static int pick_index(const Args *a, int cur, int n, int wrap, const char *what, const char *plural, Err *err, int *out) {
+    if (a->word == 0 || a->word == 2) *out = wrap ? (cur + 1) % n : (cur + 1 < n ? cur + 1 : cur);
+    else if (a->word == 1 || a->word == 3) *out = wrap ? (cur + n - 1) % n : (cur > 0 ? cur - 1 : 0);
     else if (a->i < 0 || a->i >= n)
         return err_set(err, "%s expects 0..%d (this model has %d %s, counted from 0), got '%s'", what, n - 1, n, plural, a->raw);
     else *out = (int)a->i;
@@ -209,7 +210,7 @@ static int pick_index(const Args *a, int cur, int n, const char *what, const cha
 static int c_layer(VizState *v, const Args *a, Err *err) {
     if (need_model(v, err)) return -1;
     int l = 0;
-    if (pick_index(a, v->view.layer, v->run.gen.model.cfg.n_layer, "layer", "layers", err, &l)) return -1;
+    if (pick_index(a, v->view.layer, v->run.gen.model.cfg.n_layer, 0, "layer", "layers", err, &l)) return -1;
     v->view.layer = l;
     v->view.grid_layer0 = -1;
     /* the pipeline's selected stage follows the layer */
@@ -221,7 +222,7 @@ static int c_layer(VizState *v, const Args *a, Err *err) {
 static int c_head(VizState *v, const Args *a, Err *err) {
     if (need_model(v, err)) return -1;
     int h = 0;
-    if (pick_index(a, v->view.head, v->run.gen.model.cfg.n_head, "head", "heads", err, &h)) return -1;
+    if (pick_index(a, v->view.head, v->run.gen.model.cfg.n_head, 1, "head", "heads", err, &h)) return -1;
     v->view.head = h;
     return 0;
 }
@@ -625,6 +626,14 @@ static int c_edit(VizState *v, const Args *a, Err *err) {
     return 0;
 }
 
+static int c_link(VizState *v, const Args *a, Err *err) {
+    (void)a, (void)err;
+    v->ui.link_request = 1;
+    snprintf(v->ui.message, sizeof v->ui.message, "link copied: what is shown, as a link the browser page opens (docs/web.md)");
+    v->ui.message_is_error = 0;
+    return 0;
+}
+
 static int c_quit(VizState *v, const Args *a, Err *err) {
     (void)a, (void)err;
     v->ui.quit = 1;
@@ -691,6 +700,7 @@ static const Command COMMANDS[] = {
      "write the screen to FILE (.png, .pdf, .svg), or to gptstep-NNN.EXT", c_export},
     {"escape", "", A_NONE, 0, 0, 0, 0, 0, "", "close the help, the cell panel and the message", c_escape},
     {"edit", "", A_ENUM, "prompt|command", 0, 0, 0, 0, "prompt|command", "window: type a new prompt, or a command", c_edit},
+    {"link", "", A_NONE, 0, 0, 0, 0, 0, "", "copy a link to what is shown: the prompt, steps, seed, layer, head, view, ablations (docs/web.md)", c_link},
     {"quit", "", A_NONE, 0, 0, 0, 0, 0, "", "window: close it", c_quit},
 };
 #define N_COMMANDS ((int)(sizeof COMMANDS / sizeof COMMANDS[0]))

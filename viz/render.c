@@ -28,6 +28,9 @@ static const char *RENDER_HELP =
     "                     run, or the difference (ablated, clean, difference)\n"
     "  --command CMD      run a viewer command before drawing, repeatable (docs/viewer.md), e.g.\n"
     "                     --command attribute, or --compare TEXT --command \"patch resid\" --view experiment\n"
+    "  --link FRAGMENT    apply a link's fragment as the browser page does (docs/web.md), e.g.\n"
+    "                     --link \"prompt=The%20little%20dragon&steps=3&layer=3&head=3\"\n"
+    "  --state FILE       also write what was drawn as JSON: token ids, position, layer, head, top candidates\n"
     "  --attention MODE   scores, masked or weights (default weights)\n"
     "  --stage STAGE      highlight a stage of the forward pass, e.g. L1.attn\n"
     "  --size WxH         canvas size in pixels/points (default 1920x1080)\n"
@@ -64,7 +67,9 @@ int viz_render_main(int argc, char **argv) {
         {"greedy", no_argument, 0, 'g'},          {"temperature", required_argument, 0, 't'},
         {"top-k", required_argument, 0, 'k'},     {"top-p", required_argument, 0, 'p'},
         {"seed", required_argument, 0, 's'},      {"help", no_argument, 0, 'h'},
+        {"link", required_argument, 0, 'U'},      {"state", required_argument, 0, 'J'},
         {0, 0, 0, 0}};
+    const char *link = NULL, *state = NULL;
     const char *model = NULL, *prompt = NULL, *view = NULL, *out = NULL, *layer = NULL, *head = NULL, *pos = NULL;
     const char *att = NULL, *stage = NULL, *size = "1920x1080", *zoom = NULL, *key = NULL, *ablate[64], *ablate_mode = NULL, *show_run = NULL, *compare = NULL, *commands[32];
     int n_commands = 0;
@@ -94,6 +99,8 @@ int viz_render_main(int argc, char **argv) {
             if (n_commands < 32) commands[n_commands++] = optarg;
             break;
         case 'z': size = optarg; break;
+        case 'U': link = optarg; break;
+        case 'J': state = optarg; break;
         case 'l': large = 1; break;
         case 'c': cb = 1; break;
         case 'o': out = optarg; break;
@@ -114,10 +121,19 @@ int viz_render_main(int argc, char **argv) {
         if (ns >= 5) ns = 4;
     }
     int w = 0, h = 0;
+    VizLink lk = {0};
+    Err lerr;
+    if (link && viz_link_parse(link, &lk, &lerr)) {
+        fprintf(stderr, "gptstep render: --link: %s\n", lerr.msg);
+        viz_link_free(&lk);
+        return 2;
+    }
+    if (lk.prompt && !prompt && !uncond) prompt = lk.prompt;
     if (!out || !view || (!prompt && !uncond) || (prompt && uncond) || sscanf(size, "%dx%d", &w, &h) != 2 || w < 64 ||
         h < 64 || w > 16384 || h > 16384 || n < 0 || optind < argc) {
         fprintf(stderr, "gptstep render: needs --view NAME, -o FILE and one of --prompt TEXT / --unconditional"
                         " (--size as WxH, 64..16384; -n 0..100000) (see 'gptstep render --help')\n");
+        viz_link_free(&lk);
         return 2;
     }
     if (viz_view_by_name(view) < 0 && strcmp(view, "heatmap") != 0) {
@@ -152,12 +168,24 @@ int viz_render_main(int argc, char **argv) {
     if (rc == 0 && stage) rc = apply(v, "stage", stage);
     if (rc == 0 && zoom) rc = apply(v, "zoom", zoom);
     if (rc == 0 && key) rc = apply(v, "key", key);
+    for (int i = 0; i < lk.n && rc == 0; i++) rc = apply(v, lk.cmds[i], NULL); /* as the page applies a link */
     for (int i = 0; i < n_commands && rc == 0; i++) rc = apply(v, commands[i], NULL);
-    if (rc == 0) rc = apply(v, "view", view);
+    if (rc == 0 && !(lk.n && !strcmp(view, "all") && v->view.only != VIEW_ALL)) rc = apply(v, "view", view);
     if (rc == 0 && viz_export(v, out, w, h, &err)) {
         fprintf(stderr, "gptstep render: %s\n", err.msg);
         rc = 1;
     }
+    if (rc == 0 && state) { /* what was drawn, as data (viz_state_json; the page keeps the same) */
+        char *json = viz_state_json(v);
+        FILE *f = fopen(state, "w");
+        if (!f || fputs(json, f) < 0 || fclose(f)) {
+            fprintf(stderr, "gptstep render: %s: cannot write the state\n", state);
+            if (f) fclose(f);
+            rc = 1;
+        }
+        free(json);
+    }
+    viz_link_free(&lk);
     if (rc == 0) printf("%s: %s view, %dx%d\n", out, view, w, h);
     viz_free(v);
     free(v);

@@ -159,6 +159,7 @@ typedef struct {
                           * shown): a caption cut short, a highlighted token, cell or candidate off screen */
     char busy_what[256];
     long frames;         /* frames drawn so far (viz_draw) */
+    int link_request;    /* the link command asked the front end to copy viz_link_make's link */
 } VizUi;
 
 typedef struct {

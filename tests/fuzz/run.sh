@@ -14,10 +14,15 @@ export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$(pwd)/tests/lsan.supp:print_su
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 passed=0
 failed=0
-for h in "$B"/fuzz_*; do
-    [ -x "$h" ] || continue
-    name=$(basename "$h")
+# every harness that has a source must be built, and built from the code as it is now: a replay of a
+# missing or stale harness would test nothing or old code
+for src in tests/fuzz/fuzz_*.c; do
+    name=$(basename "$src" .c)
     name=${name#fuzz_}
+    h=$B/fuzz_$name
+    if [ ! -x "$h" ]; then echo "FAIL $name: $h is not built (make fuzz-replay builds it)"; failed=$((failed + 1)); continue; fi
+    newer=$(find src viz tests/fuzz -name '*.[ch]' ! -name web.c ! -name main.c -newer "$h" 2>/dev/null | head -n 1)
+    if [ -n "$newer" ]; then echo "FAIL $name: $h is older than $newer (make fuzz-replay rebuilds it)"; failed=$((failed + 1)); continue; fi
     seeds=tests/fuzz/corpus/$name
     regs=tests/fuzz/regressions/$name
     dict=tests/fuzz/$name.dict
@@ -45,5 +50,5 @@ for h in "$B"/fuzz_*; do
 done
 if [ "$MODE" != fuzz ]; then
     echo "fuzz replay: $passed passed, $failed failed"
-    [ "$failed" -eq 0 ]
+    [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
 fi

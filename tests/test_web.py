@@ -1,0 +1,264 @@
+#!/usr/bin/python3
+"""test_web.py - the browser build (build/web/gptstep.html) in a real browser: Debian's chromium, headless,
+opens the file from file:// with every host name unresolvable, and is driven through the DevTools protocol
+with real key and mouse events. What the page shows (its <script id="gptstep-state"> JSON, written by the
+same C code as the window's) is compared with the native build's `gptstep render --link ... --state` on the
+same model and link: token ids, layer, head, the top 10 candidates and their probabilities to the digits the
+screen shows. Also: every request the page makes is to file:, data: or blob: (none to a network), a lesson
+plays to its end, a bad link gives a message and the page stays usable, screenshots are not blank.
+
+    /usr/bin/python3 tests/test_web.py GPTSTEP OUTDIR [PAGE]
+"""
+import base64
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import websocket
+
+GS, OUT = sys.argv[1], sys.argv[2]
+PAGE = os.path.abspath(sys.argv[3] if len(sys.argv) > 3 else "build/web/gptstep.html")
+DIR = os.path.join(OUT, "web")
+passed = failed = 0
+
+
+def check(cond, what):
+    global passed, failed
+    if cond:
+        passed += 1
+        print("ok   " + what)
+    else:
+        failed += 1
+        print("FAIL " + what)
+    return cond
+
+
+class Browser:
+    """Headless chromium with one page, spoken to over the DevTools protocol."""
+
+    def __init__(self, w=1280, h=720):
+        self.profile = tempfile.mkdtemp(prefix="gptstep-chromium-")
+        self.proc = subprocess.Popen(
+            ["chromium", "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+             "--remote-debugging-port=0", "--user-data-dir=" + self.profile, "--window-size=%d,%d" % (w, h),
+             '--host-resolver-rules=MAP * ~NOTFOUND', "--allow-file-access-from-files", "about:blank"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        port_file = os.path.join(self.profile, "DevToolsActivePort")
+        for _ in range(300):
+            if os.path.exists(port_file) and open(port_file).read().count("\n") >= 1:
+                break
+            time.sleep(0.1)
+        port = open(port_file).read().split("\n")[0]
+        # the page target: the browser's endpoint lists it
+        self.ws = websocket.create_connection("ws://127.0.0.1:%s%s" % (port, open(port_file).read().split("\n")[1]),
+                                              timeout=120)
+        self.id = 0
+        self.requests = []
+        targets = self.call("Target.getTargets")["targetInfos"]
+        page = [t for t in targets if t["type"] == "page"][0]
+        self.session = self.call("Target.attachToTarget", targetId=page["targetId"], flatten=True)["sessionId"]
+        self.call("Network.enable", session=True)
+        self.call("Page.enable", session=True)
+        self.call("Runtime.enable", session=True)
+        self.console = []
+
+    def call(self, method, session=False, **params):
+        self.id += 1
+        msg = {"id": self.id, "method": method, "params": params}
+        if session:
+            msg["sessionId"] = self.session
+        self.ws.send(json.dumps(msg))
+        while True:
+            r = json.loads(self.ws.recv())
+            if r.get("method") == "Network.requestWillBeSent":
+                self.requests.append(r["params"]["request"]["url"])
+            elif r.get("method") == "Runtime.consoleAPICalled":
+                self.console.append(" ".join(str(a.get("value", "")) for a in r["params"]["args"]))
+            elif r.get("method") == "Runtime.exceptionThrown":
+                self.console.append("exception: " + json.dumps(r["params"]["exceptionDetails"])[:300])
+            if r.get("id") == self.id:
+                if "error" in r:
+                    raise RuntimeError("%s: %s" % (method, r["error"]))
+                return r.get("result", {})
+
+    def eval(self, expr):
+        r = self.call("Runtime.evaluate", session=True, expression=expr, returnByValue=True)
+        return r.get("result", {}).get("value")
+
+    def open(self, fragment):
+        self.call("Page.navigate", session=True, url="about:blank")
+        time.sleep(0.2)
+        self.call("Page.navigate", session=True, url="file://" + PAGE + "#" + fragment)
+        return self.idle(60)
+
+    def state(self):
+        text = self.eval("document.getElementById('gptstep-state').textContent")
+        try:
+            return json.loads(text or "{}")
+        except ValueError:
+            return {}
+
+    def idle(self, timeout=30, frame_after=None):
+        """Waits for a frame (after frame_after) with the model loaded and no job; returns the state."""
+        end = time.time() + timeout
+        s = {}
+        while time.time() < end:
+            s = self.state()
+            if s.get("loaded") and not s.get("busy") and not self.eval("GS.job_pending ? GS.job_pending() : 1") \
+                    and (frame_after is None or s.get("frame", 0) > frame_after):
+                return s
+            time.sleep(0.05)
+        return s
+
+    def key(self, key, code, vk, text=None, modifiers=0):
+        before = self.state().get("frame", 0)
+        ev = {"key": key, "code": code, "windowsVirtualKeyCode": vk, "modifiers": modifiers}
+        self.call("Input.dispatchKeyEvent", session=True, type="keyDown" if not text else "keyDown", text=text or "", **ev)
+        self.call("Input.dispatchKeyEvent", session=True, type="keyUp", **ev)
+        return self.idle(30, before)
+
+    def click(self, x, y, button="left"):
+        before = self.state().get("frame", 0)
+        for t in ("mouseMoved", "mousePressed", "mouseReleased"):
+            self.call("Input.dispatchMouseEvent", session=True, type=t, x=x, y=y, button=button, clickCount=1)
+        return self.idle(30, before)
+
+    def screenshot(self, path):
+        data = self.call("Page.captureScreenshot", session=True, format="png")["data"]
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(data))
+
+    def close(self):
+        try:
+            self.ws.close()
+        finally:
+            self.proc.kill()
+            self.proc.wait()
+            shutil.rmtree(self.profile, ignore_errors=True)
+
+
+def native(link):
+    """The native build's state for the same link (drawn at the page's size)."""
+    path = os.path.join(DIR, "native.json")
+    r = subprocess.run([GS, "render", "--model", "storybook", "--link", link, "--view", "all", "--size", "1280x720",
+                        "-o", os.path.join(DIR, "native.png"), "--state", path], capture_output=True, text=True)
+    if r.returncode:
+        print("native render failed: " + r.stderr.strip())
+        return {}
+    return json.load(open(path))
+
+
+def same_numbers(web, nat, what):
+    """Tokens, position, layer, head and the top 10 with their probabilities as shown."""
+    keys = ("tokens", "position", "layer", "head", "ablated", "step")
+    diff = [k for k in keys if web.get(k) != nat.get(k)]
+    wt = [(t["id"], t["shown"]) for t in web.get("top", [])]
+    nt = [(t["id"], t["shown"]) for t in nat.get("top", [])]
+    if wt != nt or len(wt) != 10:
+        diff.append("top")
+    # the probabilities themselves: the same float32 math, but no fused multiply-add and no threads in the page
+    worst = max([abs(a["p"] - b["p"]) for a, b in zip(web.get("top", []), nat.get("top", []))] or [1])
+    ok = check(not diff and worst < 5e-5, "%s: the page shows the native build's numbers (tokens %s, top: %s; largest "
+               "probability difference %.1e)" % (what, web.get("tokens"), ", ".join("%s %s" % (t["piece"], t["shown"])
+                                                                                      for t in web.get("top", [])[:3]), worst))
+    if not ok:
+        print("     differs in: %s\n     page:   %s\n     native: %s" % (diff, json.dumps({k: web.get(k) for k in keys + ("top",)})[:900],
+                                                                        json.dumps({k: nat.get(k) for k in keys + ("top",)})[:900]))
+
+
+def main():
+    if not os.path.exists(PAGE):
+        print("web: %s not built (make web)" % PAGE)
+        return 1
+    if not shutil.which("chromium"):
+        print("web: chromium missing (make deps-test installs Debian's)")
+        return 1
+    os.makedirs(DIR, exist_ok=True)
+    size = os.path.getsize(PAGE)
+    check(size <= 25e6, "the page is one file of %.1f MB (at most 25)" % (size / 1e6))
+    b = Browser()
+    try:
+        t0 = time.time()
+        link = "prompt=The%20little%20dragon&steps=3&seed=7&layer=3&head=3"
+        s = b.open(link)
+        check(s.get("loaded") and s.get("model", {}).get("name") == "storybook",
+              "the page opened from file:// on the storybook model in %.1f s" % (time.time() - t0))
+        b.screenshot(os.path.join(DIR, "opened.png"))
+        same_numbers(s, native(link), "a link with a prompt, 3 steps, seed 7, layer 3, head 3")
+        # keys: Right generates the next token; the page and native agree on the result
+        s = b.key("ArrowRight", "ArrowRight", 39)
+        check(s.get("step") == 4, "Right: the next token (step %s)" % s.get("step"))
+        same_numbers(s, native(link.replace("steps=3", "steps=4")), "after Right")
+        s = b.key("ArrowDown", "ArrowDown", 40)
+        check(s.get("layer") == 3, "Down at the last layer stays there (layer %s)" % s.get("layer"))
+        s = b.key("2", "Digit2", 50, "2")
+        check(s.get("head") == 2, "2: head %s" % s.get("head"))
+        s = b.key("x", "KeyX", 88, "x")
+        check(s.get("ablated") == "3.2 (zero)", "X knocks out the head (%s)" % s.get("ablated"))
+        same_numbers(s, native(link.replace("steps=3", "steps=4").replace("head=3", "head=2") + "&ablate=3.2"),
+                     "with head 3.2 knocked out")
+        s = b.key("g", "KeyG", 71, "g")
+        check(s.get("main") == "grid", "G: the grid (%s)" % s.get("main"))
+        # a right-click on a head of the grid (the grid fills the attention panel's area)
+        s = b.key("Tab", "Tab", 9)
+        b.screenshot(os.path.join(DIR, "tab.png"))
+        check(s.get("view") not in (None, "all"), "Tab shows one view alone (%s)" % s.get("view"))
+        s = b.key("v", "KeyV", 86, "v")
+        s = b.key("?", "Slash", 191, "?", modifiers=8)
+        b.screenshot(os.path.join(DIR, "help.png"))
+        s = b.key("Escape", "Escape", 27)
+        # the prompt editor: Enter opens it with the prompt selected; typing replaces it; Enter runs it
+        b.key("Enter", "Enter", 13, "\r")
+        for ch in "The dragon flew":
+            code = "Space" if ch == " " else "Key" + ch.upper()
+            b.call("Input.dispatchKeyEvent", session=True, type="keyDown", key=ch, text=ch, code=code,
+                   windowsVirtualKeyCode=ord(ch.upper()))
+            b.call("Input.dispatchKeyEvent", session=True, type="keyUp", key=ch, code=code, windowsVirtualKeyCode=ord(ch.upper()))
+        s = b.key("Enter", "Enter", 13, "\r")
+        check(s.get("prompt") == "The dragon flew", "the prompt editor runs a typed prompt (%r)" % s.get("prompt"))
+        # a click on a token selects it as the query
+        b.screenshot(os.path.join(DIR, "prompt.png"))
+        s = b.click(40, 52)
+        check(s.get("position") == 0, "a click on the first token selects position 0 (%s)" % s.get("position"))
+        # the link of what is shown, read back by native: the same screen
+        s = b.state()
+        same_numbers(s, native(s["link"]), "the page's own link, opened by the native build")
+        # a bad link: one line in the page, and the page still works
+        s = b.open("prompt=Hello&layer=99&colour=red")
+        msg = s.get("message", "")
+        check(s.get("loaded") and "layer" in msg or "colour" in msg, "a bad link gives a message (%s)" % msg)
+        s = b.key("ArrowRight", "ArrowRight", 39)
+        check(s.get("step") == 1, "after a bad link the page still steps (step %s)" % s.get("step"))
+        # a lesson as the link opens it, played to its end with the clicker's PageDown
+        s = b.open("lesson=09")
+        steps = int(s.get("lesson", {}).get("progress", "step 0 / 0").split("/")[-1].split()[0] or 0)
+        check(steps >= 5 and not s.get("message_is_error"), "lesson 9 opens in the page (%s)" % s.get("lesson", {}).get("progress"))
+        errors = []
+        t0 = time.time()
+        for k in range(steps - 1):
+            s = b.key("PageDown", "PageDown", 34)
+            if s.get("message_is_error"):
+                errors.append(s.get("message"))
+        check(s.get("lesson", {}).get("progress", "").startswith("step %d / %d" % (steps, steps)) and not errors,
+              "PageDown plays lesson 9 to its last step in %.1f s (%s)%s" % (time.time() - t0, s.get("lesson", {}).get("progress"),
+                                                                     "; errors: " + "; ".join(errors) if errors else ""))
+        b.screenshot(os.path.join(DIR, "lesson.png"))
+        png = open(os.path.join(DIR, "lesson.png"), "rb").read()
+        check(len(png) > 20000, "the lesson's screenshot is not blank (%d bytes)" % len(png))
+        net = [u for u in b.requests if not u.startswith(("file:", "data:", "blob:"))]
+        check(not net, "nothing was fetched from a network (%d requests, all file:/data:/blob:)%s" %
+              (len(b.requests), (": " + ", ".join(net[:5])) if net else ""))
+        bad = [c for c in b.console if "exception" in c or "Aborted" in c]
+        check(not bad, "no exception in the page's console" + (": " + bad[0] if bad else ""))
+    finally:
+        b.close()
+    print("web: %d passed, %d failed" % (passed, failed))
+    return 1 if failed or not passed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
