@@ -127,6 +127,17 @@ class Browser:
             self.call("Input.dispatchMouseEvent", session=True, type=t, x=x, y=y, button=button, clickCount=1)
         return self.idle(30, before)
 
+    def files(self, paths):
+        """Chooses files in the page's file picker (as Ctrl+O would), then waits for the page to settle."""
+        before = self.state().get("frame", 0)
+        doc = self.call("DOM.getDocument", session=True)["root"]["nodeId"]
+        node = self.call("DOM.querySelector", session=True, nodeId=doc, selector="#files")["nodeId"]
+        self.call("DOM.setFileInputFiles", session=True, nodeId=node, files=[os.path.abspath(p) for p in paths])
+        end = time.time() + 60
+        while time.time() < end and self.state().get("frame", 0) <= before:
+            time.sleep(0.05)
+        return self.idle(60)
+
     def screenshot(self, path):
         data = self.call("Page.captureScreenshot", session=True, format="png")["data"]
         with open(path, "wb") as f:
@@ -227,6 +238,49 @@ def main():
         # the link of what is shown, read back by native: the same screen
         s = b.state()
         same_numbers(s, native(s["link"]), "the page's own link, opened by the native build")
+        # exports: E downloads a PNG, Shift+E a PDF, drawn by cairo in the page
+        b.key("e", "KeyE", 69, "e")
+        png = b.eval("lastExport")
+        check(png and png["name"].endswith(".png") and png["size"] > 10000, "E downloads a PNG (%s)" % png)
+        b.key("E", "KeyE", 69, "E", modifiers=8)
+        pdf = b.eval("lastExport")
+        check(pdf and pdf["name"].endswith(".pdf") and pdf["size"] > 10000, "Shift+E downloads a PDF (%s)" % pdf)
+        # the user's own checkpoint, chosen in the file picker: it loads and runs, with the native numbers
+        tiny = os.path.join(OUT, "tiny-f32")
+        s = b.files([os.path.join(tiny, "model.safetensors"), os.path.join(tiny, "config.json")])
+        check(s.get("model", {}).get("name") == "model-1" and not s.get("message_is_error"),
+              "a checkpoint chosen in the file picker loads (%s; %s)" % (s.get("model", {}).get("name"), s.get("message")))
+        # a corrupt one, and one too big for WebAssembly's memory: a line each, the page keeps its model
+        junk = os.path.join(DIR, "junk")
+        os.makedirs(junk, exist_ok=True)
+        with open(os.path.join(junk, "model.safetensors"), "wb") as f:
+            f.write(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all}" + bytes(100))
+        s = b.files([os.path.join(junk, "model.safetensors")])
+        check(s.get("message_is_error") and "model.safetensors" in s.get("message", "") and s.get("model", {}).get("name") == "model-1",
+              "a corrupt checkpoint gives one line and the page keeps its model (%s)" % s.get("message"))
+        xl = os.path.join(DIR, "xl")
+        os.makedirs(xl, exist_ok=True)
+        # GPT-2 XL's real names and shapes in F16 (1.56 billion parameters); the header alone is enough
+        C, shapes = 1600, {"wte.weight": [50257, 1600], "wpe.weight": [1024, 1600], "ln_f.weight": [1600], "ln_f.bias": [1600]}
+        for l in range(48):
+            for name, shape in (("ln_1.weight", [C]), ("ln_1.bias", [C]), ("attn.c_attn.weight", [C, 3 * C]),
+                                ("attn.c_attn.bias", [3 * C]), ("attn.c_proj.weight", [C, C]), ("attn.c_proj.bias", [C]),
+                                ("ln_2.weight", [C]), ("ln_2.bias", [C]), ("mlp.c_fc.weight", [C, 4 * C]),
+                                ("mlp.c_fc.bias", [4 * C]), ("mlp.c_proj.weight", [4 * C, C]), ("mlp.c_proj.bias", [C])):
+                shapes["h.%d.%s" % (l, name)] = shape
+        hdr, off = {}, 0
+        for name, shape in shapes.items():
+            n = 2
+            for d in shape:
+                n *= d
+            hdr[name] = {"dtype": "F16", "shape": shape, "data_offsets": [off, off + n]}
+            off += n
+        h = json.dumps(hdr).encode()
+        with open(os.path.join(xl, "model.safetensors"), "wb") as f:
+            f.write(len(h).to_bytes(8, "little") + h + bytes(4))
+        s = b.files([os.path.join(xl, "model.safetensors")])
+        check(s.get("message_is_error") and "4 GB" in s.get("message", "") and s.get("model", {}).get("name") == "model-1",
+              "a GPT-2 XL-sized checkpoint is refused in one line (%s)" % s.get("message"))
         # a bad link: one line in the page, and the page still works
         s = b.open("prompt=Hello&layer=99&colour=red")
         msg = s.get("message", "")

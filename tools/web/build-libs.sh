@@ -22,8 +22,15 @@ fetch() {
     pkg=$1
     dir=$(ls -d "$SRC"/$2 2>/dev/null | head -n 1 || true)
     if [ -z "$dir" ]; then
-        (cd "$SRC" && apt-get source --download-only -q "$pkg" >apt-$pkg.log 2>&1) || true
-        tarball=$(ls "$SRC"/${pkg}_*.orig.tar.* 2>/dev/null | grep -v 'orig-\|\.asc$' | head -n 1 || true)
+        # the release's own version first (its pool is always there; a security or update suite's source
+        # may be listed and not served), then whatever apt picks; the upstream tarball is all that is used
+        codename=$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")
+        tarball=""
+        for want in ${codename:+$pkg/$codename} $pkg; do
+            (cd "$SRC" && apt-get source --download-only -q "$want" >apt-$pkg.log 2>&1) || true
+            tarball=$(ls "$SRC"/${pkg}_*.orig.tar.* 2>/dev/null | grep -v 'orig-\|\.asc$' | head -n 1 || true)
+            [ -n "$tarball" ] && break
+        done
         if [ -z "$tarball" ]; then
             echo "gptstep web: could not fetch Debian's source package '$pkg' (apt-get source; is there a deb-src line? 'make deps' adds one):" >&2
             tail -n 3 "$SRC/apt-$pkg.log" >&2
