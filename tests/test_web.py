@@ -45,7 +45,7 @@ class Browser:
         self.proc = subprocess.Popen(
             ["chromium", "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
              "--remote-debugging-port=0", "--user-data-dir=" + self.profile, "--window-size=%d,%d" % (w, h),
-             '--host-resolver-rules=MAP * ~NOTFOUND', "--allow-file-access-from-files", "about:blank"],
+             '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1', "--allow-file-access-from-files", "about:blank"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         port_file = os.path.join(self.profile, "DevToolsActivePort")
         for _ in range(300):
@@ -303,6 +303,19 @@ def main():
         b.screenshot(os.path.join(DIR, "lesson.png"))
         png = open(os.path.join(DIR, "lesson.png"), "rb").read()
         check(len(png) > 20000, "the lesson's screenshot is not blank (%d bytes)" % len(png))
+        # a lesson as its own page (gptstep lesson X --html): it opens on the lesson, and plays
+        mine = os.path.join(DIR, "the-mask.html")
+        r = subprocess.run([GS, "lesson", "lessons/04-the-mask.lesson", "--html", mine], capture_output=True, text=True,
+                           env=dict(os.environ, GPTSTEP_WEB_PAGE=PAGE))
+        check(r.returncode == 0 and os.path.getsize(mine) > os.path.getsize(PAGE), "lesson --html writes the page (%s)" %
+              (r.stdout.strip() or r.stderr.strip()))
+        b.call("Page.navigate", session=True, url="about:blank")
+        b.call("Page.navigate", session=True, url="file://" + os.path.abspath(mine))
+        s = b.idle(60)
+        check(s.get("lesson", {}).get("progress", "").startswith("step 1 / ") and "mask" in s.get("lesson", {}).get("title", "").lower(),
+              "the lesson's page opens on its first step (%s, %s)" % (s.get("lesson", {}).get("title"), s.get("lesson", {}).get("progress")))
+        s = b.key("PageDown", "PageDown", 34)
+        check(s.get("lesson", {}).get("progress", "").startswith("step 2 / "), "and PageDown steps it (%s)" % s.get("lesson", {}).get("progress"))
         net = [u for u in b.requests if not u.startswith(("file:", "data:", "blob:"))]
         check(not net, "nothing was fetched from a network (%d requests, all file:/data:/blob:)%s" %
               (len(b.requests), (": " + ", ".join(net[:5])) if net else ""))
@@ -310,6 +323,25 @@ def main():
         check(not bad, "no exception in the page's console" + (": " + bad[0] if bad else ""))
     finally:
         b.close()
+    # from a static web server (on this machine's loopback): the same page, the same numbers
+    import http.server, socketserver, threading, functools
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+    handler = functools.partial(Quiet, directory=os.path.dirname(PAGE))
+    with socketserver.TCPServer(("127.0.0.1", 0), handler) as httpd:
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        b = Browser()
+        try:
+            b.call("Page.navigate", session=True, url="http://127.0.0.1:%d/%s#prompt=The%%20little%%20dragon&steps=3" %
+                   (httpd.server_address[1], os.path.basename(PAGE)))
+            s = b.idle(60)
+            same_numbers(s, native("prompt=The%20little%20dragon&steps=3"), "served by a static web server")
+            other = [u for u in b.requests if not u.startswith(("http://127.0.0.1:%d/" % httpd.server_address[1], "data:", "blob:"))]
+            check(not other, "from the server, nothing but the page itself was requested (%d requests)" % len(b.requests))
+        finally:
+            b.close()
+            httpd.shutdown()
     print("web: %d passed, %d failed" % (passed, failed))
     return 1 if failed or not passed else 0
 

@@ -777,8 +777,86 @@ int lesson_player_key(void *ctx, VizState *v, const char *key, int shift) {
     return 2;
 }
 
+/* ---- the lesson as a page ---- */
+
+static char *base64(const unsigned char *d, size_t n) {
+    static const char A[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char *o = xmalloc(4 * (n / 3 + 1) + 1), *p = o;
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned)d[i] << 16 | (i + 1 < n ? (unsigned)d[i + 1] << 8 : 0) | (i + 2 < n ? d[i + 2] : 0);
+        *p++ = A[v >> 18 & 63], *p++ = A[v >> 12 & 63];
+        *p++ = i + 1 < n ? A[v >> 6 & 63] : '=';
+        *p++ = i + 2 < n ? A[v & 63] : '=';
+    }
+    *p = 0;
+    return o;
+}
+
+/* The page built by `make web` (GPTSTEP_WEB_PAGE, else build/web/gptstep.html beside models/), with the
+ * lesson's file inside it: the page opens on it. */
+int lesson_html(const Lesson *l, const char *lesson_path, const char *out, Err *err) {
+    const char *env = getenv("GPTSTEP_WEB_PAGE");
+    char *page_path = NULL;
+    if (env && *env) page_path = xstrdup(env);
+    else {
+        char *root = models_root();
+        if (root) {
+            char *up = path_join(root, "../build/web/gptstep.html");
+            page_path = up;
+            free(root);
+        }
+    }
+    if (!page_path || !path_is_file(page_path)) {
+        int rc = err_set(err, "--html needs the browser page: run 'make web' first (looked for %s)", page_path ? page_path : "build/web/gptstep.html");
+        free(page_path);
+        return rc;
+    }
+    size_t n_page = 0, n_lesson = 0;
+    char *page = NULL, *text = NULL;
+    if (read_file(page_path, &page, &n_page, err) || read_file(lesson_path, &text, &n_lesson, err)) {
+        free(page_path), free(page);
+        return -1;
+    }
+    free(page_path);
+    char *body = strstr(page, "<body>");
+    if (!body) {
+        free(page), free(text);
+        return err_set(err, "%s: not gptstep's page (no <body>)", getenv("GPTSTEP_WEB_PAGE") ? getenv("GPTSTEP_WEB_PAGE") : "build/web/gptstep.html");
+    }
+    body += strlen("<body>");
+    const char *slash = strrchr(lesson_path, '/');
+    char *b64 = base64((const unsigned char *)text, n_lesson), name[256];
+    snprintf(name, sizeof name, "%s", slash ? slash + 1 : lesson_path);
+    for (char *c = name; *c; c++)
+        if (!isalnum((unsigned char)*c) && *c != '.' && *c != '-' && *c != '_') *c = '_';
+    FILE *f = fopen(out, "wb");
+    int rc = 0;
+    if (!f) rc = err_set(err, "%s: cannot write", out);
+    else {
+        /* the title: the lesson's, escaped for HTML */
+        char *t = strstr(page, "<title>gptstep</title>");
+        const char *rest = page;
+        if (t && t < body) {
+            fwrite(page, 1, (size_t)(t - page), f);
+            fputs("<title>", f);
+            for (const char *c = l->title; *c; c++)
+                if (*c == '<') fputs("&lt;", f);
+                else if (*c == '&') fputs("&amp;", f);
+                else fputc(*c, f);
+            fputs(" \xE2\x80\x94 gptstep</title>", f);
+            rest = t + strlen("<title>gptstep</title>");
+        }
+        fwrite(rest, 1, (size_t)(body - rest), f);
+        fprintf(f, "\n<script type=\"text/plain\" id=\"gptstep-lesson\" data-name=\"%s\">%s</script>", name, b64);
+        fwrite(body, 1, n_page - (size_t)(body - page), f);
+        if (fclose(f)) rc = err_set(err, "%s: cannot write", out);
+    }
+    free(b64), free(page), free(text);
+    return rc;
+}
+
 static const char *LESSON_HELP =
-    "usage: gptstep lesson FILE [--pdf OUT.pdf [--paper a4|letter] [--portrait]] [--pdf-slides OUT.pdf]\n"
+    "usage: gptstep lesson FILE [--pdf OUT.pdf [--paper a4|letter] [--portrait]] [--pdf-slides OUT.pdf] [--html OUT.html]\n"
     "                           [--png-dir DIR] [--check] [--model MODEL]\n"
     "\n"
     "Plays a lesson script (docs/lessons.md) in the viewer: PageDown, Right or Space advance, PageUp or\n"
@@ -788,6 +866,8 @@ static const char *LESSON_HELP =
     "  --paper a4|letter, --portrait | --landscape   the handout's paper (default: A4 landscape)\n"
     "  --pdf-slides OUT.pdf   every step as a 1600x900 slide instead\n"
     "  --png-dir DIR    write every step as DIR/step-NN.png (no window)\n"
+    "  --html OUT.html  write the browser page (make web builds it) opening on this lesson: one file that plays\n"
+    "                   it in any browser, offline\n"
     "  --check          check the script: its form, every step and expectation against the model, and that\n"
     "                   every caption fits and every highlight is on screen (at 1600x900 and 1280x720)\n"
     "  --model MODEL    run it on MODEL instead of the model it names\n";
@@ -797,8 +877,9 @@ int viz_lesson_main(int argc, char **argv) {
                                    {"check", no_argument, 0, 'c'},     {"help", no_argument, 0, 'h'},
                                    {"model", required_argument, 0, 'm'}, {"paper", required_argument, 0, 'P'},
                                    {"portrait", no_argument, 0, 'o'},  {"landscape", no_argument, 0, 'L'},
-                                   {"pdf-slides", required_argument, 0, 's'}, {0, 0, 0, 0}};
-    const char *pdf = NULL, *png = NULL, *model = NULL, *paper = "a4";
+                                   {"pdf-slides", required_argument, 0, 's'}, {"html", required_argument, 0, 'H'},
+                                   {0, 0, 0, 0}};
+    const char *pdf = NULL, *png = NULL, *model = NULL, *paper = "a4", *html = NULL;
     int portrait = 0;
     int check = 0, c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -811,6 +892,7 @@ int viz_lesson_main(int argc, char **argv) {
         case 'o': portrait = 1; break;
         case 'L': portrait = 0; break;
         case 's': pdf = optarg, paper = NULL; break;
+        case 'H': html = optarg; break;
         case 'h': fputs(LESSON_HELP, stdout); return 0;
         default: fprintf(stderr, "gptstep lesson: unknown option (see 'gptstep lesson --help')\n"); return 2;
         }
@@ -822,6 +904,12 @@ int viz_lesson_main(int argc, char **argv) {
     Lesson l;
     Err err;
     int parsed = lesson_load(&l, argv[optind], &err) == 0;
+    if (html) { /* the browser page, opening on this lesson: a handout that can be clicked */
+        int rc = !parsed ? (fprintf(stderr, "%s\n", err.msg), 1) : lesson_html(&l, argv[optind], html, &err) ? (fprintf(stderr, "gptstep lesson: %s\n", err.msg), 1) : 0;
+        if (rc == 0) printf("%s: %d steps -> %s (opens in any browser)\n", argv[optind], l.n_steps, html);
+        if (parsed) lesson_free(&l);
+        return rc;
+    }
     if (parsed && model) { /* run it on another model than the one it names */
         Err probe;
         char *dir = gpt2_resolve_model(model, &probe);

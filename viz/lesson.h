@@ -67,6 +67,10 @@ AppHooks lesson_player_hooks(LessonPlayer *p);
 int lesson_player_key(void *ctx, VizState *v, const char *key, int shift);
 int lesson_player_work(void *ctx, VizState *v, Err *err);
 
+/* Writes the browser page (make web's build/web/gptstep.html, or GPTSTEP_WEB_PAGE) with the lesson's
+ * file inside, so that it opens on the lesson. */
+int lesson_html(const Lesson *l, const char *lesson_path, const char *out, Err *err);
+
 int viz_lesson_main(int argc, char **argv);
 
 #endif

@@ -121,7 +121,9 @@ EMSCRIPTEN_KEEPALIVE int gs_lesson(const char *path, int step) {
 }
 
 EMSCRIPTEN_KEEPALIVE int gs_init(const char *fragment, int w, int h) {
+    double t0 = emscripten_get_now();
     unpack_all();
+    printf("gptstep: files unpacked in %.0f ms\n", emscripten_get_now() - t0);
     setenv("GPTSTEP_MODELS", "/models", 1);
     mkdir("/out", 0755);
     chdir("/out"); /* exports land here; the glue downloads and removes them */
@@ -178,7 +180,9 @@ EMSCRIPTEN_KEEPALIVE int gs_quit_requested(void) {
 
 EMSCRIPTEN_KEEPALIVE void gs_job_run(void) {
     if (!app_job_pending(W.app)) return;
+    double t0 = emscripten_get_now();
     app_job_run(W.app);
+    printf("gptstep: %s in %.0f ms\n", W.v.ui.busy_what, emscripten_get_now() - t0);
     app_poll(W.app);
     /* the queue may have started the next job: the glue sees gs_job_pending and comes back */
     W.dirty = 1;
