@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""An independent float64 NumPy reference for GPT-2, written from GPT2-FACTS.md (the picoGPT way):
+"""An independent float64 NumPy reference for GPT-2, written from docs/gpt2-facts.md (the picoGPT way):
 its own safetensors reader and writer, its own reader of gptstep's trace file format, and a forward
 pass that returns every named tensor of docs/trace.md for every position.
 

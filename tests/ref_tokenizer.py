@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Independent reference for GPT-2's tokenizer: OpenAI's encoder.py algorithm, re-written from its
-description in GPT2-FACTS.md, with the `regex` module (Debian python3-regex) for \\p{L} / \\p{N}.
+description in docs/gpt2-facts.md, with the `regex` module (Debian python3-regex) for \\p{L} / \\p{N}.
 
     ref_tokenizer.py VOCAB_DIR < text        prints the ids, space-separated
 """

@@ -88,8 +88,8 @@ static void fast_equals_reference(const Gpt2Model *m) {
     gpt2_state_init(&a, m);
     gpt2_state_init(&b, m);
     b.use_reference = 1;
-    gpt2_forward(&a, TOKENS, NT, NULL, la, &err);
-    gpt2_forward(&b, TOKENS, NT, NULL, lb, &err);
+    CHECK(gpt2_forward(&a, TOKENS, NT, NULL, la, &err) == 0, "fast kernels' pass: %s", err.msg);
+    CHECK(gpt2_forward(&b, TOKENS, NT, NULL, lb, &err) == 0, "reference kernels' pass: %s", err.msg);
     float d = rel_diff(la, lb, (size_t)m->cfg.n_vocab);
     CHECK(d < 1e-5f, "fast kernels vs reference kernels: rel diff %g", d);
     gpt2_state_free(&a);

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Known greedy outputs of the real GPT-2 small (GPT2-FACTS.md section 6), checked when models/gpt2 has
+"""Known greedy outputs of the real GPT-2 small (docs/gpt2-facts.md section 6), checked when models/gpt2 has
 been downloaded (`make gpt2`); otherwise skipped (exit 77) with a one-line message.
 
     tests/test_gpt2_real.py GPTSTEP

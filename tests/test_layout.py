@@ -74,6 +74,8 @@ def check_file(line):
             rects.append(tuple(map(float, box.split(","))))
     problems = []
     ws = words(path)[0]
+    if not ws:
+        problems.append("the page has no words at all (a blank view, or cairo in its error state)")
     smallest = H / 40.0 if presenter else fs_min
     for i, w in enumerate(ws):
         if not any(inside(w, r) for r in rects):

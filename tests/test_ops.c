@@ -126,16 +126,59 @@ static void gelu_kernels(void) {
     free(x), free(ref), free(fast);
 }
 
+static float bits_f32(uint32_t u) {
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+/* Whether h is v rounded to the nearest representable value, ties to even, judged only through the
+ * decoder (checked against known values above): no neighbour of h is nearer to v. */
+static int nearest_even(uint16_t h, float v, float (*dec)(uint16_t)) {
+    double d = fabs((double)dec(h) - v);
+    for (int step = -1; step <= 1; step += 2) {
+        uint16_t n = (uint16_t)(h + step);
+        if ((n & 0x7FFF) == 0x7FFF || ((h ^ n) & 0x8000)) continue; /* past zero or NaN space: not a neighbour */
+        double dn = fabs((double)dec(n) - v);
+        if (dn < d || (dn == d && (n & 1) == 0)) return 0;
+    }
+    return 1;
+}
+
 static void number_formats(void) {
     CHECK(f16_to_f32(0x3C00) == 1.0f && f16_to_f32(0xC000) == -2.0f && f16_to_f32(0x0001) == 5.9604645e-08f,
           "f16 decode");
     CHECK(bf16_to_f32(0x3F80) == 1.0f && bf16_to_f32(0x4049) == 3.140625f, "bf16 decode");
-    unsigned seed = 7;
-    for (int i = 0; i < 10000; i++) {
-        float v = frand(&seed) * 1000;
-        CHECK(f32_to_f16(f16_to_f32(f32_to_f16(v))) == f32_to_f16(v), "f16 round trip of %g", v);
-        CHECK(f32_to_bf16(bf16_to_f32(f32_to_bf16(v))) == f32_to_bf16(v), "bf16 round trip of %g", v);
+    /* the encoders on values worked out by hand (IEEE 754 binary16; bfloat16 is float32's top half) */
+    static const struct { float v; uint16_t f16, bf16; } known[] = {
+        {1.0f, 0x3C00, 0x3F80},          {-2.0f, 0xC000, 0xC000},         {0.1f, 0x2E66, 0x3DCD},
+        {1.0f / 3, 0x3555, 0x3EAB},      {65504.0f, 0x7BFF, 0x4780},      {65520.0f, 0x7C00, 0x4780},
+        {5.9604645e-08f, 0x0001, 0x3380}, {2.9802322e-08f, 0x0000, 0x3300}, {-0.0f, 0x8000, 0x8000},
+        {3.14159265f, 0x4248, 0x4049},   {1e6f, 0x7C00, 0x4974},          {6.1035156e-05f, 0x0400, 0x3880},
+    };
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+        CHECK(f32_to_f16(known[i].v) == known[i].f16, "f16 encode of %g: got 0x%04X, expected 0x%04X", known[i].v,
+              f32_to_f16(known[i].v), known[i].f16);
+        CHECK(f32_to_bf16(known[i].v) == known[i].bf16, "bf16 encode of %g: got 0x%04X, expected 0x%04X", known[i].v,
+              f32_to_bf16(known[i].v), known[i].bf16);
     }
+    /* ties go to the even neighbour: 1 + 2^-11 lies halfway between f16 1.0 and 1.0009766; 1 + 2^-8 + 2^-9
+     * between bf16 1.0078125 and 1.015625 */
+    CHECK(f32_to_f16(bits_f32(0x3F801000)) == 0x3C00 && f32_to_f16(bits_f32(0x3F803000)) == 0x3C02, "f16 ties to even");
+    CHECK(f32_to_bf16(bits_f32(0x3F808000)) == 0x3F80 && f32_to_bf16(bits_f32(0x3F818000)) == 0x3F82, "bf16 ties to even");
+    uint16_t nan16 = f32_to_f16(NAN), nanb = f32_to_bf16(NAN);
+    CHECK((nan16 & 0x7C00) == 0x7C00 && (nan16 & 0x3FF) && (nanb & 0x7F80) == 0x7F80 && (nanb & 0x7F), "NaN stays NaN");
+    /* random values over the whole range: each encoding is the nearest value (one check for all of them) */
+    unsigned seed = 7;
+    int bad16 = 0, badb = 0;
+    float first16 = 0, firstb = 0;
+    for (int i = 0; i < 100000; i++) {
+        float v = (frand(&seed) - 0.5f) * powf(2.0f, (float)(i % 40) - 24); /* 2^-25 .. 2^15 */
+        if (!nearest_even(f32_to_f16(v), v, f16_to_f32) && !bad16++) first16 = v;
+        if (!nearest_even(f32_to_bf16(v), v, bf16_to_f32) && !badb++) firstb = v;
+    }
+    CHECK(!bad16, "f16 encode: 100,000 values from 2^-25 to 2^15 each rounded to the nearest (%d wrong, first %g)", bad16, first16);
+    CHECK(!badb, "bf16 encode: 100,000 values each rounded to the nearest (%d wrong, first %g)", badb, firstb);
 }
 
 /* The sampler's radix sort against the plain qsort: the same order (ties by lower id), the same
