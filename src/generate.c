@@ -115,12 +115,28 @@ static int prepare_means(Gen *g, const int *tokens, int n, Err *err) {
     return gpt2_collect_means(&g->state, tokens, n, err);
 }
 
-int gen_start_ids(Gen *g, const int *ids, int n, Err *err) {
-    gen_truncate(g, 0);
+static int check_prompt_ids(const Gen *g, int n, Err *err) {
     if (n <= 0) return err_set(err, "the prompt is empty: give some text, or generate unconditionally");
     if (n > g->model.cfg.n_ctx)
         return err_set(err, "the prompt is %d tokens, longer than the model's %d-token context", n,
                        g->model.cfg.n_ctx);
+    return 0;
+}
+
+int gen_check_text(const Gen *g, const char *text, int allow_special, Err *err) {
+    size_t len = strlen(text);
+    if (len / 256 > (size_t)g->model.cfg.n_ctx)
+        return err_set(err, "the prompt is %zu bytes, at least %zu tokens: longer than the model's %d-token context", len,
+                       len / 256, g->model.cfg.n_ctx);
+    int *ids = NULL, n = 0;
+    if (tok_encode(g->tok, text, len, allow_special, &ids, &n, err)) return -1;
+    free(ids);
+    return check_prompt_ids(g, n, err);
+}
+
+int gen_start_ids(Gen *g, const int *ids, int n, Err *err) {
+    if (check_prompt_ids(g, n, err)) return -1; /* before anything changes: a bad prompt leaves the run as it was */
+    gen_truncate(g, 0);
     if (check_trace_memory(g, n, err) || prepare_means(g, ids, n, err)) return -1;
     trace_begin_step(&g->trace, 0, n);
     int rc = forward_recorded(g, ids, n, err);

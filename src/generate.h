@@ -37,6 +37,8 @@ void gen_set_interventions(Gen *g, const Interventions *iv);
 int gen_start_ids(Gen *g, const int *ids, int n, Err *err);
 /* Encodes text (with <|endoftext|> as the special token when allow_special) and starts from it. */
 int gen_start_text(Gen *g, const char *text, int allow_special, Err *err);
+/* Whether text would start a run (it encodes, it is not empty, it fits the context), changing nothing. */
+int gen_check_text(const Gen *g, const char *text, int allow_special, Err *err);
 /* Starts from <|endoftext|> alone: unconditional generation. */
 int gen_start_unconditional(Gen *g, Err *err);
 

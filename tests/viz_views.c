@@ -1,8 +1,11 @@
 /* viz_views.c - every view drawn headless on a test model and compared with its golden image
- * (tests/golden/NAME.png) within a small tolerance; stepping forward then back redraws the same frame;
+ * (tests/golden/NAME.png) within a small tolerance for layout, and its text (NAME.txt, the words of its
+ * PDF export) exactly, so that a changed number fails; stepping forward then back redraws the same frame;
  * bad commands leave the viewer usable; exports to PNG, SVG and PDF are written.
  *     viz_views MODEL_DIR GOLDEN_DIR OUT_DIR [--update]      (--update rewrites the goldens) */
+#define _DEFAULT_SOURCE /* popen */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -45,7 +48,62 @@ static double diff_fraction(cairo_surface_t *a, cairo_surface_t *b) {
 static int update;
 static const char *golden_dir, *out_dir;
 
+/* The words a view prints, as a reader of its PDF gets them (pdftotext, in drawing order): every number
+ * and label on screen. Malloc'd, or NULL when the PDF cannot be written or read. */
+static char *view_text(VizState *v, const char *pdf) {
+    Err err;
+    if (viz_export(v, pdf, W, H, &err)) return NULL;
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "pdftotext -raw -enc UTF-8 '%s' - 2>/dev/null", pdf);
+    FILE *p = popen(cmd, "r");
+    if (!p) return NULL;
+    size_t n = 0, cap = 4096;
+    char *t = malloc(cap);
+    int c;
+    while ((c = fgetc(p)) != EOF) {
+        if (n + 2 > cap) t = realloc(t, cap *= 2);
+        t[n++] = (char)c;
+    }
+    t[n] = 0;
+    if (pclose(p) != 0) {
+        free(t);
+        return NULL;
+    }
+    return t;
+}
+
+/* The view's text against its golden text (NAME.txt): a changed digit fails, whatever the pixels say. */
+static void golden_text(VizState *v, const char *name) {
+    char gp[1024], op[1024];
+    snprintf(gp, sizeof gp, "%s/%s.txt", golden_dir, name);
+    snprintf(op, sizeof op, "%s/%s.pdf", out_dir, name);
+    char *got = view_text(v, op);
+    CHECK(got != NULL, "view '%s': no text from its PDF (%s; is pdftotext installed?)", name, op);
+    if (!got) return;
+    if (update) {
+        FILE *f = fopen(gp, "w");
+        CHECK(f && fputs(got, f) >= 0 && fclose(f) == 0, "writing %s", gp);
+    } else {
+        char *want = NULL;
+        size_t n = 0;
+        Err err;
+        int ok = read_file(gp, &want, &n, &err) == 0;
+        CHECK(ok, "golden text %s is missing (regenerate with 'make goldens')", gp);
+        if (ok) {
+            size_t i = 0;
+            while (got[i] && got[i] == want[i]) i++;
+            int line = 1;
+            for (size_t k = 0; k < i; k++) line += want[k] == '\n';
+            CHECK(!strcmp(got, want), "view '%s' prints other text than %s from line %d: '%.60s' where the golden has '%.60s'",
+                  name, gp, line, got + i, want + i);
+        }
+        free(want);
+    }
+    free(got);
+}
+
 static void golden(VizState *v, const char *name) {
+    golden_text(v, name);
     char gp[1024], op[1024];
     snprintf(gp, sizeof gp, "%s/%s.png", golden_dir, name);
     snprintf(op, sizeof op, "%s/%s.png", out_dir, name);
@@ -366,6 +424,22 @@ int main(int argc, char **argv) {
         free(kept), free(toks), free(chosen), free(set);
         run(v, "ablate clear");
         bad(v, "ablate-mode half", "ablate-mode expects");
+        /* a prompt that cannot run (longer than the context) leaves the run as it was: same prompt, same
+         * positions, same step, nothing rerun */
+        {
+            run(v, "last");
+            int pos0 = v->run.gen.trace.n_pos, step0 = v->run.step, replays0 = v->run.replays;
+            long epoch0 = v->run.epoch;
+            char *prompt0 = xstrdup(v->run.prompt), *too_long = xmalloc(64 * 1024);
+            int k = snprintf(too_long, 64 * 1024, "prompt");
+            for (int i = 0; i < 2 * v->run.gen.model.cfg.n_ctx && k < 60000; i++) k += snprintf(too_long + k, 64 * 1024 - (size_t)k, " dog");
+            bad(v, too_long, "longer than the model's");
+            CHECK(v->run.gen.trace.n_pos == pos0 && v->run.step == step0 && v->run.epoch == epoch0 &&
+                      v->run.replays == replays0 && !strcmp(v->run.prompt, prompt0),
+                  "a failed prompt leaves the run as it was (%d positions at step %d; now %d at %d)", pos0, step0,
+                  v->run.gen.trace.n_pos, v->run.step);
+            free(prompt0), free(too_long);
+        }
         /* with a part off, the heatmaps, vectors and lens can show the clean run or the difference */
         {
             run(v, "ablate clear");

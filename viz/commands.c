@@ -366,6 +366,8 @@ static int c_prompt(VizState *v, const Args *a, Err *err) {
     if (!text[0]) return err_set(err, "prompt expects some text (or use 'unconditional')");
     size_t bad;
     if (!utf8_valid(text, strlen(text), &bad)) return err_set(err, "the prompt is not valid UTF-8 (byte %zu)", bad);
+    /* checked before anything changes: a prompt that cannot run leaves the run as it was */
+    if (v->run.loaded && gen_check_text(&v->run.gen, text, 1, err)) return -1;
     char *old = v->run.prompt;
     v->run.prompt = xstrdup(text);
     int rc = viz_rerun_prompt(v, err);
