@@ -73,8 +73,8 @@ test: deps-test
 	@$(MAKE) --no-print-directory gptstep $(TESTS) $(FUZZERS) web
 	@sh tests/run.sh
 
-bench: deps
-	@$(MAKE) --no-print-directory gptstep $(BUILD)/tests/bench $(BUILD)/tests/viz_bench
+bench: deps-test
+	@$(MAKE) --no-print-directory gptstep $(BUILD)/tests/bench $(BUILD)/tests/viz_bench web
 	@sh tests/bench.sh
 
 # The whole suite under AddressSanitizer and UndefinedBehaviorSanitizer, in its own build folder.
@@ -135,9 +135,9 @@ WEB_FLAGS := -O2 -msimd128 -std=c11 -Wall -Wextra -Wno-unknown-pragmas -Wno-unus
 WEB_SRC   := $(wildcard src/*.c) $(filter-out viz/main.c viz/app_sdl.c,$(wildcard viz/*.c))
 WEB_OBJ   := $(WEB_SRC:%.c=$(WEB)/obj/%.o)
 WEB_LIBS  := $(addprefix $(WEB)/lib/lib,cairo.a pixman-1.a freetype.a png.a z.a pcre2-8.a cjson.a)
-WEB_LINK  := -sSINGLE_FILE=1 -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=64MB -sMAXIMUM_MEMORY=4GB -sTOTAL_STACK=8MB -sENVIRONMENT=web \
-             -sFORCE_FILESYSTEM=1 -sEXPORTED_RUNTIME_METHODS=cwrap,UTF8ToString,FS -sMINIFY_HTML=0 \
-             -sEXPORTED_FUNCTIONS=_main,_malloc,_free --shell-file viz/web/shell.html
+WEB_LINK  := -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=64MB -sMAXIMUM_MEMORY=4GB -sTOTAL_STACK=8MB -sENVIRONMENT=web \
+             -sFORCE_FILESYSTEM=1 -sEXPORTED_FUNCTIONS=_main,_malloc,_free \
+             -sEXPORTED_RUNTIME_METHODS=cwrap,UTF8ToString,FS,addRunDependency,removeRunDependency
 
 web: $(WEB)/gptstep.html
 
@@ -155,8 +155,11 @@ $(WEB)/obj/%.o: %.c $(WEB)/lib/.built
 $(WEB)/pack/index: tools/web/pack.sh $(wildcard lessons/*.lesson) models/storybook/model.safetensors models/storybook/config.json
 	@sh tools/web/pack.sh $(WEB)/pack
 
-$(WEB)/gptstep.html: $(WEB_OBJ) $(WEB)/pack/index viz/web/shell.html
-	@echo "  emcc  $@"; $(WEB_CC) -O2 -msimd128 -o $@ $(WEB_OBJ) $(WEB_LIBS) --embed-file $(WEB)/pack@/pack $(WEB_LINK)
+$(WEB)/gptstep.js: $(WEB_OBJ)
+	@echo "  emcc  $@"; $(WEB_CC) -O2 -msimd128 -o $@ $(WEB_OBJ) $(WEB_LIBS) $(WEB_LINK)
+
+$(WEB)/gptstep.html: $(WEB)/gptstep.js $(WEB)/pack/index viz/web/shell.html tools/web/assemble.sh
+	@sh tools/web/assemble.sh viz/web/shell.html $(WEB)/gptstep.js $(WEB)/gptstep.wasm $(WEB)/pack > $@.tmp && mv $@.tmp $@
 	@ls -l $@ | awk '{printf "  %s: %.1f MB\n", $$NF, $$5 / 1e6}'
 
 # Real GPT-2 checkpoints from the Hugging Face hub (see docs/models.md).

@@ -21,6 +21,12 @@ fi
 ./gptstep patch --model "$MODEL" --clean "When Mary and John went to the store, John gave a drink to the little girl who was" \
     --corrupt "When Mary and John went to the store, Mary gave a drink to the little girl who was" --target " Mary" |
     sed -n 's/^logit: .*; \(.*\)$/  patching sweep (12 layers x 19 positions): \1 (target <= 10 s)/p'
+# the browser page (make web) in headless chromium, each figure beside the native one of the same run
+if [ -f "$B/web/gptstep.html" ] && command -v chromium >/dev/null 2>&1; then
+    /usr/bin/python3 tests/bench_web.py "$B" "$MODEL" || exit 1
+else
+    echo "browser page: skipped ($B/web/gptstep.html not built: make web; or no chromium: make deps-test)"
+fi
 # the viewer on GPT-2 XL's shapes (48 layers, 25 heads, 1600 wide; 3.1 GB of float16, written once)
 XL=tests/out/gpt2-xl-shapes
 /usr/bin/python3 tools/write_shapes_model.py "$XL" xl || exit 1

@@ -21,7 +21,7 @@ import time
 import websocket
 
 GS, OUT = sys.argv[1], sys.argv[2]
-PAGE = os.path.abspath(sys.argv[3] if len(sys.argv) > 3 else "build/web/gptstep.html")
+PAGE = os.path.abspath(sys.argv[3] if len(sys.argv) > 3 else os.environ.get('PAGE', 'build/web/gptstep.html'))
 DIR = os.path.join(OUT, "web")
 passed = failed = 0
 

@@ -7,17 +7,17 @@
  * lesson step) is not run when it starts; the glue first paints the frame with its progress line, then
  * calls gs_job_run. Keys that arrive meanwhile wait in the core's queue, as in the window.
  *
- * The files the page needs are embedded (emcc --embed-file) gzip-compressed under /pack; gs_init
- * unpacks them into /models, /fonts and /lessons, where the native code finds them. */
+ * The files the page needs are inside the page, gzip-compressed (tools/web/assemble.sh); the page's glue
+ * writes them into /models, /fonts and /lessons before main, where the native code finds them. */
 #define _GNU_SOURCE /* setenv, chdir */
 #include <emscripten.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "app.h"
 #include "lesson.h"
@@ -52,44 +52,6 @@ static void web_clip_set(void *ctx, const char *s) {
     EM_ASM({ Module.gsCopy(UTF8ToString($0)); }, s);
 }
 
-/* gunzips /pack/NAME.gz into PATH, making its folders. */
-static int unpack(const char *gz, const char *path) {
-    char dir[512];
-    snprintf(dir, sizeof dir, "%s", path);
-    for (char *p = dir + 1; *p; p++)
-        if (*p == '/') *p = 0, mkdir(dir, 0755), *p = '/';
-    gzFile in = gzopen(gz, "rb");
-    FILE *out = fopen(path, "wb");
-    if (!in || !out) {
-        if (in) gzclose(in);
-        if (out) fclose(out);
-        return -1;
-    }
-    static char buf[1 << 16];
-    int n;
-    while ((n = gzread(in, buf, sizeof buf)) > 0) fwrite(buf, 1, (size_t)n, out);
-    gzclose(in);
-    fclose(out);
-    remove(gz); /* the packed copy is not needed twice */
-    return n < 0 ? -1 : 0;
-}
-
-static void unpack_all(void) {
-    FILE *f = fopen("/pack/index", "r");
-    if (!f) return;
-    char line[600];
-    while (fgets(line, sizeof line, f)) { /* "NAME.gz /where/it/goes" */
-        line[strcspn(line, "\r\n")] = 0;
-        char *sp = strchr(line, ' ');
-        if (!sp) continue;
-        *sp = 0;
-        char gz[700];
-        snprintf(gz, sizeof gz, "/pack/%s", line);
-        if (unpack(gz, sp + 1)) fprintf(stderr, "gptstep: cannot unpack %s\n", line);
-    }
-    fclose(f);
-}
-
 static void json_update(void) {
     free(W.json);
     W.json = viz_state_json(&W.v);
@@ -121,9 +83,6 @@ EMSCRIPTEN_KEEPALIVE int gs_lesson(const char *path, int step) {
 }
 
 EMSCRIPTEN_KEEPALIVE int gs_init(const char *fragment, int w, int h) {
-    double t0 = emscripten_get_now();
-    unpack_all();
-    printf("gptstep: files unpacked in %.0f ms\n", emscripten_get_now() - t0);
     setenv("GPTSTEP_MODELS", "/models", 1);
     mkdir("/out", 0755);
     chdir("/out"); /* exports land here; the glue downloads and removes them */
@@ -180,9 +139,7 @@ EMSCRIPTEN_KEEPALIVE int gs_quit_requested(void) {
 
 EMSCRIPTEN_KEEPALIVE void gs_job_run(void) {
     if (!app_job_pending(W.app)) return;
-    double t0 = emscripten_get_now();
     app_job_run(W.app);
-    printf("gptstep: %s in %.0f ms\n", W.v.ui.busy_what, emscripten_get_now() - t0);
     app_poll(W.app);
     /* the queue may have started the next job: the glue sees gs_job_pending and comes back */
     W.dirty = 1;
@@ -196,6 +153,7 @@ EMSCRIPTEN_KEEPALIVE void gs_resize(int w, int h) {
     if (w != W.w || h != W.h) W.w = w, W.h = h, W.dirty = 1;
 }
 
+EMSCRIPTEN_KEEPALIVE void gs_redraw(void) { W.dirty = 1; } /* the next gs_frame draws (make bench times it) */
 EMSCRIPTEN_KEEPALIVE int gs_width(void) { return W.w; }
 EMSCRIPTEN_KEEPALIVE int gs_height(void) { return W.h; }
 
@@ -218,16 +176,23 @@ EMSCRIPTEN_KEEPALIVE unsigned char *gs_frame(void) {
         W.dirty = 0;
         json_update();
     }
-    /* cairo's ARGB32 in memory is B, G, R, A (little-endian, premultiplied; the frame is opaque) */
-    const unsigned char *s = W.argb;
-    unsigned char *d = W.rgba;
-    for (size_t i = 0; i < n; i += 4) d[i] = s[i + 2], d[i + 1] = s[i + 1], d[i + 2] = s[i], d[i + 3] = 255;
-    if (busy) {
-        /* the progress line over the last frame, drawn on the copy (in BGRA, then swapped back) */
+    /* cairo's ARGB32 is one 32-bit word a pixel, 0xAARRGGBB (premultiplied; the frame is opaque); the
+     * canvas wants bytes R, G, B, A: little-endian, the word 0xAABBGGRR */
+    const uint32_t *s = (const uint32_t *)W.argb;
+    uint32_t *d = (uint32_t *)W.rgba;
+    size_t np = (size_t)W.w * W.h;
+    for (size_t i = 0; i < np; i++) {
+        uint32_t p = s[i];
+        d[i] = 0xFF000000u | (p & 0x0000FF00u) | (p >> 16 & 0xFFu) | (p & 0xFFu) << 16;
+    }
+    if (busy) { /* the progress line over the last frame, drawn on the copy (cairo's order, then back) */
         unsigned ms = (unsigned)(emscripten_get_now() - W.job_t0);
-        for (size_t i = 0; i < n; i += 4) { unsigned char t = d[i]; d[i] = d[i + 2], d[i + 2] = t; }
-        app_draw_progress(W.app, d, W.w, W.h, W.w * 4, ms);
-        for (size_t i = 0; i < n; i += 4) { unsigned char t = d[i]; d[i] = d[i + 2], d[i + 2] = t, d[i + 3] = 255; }
+        memcpy(d, s, n);
+        app_draw_progress(W.app, W.rgba, W.w, W.h, W.w * 4, ms);
+        for (size_t i = 0; i < np; i++) {
+            uint32_t p = d[i];
+            d[i] = 0xFF000000u | (p & 0x0000FF00u) | (p >> 16 & 0xFFu) | (p & 0xFFu) << 16;
+        }
         json_update();
     }
     return W.rgba;
