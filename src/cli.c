@@ -56,15 +56,6 @@ static void print_main_help(FILE *f, const CliCommand *extra) {
 
 /* ---------------------------------------------------------------- shared option parsing */
 
-static int parse_int(const char *s, long lo, long hi, long *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) return -1;
-    *out = v;
-    return 0;
-}
-
 static int parse_float(const char *s, double lo, double hi, double *out) {
     char *end;
     errno = 0;

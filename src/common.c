@@ -268,3 +268,31 @@ double mem_available_bytes(void) {
     }
     return kb * 1024;
 }
+
+int parse_int_prefix(const char *s, long lo, long hi, long *out, const char **end) {
+    const char *p = s;
+    int neg = *p == '-';
+    if (neg) p++;
+    if (*p < '0' || *p > '9') {
+        *out = 0;
+        if (end) *end = s;
+        return -1;
+    }
+    long v = 0;
+    int over = 0;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        int d = *p - '0';
+        if (!over && v > (LONG_MAX - d) / 10) over = 1;
+        if (!over) v = v * 10 + d;
+    }
+    if (end) *end = p;
+    *out = over ? (neg ? LONG_MIN : LONG_MAX) : neg ? -v : v;
+    return over || *out < lo || *out > hi ? -1 : 0;
+}
+
+int parse_int(const char *s, long lo, long hi, long *out) {
+    const char *end;
+    int rc = parse_int_prefix(s, lo, hi, out, &end);
+    return rc || *end ? -1 : 0;
+}
+

@@ -20,6 +20,13 @@ typedef struct {
 
 int err_set(Err *err, const char *fmt, ...) GS_PRINTF(2, 3); /* always returns -1 */
 
+/* The one way gptstep reads a whole number from text: decimal digits with an optional '-', no overflow
+ * (a number past the range of long is an error, never wrapped). parse_int_prefix reads it at the start of
+ * s and sets *end after it; parse_int needs all of s. Both return 0, or -1 when there is no number or it
+ * is past [lo, hi] (then *out holds what was read, clamped to the range of long, for the message). */
+int parse_int_prefix(const char *s, long lo, long hi, long *out, const char **end);
+int parse_int(const char *s, long lo, long hi, long *out);
+
 /* Reads a whole file; *data is NUL-terminated (not counted in *len). Caller frees. */
 int read_file(const char *path, char **data, size_t *len, Err *err);
 

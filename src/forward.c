@@ -159,29 +159,31 @@ static void apply_patch(const Gpt2State *s, PatchKind kind, int layer, float *x,
 }
 
 int ablation_parse(const char *spec, const Gpt2Config *c, Ablation *out, Err *err) {
-    char rest[64] = "";
-    int layer, idx, used = 0;
     if (!strcmp(spec, "pos")) {
         *out = (Ablation){ABL_POS, 0, 0};
         return 0;
     }
-    if (sscanf(spec, "%d.%n", &layer, &used) != 1 || used == 0 || strlen(spec + used) >= sizeof rest)
-        return err_set(err, "ablation '%s': expected L.H (a head), L.mlp.N (a neuron), L.attn, L.mlp or pos", spec);
-    snprintf(rest, sizeof rest, "%s", spec + used);
-    if (layer < 0 || layer >= c->n_layer)
-        return err_set(err, "ablation '%s': layer %d is out of range: expected 0..%d", spec, layer, c->n_layer - 1);
-    if (!strcmp(rest, "attn")) *out = (Ablation){ABL_ATTN, layer, 0};
-    else if (!strcmp(rest, "mlp")) *out = (Ablation){ABL_MLP, layer, 0};
-    else if (sscanf(rest, "mlp.%d%n", &idx, &used) == 1 && rest[used] == 0) {
-        if (idx < 0 || idx >= c->n_inner)
-            return err_set(err, "ablation '%s': neuron %d is out of range: expected 0..%d", spec, idx, c->n_inner - 1);
-        *out = (Ablation){ABL_NEURON, layer, idx};
-    } else if (sscanf(rest, "%d%n", &idx, &used) == 1 && rest[used] == 0) {
-        if (idx < 0 || idx >= c->n_head)
-            return err_set(err, "ablation '%s': head %d is out of range: expected 0..%d", spec, idx, c->n_head - 1);
-        *out = (Ablation){ABL_HEAD, layer, idx};
+    static const char *FORMS = "expected L.H (a head), L.mlp.N (a neuron), L.attn, L.mlp or pos";
+    const char *rest, *end;
+    long layer, idx;
+    int bad = parse_int_prefix(spec, 0, c->n_layer - 1, &layer, &rest);
+    if (rest == spec || *rest != '.') return err_set(err, "ablation '%.60s': %s", spec, FORMS);
+    if (bad)
+        return err_set(err, "ablation '%.60s': layer %.*s is out of range: expected 0..%d", spec, (int)(rest - spec > 24 ? 24 : rest - spec),
+                       spec, c->n_layer - 1);
+    rest++;
+    if (!strcmp(rest, "attn")) *out = (Ablation){ABL_ATTN, (int)layer, 0};
+    else if (!strcmp(rest, "mlp")) *out = (Ablation){ABL_MLP, (int)layer, 0};
+    else if (!strncmp(rest, "mlp.", 4) && (parse_int_prefix(rest + 4, 0, c->n_inner - 1, &idx, &end), end > rest + 4 && !*end)) {
+        if (parse_int(rest + 4, 0, c->n_inner - 1, &idx))
+            return err_set(err, "ablation '%.60s': neuron %.20s is out of range: expected 0..%d", spec, rest + 4, c->n_inner - 1);
+        *out = (Ablation){ABL_NEURON, (int)layer, (int)idx};
+    } else if ((parse_int_prefix(rest, 0, c->n_head - 1, &idx, &end), end > rest && !*end)) {
+        if (parse_int(rest, 0, c->n_head - 1, &idx))
+            return err_set(err, "ablation '%.60s': head %.20s is out of range: expected 0..%d", spec, rest, c->n_head - 1);
+        *out = (Ablation){ABL_HEAD, (int)layer, (int)idx};
     } else {
-        return err_set(err, "ablation '%s': expected L.H (a head), L.mlp.N (a neuron), L.attn, L.mlp or pos", spec);
+        return err_set(err, "ablation '%.60s': %s", spec, FORMS);
     }
     return 0;
 }

@@ -236,13 +236,13 @@ void trace_name(const Trace *tr, int id, char *buf, size_t cap) {
 }
 
 int trace_id_by_name(const Trace *tr, const char *name) {
-    int layer = -1, used = 0;
-    const char *kind = name;
-    if (sscanf(name, "h.%d.%n", &layer, &used) == 1 && used > 0) {
-        if (layer < 0 || layer >= tr->cfg.n_layer) return -1;
-        kind = name + used;
+    long layer = -1;
+    const char *kind = name, *end;
+    if (!strncmp(name, "h.", 2)) {
+        if (parse_int_prefix(name + 2, 0, tr->cfg.n_layer - 1, &layer, &end) || *end != '.') return -1;
+        kind = end + 1;
         for (int k = TK_FIRST_LAYER; k <= TK_LAST_LAYER; k++)
-            if (strcmp(kind, KIND_NAMES[k]) == 0) return trace_id(tr, (TensorKind)k, layer);
+            if (strcmp(kind, KIND_NAMES[k]) == 0) return trace_id(tr, (TensorKind)k, (int)layer);
         return -1;
     }
     for (int k = 0; k < TK_COUNT; k++)

@@ -75,6 +75,14 @@ def main():
     check(rc == 0 and o.split()[0] == "50256" and len(o.split()) == 4, "unconditional starts from <|endoftext|>")
     rc, _, e = run([gs, "generate", "--model", tiny, "--prompt", "x " * 140, "-n", "1"])
     one_line_error(rc, e, "longer than the model's 128-token context", "prompt past the context")
+    # numbers are read whole and range-checked: past the range of an int they are errors, never wrapped
+    # (sscanf's %d read 4294967297 as 1 and knocked out head 1.0; 1e20 was reported as "layer -1")
+    for spec, needle in (("4294967297.0", "layer 4294967297 is out of range"), ("1.4294967296", "head 4294967296 is out of range"),
+                         ("99999999999999999999.0", "layer 99999999999999999999 is out of range"),
+                         ("0.mlp.18446744073709551616", "neuron 18446744073709551616 is out of range"),
+                         ("1.2x", "expected L.H")):
+        rc, _, e = run([gs, "generate", "--model", tiny, "--prompt", "Hello", "-n", "1", "--ablate", spec])
+        one_line_error(rc, e, needle, f"--ablate {spec}")
     rc, _, e = run([gs, "generate", "--model", tiny, "--prompt", "Hello", "-n", "150"])
     check(rc != 0 and "context is full" in e, "generation past the context stops with a message")
     rc, _, e = run([gs.encode(), b"generate", b"--model", tiny.encode(), b"--prompt", b"bad \xff", b"-n", b"1"])

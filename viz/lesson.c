@@ -225,8 +225,10 @@ int lesson_fact(VizState *v, const char *expr, char *text, size_t cap, double *n
         if (cp < 0) return err_set(err, "clean_p: nothing is switched off here (use ablate first)");
         x = 100.0 * cp, snprintf(text, cap, "%.1f%%", x);
     } else if (!strcmp(name, "weight") || !strcmp(name, "clean_weight")) {
-        int q = atoi(args[0]), k = atoi(args[1]), n = viz_n_shown(v);
-        if (q < 0 || q >= n || k < 0 || k > q) return err_set(err, "%s %d %d: expected a query 0..%d and a key 0..query", name, q, k, n - 1);
+        long q = 0, k = 0;
+        int n = viz_n_shown(v);
+        if (parse_int(args[0], 0, n - 1, &q) || parse_int(args[1], 0, q, &k))
+            return err_set(err, "%s %.20s %.20s: expected a query 0..%d and a key 0..query", name, args[0], args[1], n - 1);
         const float *w = viz_tensor(v, TK_WEIGHTS, v->view.layer, q);
         if (!strcmp(name, "clean_weight")) { /* the other run's row, laid out as this run's */
             if (!viz_comparing(v)) return err_set(err, "clean_weight: there is no other run (use ablate or compare first)");
@@ -240,16 +242,18 @@ int lesson_fact(VizState *v, const char *expr, char *text, size_t cap, double *n
         snprintf(text, cap, "%.1f%%", x);
     } else if (!strcmp(name, "value")) {
         const Trace *tr = &v->run.gen.trace;
-        int id = trace_id_by_name(tr, args[0]), p = atoi(args[1]);
-        long idx = atol(args[2]);
-        if (id < 0) return err_set(err, "value: no tensor named '%s'", args[0]);
-        if (p < 0 || p >= viz_n_shown(v)) return err_set(err, "value %s %d: expected a position 0..%d", args[0], p, viz_n_shown(v) - 1);
+        int id = trace_id_by_name(tr, args[0]);
+        long p = 0, idx = 0;
+        if (id < 0) return err_set(err, "value: no tensor named '%.60s'", args[0]);
+        if (parse_int(args[1], 0, viz_n_shown(v) - 1, &p))
+            return err_set(err, "value %s %.20s: expected a position 0..%d", args[0], args[1], viz_n_shown(v) - 1);
         int64_t sh[2];
-        int nd = trace_shape(tr, id, p, sh);
+        int nd = trace_shape(tr, id, (int)p, sh);
         int64_t n = nd == 2 ? sh[0] * sh[1] : sh[0];
-        const float *x = trace_get(tr, id, p);
-        if (!x) return err_set(err, "value: %s was not recorded at position %d", args[0], p);
-        if (idx < 0 || idx >= n) return err_set(err, "value %s %d %ld: expected an element 0..%lld", args[0], p, idx, (long long)n - 1);
+        const float *x = trace_get(tr, id, (int)p);
+        if (!x) return err_set(err, "value: %s was not recorded at position %ld", args[0], p);
+        if (parse_int(args[2], 0, (long)n - 1, &idx))
+            return err_set(err, "value %s %ld %.20s: expected an element 0..%lld", args[0], p, args[2], (long long)n - 1);
         x += idx;
         *num = *x;
         snprintf(text, cap, "%.4g", *x);
@@ -258,15 +262,16 @@ int lesson_fact(VizState *v, const char *expr, char *text, size_t cap, double *n
         const VizExperiment *e = &v->run.exp;
         if (e->kind != EXP_ATTRIBUTION) return err_set(err, "attr: no attribution has run (use attribute first)");
         const Attribution *a = &e->attr;
-        int L = c->n_layer, l = -1, h = -1, used = 0;
-        char rest[32] = "";
+        int L = c->n_layer;
+        long l = -1, h = -1;
+        const char *rest;
         if (!strcmp(args[0], "embed")) x = a->embed;
         else if (!strcmp(args[0], "logit")) x = a->logit;
-        else if (sscanf(args[0], "%d.%n", &l, &used) == 1 && used > 0 && l >= 0 && l < L) {
-            snprintf(rest, sizeof rest, "%s", args[0] + used);
+        else if (parse_int_prefix(args[0], 0, L - 1, &l, &rest) == 0 && *rest == '.') {
+            rest++;
             if (!strcmp(rest, "mlp")) x = a->mlp[l];
             else if (!strcmp(rest, "bias")) x = a->attn_bias[l];
-            else if (sscanf(rest, "%d%n", &h, &used) == 1 && !rest[used] && h >= 0 && h < c->n_head) x = a->heads[l * c->n_head + h];
+            else if (parse_int(rest, 0, c->n_head - 1, &h) == 0) x = a->heads[l * c->n_head + h];
         }
         if (isnan(x)) return err_set(err, "attr '%s': expected L.H, L.mlp, L.bias (layers 0..%d), embed or logit", args[0], L - 1);
         snprintf(text, cap, !strcmp(args[0], "logit") ? "%.2f" : "%+.2f", x);
@@ -286,12 +291,14 @@ int lesson_fact(VizState *v, const char *expr, char *text, size_t cap, double *n
             return err_set(err, "%s: no %s patching sweep has run (use patch %s first)", name, head ? "heads" : "resid or mlp", head ? "heads" : "resid");
         int r = -1, col = 0;
         if (head) {
-            int l, h, used = 0;
-            if (sscanf(args[0], "%d.%d%n", &l, &h, &used) == 2 && !args[0][used] && l >= 0 && l < c->n_layer && h >= 0 && h < c->n_head)
-                r = l * c->n_head + h;
+            long l, h;
+            const char *rest;
+            if (parse_int_prefix(args[0], 0, c->n_layer - 1, &l, &rest) == 0 && *rest == '.' && parse_int(rest + 1, 0, c->n_head - 1, &h) == 0)
+                r = (int)(l * c->n_head + h);
         } else {
-            r = atoi(args[0]), col = atoi(args[1]);
-            if (r >= e->sweep.rows || col < 0 || col >= e->sweep.cols) r = -1;
+            long lr, lc;
+            if (parse_int(args[0], 0, e->sweep.rows - 1, &lr) == 0 && parse_int(args[1], 0, e->sweep.cols - 1, &lc) == 0)
+                r = (int)lr, col = (int)lc;
         }
         if (r < 0 || r >= e->sweep.rows)
             return err_set(err, "%s: expected %s", name, head ? "L.H, a head of the model" : "a layer and a position of the sweep");
@@ -300,8 +307,9 @@ int lesson_fact(VizState *v, const char *expr, char *text, size_t cap, double *n
         *num = x;
         return 0;
     } else if (!strcmp(name, "lens") || !strcmp(name, "lens_p")) {
-        int L = atoi(args[0]);
-        if (L < 0 || L >= d->n_layers || d->lens_id[L] < 0) return err_set(err, "lens %d: expected a layer 0..%d", L, d->n_layers - 1);
+        long L = -1;
+        if (parse_int(args[0], 0, d->n_layers - 1, &L) || d->lens_id[L] < 0)
+            return err_set(err, "lens %.20s: expected a layer 0..%d", args[0], d->n_layers - 1);
         if (!strcmp(name, "lens")) viz_piece(v, d->lens_id[L], piece, sizeof piece), snprintf(text, cap, "\"%s\"", piece);
         else x = 100.0 * d->lens_p[L], snprintf(text, cap, "%.1f%%", x);
     }
