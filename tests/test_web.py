@@ -152,6 +152,73 @@ class Browser:
             shutil.rmtree(self.profile, ignore_errors=True)
 
 
+class Firefox:
+    """Debian's Firefox ESR, headless, spoken to over Marionette (its own protocol: length-prefixed JSON
+    on a local port). Its profile sends any http(s) request to a closed local port: nothing can be fetched."""
+
+    def __init__(self):
+        import random
+        import socket
+        self.profile = tempfile.mkdtemp(prefix="gptstep-firefox-")
+        self.port = random.randint(20000, 60000)
+        with open(os.path.join(self.profile, "user.js"), "w") as f:
+            for k, v in (("marionette.port", self.port), ("network.proxy.type", 1), ("network.proxy.http", "127.0.0.1"),
+                         ("network.proxy.http_port", 9), ("network.proxy.ssl", "127.0.0.1"), ("network.proxy.ssl_port", 9),
+                         ("browser.shell.checkDefaultBrowser", False), ("app.update.enabled", False),
+                         ("datareporting.policy.dataSubmissionEnabled", False)):
+                f.write("user_pref(%s, %s);\n" % (json.dumps(k), json.dumps(v)))
+        self.proc = subprocess.Popen(["firefox-esr", "--headless", "--marionette", "--no-remote", "--profile", self.profile,
+                                      "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(300):
+            try:
+                self.sock = socket.create_connection(("127.0.0.1", self.port))
+                break
+            except OSError:
+                time.sleep(0.1)
+        self.f = self.sock.makefile("rb")
+        self.recv()
+        self.id = 0
+        self.call("WebDriver:NewSession", capabilities={})
+
+    def recv(self):
+        n = b""
+        while not n.endswith(b":"):
+            n += self.f.read(1)
+        return json.loads(self.f.read(int(n[:-1])))
+
+    def call(self, cmd, **params):
+        self.id += 1
+        data = json.dumps([0, self.id, cmd, params]).encode()
+        self.sock.sendall(str(len(data)).encode() + b":" + data)
+        while True:
+            r = self.recv()
+            if r[1] == self.id:
+                if r[2]:
+                    raise RuntimeError("%s: %s" % (cmd, r[2]))
+                return r[3]
+
+    def open(self, fragment):
+        self.call("WebDriver:Navigate", url="file://" + PAGE + "#" + fragment)
+        s = {}
+        for _ in range(300):
+            text = self.call("WebDriver:ExecuteScript", script="return document.getElementById('gptstep-state').textContent",
+                             args=[])["value"]
+            s = json.loads(text or "{}")
+            if s.get("loaded") and not s.get("busy"):
+                break
+            time.sleep(0.1)
+        return s
+
+    def screenshot(self, path):
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(self.call("WebDriver:TakeScreenshot", full=False)["value"]))
+
+    def close(self):
+        self.proc.kill()
+        self.proc.wait()
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+
 def native(link):
     """The native build's state for the same link (drawn at the page's size)."""
     path = os.path.join(DIR, "native.json")
@@ -323,6 +390,18 @@ def main():
         check(not bad, "no exception in the page's console" + (": " + bad[0] if bad else ""))
     finally:
         b.close()
+    # Firefox: the same page from file://, the same numbers
+    if shutil.which("firefox-esr"):
+        ff = Firefox()
+        try:
+            link = "prompt=The%20little%20dragon&steps=3&seed=7&layer=3&head=3"
+            same_numbers(ff.open(link), native(link), "in Firefox ESR")
+            ff.screenshot(os.path.join(DIR, "firefox.png"))
+            check(os.path.getsize(os.path.join(DIR, "firefox.png")) > 20000, "Firefox's screenshot is not blank")
+        finally:
+            ff.close()
+    else:
+        print("SKIP 2 checks: firefox-esr is not installed (make deps-test installs it)")
     # from a static web server (on this machine's loopback): the same page, the same numbers
     import http.server, socketserver, threading, functools
     class Quiet(http.server.SimpleHTTPRequestHandler):

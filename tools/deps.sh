@@ -17,6 +17,7 @@ WEB_PKGS="emscripten chromium xz-utils"
 case "${1:-}" in
 --test)
     PKGS="$PKGS python3-torch clang python3-websocket $WEB_PKGS"
+    if apt-cache show firefox-esr >/dev/null 2>&1; then PKGS="$PKGS firefox-esr"; fi # Debian's; Ubuntu ships a snap
     if apt-cache show libclang-rt-dev >/dev/null 2>&1; then PKGS="$PKGS libclang-rt-dev"; fi
     WEB=1 ;;
 --web) PKGS="$PKGS $WEB_PKGS"; WEB=1 ;;
