@@ -302,7 +302,33 @@ def main():
         b.screenshot(os.path.join(DIR, "prompt.png"))
         s = b.click(40, 52)
         check(s.get("position") == 0, "a click on the first token selects position 0 (%s)" % s.get("position"))
+        # U copies a link to what is shown (the page's clipboard hook, watched here)
+        b.eval("window.copied = ''; Module.gsCopy = function (t) { window.copied = t.charAt(0) === '#' ? location.href.split('#')[0] + t : t; }")
+        b.key("u", "KeyU", 85, "u")
+        copied = b.eval("window.copied") or ""
+        check(copied.startswith("file://" + PAGE + "#prompt=The%20dragon%20flew"), "U copies a link to the page's state (%s)" % copied[:90])
+        # a command typed at the ':' prompt: direct logit attribution, drawn in the experiment view
+        b.key(":", "Semicolon", 186, ":", modifiers=8)
+        for ch in "attribute":
+            b.call("Input.dispatchKeyEvent", session=True, type="keyDown", key=ch, text=ch, code="Key" + ch.upper(),
+                   windowsVirtualKeyCode=ord(ch.upper()))
+            b.call("Input.dispatchKeyEvent", session=True, type="keyUp", key=ch, code="Key" + ch.upper(), windowsVirtualKeyCode=ord(ch.upper()))
+        s = b.key("Enter", "Enter", 13, "\r")
+        check(s.get("experiment") == "attribution" and s.get("view") == "experiment", ":attribute runs in the page (%s, %s)" %
+              (s.get("experiment"), s.get("view")))
+        b.screenshot(os.path.join(DIR, "attribute.png"))
+        b.key("v", "KeyV", 86, "v")
+        # a lesson with an error, chosen in the file picker: its file:line:column message, the page stays
+        bad_lesson = os.path.join(DIR, "broken.lesson")
+        with open(bad_lesson, "w") as f:
+            f.write("title Broken\nmodel storybook\n## One\nlayer banana\n")
+        s = b.files([bad_lesson])
+        check(s.get("message_is_error") and "broken.lesson:4" in s.get("message", ""),
+              "a lesson with an error gives its file:line message (%s)" % s.get("message"))
+        s = b.key("ArrowRight", "ArrowRight", 39)
+        check(s.get("loaded") and not s.get("busy"), "and the page still answers keys")
         # the link of what is shown, read back by native: the same screen
+        b.key("v", "KeyV", 86, "v")
         s = b.state()
         same_numbers(s, native(s["link"]), "the page's own link, opened by the native build")
         # exports: E downloads a PNG, Shift+E a PDF, drawn by cairo in the page
