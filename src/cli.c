@@ -23,13 +23,31 @@
 
 #define VERSION "0.1.0"
 
+/* One line, whatever a person or a file put in it: err_set writes control characters as \n, \xNN. */
 static int fail(const char *msg) {
-    fprintf(stderr, "gptstep: %s\n", msg);
+    Err e;
+    err_set(&e, "%s", msg);
+    fprintf(stderr, "gptstep: %s\n", e.msg);
     return 1;
 }
 
 static int usage_error(const char *cmd, const char *msg) {
-    fprintf(stderr, "gptstep %s: %s (see 'gptstep %s --help')\n", cmd, msg, cmd);
+    Err e;
+    err_set(&e, "%s", msg);
+    fprintf(stderr, "gptstep %s: %s (see 'gptstep %s --help')\n", cmd, e.msg, cmd);
+    return 2;
+}
+
+int cli_bad_option(const char *cmd, int c, char **argv) {
+    const char *opt = optind > 0 ? argv[optind - 1] : "?";
+    char shown[64];
+    size_t k = 0; /* the option as typed, printable characters only */
+    for (const char *p = opt; *p && k + 1 < sizeof shown; p++) shown[k++] = (unsigned char)*p >= 0x20 && *p != 0x7f ? *p : '?';
+    shown[k] = 0;
+    if (c == ':') fprintf(stderr, "gptstep %s: %s needs a value (see 'gptstep %s --help')\n", cmd, shown, cmd);
+    else if (optopt && optopt != '?' && optopt < 128 && !strchr(shown, (char)optopt))
+        fprintf(stderr, "gptstep %s: unknown option '-%c' (see 'gptstep %s --help')\n", cmd, optopt, cmd);
+    else fprintf(stderr, "gptstep %s: unknown option '%s' (see 'gptstep %s --help')\n", cmd, shown, cmd);
     return 2;
 }
 
@@ -195,14 +213,14 @@ static int cmd_tokens(int argc, char **argv) {
                                    {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
     const char *model = NULL, *file = NULL;
     int ids_only = 0, special = 1, c;
-    while ((c = getopt_long(argc, argv, "+m:if:nh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+:m:if:nh", opts, NULL)) != -1) {
         switch (c) {
         case 'm': model = optarg; break;
         case 'i': ids_only = 1; break;
         case 'f': file = optarg; break;
         case 'n': special = 0; break;
         case 'h': fputs(TOKENS_HELP, stdout); return 0;
-        default: return usage_error("tokens", "unknown option");
+        default: return cli_bad_option("tokens", c, argv);
         }
     }
     if ((optind < argc) == (file != NULL)) return usage_error("tokens", "give either TEXT or --file PATH");
@@ -317,7 +335,7 @@ static int parse_gen_args(const char *cmd, int argc, char **argv, GenArgs *a, co
     a->sampler = sampler_default();
     int c, rc;
     long l;
-    while ((c = getopt_long(argc, argv, "+m:n:o:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+:m:n:o:h", opts, NULL)) != -1) {
         switch (c) {
         case 'm': a->model = optarg; break;
         case 'P': a->prompt = optarg; break;
@@ -349,7 +367,7 @@ static int parse_gen_args(const char *cmd, int argc, char **argv, GenArgs *a, co
         case 'g': case 't': case 'k': case 'p': case 's':
             if ((rc = sampler_option(cmd, c, optarg, &a->sampler))) return rc;
             break;
-        default: return usage_error(cmd, "unknown option");
+        default: return cli_bad_option(cmd, c, argv);
         }
     }
     if (optind < argc) return usage_error(cmd, "unexpected argument (quote the prompt and pass it with --prompt)");
@@ -518,7 +536,9 @@ static const char *DUMP_HELP =
     "(default: the last position), or writes it to OUT as a NumPy .npy file.\n";
 
 static void list_trace(const Trace *tr) {
-    printf("model %s: %d layers, %d heads, %d channels, vocabulary %d, context %d\n", tr->model, tr->cfg.n_layer,
+    Err name; /* the model's name as the trace holds it, control characters made visible */
+    err_set(&name, "%s", tr->model);
+    printf("model %s: %d layers, %d heads, %d channels, vocabulary %d, context %d\n", name.msg, tr->cfg.n_layer,
            tr->cfg.n_head, tr->cfg.n_embd, tr->cfg.n_vocab, tr->cfg.n_ctx);
     printf("recording: %s; %d positions; %d steps\n", trace_mode_name(tr->mode), tr->n_pos, tr->n_steps);
     if (tr->interventions[0]) printf("ablated: %s\n", tr->interventions);
@@ -550,14 +570,14 @@ static int cmd_dump(int argc, char **argv) {
     const char *npy = NULL;
     long pos = -1;
     int c;
-    while ((c = getopt_long(argc, argv, "p:o:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":p:o:h", opts, NULL)) != -1) {
         switch (c) {
         case 'p':
             if (parse_int(optarg, 0, 1 << 30, &pos)) return usage_error("dump", "--pos expects a position >= 0");
             break;
         case 'o': npy = optarg; break;
         case 'h': fputs(DUMP_HELP, stdout); return 0;
-        default: return usage_error("dump", "unknown option");
+        default: return cli_bad_option("dump", c, argv);
         }
     }
     if (optind >= argc || argc - optind > 2) return usage_error("dump", "expected FILE [NAME]");
@@ -730,7 +750,7 @@ static int cmd_heads(int argc, char **argv) {
     long repeat = 40;
     SamplerSettings seed = {.seed = 0}; /* --seed parsed as generate's */
     int c, rc;
-    while ((c = getopt_long(argc, argv, "m:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":m:h", opts, NULL)) != -1) {
         switch (c) {
         case 'm': model = optarg; break;
         case 'T': text = optarg; break;
@@ -742,7 +762,7 @@ static int cmd_heads(int argc, char **argv) {
             if ((rc = sampler_option("heads", c, optarg, &seed))) return rc;
             break;
         case 'h': fputs(HEADS_HELP, stdout); return 0;
-        default: return usage_error("heads", "unknown option");
+        default: return cli_bad_option("heads", c, argv);
         }
     }
     if (optind < argc) return usage_error("heads", "unexpected argument (pass text with --text)");
@@ -842,6 +862,7 @@ static int cmd_info(int argc, char **argv) {
 /* ---------------------------------------------------------------- dispatch */
 
 int cli_main(int argc, char **argv, const CliCommand *extra) {
+    opterr = 0; /* each command says what is wrong in one line of its own (cli_bad_option) */
     char *help_args[] = {NULL, "--help", NULL};
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
         if (argc >= 3 && strcmp(argv[1], "help") == 0) {

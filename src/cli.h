@@ -9,6 +9,11 @@ typedef struct {
     int (*run)(int argc, char **argv); /* argv[0] is the command's name; returns the exit status */
 } CliCommand;
 
+/* Every command's getopt_long() starts its option string with ':' (after a '+'), so that a missing value
+ * is told apart from an unknown option; on either, the command calls this: one line naming the option,
+ * exit status 2. (cli_main turns getopt's own messages off.) */
+int cli_bad_option(const char *cmd, int c, char **argv);
+
 /* Runs `gptstep ARGS`: extra is a {NULL}-terminated list of further commands (may be NULL). */
 int cli_main(int argc, char **argv, const CliCommand *extra);
 

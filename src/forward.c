@@ -158,6 +158,8 @@ static void apply_patch(const Gpt2State *s, PatchKind kind, int layer, float *x,
     }
 }
 
+_Static_assert(TRACE_INTERVENTIONS_MAX >= GPT2_MAX_ABLATIONS * 32 + 16, "a trace holds any list of interventions");
+
 int ablation_parse(const char *spec, const Gpt2Config *c, Ablation *out, Err *err) {
     if (!strcmp(spec, "pos")) {
         *out = (Ablation){ABL_POS, 0, 0};

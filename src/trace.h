@@ -26,6 +26,10 @@ typedef enum {
 #define TK_PER_LAYER (TK_LAST_LAYER - TK_FIRST_LAYER + 1)
 
 /* How the sampler chose a token (recorded per step). */
+/* Room for any list of interventions the forward pass takes (forward.h: at most 64 parts of at most 32
+ * characters each, and the mode): the list is never cut short, in memory or in a trace file. */
+#define TRACE_INTERVENTIONS_MAX (64 * 32 + 16)
+
 typedef struct {
     int greedy;        /* 1: argmax, the other fields are ignored */
     float temperature; /* > 0 */
@@ -73,7 +77,7 @@ typedef struct TraceChunk {
 typedef struct {
     Gpt2Config cfg;
     char model[256];
-    char interventions[512]; /* what the run switched off ("3.1, 3.mlp (zero)"; "" = nothing) */
+    char interventions[TRACE_INTERVENTIONS_MAX]; /* what the run switched off ("3.1, 3.mlp (zero)"; "" = nothing) */
     TraceChunk *chunk; /* the newest chunk */
     int spilled;       /* 1: new chunks live in the (unlinked) file spill_fd, mapped (trace_spill) */
     int spill_fd;

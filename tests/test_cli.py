@@ -6,6 +6,7 @@ offline parts (arguments, the hash check on a local file, the no-network message
     tests/test_cli.py GPTSTEP OUTDIR      (OUTDIR holds the tiny models test_forward.py wrote)
 """
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -83,6 +84,42 @@ def main():
                          ("1.2x", "expected L.H")):
         rc, _, e = run([gs, "generate", "--model", tiny, "--prompt", "Hello", "-n", "1", "--ablate", spec])
         one_line_error(rc, e, needle, f"--ablate {spec}")
+    # an option without its value: one line naming it (getopt's own message and an "unknown option" that
+    # named nothing made two)
+    for cmd in ("generate", "trace", "render", "view", "lesson", "patch"):
+        rc, _, e = run([gs, cmd, "--model"])
+        one_line_error(rc, e, "--model needs a value", f"{cmd} --model without its value")
+    rc, _, e = run([gs, "render", "--frobnicate"])
+    one_line_error(rc, e, "unknown option '--frobnicate'", "an unknown option is named")
+    # a token with a newline and a terminal escape: echoed visibly, on one line
+    rc, _, e = run([gs, "attribute", "--model", tiny, "--prompt", "Hello", "--token", "a\nb\x1b[31m"])
+    one_line_error(rc, e, "a\\nb\\x1b[31m", "attribute --token with control characters")
+    # 64 ablations of neurons with the mean mode: the saved trace keeps the whole list and the mode
+    specs = []
+    for i in range(64):
+        specs += ["--ablate", "1.mlp.%d" % (i * 3)]
+    path = os.path.join(out, "many-ablations.trace")
+    rc, _, e = run([gs, "trace", "--model", tiny, "--prompt", "Hello", "-n", "1", "--ablate-mode", "mean", "-o", path] + specs)
+    rc2, o, _ = run([gs, "dump", path])
+    check(rc == 0 and rc2 == 0 and ("1.mlp.%d (mean)" % (63 * 3)) in o, "64 ablations survive in a trace with their mode")
+    # render as generate: a part named twice is off once (render toggled it back on), a 65th is refused
+    state = os.path.join(out, "twice.json")
+    rc, _, e = run([gs, "render", "--model", tiny, "--prompt", "Hello", "--ablate", "1.1", "--ablate", "1.1", "--view", "all",
+                    "-o", os.path.join(out, "twice.png"), "--state", state])
+    check(rc == 0 and json.load(open(state))["ablated"] == "1.1 (zero)", "render --ablate given twice keeps the part off")
+    rc, _, e = run([gs, "render", "--model", tiny, "--prompt", "Hello", "--view", "all", "-o", os.path.join(out, "x.png")] + specs + ["--ablate", "0.1"])
+    one_line_error(rc, e, "at most 64 ablations", "render refuses a 65th --ablate as generate does")
+    # a model folder whose name is not UTF-8: drawn with U+FFFD, and the rest of the frame is drawn too
+    bad_dir = os.path.join(out.encode(), b"bad\xffname")
+    if os.path.isdir(bad_dir):
+        shutil.rmtree(bad_dir)
+    os.makedirs(bad_dir)
+    for f in ("model.safetensors", "config.json"):
+        shutil.copy(os.path.join(tiny, f).encode(), os.path.join(bad_dir, f.encode()))
+    pdf = os.path.join(out, "bad-name.pdf")
+    rc, _, e = run([gs.encode(), b"render", b"--model", bad_dir, b"--prompt", b"Hello", b"--view", b"all", b"-o", pdf.encode()])
+    text = subprocess.run(["pdftotext", "-raw", pdf, "-"], capture_output=True, text=True).stdout if rc == 0 else ""
+    check("bad\ufffdname" in text and "Next token" in text, "a folder name that is not UTF-8 is drawn with U+FFFD, and so is the rest")
     rc, _, e = run([gs, "generate", "--model", tiny, "--prompt", "Hello", "-n", "150"])
     check(rc != 0 and "context is full" in e, "generation past the context stops with a message")
     rc, _, e = run([gs.encode(), b"generate", b"--model", tiny.encode(), b"--prompt", b"bad \xff", b"-n", b"1"])

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "cli.h"
 
 typedef struct {
     App *app;
@@ -276,7 +277,7 @@ int viz_view_main(int argc, char **argv) {
     long n = 0;
     Err err;
     char line[64];
-    while ((c = getopt_long(argc, argv, "+m:n:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+:m:n:h", opts, NULL)) != -1) {
         switch (c) {
         case 'm': snprintf(v->run.model_arg, sizeof v->run.model_arg, "%s", optarg); break;
         case 'P': free(v->run.prompt); v->run.prompt = xstrdup(optarg); break;
@@ -288,8 +289,12 @@ int viz_view_main(int argc, char **argv) {
         case 'f': v->view.fullscreen = 1; break;
         case 'l': v->view.presenter = 1; break;
         case 'c': v->view.colorblind = 1; break;
-        case 'A':
-            if (n_ablate < 64) ablate[n_ablate++] = optarg;
+        case 'A': /* as generate: at most 64, each switched on once however often it is named */
+            if (n_ablate == 64) {
+                fprintf(stderr, "gptstep view: --ablate: at most 64 ablations\n");
+                return 2;
+            }
+            ablate[n_ablate++] = optarg;
             break;
         case 'M':
             if (strcmp(optarg, "zero") && strcmp(optarg, "mean"))
@@ -303,7 +308,7 @@ int viz_view_main(int argc, char **argv) {
             break;
         }
         case 'h': fputs(VIEW_HELP, stdout); viz_free(v); free(v); return 0;
-        default: rc = 2; fprintf(stderr, "gptstep view: unknown option (see 'gptstep view --help')\n"); break;
+        default: rc = cli_bad_option("view", c, argv); break;
         }
         if (rc) break;
     }
@@ -327,6 +332,7 @@ int viz_view_main(int argc, char **argv) {
             snprintf(line, sizeof line, "ablate-mode %.20s", ablate_mode ? ablate_mode : "zero");
             if (viz_command(v, line, &err)) viz_message(v, 1, "%s", err.msg);
             for (int i = 0; i < n_ablate; i++) {
+                if (viz_ablation_named_before(v, ablate, i)) continue; /* ablate toggles: once each */
                 snprintf(line, sizeof line, "ablate %.50s", ablate[i]);
                 if (viz_command(v, line, &err)) viz_message(v, 1, "%s", err.msg);
             }

@@ -141,7 +141,30 @@ static double runs(Gfx *g, const char *s, double x, double y, int draw) {
     return w;
 }
 
+/* Text that is not UTF-8 (a folder's name, a lesson's line) would put cairo into its error state, and
+ * nothing after it in the frame would be drawn: each bad byte is drawn as U+FFFD instead. NULL when s is
+ * fine; else a malloc'd copy. */
+static char *repaired(const char *s) {
+    size_t n = strlen(s);
+    if (utf8_valid(s, n, NULL)) return NULL;
+    char *o = xmalloc(3 * n + 1);
+    size_t k = 0;
+    for (size_t i = 0; i < n;) {
+        int l = utf8_seq_len((const unsigned char *)s + i, n - i);
+        if (l <= 0) memcpy(o + k, "\xEF\xBF\xBD", 3), k += 3, i++;
+        else memcpy(o + k, s + i, (size_t)l), k += (size_t)l, i += (size_t)l;
+    }
+    o[k] = 0;
+    return o;
+}
+
 double gfx_text_w(Gfx *g, const char *s) {
+    char *fixed = repaired(s);
+    if (fixed) {
+        double w = gfx_text_w(g, fixed);
+        free(fixed);
+        return w;
+    }
     if (has_wide(s)) return runs(g, s, 0, 0, 0);
     cairo_text_extents_t e;
     cairo_text_extents(g->cr, s, &e);
@@ -161,6 +184,12 @@ double gfx_ascent(Gfx *g) {
 }
 
 double gfx_text(Gfx *g, double x, double y, const char *s, double align) {
+    char *fixed = repaired(s);
+    if (fixed) {
+        double w = gfx_text(g, x, y, fixed, align);
+        free(fixed);
+        return w;
+    }
     double w = gfx_text_w(g, s);
     if (has_wide(s)) return runs(g, s, x - w * align, y, 1);
     cairo_move_to(g->cr, x - w * align, y);

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "app.h"
+#include "cli.h"
 #include "vizint.h"
 
 static int lesson_err(Err *err, const char *path, int line, int col, const char *fmt, const char *a, const char *b) {
@@ -890,7 +891,7 @@ int viz_lesson_main(int argc, char **argv) {
     const char *pdf = NULL, *png = NULL, *model = NULL, *paper = "a4", *html = NULL;
     int portrait = 0;
     int check = 0, c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case 'p': pdf = optarg; break;
         case 'd': png = optarg; break;
@@ -902,7 +903,7 @@ int viz_lesson_main(int argc, char **argv) {
         case 's': pdf = optarg, paper = NULL; break;
         case 'H': html = optarg; break;
         case 'h': fputs(LESSON_HELP, stdout); return 0;
-        default: fprintf(stderr, "gptstep lesson: unknown option (see 'gptstep lesson --help')\n"); return 2;
+        default: return cli_bad_option("lesson", c, argv);
         }
     }
     if (optind + 1 != argc) {

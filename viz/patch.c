@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "cli.h"
 #include "gfx.h"
 #include "patching.h"
 #include "vizint.h"
@@ -72,7 +73,7 @@ int viz_patch_main(int argc, char **argv) {
     long target_id = -1;
     PatchKind what = PATCH_RESID;
     int c;
-    while ((c = getopt_long(argc, argv, "m:o:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":m:o:h", opts, NULL)) != -1) {
         switch (c) {
         case 'm': model = optarg; break;
         case 'c': clean = optarg; break;
@@ -99,7 +100,7 @@ int viz_patch_main(int argc, char **argv) {
             }
             break;
         case 'h': fputs(PATCH_HELP, stdout); return 0;
-        default: fprintf(stderr, "gptstep patch: unknown option (see 'gptstep patch --help')\n"); return 2;
+        default: return cli_bad_option("patch", c, argv);
         }
     }
     if (!clean || !corrupt || !target || optind < argc) {

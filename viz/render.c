@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "cli.h"
 #include "viz.h"
 
 static const char *RENDER_HELP =
@@ -76,7 +77,7 @@ int viz_render_main(int argc, char **argv) {
     int n_ablate = 0;
     const char *sampler[5][2] = {{0}};
     int ns = 0, uncond = 0, large = 0, cb = 0, n = 0, c;
-    while ((c = getopt_long(argc, argv, "+m:n:o:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+:m:n:o:h", opts, NULL)) != -1) {
         switch (c) {
         case 'm': model = optarg; break;
         case 'P': prompt = optarg; break;
@@ -89,14 +90,22 @@ int viz_render_main(int argc, char **argv) {
         case 'S': stage = optarg; break;
         case 'Z': zoom = optarg; break;
         case 'K': key = optarg; break;
-        case 'A':
-            if (n_ablate < 64) ablate[n_ablate++] = optarg;
+        case 'A': /* as generate: at most 64, each switched on once however often it is named */
+            if (n_ablate == 64) {
+                fprintf(stderr, "gptstep render: --ablate: at most 64 ablations\n");
+                return 2;
+            }
+            ablate[n_ablate++] = optarg;
             break;
         case 'M': ablate_mode = optarg; break;
         case 'R': show_run = optarg; break;
         case 'C': compare = optarg; break;
         case 'X':
-            if (n_commands < 32) commands[n_commands++] = optarg;
+            if (n_commands == 32) {
+                fprintf(stderr, "gptstep render: --command: at most 32 commands\n");
+                return 2;
+            }
+            commands[n_commands++] = optarg;
             break;
         case 'z': size = optarg; break;
         case 'U': link = optarg; break;
@@ -116,7 +125,7 @@ int viz_render_main(int argc, char **argv) {
         case 'p': sampler[ns][0] = "top-p", sampler[ns++][1] = optarg; break;
         case 's': sampler[ns][0] = "seed", sampler[ns++][1] = optarg; break;
         case 'h': fputs(RENDER_HELP, stdout); return 0;
-        default: fprintf(stderr, "gptstep render: unknown option (see 'gptstep render --help')\n"); return 2;
+        default: return cli_bad_option("render", c, argv);
         }
         if (ns >= 5) ns = 4;
     }
@@ -157,7 +166,8 @@ int viz_render_main(int argc, char **argv) {
     char num[32];
     snprintf(num, sizeof num, "%d", n);
     if (rc == 0 && ablate_mode) rc = apply(v, "ablate-mode", ablate_mode);
-    for (int i = 0; i < n_ablate && rc == 0; i++) rc = apply(v, "ablate", ablate[i]);
+    for (int i = 0; i < n_ablate && rc == 0; i++)
+        if (!viz_ablation_named_before(v, ablate, i)) rc = apply(v, "ablate", ablate[i]); /* ablate toggles: once each */
     if (rc == 0 && compare) rc = apply(v, "compare", compare);
     if (rc == 0 && show_run) rc = apply(v, "show-run", show_run);
     if (rc == 0 && n > 0) rc = apply(v, "generate", num);

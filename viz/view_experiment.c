@@ -186,7 +186,7 @@ static void draw_attribution(VizState *v, Gfx *g, Rect r) {
              a->logit, a->embed, heads, biases, mlps, a->final_bias);
     gfx_text_fit(g, r.x + pad, fy, line, r.w - 2 * pad, 0);
     gfx_color(g, GFX_MUTED);
-    snprintf(line, sizeof line, "(each rounded to 0.001; parts through the final LayerNorm with its scale frozen, their exact sum %.3f; colour scale \xC2\xB1%.2f%s%s)",
+    snprintf(line, sizeof line, "(each rounded to 0.001; parts through the final LayerNorm with its scale frozen, their exact sum %.3f; colour scale \xC2\xB1%.2f%s%.300s)",
              a->sum, scale, v->run.gen.trace.interventions[0] ? "; ablated: " : "", v->run.gen.trace.interventions);
     gfx_text_fit(g, r.x + pad, fy + lh * 1.1, line, r.w - 2 * pad, 0);
 }

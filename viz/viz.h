@@ -275,6 +275,10 @@ void viz_link_make(const VizState *v, char *buf, size_t cap);
  * the top 10 candidates with their probabilities, the sampler, what is switched off, the lesson step. */
 char *viz_state_json(VizState *v);
 
+/* Whether specs[i] names a part that one of specs[0..i-1] named already (in any spelling), for the loaded
+ * model: --ablate means "switched off" however often it is given, as in gptstep generate. */
+int viz_ablation_named_before(const VizState *v, const char *const *specs, int i);
+
 /* Sets the UI message (an error or a notice). */
 void viz_message(VizState *v, int is_error, const char *fmt, ...) GS_PRINTF(3, 4);
 
