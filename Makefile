@@ -6,7 +6,8 @@ PKGS    := libpcre2-8 libcjson
 VIZ_PKGS := sdl2 cairo
 OPT     ?= -O2
 CFLAGS  ?= -g
-CFLAGS  += $(OPT) -std=c11 -Wall -Wextra -pedantic -fopenmp -MMD -MP -Isrc
+OPENMP  ?= -fopenmp
+CFLAGS  += $(OPT) -std=c11 -Wall -Wextra -pedantic $(OPENMP) -MMD -MP -Isrc
 ifneq ($(CI),)
 CFLAGS  += -Werror
 endif
@@ -14,7 +15,7 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 VIZ_CFLAGS = $(shell pkg-config --cflags $(VIZ_PKGS) 2>/dev/null)
 VIZ_LIBS   = $(shell pkg-config --libs $(VIZ_PKGS) 2>/dev/null)
-LDLIBS  += $(PKG_LIBS) -lm -fopenmp
+LDLIBS  += $(PKG_LIBS) -lm $(OPENMP)
 
 BUILD   ?= build
 CORE_SRC := $(wildcard src/*.c)
@@ -27,7 +28,7 @@ VIZLIB  := $(BUILD)/libgptstep-viz.a
 TESTS   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c tests/viz_*.c))
 PY      := /usr/bin/python3
 
-.PHONY: all deps deps-test run test unit bench asan valgrind goldens docs fuzz fuzz-replay web clean gpt2 gpt2-medium gpt2-large gpt2-xl distilgpt2 fmt
+.PHONY: all deps deps-test run test unit bench asan tsan valgrind goldens docs fuzz fuzz-replay web clean gpt2 gpt2-medium gpt2-large gpt2-xl distilgpt2 fmt
 
 all: gptstep
 
@@ -85,6 +86,15 @@ asan: deps-test
 	@$(MAKE) --no-print-directory $(FUZZERS) web
 	@GPTSTEP_WEB_PAGE=$(WEB)/gptstep.html GPTSTEP=build-asan/gptstep GPTSTEP_TEST_BUILD=build-asan ASAN_OPTIONS=detect_leaks=1 \
 	    LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 SHOT_DELAY=2 sh tests/run.sh
+
+# The window under ThreadSanitizer (tests/tsan.sh): the viewer and a lesson driven with keys faster than
+# their jobs run, under Xvfb; any report fails. Built without OpenMP, whose runtime TSan cannot see into.
+TSAN := -O1 -g -fsanitize=thread -fno-omit-frame-pointer -Wno-unknown-pragmas
+tsan: deps-test
+	@$(MAKE) --no-print-directory BUILD=build-tsan OPT="$(TSAN)" OPENMP= build-tsan/gptstep
+	@$(MAKE) --no-print-directory gptstep
+	@/usr/bin/python3 tests/test_forward.py ./gptstep tests/out --quick > /dev/null
+	@sh tests/tsan.sh build-tsan/gptstep tests/out
 
 # The C test programs and a few ./gptstep runs under valgrind's memcheck.
 valgrind:
@@ -181,6 +191,6 @@ fmt:
 	clang-format -i src/*.c src/*.h tests/*.c
 
 clean:
-	rm -rf build build-asan build-fuzz gptstep
+	rm -rf build build-asan build-tsan build-fuzz gptstep
 
 -include $(CORE_OBJ:.o=.d) $(VIZ_OBJ:.o=.d) $(BUILD)/viz/main.d $(FUZZ_OBJ:.o=.d) $(WEB_OBJ:.o=.d)

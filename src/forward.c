@@ -444,25 +444,6 @@ int gpt2_collect_means(Gpt2State *s, const int *tokens, int T, Err *err) {
     return 0;
 }
 
-void gpt2_logit_lens(const Gpt2Model *m, const float *resid, int k, int *ids, float *probs, float *work) {
-    const Gpt2Config *c = &m->cfg;
-    float *ln = alloc_floats((size_t)c->n_embd);
-    layernorm_forward(ln, resid, m->w.ln_f_w, m->w.ln_f_b, 1, c->n_embd, c->ln_eps);
-    matmul_nt_fast(work, ln, gpt2_output_matrix(m), 1, c->n_embd, c->n_vocab);
-    softmax_forward(work, work, c->n_vocab);
-    for (int i = 0; i < k; i++) { /* k is small: repeated argmax */
-        int best = -1;
-        for (int v = 0; v < c->n_vocab; v++) {
-            int taken = 0;
-            for (int j = 0; j < i; j++) taken |= ids[j] == v;
-            if (!taken && (best < 0 || work[v] > work[best])) best = v;
-        }
-        ids[i] = best;
-        probs[i] = work[best];
-    }
-    free(ln);
-}
-
 void gpt2_logit_lens_batch(const Gpt2Model *m, const float *resid, int n, int *ids, float *probs) {
     const Gpt2Config *c = &m->cfg;
     int C = c->n_embd, V = c->n_vocab;

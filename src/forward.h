@@ -108,12 +108,10 @@ int gpt2_means_cover(const Gpt2State *s, const int *tokens, int T);
  * Does nothing when the means were already taken over the same tokens. */
 int gpt2_collect_means(Gpt2State *s, const int *tokens, int T, Err *err);
 
-/* Logit lens: what the model would predict if it stopped after some layer. Applies ln_f and the
- * output layer to a residual-stream vector (C) and writes the k most likely tokens and their
- * probabilities. work must hold V floats. */
-void gpt2_logit_lens(const Gpt2Model *m, const float *resid, int k, int *ids, float *probs, float *work);
-/* The top token (and its probability) of the logit lens for n residual vectors resid (n, C) at once,
- * reading the output matrix once for all of them (the viewer's lens over every layer). */
+/* Logit lens: what the model would predict if it stopped after some layer (ln_f and the output layer
+ * applied to a residual-stream vector). The top token (and its probability) for n residual vectors
+ * resid (n, C) at once, reading the output matrix once for all of them (the viewer's lens over every
+ * layer). */
 void gpt2_logit_lens_batch(const Gpt2Model *m, const float *resid, int n, int *ids, float *probs);
 
 #endif

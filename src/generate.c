@@ -213,7 +213,6 @@ void gen_truncate(Gen *g, int n_pos) {
     }
 }
 
-int gen_n_positions(const Gen *g) { return g->trace.n_pos; }
 
 void gen_set_interventions(Gen *g, const Interventions *iv) {
     g->state.iv = *iv;

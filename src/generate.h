@@ -67,7 +67,5 @@ int gen_advance(Gen *g, Err *err);
 /* Goes back to the state after position n_pos - 1 was run (drops later positions and steps). */
 void gen_truncate(Gen *g, int n_pos);
 
-/* Tokens of the context: the inputs of every position, then the last chosen token if not yet run. */
-int gen_n_positions(const Gen *g);
 
 #endif

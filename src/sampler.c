@@ -28,11 +28,6 @@ SamplerSettings sampler_default(void) {
     return s;
 }
 
-SamplerSettings sampler_greedy(void) {
-    SamplerSettings s = sampler_default();
-    s.greedy = 1;
-    return s;
-}
 
 int argmax(const float *x, int n) {
     int best = 0;

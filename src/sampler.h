@@ -21,7 +21,6 @@ float rng_uniform(Rng *r); /* [0, 1) */
 #define SAMPLER_TOP_P_MIN 0.000001
 
 SamplerSettings sampler_default(void); /* temperature 1, top-k 40, top-p 1, seed 0 */
-SamplerSettings sampler_greedy(void);
 
 /* The distribution the sampler draws from (V): softmax(logits / temperature), then only the top_k most
  * likely and the smallest set reaching top_p mass are kept (renormalised); cut tokens get 0. Greedy gives

@@ -71,6 +71,21 @@ int main(void) {
     CHECK(strlen(t) == 20001 && t[20000] == 'Z', "a 20,000-character text is kept whole (%zu bytes)", strlen(t));
     free(t);
     free(big);
+    /* an empty text, with and without a selection: its parts are empty strings and there is nothing to
+     * copy (the viewer's fuzzer found pointer arithmetic on the empty text's NULL array here; make asan
+     * checks it) */
+    editor_set(e, "", 1);
+    char *b4, *sl, *af;
+    int cur, len;
+    editor_parts(e, &b4, &sl, &af, &cur, &len);
+    CHECK(!b4[0] && !sl[0] && !af[0] && cur == 0 && len == 0, "an empty text has empty parts");
+    free(b4), free(sl), free(af);
+    CHECK(editor_selection(e, 0) == NULL && editor_selection(e, 1) == NULL, "and nothing to copy or cut");
+    editor_key(e, EK_SELECT_ALL, 0);
+    editor_key(e, EK_BACKSPACE, 0);
+    editor_parts(e, &b4, &sl, &af, &cur, &len);
+    CHECK(len == 0 && !b4[0], "select all and delete on an empty text");
+    free(b4), free(sl), free(af);
     editor_free(e);
     return check_report("editor");
 }

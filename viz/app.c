@@ -85,7 +85,8 @@ static void start_job(App *a, JobKind kind, const char *cmd, const char *what) {
 }
 
 static void prepare_if_needed(App *a) {
-    if (viz_needs_prepare(a->v) && !a->v->ui.busy) start_job(a, JOB_PREPARE, NULL, "computing\xE2\x80\xA6");
+    /* busy first: while a job runs, the run (and what viz_needs_prepare reads) is the job's */
+    if (!a->v->ui.busy && viz_needs_prepare(a->v)) start_job(a, JOB_PREPARE, NULL, "computing\xE2\x80\xA6");
 }
 
 void app_set_hooks(App *a, AppHooks hooks) { a->hooks = hooks; }

@@ -242,11 +242,16 @@ void editor_insert(Editor *e, const char *utf8) {
 
 char *editor_text(const Editor *e) { return encode(e->s.c, e->s.len); }
 
+/* The code points from i on (an empty string has no array at all: no pointer arithmetic on NULL). */
+static const int *from(const Editor *e, int i) { return e->s.c ? e->s.c + i : e->s.c; }
+
+static int clamp_index(const Editor *e, int i) { return i < 0 ? 0 : i > e->s.len ? e->s.len : i; }
+
 char *editor_selection(const Editor *e, int cut) {
-    int a = e->st.select_start, b = e->st.select_end;
+    int a = clamp_index(e, e->st.select_start), b = clamp_index(e, e->st.select_end);
     if (a == b) return NULL;
     if (a > b) { int t = a; a = b; b = t; }
-    char *s = encode(e->s.c + a, b - a);
+    char *s = encode(from(e, a), b - a);
     if (cut) {
         Editor *m = (Editor *)e;
         before_edit(m, 0);
@@ -256,14 +261,13 @@ char *editor_selection(const Editor *e, int cut) {
 }
 
 void editor_parts(const Editor *e, char **before, char **sel, char **after, int *cursor, int *len) {
-    int a = e->st.select_start, b = e->st.select_end;
+    int a = clamp_index(e, e->st.select_start), b = clamp_index(e, e->st.select_end);
     if (a > b) { int t = a; a = b; b = t; }
-    if (a == b) a = b = e->st.cursor;
-    *before = encode(e->s.c, a);
-    *sel = encode(e->s.c + a, b - a);
-    *after = encode(e->s.c + b, e->s.len - b);
+    if (a == b) a = b = clamp_index(e, e->st.cursor);
+    *before = encode(from(e, 0), a);
+    *sel = encode(from(e, a), b - a);
+    *after = encode(from(e, b), e->s.len - b);
     *cursor = e->st.cursor;
     *len = e->s.len;
 }
 
-void editor_click(Editor *e, double col) { stb_textedit_click(&e->s, &e->st, (float)col, 0.5f); }

@@ -27,7 +27,5 @@ char *editor_selection(const Editor *e, int cut);
 /* The text split for drawing: before the selection, the selection, after it (malloc'd UTF-8 each),
  * and the cursor's character index and the text's length in characters. */
 void editor_parts(const Editor *e, char **before, char **sel, char **after, int *cursor, int *len);
-/* Places the cursor at character column `col` (a click; the window's font is monospaced). */
-void editor_click(Editor *e, double col);
 
 #endif

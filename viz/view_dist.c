@@ -57,7 +57,8 @@ void view_distribution(VizState *v, Gfx *g, Rect r) {
     /* what fits below the bars: the chosen line, two summary lines, and the curve if room is left */
     double room = r.y + r.h - y - pad;
     int summary = 3, nb = v->view.bars;
-    int fit = (int)((room - (summary + 1) * row) / row);
+    double rows_fit = row > 0 ? (room - (summary + 1) * row) / row : 0; /* a tiny or degenerate panel: none */
+    int fit = rows_fit > 1e6 ? 1000000 : rows_fit < 0 || rows_fit != rows_fit ? 0 : (int)rows_fit;
     if (fit < nb) nb = fit;
     if (nb < 0) nb = 0;
     /* with parts of the model switched off: the clean model's probabilities beside the ablated ones */
