@@ -66,11 +66,28 @@ static void ensure_scratch(Gpt2State *s, int T, int K) {
     s->cap_logits = 0;
 }
 
-static void matmul(const Gpt2State *s, float *out, const float *x, const float *W, const float *b, int T, int IC,
-                   int OC) {
-    if (s->use_reference) matmul_forward(out, x, W, b, T, IC, OC);
-    else matmul_fast(out, x, W, b, T, IC, OC);
+/* The kernel set, chosen in one place: the plain reference kernels of ops.c (use_reference, for tests)
+ * or the fast ones of ops_fast.c, which the tests hold to them. */
+typedef struct {
+    void (*matmul)(float *out, const float *x, const float *W, const float *bias, int T, int IC, int OC);
+    void (*matmul_nt)(float *out, const float *x, const float *W, int T, int C, int V);
+    void (*gelu)(float *out, const float *x, size_t n);
+    void (*attention)(float *out, float *const *scores, float *const *masked, float *const *weights, const float *q,
+                      size_t q_stride, const float *keys, const float *values, size_t kv_stride, int T, int n_past, int NH,
+                      int HS, int all_scores);
+} Kernels;
+
+static void attention_reference(float *out, float *const *scores, float *const *masked, float *const *weights, const float *q,
+                                size_t q_stride, const float *keys, const float *values, size_t kv_stride, int T, int n_past,
+                                int NH, int HS, int all_scores) {
+    (void)all_scores; /* the reference computes every score */
+    attention_forward(out, scores, masked, weights, q, q_stride, keys, values, kv_stride, T, n_past, NH, HS);
 }
+
+static const Kernels REFERENCE_KERNELS = {matmul_forward, matmul_nt_forward, gelu_forward, attention_reference};
+static const Kernels FAST_KERNELS = {matmul_fast, matmul_nt_fast, gelu_fast, attention_forward_fast};
+
+static const Kernels *kernels(const Gpt2State *s) { return s->use_reference ? &REFERENCE_KERNELS : &FAST_KERNELS; }
 
 /* Copies rows of a (T, n) block into the trace, one row per position. */
 static void record_rows(Trace *tr, TracePos *const *tp, int T, int id, const float *src, size_t n, size_t stride) {
@@ -87,8 +104,7 @@ static void head_logits_probs(const void *ctx, const float *ln_f, int n, float *
     const Gpt2State *s = ctx; /* reference mode computes them with the reference kernels, like the pass */
     const Gpt2Model *m = s->m;
     const int C = m->cfg.n_embd, V = m->cfg.n_vocab;
-    if (s->use_reference) matmul_nt_forward(logits, ln_f, gpt2_output_matrix(m), n, C, V);
-    else matmul_nt_fast(logits, ln_f, gpt2_output_matrix(m), n, C, V);
+    kernels(s)->matmul_nt(logits, ln_f, gpt2_output_matrix(m), n, C, V);
 #pragma omp parallel for schedule(static) if (n > 1)
     for (int r = 0; r < n; r++) softmax_forward(probs + (size_t)r * V, logits + (size_t)r * V, V);
 }
@@ -225,8 +241,7 @@ void interventions_text(const Interventions *iv, char *buf, size_t cap) {
 static void attention(Gpt2State *s, int layer, int T, float *const *const rec[3]) {
     const Gpt2Config *c = &s->m->cfg;
     const int C = c->n_embd, NH = c->n_head, HS = C / NH, K = s->n_past + T;
-    const float *keys = s->k_cache + (size_t)layer * c->n_ctx * C;
-    const float *vals = s->v_cache + (size_t)layer * c->n_ctx * C;
+    const float *keys = gpt2_kv_row(s, 0, layer, 0), *vals = gpt2_kv_row(s, 1, layer, 0);
     float **rows = xmalloc(sizeof(float *) * 3 * (size_t)NH * T);
     float *scratch[3] = {s->scores, s->masked, s->att};
     for (int k = 0; k < 3; k++)
@@ -234,9 +249,8 @@ static void attention(Gpt2State *s, int layer, int T, float *const *const rec[3]
             for (int t = 0; t < T; t++)
                 rows[(size_t)k * NH * T + h * T + t] = rec[k] ? rec[k][t] + (size_t)h * K : scratch[k] + ((size_t)h * T + t) * K;
     float **sc = rows, **mk = rows + (size_t)NH * T, **wt = rows + 2 * (size_t)NH * T;
-    if (s->use_reference) attention_forward(s->heads, sc, mk, wt, s->qkv, 3 * (size_t)C, keys, vals, (size_t)C, T, s->n_past, NH, HS);
-    else /* raw scores of future keys only when the trace records them */
-        attention_forward_fast(s->heads, sc, mk, wt, s->qkv, 3 * (size_t)C, keys, vals, (size_t)C, T, s->n_past, NH, HS, rec[0] != NULL);
+    /* raw scores of future keys only when the trace records them */
+    kernels(s)->attention(s->heads, sc, mk, wt, s->qkv, 3 * (size_t)C, keys, vals, (size_t)C, T, s->n_past, NH, HS, rec[0] != NULL);
     free(rows);
 }
 
@@ -250,62 +264,92 @@ static float **slots_of(Trace *rec, TracePos *const *tp, int T, int id, float **
 
 /* One decoder block, layer l, for the T positions of this call: s->x (T, C) in and out. tp holds their
  * trace positions and rec the trace when recording (NULL otherwise); att_slots has room for 3T rows. */
-static void block(Gpt2State *s, int l, int T, Trace *tr, Trace *rec, TracePos *const *tp, float **att_slots) {
-    const Gpt2Model *m = s->m;
-    const Gpt2Config *c = &m->cfg;
-    const int C = c->n_embd, FF = c->n_inner;
-    const Gpt2Layer *w = &m->w.h[l];
-#define ID(kind) trace_id(tr, kind, l)
-    /* 2. ln_1, then q, k, v for every head in one matmul: (T, C) @ (C, 3C). */
-    layernorm_forward(s->ln, s->x, w->ln_1_w, w->ln_1_b, T, C, c->ln_eps);
-    record_rows(rec, tp, T, ID(TK_LN_1), s->ln, (size_t)C, (size_t)C);
-    matmul(s, s->qkv, s->ln, w->attn_w, w->attn_b, T, C, 3 * C);
-    record_rows(rec, tp, T, ID(TK_Q), s->qkv, (size_t)C, 3 * (size_t)C);
-    record_rows(rec, tp, T, ID(TK_K), s->qkv + C, (size_t)C, 3 * (size_t)C);
-    record_rows(rec, tp, T, ID(TK_V), s->qkv + 2 * C, (size_t)C, 3 * (size_t)C);
+/* ---- recording and intervention sites ---- */
 
-    /* 3. Append this block's keys and values to the cache, then attend over all K positions. */
-    for (int t = 0; t < T; t++) {
-        size_t at = ((size_t)l * c->n_ctx + s->n_past + t) * C;
-        memcpy(s->k_cache + at, s->qkv + (size_t)t * 3 * C + C, (size_t)C * sizeof(float));
-        memcpy(s->v_cache + at, s->qkv + (size_t)t * 3 * C + 2 * C, (size_t)C * sizeof(float));
+/* Where the forward pass records a tensor, each of them in one place: what can be switched off there
+ * (and the span of one part: a head's HS columns, a neuron's one, a whole sublayer's row), and what can
+ * be patched in. In this order: the clean pass's sums for the means, the ablation, the patch, the
+ * recording. */
+typedef struct {
+    int ablation;    /* AblationKind, or -1: nothing is switched off here */
+    int span;        /* 0: one head's width (C / NH); -1: the whole row; else columns per part */
+    PatchKind patch;
+} SiteRule;
+
+static SiteRule site_rule(TensorKind k) {
+    switch (k) {
+    case TK_HEADS: return (SiteRule){ABL_HEAD, 0, PATCH_HEAD};
+    case TK_ATTN_PROJ: return (SiteRule){ABL_ATTN, -1, PATCH_NONE};
+    case TK_GELU: return (SiteRule){ABL_NEURON, 1, PATCH_NONE};
+    case TK_MLP_PROJ: return (SiteRule){ABL_MLP, -1, PATCH_MLP};
+    case TK_RESID_OUT: return (SiteRule){-1, 0, PATCH_RESID};
+    default: return (SiteRule){-1, 0, PATCH_NONE};
     }
-    float *const *const rows[3] = {slots_of(rec, tp, T, ID(TK_SCORES), att_slots),
-                                   slots_of(rec, tp, T, ID(TK_MASKED), att_slots + T),
-                                   slots_of(rec, tp, T, ID(TK_WEIGHTS), att_slots + 2 * T)};
-    attention(s, l, T, rows);
-    collect(s, ABL_HEAD, l, s->heads, T, C);
-    ablate_columns(s, ABL_HEAD, l, s->heads, T, C, c->n_embd / c->n_head);
-    apply_patch(s, PATCH_HEAD, l, s->heads, T, C, c->n_embd / c->n_head);
-    record_rows(rec, tp, T, ID(TK_HEADS), s->heads, (size_t)C, (size_t)C);
+}
 
-    /* 4. Output projection and the first residual: x = x + c_proj(heads). */
-    matmul(s, s->proj, s->heads, w->attn_proj_w, w->attn_proj_b, T, C, C);
-    collect(s, ABL_ATTN, l, s->proj, T, C);
-    ablate_columns(s, ABL_ATTN, l, s->proj, T, C, C);
-    record_rows(rec, tp, T, ID(TK_ATTN_PROJ), s->proj, (size_t)C, (size_t)C);
-    residual_forward(s->x, s->x, s->proj, (size_t)T * C);
-    record_rows(rec, tp, T, ID(TK_RESID_MID), s->x, (size_t)C, (size_t)C);
+/* One block's pass: the state, the layer, the T positions being run and where they are recorded. */
+typedef struct {
+    Gpt2State *s;
+    int l, T;
+    Trace *tr, *rec;
+    TracePos *const *tp;
+} Site;
 
-    /* 5. ln_2, the feed-forward network C -> 4C -> gelu -> C, and the second residual. */
-    layernorm_forward(s->ln, s->x, w->ln_2_w, w->ln_2_b, T, C, c->ln_eps);
-    record_rows(rec, tp, T, ID(TK_LN_2), s->ln, (size_t)C, (size_t)C);
-    matmul(s, s->fc, s->ln, w->fc_w, w->fc_b, T, C, FF);
-    record_rows(rec, tp, T, ID(TK_FC), s->fc, (size_t)FF, (size_t)FF);
-    if (s->use_reference) gelu_forward(s->gelu, s->fc, (size_t)T * FF);
-    else gelu_fast(s->gelu, s->fc, (size_t)T * FF);
-    collect(s, ABL_NEURON, l, s->gelu, T, FF);
-    ablate_columns(s, ABL_NEURON, l, s->gelu, T, FF, 1);
-    record_rows(rec, tp, T, ID(TK_GELU), s->gelu, (size_t)FF, (size_t)FF);
-    matmul(s, s->proj, s->gelu, w->fc_proj_w, w->fc_proj_b, T, FF, C);
-    collect(s, ABL_MLP, l, s->proj, T, C);
-    ablate_columns(s, ABL_MLP, l, s->proj, T, C, C);
-    apply_patch(s, PATCH_MLP, l, s->proj, T, C, C);
-    record_rows(rec, tp, T, ID(TK_MLP_PROJ), s->proj, (size_t)C, (size_t)C);
-    residual_forward(s->x, s->x, s->proj, (size_t)T * C);
-    apply_patch(s, PATCH_RESID, l, s->x, T, C, C);
-    record_rows(rec, tp, T, ID(TK_RESID_OUT), s->x, (size_t)C, (size_t)C);
-#undef ID
+/* The tensor `kind` of this layer, x (T, width) with rows `stride` apart: its interventions, then its
+ * recording. */
+static void site_strided(const Site *z, TensorKind kind, float *x, int width, int stride) {
+    SiteRule r = site_rule(kind);
+    const int C = z->s->m->cfg.n_embd, span = r.span == 0 ? C / z->s->m->cfg.n_head : r.span < 0 ? width : r.span;
+    if (r.ablation >= 0) {
+        collect(z->s, (AblationKind)r.ablation, z->l, x, z->T, width);
+        ablate_columns(z->s, (AblationKind)r.ablation, z->l, x, z->T, width, span);
+    }
+    if (r.patch != PATCH_NONE) apply_patch(z->s, r.patch, z->l, x, z->T, width, span);
+    record_rows(z->rec, z->tp, z->T, trace_id(z->tr, kind, z->l), x, (size_t)width, (size_t)stride);
+}
+
+static void site(const Site *z, TensorKind kind, float *x, int width) { site_strided(z, kind, x, width, width); }
+
+float *gpt2_kv_row(const Gpt2State *s, int which, int layer, int pos) {
+    const Gpt2Config *c = &s->m->cfg;
+    return (which ? s->v_cache : s->k_cache) + ((size_t)layer * c->n_ctx + pos) * c->n_embd;
+}
+
+/* One transformer block (The Illustrated GPT-2's "decoder block"), the math in order: masked
+ * self-attention after a LayerNorm around a residual, then the feed-forward network after a LayerNorm
+ * around a residual. Each line after a computation is where its result is recorded (and where a part
+ * of it can be switched off or patched: site_rule). */
+static void block(Gpt2State *s, int l, int T, Trace *tr, Trace *rec, TracePos *const *tp, float **att_slots) {
+    const Gpt2Config *c = &s->m->cfg;
+    const int C = c->n_embd, FF = c->n_inner;
+    const Gpt2Layer *w = &s->m->w.h[l];
+    const Kernels *k = kernels(s);
+    const Site z = {s, l, T, tr, rec, tp};
+    /* 2. ln_1, then q, k, v for every head in one matmul: (T, C) @ (C, 3C) */
+    layernorm_forward(s->ln, s->x, w->ln_1_w, w->ln_1_b, T, C, c->ln_eps);   site(&z, TK_LN_1, s->ln, C);
+    k->matmul(s->qkv, s->ln, w->attn_w, w->attn_b, T, C, 3 * C);             site_strided(&z, TK_Q, s->qkv, C, 3 * C);
+                                                                             site_strided(&z, TK_K, s->qkv + C, C, 3 * C);
+                                                                             site_strided(&z, TK_V, s->qkv + 2 * C, C, 3 * C);
+    /* 3. this block's keys and values join the cache; each head attends over all K positions:
+     *    softmax(q k^T / sqrt(HS), masked to the past) v  (the scores, masked scores and weights are
+     *    written straight into the trace) */
+    for (int t = 0; t < T; t++) {
+        memcpy(gpt2_kv_row(s, 0, l, s->n_past + t), s->qkv + (size_t)t * 3 * C + C, (size_t)C * sizeof(float));
+        memcpy(gpt2_kv_row(s, 1, l, s->n_past + t), s->qkv + (size_t)t * 3 * C + 2 * C, (size_t)C * sizeof(float));
+    }
+    float *const *const rows[3] = {slots_of(rec, tp, T, trace_id(tr, TK_SCORES, l), att_slots),
+                                   slots_of(rec, tp, T, trace_id(tr, TK_MASKED, l), att_slots + T),
+                                   slots_of(rec, tp, T, trace_id(tr, TK_WEIGHTS, l), att_slots + 2 * T)};
+    attention(s, l, T, rows);                                                site(&z, TK_HEADS, s->heads, C);
+    /* 4. the heads mixed by the output projection, and the first residual: x = x + c_proj(heads) */
+    k->matmul(s->proj, s->heads, w->attn_proj_w, w->attn_proj_b, T, C, C);   site(&z, TK_ATTN_PROJ, s->proj, C);
+    residual_forward(s->x, s->x, s->proj, (size_t)T * C);                    site(&z, TK_RESID_MID, s->x, C);
+    /* 5. ln_2, the feed-forward network C -> 4C -> gelu -> C, and the second residual */
+    layernorm_forward(s->ln, s->x, w->ln_2_w, w->ln_2_b, T, C, c->ln_eps);   site(&z, TK_LN_2, s->ln, C);
+    k->matmul(s->fc, s->ln, w->fc_w, w->fc_b, T, C, FF);                     site(&z, TK_FC, s->fc, FF);
+    k->gelu(s->gelu, s->fc, (size_t)T * FF);                                 site(&z, TK_GELU, s->gelu, FF);
+    k->matmul(s->proj, s->gelu, w->fc_proj_w, w->fc_proj_b, T, FF, C);       site(&z, TK_MLP_PROJ, s->proj, C);
+    residual_forward(s->x, s->x, s->proj, (size_t)T * C);                    site(&z, TK_RESID_OUT, s->x, C);
 }
 
 /* 6. Final LayerNorm, then logits against the (tied) embedding matrix: (T, C) @ (V, C)^T, for the last
@@ -324,8 +368,7 @@ static void final_layer(Gpt2State *s, int T, Trace *tr, Trace *rec, TracePos *co
         s->cap_logits = rows;
     }
     const float *out_w = gpt2_output_matrix(m);
-    if (s->use_reference) matmul_nt_forward(s->logits, s->ln + (size_t)first * C, out_w, rows, C, V);
-    else matmul_nt_fast(s->logits, s->ln + (size_t)first * C, out_w, rows, C, V);
+    kernels(s)->matmul_nt(s->logits, s->ln + (size_t)first * C, out_w, rows, C, V);
     if (tr) {
         tr->head = head_logits_probs;
         tr->head_ctx = s;

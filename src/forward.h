@@ -79,7 +79,7 @@ typedef struct {
     float *fc, *gelu;         /* (T, 4C) */
     float *logits;            /* (1, V), or (T, V) with all_logits */
     int cap_logits;           /* rows it holds */
-    int use_reference;        /* 1: plain reference matmuls (tests); 0: fast kernels */
+    int use_reference;        /* 1: the plain reference kernels of ops.c (tests); 0: the fast ones */
     int all_logits;           /* 1: logits for every position even when not recording (benchmarks) */
 } Gpt2State;
 
@@ -93,6 +93,9 @@ void gpt2_state_truncate(Gpt2State *s, int n);
  * probs of the last one (in full mode the other positions' are computed when first read: see
  * TRACE_DEFERRED in trace.h). Fails when the context would overflow or a token id is out of range. */
 int gpt2_forward(Gpt2State *s, const int *tokens, int T, Trace *tr, float *logits_out, Err *err);
+/* The key (which 0) or value (1) row of a layer at a position in the cache: the one owner of its layout
+ * (L, NCTX, C). Rows of one layer follow each other. */
+float *gpt2_kv_row(const Gpt2State *s, int which, int layer, int pos);
 
 /* Reruns the n_past positions in the cache, all recorded in tr in one pass (every position's n_keys is
  * n_past, as gen_replay leaves them), from layer first_layer on: its input is the recorded residual

@@ -265,9 +265,8 @@ void gen_adopt_trace(Gen *g, Trace *tr) {
     g->trace = *tr;
     for (int l = 0; l < c->n_layer; l++)
         for (int p = 0; p < n; p++) {
-            size_t at = ((size_t)l * c->n_ctx + p) * C;
-            memcpy(g->state.k_cache + at, trace_get(&g->trace, trace_id(&g->trace, TK_K, l), p), sizeof(float) * (size_t)C);
-            memcpy(g->state.v_cache + at, trace_get(&g->trace, trace_id(&g->trace, TK_V, l), p), sizeof(float) * (size_t)C);
+            memcpy(gpt2_kv_row(&g->state, 0, l, p), trace_get(&g->trace, trace_id(&g->trace, TK_K, l), p), sizeof(float) * (size_t)C);
+            memcpy(gpt2_kv_row(&g->state, 1, l, p), trace_get(&g->trace, trace_id(&g->trace, TK_V, l), p), sizeof(float) * (size_t)C);
         }
     g->state.n_past = n;
     const float *lg = n ? trace_get(&g->trace, trace_id(&g->trace, TK_LOGITS, 0), n - 1) : NULL;

@@ -15,7 +15,7 @@ static void cache_copy(Gpt2State *s, int n, CacheCopy *cc, int restore_upto) {
     const Gpt2Config *c = &s->m->cfg;
     const size_t C = (size_t)c->n_embd;
     for (int l = 0; l < c->n_layer; l++) {
-        float *k = s->k_cache + (size_t)l * c->n_ctx * C, *v = s->v_cache + (size_t)l * c->n_ctx * C;
+        float *k = gpt2_kv_row(s, 0, l, 0), *v = gpt2_kv_row(s, 1, l, 0);
         float *ck = cc->k + (size_t)l * n * C, *cv = cc->v + (size_t)l * n * C;
         if (restore_upto < 0) memcpy(ck, k, sizeof(float) * (size_t)n * C), memcpy(cv, v, sizeof(float) * (size_t)n * C);
         else memcpy(k, ck, sizeof(float) * (size_t)restore_upto * C), memcpy(v, cv, sizeof(float) * (size_t)restore_upto * C);

@@ -5,7 +5,14 @@
 
 #include <stdint.h>
 
-#include "trace.h"
+/* How a token is chosen: the sampler's settings (traces keep them with each step). */
+typedef struct {
+    int greedy;        /* 1: argmax, the other fields are ignored */
+    float temperature; /* > 0 */
+    int top_k;         /* 0 = off */
+    float top_p;       /* 1 = off */
+    uint64_t seed;
+} SamplerSettings;
 
 typedef struct {
     uint64_t state;

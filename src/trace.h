@@ -9,6 +9,7 @@
 
 #include "common.h"
 #include "model.h"
+#include "sampler.h" /* SamplerSettings: how each step chose its token */
 
 typedef enum { TRACE_OFF = 0, TRACE_ATTN = 1, TRACE_FULL = 2 } TraceMode;
 
@@ -30,13 +31,6 @@ typedef enum {
  * characters each, and the mode): the list is never cut short, in memory or in a trace file. */
 #define TRACE_INTERVENTIONS_MAX (64 * 32 + 16)
 
-typedef struct {
-    int greedy;        /* 1: argmax, the other fields are ignored */
-    float temperature; /* > 0 */
-    int top_k;         /* 0 = off */
-    float top_p;       /* 1 = off */
-    uint64_t seed;
-} SamplerSettings;
 
 typedef struct {
     int pos0, n_pos;     /* positions computed in this step */
