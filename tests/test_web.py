@@ -219,10 +219,10 @@ class Firefox:
         shutil.rmtree(self.profile, ignore_errors=True)
 
 
-def native(link):
+def native(link, model="storybook"):
     """The native build's state for the same link (drawn at the page's size)."""
     path = os.path.join(DIR, "native.json")
-    r = subprocess.run([GS, "render", "--model", "storybook", "--link", link, "--view", "all", "--size", "1280x720",
+    r = subprocess.run([GS, "render", "--model", model, "--link", link, "--view", "all", "--size", "1280x720",
                         "-o", os.path.join(DIR, "native.png"), "--state", path], capture_output=True, text=True)
     if r.returncode:
         print("native render failed: " + r.stderr.strip())
@@ -281,6 +281,17 @@ def main():
                      "with head 3.2 knocked out")
         s = b.key("g", "KeyG", 71, "g")
         check(s.get("main") == "grid", "G: the grid (%s)" % s.get("main"))
+        # the sampler's keys: T lowers the temperature, K the top-k; the distribution follows, as natively
+        t0, k0 = s.get("sampler", {}).get("temperature"), s.get("sampler", {}).get("top_k")
+        s = b.key("t", "KeyT", 84, "t")
+        s = b.key("k", "KeyK", 75, "k")
+        smp = s.get("sampler", {})
+        check(smp.get("temperature", 1) < t0 and smp.get("top_k", 40) < k0, "T and K lower the temperature and top-k (%s -> %s, %s -> %s)" %
+              (t0, smp.get("temperature"), k0, smp.get("top_k")))
+        s = b.key("l", "KeyL", 76, "l")
+        check(s.get("presenter") is True, "L: presenter mode in the page")
+        b.screenshot(os.path.join(DIR, "presenter.png"))
+        s = b.key("l", "KeyL", 76, "l")
         # a right-click on a head of the grid (the grid fills the attention panel's area)
         s = b.key("Tab", "Tab", 9)
         b.screenshot(os.path.join(DIR, "tab.png"))
@@ -343,13 +354,22 @@ def main():
         s = b.files([os.path.join(tiny, "model.safetensors"), os.path.join(tiny, "config.json")])
         check(s.get("model", {}).get("name") == "model-1" and not s.get("message_is_error"),
               "a checkpoint chosen in the file picker loads (%s; %s)" % (s.get("model", {}).get("name"), s.get("message")))
+        # F16 and BF16 checkpoints too: the page shows what the native build shows for each
+        for kind in ("f16", "bf16"):
+            d = os.path.join(OUT, "tiny-" + kind)
+            s = b.files([os.path.join(d, "model.safetensors"), os.path.join(d, "config.json")])
+            before = b.state().get("frame", 0)
+            b.eval("GS.command('prompt Hello there'); after()")
+            s = b.idle(30, before)
+            nat = native(s.get("link", ""), d)
+            same_numbers(s, nat, "a %s checkpoint chosen in the file picker" % kind.upper())
         # a corrupt one, and one too big for WebAssembly's memory: a line each, the page keeps its model
         junk = os.path.join(DIR, "junk")
         os.makedirs(junk, exist_ok=True)
         with open(os.path.join(junk, "model.safetensors"), "wb") as f:
             f.write(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all}" + bytes(100))
         s = b.files([os.path.join(junk, "model.safetensors")])
-        check(s.get("message_is_error") and "model.safetensors" in s.get("message", "") and s.get("model", {}).get("name") == "model-1",
+        check(s.get("message_is_error") and "model.safetensors" in s.get("message", "") and s.get("model", {}).get("name") == "model-3",
               "a corrupt checkpoint gives one line and the page keeps its model (%s)" % s.get("message"))
         xl = os.path.join(DIR, "xl")
         os.makedirs(xl, exist_ok=True)
@@ -372,7 +392,7 @@ def main():
         with open(os.path.join(xl, "model.safetensors"), "wb") as f:
             f.write(len(h).to_bytes(8, "little") + h + bytes(4))
         s = b.files([os.path.join(xl, "model.safetensors")])
-        check(s.get("message_is_error") and "4 GB" in s.get("message", "") and s.get("model", {}).get("name") == "model-1",
+        check(s.get("message_is_error") and "4 GB" in s.get("message", "") and s.get("model", {}).get("name") == "model-3",
               "a GPT-2 XL-sized checkpoint is refused in one line (%s)" % s.get("message"))
         # a bad link: one line in the page, and the page still works
         s = b.open("prompt=Hello&layer=99&colour=red")

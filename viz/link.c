@@ -45,6 +45,7 @@ static char *url_decode(const char *s, size_t n) {
 
 void viz_link_free(VizLink *l) {
     for (int i = 0; i < l->n; i++) free(l->cmds[i]);
+    for (int i = 0; i < l->n_pre; i++) free(l->pre[i]);
     free(l->prompt);
     free(l->lesson);
     memset(l, 0, sizeof *l);
@@ -108,6 +109,23 @@ int viz_link_parse(const char *frag, VizLink *l, Err *err) {
             add_cmd(l, !strcmp(k, "steps") ? "generate" : k, vals[i]);
         }
         free(vals[i]);
+    }
+    /* the sampler's settings come first and apart (viz.h: VizLink.pre) */
+    while (l->n > 0 && l->n_pre < 8 &&
+           (!strncmp(l->cmds[0], "seed ", 5) || !strncmp(l->cmds[0], "temperature ", 12) || !strncmp(l->cmds[0], "top-k ", 6) ||
+            !strncmp(l->cmds[0], "top-p ", 6) || !strncmp(l->cmds[0], "greedy ", 7))) {
+        l->pre[l->n_pre++] = l->cmds[0];
+        memmove(l->cmds, l->cmds + 1, sizeof(char *) * (size_t)--l->n);
+    }
+    for (int i = 0; i < l->n_pre; i++) {
+        Err e;
+        int col;
+        if (viz_command_check(l->pre[i], &e, &col)) {
+            if (!bad++) err_set(err, "the link's '%.60s': %s", l->pre[i], e.msg);
+            free(l->pre[i]);
+            memmove(l->pre + i, l->pre + i + 1, sizeof(char *) * (size_t)(l->n_pre - i - 1));
+            l->n_pre--, i--;
+        }
     }
     /* each command's form is checked before anything runs: a bad value is named with its key */
     for (int i = 0; i < l->n; i++) {

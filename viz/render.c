@@ -159,6 +159,7 @@ int viz_render_main(int argc, char **argv) {
     Err err;
     int rc = 0;
     for (int i = 0; i < ns && rc == 0; i++) rc = apply(v, sampler[i][0], sampler[i][1]);
+    for (int i = 0; i < lk.n_pre && rc == 0; i++) rc = apply(v, lk.pre[i], NULL); /* before the prompt runs */
     if (rc == 0 && viz_load_and_run(v, &err)) {
         fprintf(stderr, "gptstep render: %s\n", err.msg);
         rc = 1;

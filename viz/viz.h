@@ -264,6 +264,9 @@ typedef struct {
     char *prompt;        /* NULL: not given */
     char *lesson;        /* NULL: not given */
     int lesson_step;     /* 0-based, -1: not given */
+    char *pre[8];        /* the sampler's settings (seed, temperature, top-k, top-p, greedy): applied before the
+                          * prompt runs, so that its next token is drawn as it was when the link was made */
+    int n_pre;
     char *cmds[VIZ_LINK_MAX];
     int n;
 } VizLink;

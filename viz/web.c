@@ -93,6 +93,10 @@ EMSCRIPTEN_KEEPALIVE int gs_init(const char *fragment, int w, int h) {
     Err err;
     int bad = viz_link_parse(fragment, &link, &err);
     if (link.prompt) free(W.v.run.prompt), W.v.run.prompt = xstrdup(link.prompt);
+    for (int i = 0; i < link.n_pre; i++) { /* the sampler's settings, before the prompt runs (nothing is loaded yet) */
+        Err e2;
+        if (viz_command(&W.v, link.pre[i], &e2) && !bad) bad = 1, err = e2;
+    }
     if (link.lesson) {
         char path[600];
         snprintf(path, sizeof path, strchr(link.lesson, '/') ? "%s" : "/lessons/%s.lesson", link.lesson);
