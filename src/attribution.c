@@ -48,8 +48,8 @@ int attribution_compute(Gen *g, int pos, int token, Attribution *a, Err *err) {
             attribution_free(a);
             return err_set(err, "position %d: layer %d's outputs were not recorded", pos, l);
         }
-        int attn_off = 0; /* the whole attention output switched off: its heads and bias add nothing */
-        for (int k = 0; k < g->state.iv.n; k++) attn_off |= g->state.iv.a[k].kind == ABL_ATTN && g->state.iv.a[k].layer == l;
+        /* the whole attention output switched off: its heads and bias add nothing */
+        int attn_off = interventions_has(&g->state.iv, ABL_ATTN, l, 0);
         for (int h = 0; h < NH && !attn_off; h++) { /* o = heads[h*HS .. (h+1)*HS) @ W_O rows h*HS .. (Conv1D: in x out) */
             memset(o, 0, sizeof(float) * (size_t)C);
             for (int i = h * HS; i < (h + 1) * HS; i++)

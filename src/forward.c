@@ -111,13 +111,19 @@ static void head_logits_probs(const void *ctx, const float *ln_f, int n, float *
 
 /* ---- interventions ---- */
 
-static int ablated(const Gpt2State *s, AblationKind kind, int layer, int index) {
-    for (int i = 0; i < s->iv.n; i++) {
-        const Ablation *a = &s->iv.a[i];
+int interventions_has(const Interventions *iv, AblationKind kind, int layer, int index) {
+    for (int i = 0; i < iv->n; i++) {
+        const Ablation *a = &iv->a[i];
         if (a->kind == kind && (kind == ABL_POS || (a->layer == layer && (kind == ABL_ATTN || kind == ABL_MLP || a->index == index))))
             return 1;
     }
     return 0;
+}
+
+int interventions_find(const Interventions *iv, const Ablation *a) {
+    for (int i = 0; i < iv->n; i++)
+        if (iv->a[i].kind == a->kind && iv->a[i].layer == a->layer && iv->a[i].index == a->index) return i;
+    return -1;
 }
 
 /* Where a part's mean is kept in s->mean (forward.h): the layer's block is heads (C), attn.proj (C),
@@ -414,7 +420,7 @@ int gpt2_forward(Gpt2State *s, const int *tokens, int T, Trace *tr, float *logit
     /* 1. Embedding: token row of wte plus position row of wpe. */
     embed_forward(s->x, s->tok, s->pos, m->w.wte, m->w.wpe, tokens, s->n_past, T, C);
     collect(s, ABL_POS, 0, s->pos, T, C);
-    if (ablated(s, ABL_POS, 0, 0)) { /* no position information: the token's embedding (plus the mean position) */
+    if (interventions_has(&s->iv, ABL_POS, 0, 0)) { /* no position information: the token's embedding (plus the mean position) */
         ablate_columns(s, ABL_POS, 0, s->pos, T, C, C);
         residual_forward(s->x, s->tok, s->pos, (size_t)T * C);
     }

@@ -44,6 +44,11 @@ int ablation_parse(const char *spec, const Gpt2Config *cfg, Ablation *out, Err *
 /* Writes a spec back ("3.1"), and a list ("3.1, 3.mlp.100 (zero)") for traces and screens. */
 void ablation_name(const Ablation *a, char *buf, size_t cap);
 void interventions_text(const Interventions *iv, char *buf, size_t cap);
+/* Whether a part is switched off: the one place that says what covers what (pos: the position embedding;
+ * L.attn and L.mlp: the whole sublayer of layer L; a head or a neuron: that one). */
+int interventions_has(const Interventions *iv, AblationKind kind, int layer, int index);
+/* The index of exactly this ablation in iv, or -1. */
+int interventions_find(const Interventions *iv, const Ablation *a);
 
 /* Activation patching: at one position, one activation is replaced by a value from another run (the
  * clean run's), and the rest of the pass runs on from it. */

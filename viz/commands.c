@@ -630,13 +630,13 @@ static int c_edit(VizState *v, const Args *a, Err *err) {
 
 int viz_ablation_named_before(const VizState *v, const char *const *specs, int i) {
     if (!v->run.loaded) return 0;
-    Ablation a, b;
+    Interventions before = {0};
+    Ablation a;
     Err err;
     if (ablation_parse(specs[i], &v->run.gen.model.cfg, &a, &err)) return 0; /* the command says what is wrong */
-    for (int j = 0; j < i; j++)
-        if (ablation_parse(specs[j], &v->run.gen.model.cfg, &b, &err) == 0 && a.kind == b.kind && a.layer == b.layer && a.index == b.index)
-            return 1;
-    return 0;
+    for (int j = 0; j < i && before.n < GPT2_MAX_ABLATIONS; j++)
+        if (ablation_parse(specs[j], &v->run.gen.model.cfg, &before.a[before.n], &err) == 0) before.n++;
+    return interventions_find(&before, &a) >= 0;
 }
 
 static int c_link(VizState *v, const Args *a, Err *err) {

@@ -740,9 +740,7 @@ int viz_ablate(VizState *v, const char *spec, Err *err) {
     } else {
         Ablation a;
         if (ablation_parse(spec, &r->gen.model.cfg, &a, err)) return -1;
-        int found = -1;
-        for (int i = 0; i < iv.n; i++)
-            if (iv.a[i].kind == a.kind && iv.a[i].layer == a.layer && iv.a[i].index == a.index) found = i;
+        int found = interventions_find(&iv, &a);
         if (found >= 0) { /* already off: switch it back on */
             iv.a[found] = iv.a[--iv.n];
         } else {
@@ -909,20 +907,10 @@ int viz_ablate_mode(VizState *v, AblateMode mode, Err *err) {
 }
 
 int viz_part_ablated(const VizState *v, AblationKind kind, int layer, int index) {
-    const Interventions *iv = &v->run.gen.state.iv;
-    for (int i = 0; i < iv->n; i++) {
-        const Ablation *a = &iv->a[i];
-        if (a->kind == kind && (kind == ABL_POS || (a->layer == layer && (kind == ABL_ATTN || kind == ABL_MLP || a->index == index))))
-            return 1;
-    }
-    return 0;
+    return interventions_has(&v->run.gen.state.iv, kind, layer, index);
 }
 
-int viz_head_ablated(const VizState *v, int layer, int head) {
+int viz_head_ablated(const VizState *v, int layer, int head) { /* the head itself, or its whole sublayer */
     const Interventions *iv = &v->run.gen.state.iv;
-    for (int i = 0; i < iv->n; i++)
-        if ((iv->a[i].kind == ABL_HEAD && iv->a[i].layer == layer && iv->a[i].index == head) ||
-            (iv->a[i].kind == ABL_ATTN && iv->a[i].layer == layer))
-            return 1;
-    return 0;
+    return interventions_has(iv, ABL_HEAD, layer, head) || interventions_has(iv, ABL_ATTN, layer, 0);
 }
