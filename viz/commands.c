@@ -215,7 +215,7 @@ static int c_layer(VizState *v, const Args *a, Err *err) {
     v->view.grid_layer0 = -1;
     /* the pipeline's selected stage follows the layer */
     int s = v->view.stage, sl = s >= 0 ? viz_stage_layer(v, s) : -1;
-    if (sl >= 0 && sl != l) v->view.stage = 1 + 6 * l + (s - 1) % 6;
+    if (sl >= 0 && sl != l) v->view.stage = viz_stage_at(l, viz_stage_sub(v, s));
     return 0;
 }
 
@@ -904,8 +904,8 @@ const char *viz_knock_command(VizState *v, double x, double y, char *buf, size_t
         case HIT_STAGE: { /* the embedding (its positions), or an expanded layer's attention or MLP */
             int l = viz_stage_layer(v, h->a);
             if (h->a == 0) snprintf(buf, cap, "ablate pos");
-            else if (l >= 0 && h->b && (h->a - 1) % 6 == 1) snprintf(buf, cap, "ablate %d.attn", l);
-            else if (l >= 0 && h->b && (h->a - 1) % 6 == 4) snprintf(buf, cap, "ablate %d.mlp", l);
+            else if (l >= 0 && h->b && viz_stage_sub(v, h->a) == SUB_ATTN) snprintf(buf, cap, "ablate %d.attn", l);
+            else if (l >= 0 && h->b && viz_stage_sub(v, h->a) == SUB_FFN) snprintf(buf, cap, "ablate %d.mlp", l);
             break;
         }
         default: continue;

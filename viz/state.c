@@ -196,21 +196,27 @@ void viz_heatmap_window(const VizState *v, int fit, int *first, int *count) {
 
 /* ---- the pipeline of stages ---- */
 
-static const char *LAYER_STAGES[6] = {"ln_1", "attn", "add_1", "ln_2", "ffn", "add_2"};
+static const char *LAYER_STAGES[VIZ_LAYER_STAGES] = {"ln_1", "attn", "add_1", "ln_2", "ffn", "add_2"};
 static const char *END_STAGES[4] = {"ln_f", "logits", "probs", "sample"};
 
-int viz_n_stages(const VizState *v) { return 1 + 6 * (v->run.loaded ? v->run.gen.model.cfg.n_layer : 0) + 4; }
+int viz_n_stages(const VizState *v) { return viz_stage_at(v->run.loaded ? v->run.gen.model.cfg.n_layer : 0, 0) + 4; }
+
+int viz_stage_at(int layer, int sub) { return 1 + VIZ_LAYER_STAGES * layer + sub; }
 
 int viz_stage_layer(const VizState *v, int stage) {
     int L = v->run.loaded ? v->run.gen.model.cfg.n_layer : 0;
-    return stage >= 1 && stage < 1 + 6 * L ? (stage - 1) / 6 : -1;
+    return stage >= 1 && stage < viz_stage_at(L, 0) ? (stage - 1) / VIZ_LAYER_STAGES : -1;
+}
+
+int viz_stage_sub(const VizState *v, int stage) {
+    return viz_stage_layer(v, stage) >= 0 ? (stage - 1) % VIZ_LAYER_STAGES : -1;
 }
 
 void viz_stage_name(const VizState *v, int stage, char *buf, size_t cap) {
     int L = v->run.loaded ? v->run.gen.model.cfg.n_layer : 0;
     if (stage <= 0) snprintf(buf, cap, "embed");
-    else if (stage < 1 + 6 * L) snprintf(buf, cap, "L%d.%s", (stage - 1) / 6, LAYER_STAGES[(stage - 1) % 6]);
-    else snprintf(buf, cap, "%s", END_STAGES[stage - 1 - 6 * L < 4 ? stage - 1 - 6 * L : 3]);
+    else if (viz_stage_layer(v, stage) >= 0) snprintf(buf, cap, "L%d.%s", viz_stage_layer(v, stage), LAYER_STAGES[viz_stage_sub(v, stage)]);
+    else snprintf(buf, cap, "%s", END_STAGES[stage - viz_stage_at(L, 0) < 4 ? stage - viz_stage_at(L, 0) : 3]);
 }
 
 int viz_stage_by_name(const VizState *v, const char *name) {

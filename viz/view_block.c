@@ -32,7 +32,7 @@ static int selected_stage(const VizState *v) {
     int s = v->view.stage;
     if (s < 0) return -1;
     if (s == 0) return 0;
-    return viz_stage_layer(v, s) >= 0 ? 1 + (s - 1) % 6 : -1;
+    return viz_stage_sub(v, s) >= 0 ? 1 + viz_stage_sub(v, s) : -1;
 }
 
 /* Whether a row's values are switched off (as a whole, or for the selected head's slice). */

@@ -18,7 +18,7 @@ static int layer_touched(const VizState *v, int l) {
     return 0;
 }
 
-static const char *SUB[6] = {"LN", "attn", "+", "LN", "FFN", "+"};
+static const char *SUB[VIZ_LAYER_STAGES] = {"LN", "attn", "+", "LN", "FFN", "+"};
 
 /* The layer drawn expanded: the selected stage's, else the selected layer ("you are here" follows it). */
 static int expanded_layer(const VizState *v) {
@@ -39,7 +39,7 @@ static double boxes(VizState *v, Gfx *g, Rect r) {
     for (int s = 0; s < ns; s++) {
         int sl = viz_stage_layer(v, s);
         if (sl < 0) viz_stage_name(v, s, name, sizeof name), fixed += gfx_text_w(g, name) + 2 * pad + gap;
-        else if (sl == xl) expanded += gfx_text_w(g, SUB[(s - 1) % 6]) + 2 * pad + gap;
+        else if (sl == xl) expanded += gfx_text_w(g, SUB[viz_stage_sub(v, s)]) + 2 * pad + gap;
     }
     double avail = r.w - fixed - expanded;
     double layer_w = L > 1 ? fmin(g->fs * 3.2, avail / (L - 1) - gap) : 0;
@@ -57,21 +57,21 @@ static double boxes(VizState *v, Gfx *g, Rect r) {
             lab = name;
             w = gfx_text_w(g, lab) + 2 * pad;
         } else if (sl == xl) {
-            lab = SUB[(s - 1) % 6];
+            lab = SUB[viz_stage_sub(v, s)];
             w = gfx_text_w(g, lab) + 2 * pad;
         } else {
-            if ((s - 1) % 6) continue; /* one box per collapsed layer */
+            if (viz_stage_sub(v, s) != SUB_LN_1) continue; /* one box per collapsed layer */
             snprintf(name, sizeof name, "%d", sl);
             lab = name;
             w = layer_w;
         }
         w *= scale;
-        int here = s == cur || (cur < 0 && sl == xl && sl >= 0 && (s - 1) % 6 == 1); /* no stage: the layer's attention */
+        int here = s == cur || (cur < 0 && sl == xl && sl >= 0 && viz_stage_sub(v, s) == SUB_ATTN); /* no stage: the layer's attention */
         Rgb fill = s == cur ? GFX_ACCENT : sl == xl && sl >= 0 ? (Rgb){0.86, 0.91, 0.99} : (Rgb){0.93, 0.93, 0.95};
         Rect b = {x, y, w, h};
         gfx_fill(g, b, fill);
         if (here && s != cur) gfx_stroke(g, b, GFX_ACCENT, fmax(1.5, g->fs * 0.1));
-        if (sl == xl && (s - 1) % 6 == 0) { /* the expanded layer's name above its six boxes */
+        if (sl == xl && viz_stage_sub(v, s) == SUB_LN_1) { /* the expanded layer's name above its six boxes */
             gfx_font(g, FONT_SANS, g->fs * 0.8, 1);
             gfx_color(g, GFX_ACCENT);
             snprintf(name, sizeof name, "h.%d", sl);
@@ -84,13 +84,13 @@ static double boxes(VizState *v, Gfx *g, Rect r) {
         }
         /* switched off: the embedding with pos, an expanded layer's attn or ffn; a collapsed layer with
          * anything off in it is outlined */
-        int sub = sl >= 0 ? (s - 1) % 6 : -1;
+        int sub = viz_stage_sub(v, s);
         if ((s == 0 && viz_part_ablated(v, ABL_POS, 0, 0)) ||
-            (sl == xl && sl >= 0 && ((sub == 1 && viz_part_ablated(v, ABL_ATTN, sl, 0)) || (sub == 4 && viz_part_ablated(v, ABL_MLP, sl, 0)))))
+            (sl == xl && sl >= 0 && ((sub == SUB_ATTN && viz_part_ablated(v, ABL_ATTN, sl, 0)) || (sub == SUB_FFN && viz_part_ablated(v, ABL_MLP, sl, 0)))))
             gfx_cross(g, b);
         else if (sl >= 0 && sl != xl && layer_touched(v, sl))
             gfx_stroke(g, b, GFX_ERROR, fmax(1.5, g->fs * 0.1));
-        viz_add_hit(v, HIT_STAGE, b, sl >= 0 && sl != xl ? 1 + 6 * sl + 1 : s, sl == xl || sl < 0);
+        viz_add_hit(v, HIT_STAGE, b, sl >= 0 && sl != xl ? viz_stage_at(sl, SUB_ATTN) : s, sl == xl || sl < 0);
         x += w + gap * scale;
     }
     return tag_h + pad * 0.5 + h;
@@ -103,19 +103,19 @@ static void stage_io(const VizState *v, int s, TensorKind *in, int *in_layer, Te
     *in_layer = *out_layer = l;
     if (s <= 0) *in = TK_TOK_EMB, *out = TK_EMBED, *in_layer = *out_layer = 0, *what = "token embedding + position embedding";
     else if (l >= 0) {
-        switch ((s - 1) % 6) {
-        case 0:
+        switch (viz_stage_sub(v, s)) {
+        case SUB_LN_1:
             *in = l ? TK_RESID_OUT : TK_EMBED, *in_layer = l ? l - 1 : 0, *out = TK_LN_1;
             *what = "LayerNorm: each vector to mean 0 and variance 1, then scaled and shifted";
             break;
-        case 1: *in = TK_LN_1, *out = TK_ATTN_PROJ, *what = "masked self-attention over the earlier positions, heads mixed by c_proj"; break;
-        case 2: *in = TK_ATTN_PROJ, *out = TK_RESID_MID, *what = "residual: the block's input + attention's output"; break;
-        case 3: *in = TK_RESID_MID, *out = TK_LN_2, *what = "LayerNorm before the feed-forward network"; break;
-        case 4: *in = TK_LN_2, *out = TK_MLP_PROJ, *what = "feed-forward: c_fc, gelu, c_proj (4x wider in the middle)"; break;
+        case SUB_ATTN: *in = TK_LN_1, *out = TK_ATTN_PROJ, *what = "masked self-attention over the earlier positions, heads mixed by c_proj"; break;
+        case SUB_ADD_1: *in = TK_ATTN_PROJ, *out = TK_RESID_MID, *what = "residual: the block's input + attention's output"; break;
+        case SUB_LN_2: *in = TK_RESID_MID, *out = TK_LN_2, *what = "LayerNorm before the feed-forward network"; break;
+        case SUB_FFN: *in = TK_LN_2, *out = TK_MLP_PROJ, *what = "feed-forward: c_fc, gelu, c_proj (4x wider in the middle)"; break;
         default: *in = TK_MLP_PROJ, *out = TK_RESID_OUT, *what = "residual: + the feed-forward output (the block's output)"; break;
         }
     } else {
-        int e = s - 1 - 6 * L;
+        int e = s - viz_stage_at(L, 0);
         *in_layer = *out_layer = 0;
         if (e == 0) *in = TK_RESID_OUT, *in_layer = L - 1, *out = TK_LN_F, *what = "the final LayerNorm";
         else if (e == 1) *in = TK_LN_F, *out = TK_LOGITS, *what = "logits: one score per vocabulary token (ln_f \xC2\xB7 wte)";
@@ -142,7 +142,7 @@ void view_pipeline(VizState *v, Gfx *g, Rect r) {
     TensorKind ki, ko;
     int li, lo;
     const char *what = "";
-    int shown_stage = s >= 0 ? s : 1 + 6 * xl + 1;
+    int shown_stage = s >= 0 ? s : viz_stage_at(xl, SUB_ATTN);
     stage_io(v, shown_stage, &ki, &li, &ko, &lo, &what);
     viz_stage_name(v, shown_stage, name, sizeof name);
     snprintf(line, sizeof line, "you are here: %s (position %d) \xE2\x80\x94 %s", name, q, what);

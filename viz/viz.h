@@ -218,7 +218,12 @@ int viz_export(VizState *v, const char *path, int w, int h, Err *err);
 cairo_surface_t *viz_file_surface(const char *path, int w, int h, const char *kinds, int *png, Err *err);
 int viz_file_finish(cairo_surface_t *s, const char *path, int png, Err *err);
 
-/* The forward-pass pipeline: embed, 6 stages per layer, then ln_f, logits, probs, sample. */
+/* The forward-pass pipeline: embed, VIZ_LAYER_STAGES stages per layer (in the order of StageSub), then
+ * ln_f, logits, probs, sample. viz_stage_sub and viz_stage_at are the only arithmetic on stage numbers. */
+#define VIZ_LAYER_STAGES 6
+typedef enum { SUB_LN_1, SUB_ATTN, SUB_ADD_1, SUB_LN_2, SUB_FFN, SUB_ADD_2 } StageSub;
+int viz_stage_sub(const VizState *v, int stage);           /* the StageSub of a layer's stage, -1 outside the blocks */
+int viz_stage_at(int layer, int sub);                      /* the stage of a layer's StageSub */
 int viz_n_stages(const VizState *v);
 void viz_stage_name(const VizState *v, int stage, char *buf, size_t cap);
 int viz_stage_by_name(const VizState *v, const char *name);
