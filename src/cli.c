@@ -51,6 +51,15 @@ int cli_bad_option(const char *cmd, int c, char **argv) {
     return 2;
 }
 
+int cli_collect(const char *cmd, const char *option, const char *noun, const char **list, int *n, int max, const char *value) {
+    if (*n >= max) {
+        fprintf(stderr, "gptstep %s: %s: at most %d %s (see 'gptstep %s --help')\n", cmd, option, max, noun, cmd);
+        return 2;
+    }
+    list[(*n)++] = value;
+    return 0;
+}
+
 static void print_main_help(FILE *f, const CliCommand *extra) {
     fprintf(f,
             "gptstep " VERSION " - watch GPT-2 think, one token and one tensor at a time\n"
@@ -355,8 +364,7 @@ static int parse_gen_args(const char *cmd, int argc, char **argv, GenArgs *a, co
             else return usage_error(cmd, "--record expects full, attention or off");
             break;
         case 'A':
-            if (a->n_ablate == GPT2_MAX_ABLATIONS) return usage_error(cmd, "--ablate: at most 64 ablations");
-            a->ablate[a->n_ablate++] = optarg;
+            if (cli_collect(cmd, "--ablate", "ablations", a->ablate, &a->n_ablate, GPT2_MAX_ABLATIONS, optarg)) return 2;
             break;
         case 'M': {
             Err e;

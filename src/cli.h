@@ -14,6 +14,10 @@ typedef struct {
  * exit status 2. (cli_main turns getopt's own messages off.) */
 int cli_bad_option(const char *cmd, int c, char **argv);
 
+/* A repeatable option's value added to list (n of at most max); past max, one line naming the option
+ * and the limit, and 2 (the same limit means the same in every command). */
+int cli_collect(const char *cmd, const char *option, const char *noun, const char **list, int *n, int max, const char *value);
+
 /* Runs `gptstep ARGS`: extra is a {NULL}-terminated list of further commands (may be NULL). */
 int cli_main(int argc, char **argv, const CliCommand *extra);
 

@@ -92,19 +92,27 @@ closes() { # closes WHAT: Q closes the window with exit status 0 (5 s at most)
     else wait $VPID; rc=$?; check "[ $rc -eq 0 ]" "$1: closed cleanly with Q (exit $rc)"; fi
     VPID=""
 }
+# launch TITLE LOG WHAT N ARGS...: starts gptstep ARGS, waits for its window TITLE and an idle state; says
+# "ok WHAT", or fails WHAT naming the N checks of the block that cannot run (returns 1)
+launch() {
+    title=$1 log=$2 what=$3 nchecks=$4
+    shift 4
+    rm -f "$GPTSTEP_STATE"
+    "$GS" "$@" > "$log" 2>&1 &
+    VPID=$!
+    if ! wait_window "$title" $VPID || ! idle; then
+        bad "$what ($nchecks checks not run)"; cat "$log"
+        kill $VPID 2>/dev/null; VPID=""
+        return 1
+    fi
+    ok "$what"
+}
 sanitizers() { grep -q "ERROR: AddressSanitizer\|runtime error\|WARNING: ThreadSanitizer" "$1" && bad "sanitizer report in $1"; }
 cd "$DIR" || exit 1
 
 # ---- the viewer at 1600x900 ----
 start_x 1600x900
-rm -f "$GPTSTEP_STATE"
-"$GS" view --model "$MODEL" --seed 3 > view.log 2>&1 &
-VPID=$!
-if ! wait_window gptstep $VPID || ! idle; then
-    bad "the viewer opened with its model (16 checks not run)"; cat view.log
-    kill $VPID 2>/dev/null; VPID=""
-else
-    ok "the viewer opened with its model"
+if launch gptstep view.log "the viewer opened with its model" 19 view --model "$MODEL" --seed 3; then
     t0=$(st "len(s['tokens'])")
     shot                                   # 1: as opened
     press Right; shot                      # 2: next token
@@ -151,14 +159,7 @@ if [ -s view.log ]; then echo "viewer output:"; sed 's/^/    /' view.log; fi
 # ---- a lesson played with a clicker ----
 # PageDown advances, PageUp returns to the same frame, Esc leaves it; presses faster than the steps run
 # are kept and played in order (the step runs as the window's job: nothing else reads the run meanwhile).
-rm -f "$GPTSTEP_STATE"
-"$GS" lesson "$ROOT/lessons/04-the-mask.lesson" > lesson.log 2>&1 &
-VPID=$!
-if ! wait_window "gptstep lesson" $VPID || ! idle; then
-    bad "the lesson window opened (6 checks not run)"; cat lesson.log
-    kill $VPID 2>/dev/null; VPID=""
-else
-    ok "the lesson window opened"
+if launch "gptstep lesson" lesson.log "the lesson window opened" 6 lesson "$ROOT/lessons/04-the-mask.lesson"; then
     settle; first=shot$n.png         # step 1, once the model has loaded and run
     steps=$(st "s['lesson']['progress'].split('/')[-1].split()[0]")
     press Next; settle; second=shot$n.png
@@ -179,14 +180,7 @@ if [ -s lesson.log ]; then echo "lesson output:"; sed 's/^/    /' lesson.log; fi
 
 # ---- a 1280x720 display (a projector): the window fits it; presenter mode, zoom, Tab, the prompt editor ----
 start_x 1280x720
-rm -f "$GPTSTEP_STATE"
-"$GS" view --model "$MODEL" --seed 3 > view720.log 2>&1 &
-VPID=$!
-if ! wait_window gptstep $VPID || ! idle; then
-    bad "the viewer opened on a 1280x720 display (9 checks not run)"; cat view720.log
-    kill $VPID 2>/dev/null; VPID=""
-else
-    ok "the viewer opened on a 1280x720 display"
+if launch gptstep view720.log "the viewer opened on a 1280x720 display" 8 view --model "$MODEL" --seed 3; then
     geo=$(xdotool getwindowgeometry "$WID" | sed -n 's/ *Geometry: //p')
     gw=${geo%x*}; gh=${geo#*x}
     check "[ $gw -le 1280 ] && [ $gh -le 720 ]" "the window fits a 1280x720 display ($geo)"

@@ -269,7 +269,7 @@ int viz_view_main(int argc, char **argv) {
                                    {"help", no_argument, 0, 'h'},         {"ablate", required_argument, 0, 'A'},
                                    {"ablate-mode", required_argument, 0, 'M'},
                                    {0, 0, 0, 0}};
-    const char *ablate[64], *ablate_mode = NULL;
+    const char *ablate[GPT2_MAX_ABLATIONS], *ablate_mode = NULL;
     int n_ablate = 0;
     VizState *v = calloc(1, sizeof *v);
     viz_init(v);
@@ -290,11 +290,7 @@ int viz_view_main(int argc, char **argv) {
         case 'l': v->view.presenter = 1; break;
         case 'c': v->view.colorblind = 1; break;
         case 'A': /* as generate: at most 64, each switched on once however often it is named */
-            if (n_ablate == 64) {
-                fprintf(stderr, "gptstep view: --ablate: at most 64 ablations\n");
-                return 2;
-            }
-            ablate[n_ablate++] = optarg;
+            rc = cli_collect("view", "--ablate", "ablations", ablate, &n_ablate, GPT2_MAX_ABLATIONS, optarg);
             break;
         case 'M':
             if (strcmp(optarg, "zero") && strcmp(optarg, "mean"))

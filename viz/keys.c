@@ -22,7 +22,7 @@ static const KeyBinding KEYS[] = {
     {"PageUp", -1, "prev", 0, 0},
     {"Home", -1, "first", "Home / End", "first / last step"},
     {"End", -1, "last", 0, 0},
-    {"Up", 0, "layer -", "\xE2\x86\x91 / \xE2\x86\x93", "previous / next layer (stops at the first and the last)"},
+    {"Up", 0, "layer -", "\xE2\x86\x91 / \xE2\x86\x93", "previous / next layer"},
     {"Down", 0, "layer +", 0, 0},
     {"0", 0, "head 0", "0-9  ,  .", "head 0-9; previous / next head"},
     {"1", 0, "head 1", 0, 0}, {"2", 0, "head 2", 0, 0}, {"3", 0, "head 3", 0, 0}, {"4", 0, "head 4", 0, 0},
@@ -65,7 +65,7 @@ static const KeyBinding KEYS[] = {
     {"?", -1, "help toggle", "? / F1", "this help"},
     {"F1", -1, "help toggle", 0, 0},
     {"Escape", -1, "escape", "Esc", "close help, the cell panel, a message"},
-    {"u", 0, "link", "U", "copy a link to what is shown (opens in the browser page)"},
+    {"u", 0, "link", "U", "copy a link to this screen"},
     {"q", 0, "quit", "Q", "quit"},
 };
 #define N_KEYS ((int)(sizeof KEYS / sizeof KEYS[0]))

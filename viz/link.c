@@ -59,6 +59,20 @@ static void add_cmd(VizLink *l, const char *name, const char *arg) {
     l->cmds[l->n++] = c;
 }
 
+/* Checks each command's form against the command table, dropping the bad ones; the first bad one is
+ * named in err. */
+static void drop_bad(char **list, int *n, int *bad, Err *err) {
+    for (int i = 0; i < *n; i++) {
+        Err e;
+        int col;
+        if (viz_command_check(list[i], &e, &col) == 0) continue;
+        if (!(*bad)++) err_set(err, "the link's '%.60s': %s", list[i], e.msg);
+        free(list[i]);
+        memmove(list + i, list + i + 1, sizeof(char *) * (size_t)(*n - i - 1));
+        (*n)--, i--;
+    }
+}
+
 int viz_link_parse(const char *frag, VizLink *l, Err *err) {
     memset(l, 0, sizeof *l);
     l->lesson_step = -1;
@@ -117,27 +131,9 @@ int viz_link_parse(const char *frag, VizLink *l, Err *err) {
         l->pre[l->n_pre++] = l->cmds[0];
         memmove(l->cmds, l->cmds + 1, sizeof(char *) * (size_t)--l->n);
     }
-    for (int i = 0; i < l->n_pre; i++) {
-        Err e;
-        int col;
-        if (viz_command_check(l->pre[i], &e, &col)) {
-            if (!bad++) err_set(err, "the link's '%.60s': %s", l->pre[i], e.msg);
-            free(l->pre[i]);
-            memmove(l->pre + i, l->pre + i + 1, sizeof(char *) * (size_t)(l->n_pre - i - 1));
-            l->n_pre--, i--;
-        }
-    }
     /* each command's form is checked before anything runs: a bad value is named with its key */
-    for (int i = 0; i < l->n; i++) {
-        Err e;
-        int col;
-        if (viz_command_check(l->cmds[i], &e, &col)) {
-            if (!bad++) err_set(err, "the link's '%.60s': %s", l->cmds[i], e.msg);
-            free(l->cmds[i]);
-            memmove(l->cmds + i, l->cmds + i + 1, sizeof(char *) * (size_t)(l->n - i - 1));
-            l->n--, i--;
-        }
-    }
+    drop_bad(l->pre, &l->n_pre, &bad, err);
+    drop_bad(l->cmds, &l->n, &bad, err);
     return bad ? -1 : 0;
 }
 

@@ -91,21 +91,13 @@ int viz_render_main(int argc, char **argv) {
         case 'Z': zoom = optarg; break;
         case 'K': key = optarg; break;
         case 'A': /* as generate: at most 64, each switched on once however often it is named */
-            if (n_ablate == 64) {
-                fprintf(stderr, "gptstep render: --ablate: at most 64 ablations\n");
-                return 2;
-            }
-            ablate[n_ablate++] = optarg;
+            if (cli_collect("render", "--ablate", "ablations", ablate, &n_ablate, GPT2_MAX_ABLATIONS, optarg)) return 2;
             break;
         case 'M': ablate_mode = optarg; break;
         case 'R': show_run = optarg; break;
         case 'C': compare = optarg; break;
         case 'X':
-            if (n_commands == 32) {
-                fprintf(stderr, "gptstep render: --command: at most 32 commands\n");
-                return 2;
-            }
-            commands[n_commands++] = optarg;
+            if (cli_collect("render", "--command", "commands", commands, &n_commands, 32, optarg)) return 2;
             break;
         case 'z': size = optarg; break;
         case 'U': link = optarg; break;
