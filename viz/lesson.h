@@ -49,7 +49,9 @@ int lesson_show(Lesson *l, VizState *v, int k, Err *err);
  * docs/lessons.md lists them): its text as a caption shows it, and its number. Returns -1 with err
  * when the fact is unknown or cannot be had. */
 int lesson_fact(VizState *v, const char *expr, char *text, size_t cap, double *num, Err *err);
-/* Whether NAME is a fact (the docs' check). */
+/* Whether expr names a fact with the right number of arguments (-1 with err when not), and whether NAME
+ * is a fact (the docs' check). The facts are in facts.c. */
+int lesson_fact_check(const char *expr, Err *err);
 int lesson_fact_known(const char *name);
 
 /* Writes every step as one vector PDF page (pdf != NULL) and/or one PNG each into png_dir. paper: "a4"

@@ -5,7 +5,7 @@
 
 #include "viz.h"
 
-/* ---- the run (state.c) ---- */
+/* ---- the run (run.c, derived.c, experiments.c) ---- */
 int viz_rerun_prompt(VizState *v, Err *err);
 int viz_step_next(VizState *v, Err *err);
 int viz_pick(VizState *v, int id, Err *err);
@@ -44,6 +44,18 @@ void view_block_knock(const VizState *v, const Hit *h, double x, char *buf, size
 /* Whether that head's output is switched off (the head itself, or its layer's whole attention). */
 int viz_head_ablated(const VizState *v, int layer, int head);
 int viz_next_token(const VizState *v, int pos);
+
+/* ---- what the state's files share (run.c, derived.c, experiments.c) ---- */
+void viz_free_branches(VizRun *r);
+void viz_free_derived(VizDerived *d);
+/* Forgets the other run (clean or text B) and its differences; the difference cache alone. */
+void viz_drop_clean(VizRun *r);
+void viz_drop_diff(VizRun *r);
+/* An empty difference cache for this run when another run is kept and the cache is of an older one. */
+void viz_diff_renew(VizRun *r);
+/* Whether the other run's numbers hold at position p; its probabilities at p made (when first read). */
+int viz_other_applies(const VizRun *r, int p);
+void viz_clean_probs_at(VizRun *r, int p);
 
 /* ---- hit areas (ui.c) ---- */
 void viz_add_hit(VizState *v, HitKind kind, Rect r, int a, int b);
