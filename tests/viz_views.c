@@ -614,6 +614,30 @@ int main(int argc, char **argv) {
             snprintf(expect, sizeof expect, "ablate %d.%d", v->view.layer, v->view.head);
             CHECK(!strcmp(cmd, expect), "right-click on the heatmap's title knocks out its head ('%s')", cmd);
         }
+        /* a left click on a head of the grid opens it: one command, "open L.H" */
+        run(v, "ablate clear");
+        run(v, "grid on");
+        cairo_surface_destroy(draw(v));
+        const Hit *cellh = NULL;
+        for (int i = 0; i < v->ui.n_hits && !cellh; i++) {
+            const Hit *h = &v->ui.hits[i];
+            if (h->kind == HIT_GRID && h->r.w < h->r.h * 4 && (h->a != v->view.layer || h->b != v->view.head) && h->a > 0 && h->b > 0) cellh = h;
+        }
+        CHECK(cellh != NULL, "the grid has heads to click");
+        if (cellh) {
+            char expect[64];
+            int hl = cellh->a, hh = cellh->b;
+            snprintf(expect, sizeof expect, "open %d.%d", hl, hh);
+            viz_click_command(v, cellh->r.x + cellh->r.w / 2, cellh->r.y + cellh->r.h / 2, cmd, sizeof cmd);
+            CHECK(!strcmp(cmd, expect), "a click on a head of the grid sends '%s' (expected '%s')", cmd, expect);
+            Err cerr;
+            CHECK(viz_click(v, cellh->r.x + cellh->r.w / 2, cellh->r.y + cellh->r.h / 2, &cerr) == 0, "the click: %s", cerr.msg);
+            CHECK(v->view.layer == hl && v->view.head == hh && v->view.main == MAIN_HEATMAP,
+                  "the click opened head %d.%d's heatmap (layer %d, head %d, main %d)", hl, hh, v->view.layer, v->view.head, v->view.main);
+        }
+        bad(v, "open 5.0", "expected L.H");
+        bad(v, "open 1", "expected L.H");
+        bad(v, "open 1.4294967297", "expected L.H");
         run(v, "ablate clear");
         run(v, "stage none");
         bad(v, "ablate 5.0", "layer 5 is out of range");

@@ -133,16 +133,14 @@ int app_command(App *a, const char *cmd) {
         enqueue(a, Q_COMMAND, cmd, 0, 0);
         return 0;
     }
-    if (viz_command_is_slow(cmd)) {
-        start_job(a, JOB_COMMAND, cmd,
-                  !strncmp(cmd, "next", 4) || !strncmp(cmd, "generate", 8) ? "generating\xE2\x80\xA6" : "working\xE2\x80\xA6");
+    int flags = viz_command_flags(cmd);
+    if (flags & VIZ_CMD_SLOW) {
+        start_job(a, JOB_COMMAND, cmd, flags & VIZ_CMD_GENERATES ? "generating\xE2\x80\xA6" : "working\xE2\x80\xA6");
         return 1;
     }
     Err err;
-    int exporting = !strncmp(cmd, "export", 6);
     if (viz_command(v, cmd, &err)) viz_message(v, 1, "%s", err.msg);
-    else if (!exporting && strncmp(cmd, "temperature", 11) && strncmp(cmd, "top-", 4) && strncmp(cmd, "greedy", 6))
-        v->ui.message[0] = 0;
+    else if (!(flags & VIZ_CMD_REPORTS)) v->ui.message[0] = 0;
     after_command(a, fs);
     prepare_if_needed(a);
     return 1;
@@ -275,13 +273,7 @@ int app_button(App *a, double x, double y, int right, int shift) {
         return 1;
     }
     if (!viz_click_command(v, x, y, cmd, sizeof cmd)[0]) return 1;
-    if (!strncmp(cmd, "layer ", 6)) { /* a head of the grid: several commands */
-        Err err;
-        if (viz_click(v, x, y, &err)) viz_message(v, 1, "%s", err.msg);
-        prepare_if_needed(a);
-    } else {
-        app_command(a, cmd);
-    }
+    app_command(a, cmd);
     return 1;
 }
 

@@ -43,7 +43,8 @@ typedef struct {
     const char *words;   /* '|'-separated */
     double lo, hi;
     int optional;        /* the argument may be left out */
-    int slow;            /* runs the model: the window runs it on its worker */
+    int flags;           /* VIZ_CMD_SLOW: runs the model (the window runs it on its worker); VIZ_CMD_GENERATES:
+                          * its progress line says "generating"; VIZ_CMD_REPORTS: its message stays */
     const char *usage;   /* the argument, as docs and errors show it */
     const char *help;
     int (*run)(VizState *v, const Args *a, Err *err);
@@ -207,15 +208,19 @@ static int pick_index(const Args *a, int cur, int n, int wrap, const char *what,
     return 0;
 }
 
+/* The selected layer; the grid's window follows it, and so does the pipeline's selected stage. */
+static void set_layer(VizState *v, int l) {
+    v->view.layer = l;
+    v->view.grid_layer0 = -1;
+    int s = v->view.stage, sl = s >= 0 ? viz_stage_layer(v, s) : -1;
+    if (sl >= 0 && sl != l) v->view.stage = viz_stage_at(l, viz_stage_sub(v, s));
+}
+
 static int c_layer(VizState *v, const Args *a, Err *err) {
     if (need_model(v, err)) return -1;
     int l = 0;
     if (pick_index(a, v->view.layer, v->run.gen.model.cfg.n_layer, 0, "layer", "layers", err, &l)) return -1;
-    v->view.layer = l;
-    v->view.grid_layer0 = -1;
-    /* the pipeline's selected stage follows the layer */
-    int s = v->view.stage, sl = s >= 0 ? viz_stage_layer(v, s) : -1;
-    if (sl >= 0 && sl != l) v->view.stage = viz_stage_at(l, viz_stage_sub(v, s));
+    set_layer(v, l);
     return 0;
 }
 
@@ -250,6 +255,21 @@ static int c_view(VizState *v, const Args *a, Err *err) {
     }
     if (v->view.only == VIEW_GRID) v->view.main = MAIN_GRID;
     if (v->view.only == VIEW_ATTENTION) v->view.main = MAIN_HEATMAP;
+    return 0;
+}
+
+/* open L.H: that head's heatmap (a click on the grid). */
+static int c_open(VizState *v, const Args *a, Err *err) {
+    if (need_model(v, err)) return -1;
+    const Gpt2Config *c = &v->run.gen.model.cfg;
+    const char *rest;
+    long l, h;
+    if (parse_int_prefix(a->text, 0, c->n_layer - 1, &l, &rest) || *rest != '.' || parse_int(rest + 1, 0, c->n_head - 1, &h))
+        return err_set(err, "open '%.40s': expected L.H, a head (layers 0..%d, heads 0..%d)", a->text, c->n_layer - 1, c->n_head - 1);
+    set_layer(v, (int)l);
+    v->view.head = (int)h;
+    v->view.main = MAIN_HEATMAP;
+    if (v->view.only == VIEW_GRID) v->view.only = VIEW_ATTENTION;
     return 0;
 }
 
@@ -657,12 +677,12 @@ static int c_quit(VizState *v, const Args *a, Err *err) {
 
 #define BIG 1e9
 static const Command COMMANDS[] = {
-    {"next", "", A_NONE, 0, 0, 0, 0, 1, "", "show the next token (generates one at the end)", c_next},
+    {"next", "", A_NONE, 0, 0, 0, 0, VIZ_CMD_SLOW | VIZ_CMD_GENERATES, "", "show the next token (generates one at the end)", c_next},
     {"prev", "previous", A_NONE, 0, 0, 0, 0, 0, "", "show the previous token", c_prev},
     {"first", "", A_NONE, 0, 0, 0, 0, 0, "", "show the prompt (step 0)", c_first},
     {"last", "", A_NONE, 0, 0, 0, 0, 0, "", "show the newest step", c_last},
-    {"generate", "", A_INT, 0, 1, 100000, 1, 1, "N", "generate N more tokens (default 1), showing the last", c_generate},
-    {"step", "", A_INT, 0, 0, 100000, 0, 1, "N", "show step N (0 = the prompt), generating up to it", c_step},
+    {"generate", "", A_INT, 0, 1, 100000, 1, VIZ_CMD_SLOW | VIZ_CMD_GENERATES, "N", "generate N more tokens (default 1), showing the last", c_generate},
+    {"step", "", A_INT, 0, 0, 100000, 0, VIZ_CMD_SLOW | VIZ_CMD_GENERATES, "N", "show step N (0 = the prompt), generating up to it", c_step},
     {"query", "token position", A_INT, "last", 0, BIG, 0, 0, "P|last", "select position P as the query (heatmap row, distribution, vectors)", c_query},
     {"key", "", A_INT, "none", 0, BIG, 0, 0, "P|none", "select key P of the query's row: the panel shows how its weight is computed", c_key},
     {"cell", "", A_INTS2, 0, 0, BIG, 0, 0, "Q K", "select query Q and key K (the cell panel)", c_cell},
@@ -673,28 +693,29 @@ static const Command COMMANDS[] = {
     {"view", "", A_ENUM, "all|tokens|attention|heatmap|grid|distribution|block|pipeline|experiment|vectors|dist|next|prev", 0, 0, 0, 0,
      "all|tokens|attention|grid|distribution|block|pipeline|experiment|next|prev", "show one view filling the screen, or all of them", c_view},
     {"grid", "", A_ONOFF, "on|off|toggle", 0, 0, 1, 0, "on|off", "all heads (layers \xC3\x97 heads) instead of one heatmap", c_grid},
+    {"open", "", A_WORDS, 0, 0, 0, 0, 0, "L.H", "open head H of layer L: its heatmap (what a click on the grid does)", c_open},
     {"stage", "", A_WORDS, 0, 0, 0, 0, 0, "NAME|next|prev|none",
      "select a stage of the forward pass: embed, L0.ln_1, L0.attn, L0.add_1, L0.ln_2, L0.ffn, L0.add_2, ..., ln_f, logits, probs, sample", c_stage},
-    {"temperature", "", A_NUM, "up|down", SAMPLER_TEMPERATURE_MIN, SAMPLER_TEMPERATURE_MAX, 0, 1, "T|up|down",
+    {"temperature", "", A_NUM, "up|down", SAMPLER_TEMPERATURE_MIN, SAMPLER_TEMPERATURE_MAX, 0, VIZ_CMD_SLOW | VIZ_CMD_REPORTS, "T|up|down",
      "divide the logits by T before softmax", c_temperature},
-    {"top-k", "topk", A_INT, "up|down", 0, SAMPLER_TOP_K_MAX, 0, 1, "K|up|down", "sample among the K most likely tokens (0 = all)", c_top_k},
-    {"top-p", "topp", A_NUM, "up|down", SAMPLER_TOP_P_MIN, 1, 0, 1, "P|up|down", "... and the smallest set holding mass P (1 = all)", c_top_p},
-    {"greedy", "", A_ONOFF, "on|off|toggle", 0, 0, 1, 1, "on|off", "always take the most likely token", c_greedy},
-    {"seed", "", A_WORDS, 0, 0, 0, 0, 1, "S", "the random seed (restarts from the prompt)", c_seed},
-    {"prompt", "", A_TEXT, 0, 0, 0, 0, 1, "TEXT", "run a new prompt (\\n is a new line)", c_prompt},
-    {"unconditional", "", A_NONE, 0, 0, 0, 0, 1, "", "start from <|endoftext|> alone", c_unconditional},
-    {"model", "", A_TEXT, 0, 0, 0, 0, 1, "NAME|DIR", "load another model (a name under models/ or a directory)", c_model},
-    {"pick", "", A_TOKEN, 0, 0, BIG, 0, 1, "ID|\"piece\"", "continue from this token instead (a new branch; the old one is kept)", c_pick},
-    {"branch", "", A_INT, "next|prev", 0, BIG, 0, 1, "N|next|prev", "switch to branch N of this prompt (0 = the first)", c_branch},
-    {"ablate", "knockout", A_WORDS, 0, 0, 0, 0, 1, "L.H|L.mlp.N|L.attn|L.mlp|pos|head|clear",
+    {"top-k", "topk", A_INT, "up|down", 0, SAMPLER_TOP_K_MAX, 0, VIZ_CMD_SLOW | VIZ_CMD_REPORTS, "K|up|down", "sample among the K most likely tokens (0 = all)", c_top_k},
+    {"top-p", "topp", A_NUM, "up|down", SAMPLER_TOP_P_MIN, 1, 0, VIZ_CMD_SLOW | VIZ_CMD_REPORTS, "P|up|down", "... and the smallest set holding mass P (1 = all)", c_top_p},
+    {"greedy", "", A_ONOFF, "on|off|toggle", 0, 0, 1, VIZ_CMD_SLOW | VIZ_CMD_REPORTS, "on|off", "always take the most likely token", c_greedy},
+    {"seed", "", A_WORDS, 0, 0, 0, 0, VIZ_CMD_SLOW, "S", "the random seed (restarts from the prompt)", c_seed},
+    {"prompt", "", A_TEXT, 0, 0, 0, 0, VIZ_CMD_SLOW, "TEXT", "run a new prompt (\\n is a new line)", c_prompt},
+    {"unconditional", "", A_NONE, 0, 0, 0, 0, VIZ_CMD_SLOW, "", "start from <|endoftext|> alone", c_unconditional},
+    {"model", "", A_TEXT, 0, 0, 0, 0, VIZ_CMD_SLOW, "NAME|DIR", "load another model (a name under models/ or a directory)", c_model},
+    {"pick", "", A_TOKEN, 0, 0, BIG, 0, VIZ_CMD_SLOW, "ID|\"piece\"", "continue from this token instead (a new branch; the old one is kept)", c_pick},
+    {"branch", "", A_INT, "next|prev", 0, BIG, 0, VIZ_CMD_SLOW, "N|next|prev", "switch to branch N of this prompt (0 = the first)", c_branch},
+    {"ablate", "knockout", A_WORDS, 0, 0, 0, 0, VIZ_CMD_SLOW, "L.H|L.mlp.N|L.attn|L.mlp|pos|head|clear",
      "switch a part off at every position, or back on, and rerun the same text; head = the selected head", c_ablate},
-    {"ablate-mode", "", A_ENUM, "zero|mean|toggle", 0, 0, 0, 1, "zero|mean|toggle",
+    {"ablate-mode", "", A_ENUM, "zero|mean|toggle", 0, 0, 0, VIZ_CMD_SLOW, "zero|mean|toggle",
      "what a part switched off becomes: zero, or its mean over the positions of the text (clean run)", c_ablate_mode},
-    {"compare", "", A_TEXT, 0, 0, 0, 0, 1, "TEXT|branch N|off",
+    {"compare", "", A_TEXT, 0, 0, 0, 0, VIZ_CMD_SLOW, "TEXT|branch N|off",
      "run text B (or branch N of this prompt) beside this one (A), position by position: tokens paired, B's prediction beside A's, D shows A, B or A \xE2\x88\x92 B", c_compare},
-    {"attribute", "", A_TOKEN, 0, 0, BIG, 1, 1, "ID|\"piece\"",
+    {"attribute", "", A_TOKEN, 0, 0, BIG, 1, VIZ_CMD_SLOW, "ID|\"piece\"",
      "direct logit attribution at the query position: what each head and MLP adds to this token's logit (default: the one that came next)", c_attribute},
-    {"patch", "", A_WORDS, 0, 0, 0, 0, 1, "resid|mlp|heads [ID|\"piece\"]",
+    {"patch", "", A_WORDS, 0, 0, 0, 0, VIZ_CMD_SLOW, "resid|mlp|heads [ID|\"piece\"]",
      "activation patching: this text clean, text B (compare) corrupted; how much of the target (default: the top token) each patch restores", c_patch},
     {"show-run", "", A_ENUM, "ablated|clean|difference|next", 0, 0, 0, 0, "ablated|clean|difference|next",
      "with parts switched off: the heatmaps, vectors and logit lens show the ablated run, the clean run, or ablated \xE2\x88\x92 clean", c_show_run},
@@ -709,7 +730,7 @@ static const Command COMMANDS[] = {
     {"caption", "", A_TEXT, 0, 0, 0, 1, 0, "TEXT", "a caption under the views (**bold**)", c_caption},
     {"highlight", "", A_WORDS, 0, 0, 0, 0, 0, "token P...|cell Q K|candidate ID|clear",
      "outline positions, a heatmap cell or a candidate", c_highlight},
-    {"export", "", A_TEXT, "png|pdf|svg", 0, 0, 0, 0, "FILE|png|pdf|svg",
+    {"export", "", A_TEXT, "png|pdf|svg", 0, 0, 0, VIZ_CMD_REPORTS, "FILE|png|pdf|svg",
      "write the screen to FILE (.png, .pdf, .svg), or to gptstep-NNN.EXT", c_export},
     {"escape", "", A_NONE, 0, 0, 0, 0, 0, "", "close the help, the cell panel and the message", c_escape},
     {"edit", "", A_ENUM, "prompt|command", 0, 0, 0, 0, "prompt|command", "window: type a new prompt, or a command", c_edit},
@@ -828,13 +849,13 @@ int viz_command(VizState *v, const char *line, Err *err) { return run_line(v, li
 
 int viz_command_check(const char *line, Err *err, int *arg_col) { return run_line(NULL, line, err, arg_col); }
 
-int viz_command_is_slow(const char *line) {
+int viz_command_flags(const char *line) {
     char name[64];
     const char *rest;
     size_t n;
     split(line, name, sizeof name, &rest, &n);
     const Command *c = find_command(name);
-    return c && c->slow;
+    return c ? c->flags : 0;
 }
 
 void viz_commands_markdown(FILE *out) {
@@ -875,7 +896,7 @@ const char *viz_click_command(VizState *v, double x, double y, char *buf, size_t
         case HIT_CELL: /* the heatmap: h->b x h->b cells from position h->a */
             snprintf(buf, cap, "cell %d %d", h->a + (int)((y - h->r.y) / h->r.h * h->b), h->a + (int)((x - h->r.x) / h->r.w * h->b));
             break;
-        case HIT_GRID: snprintf(buf, cap, "layer %d", h->a); break; /* then head, below */
+        case HIT_GRID: snprintf(buf, cap, "open %d.%d", h->a, h->b); break;
         case HIT_CANDIDATE:
             if (!h->b) continue; /* a prompt position's candidates are not clickable */
             snprintf(buf, cap, "pick %d", h->a);
@@ -918,19 +939,7 @@ const char *viz_knock_command(VizState *v, double x, double y, char *buf, size_t
 int viz_click(VizState *v, double x, double y, Err *err) {
     char cmd[128];
     viz_click_command(v, x, y, cmd, sizeof cmd);
-    if (!cmd[0]) return 0;
-    if (!strncmp(cmd, "layer ", 6)) { /* a head in the grid: layer, head, then its heatmap */
-        for (int i = v->ui.n_hits - 1; i >= 0; i--) {
-            const Hit *h = &v->ui.hits[i];
-            if (h->kind == HIT_GRID && x >= h->r.x && y >= h->r.y && x < h->r.x + h->r.w && y < h->r.y + h->r.h) {
-                char c2[64];
-                snprintf(c2, sizeof c2, "head %d", h->b);
-                if (viz_command(v, cmd, err) || viz_command(v, c2, err)) return -1;
-                return viz_command(v, "grid off", err);
-            }
-        }
-    }
-    return viz_command(v, cmd, err);
+    return cmd[0] ? viz_command(v, cmd, err) : 0;
 }
 
 int viz_wheel(VizState *v, double x, double y, int dy, int ctrl, Err *err) {

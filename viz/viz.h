@@ -178,8 +178,11 @@ void viz_view_defaults(VizView *w);
 int viz_command(VizState *v, const char *line, Err *err);
 /* Checks a command line's form without running it (name, argument kinds, fixed ranges): for lessons. */
 int viz_command_check(const char *line, Err *err, int *arg_col);
-/* Whether a command can take long (a model's forward pass): the window runs those on its worker. */
-int viz_command_is_slow(const char *line);
+/* What the command table says of a command line's command (0 for an unknown one): VIZ_CMD_SLOW, it can
+ * take long (a model's forward pass), so the window runs it on its worker; VIZ_CMD_GENERATES, its
+ * progress line says "generating"; VIZ_CMD_REPORTS, the message it leaves stays on screen. */
+enum { VIZ_CMD_SLOW = 1, VIZ_CMD_GENERATES = 2, VIZ_CMD_REPORTS = 4 };
+int viz_command_flags(const char *line);
 /* The command table as a Markdown table (docs/viewer.md must contain it), and the key table. */
 void viz_commands_markdown(FILE *out);
 void viz_keys_markdown(FILE *out);
