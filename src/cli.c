@@ -268,7 +268,7 @@ static int cmd_tokens(int argc, char **argv) {
             int bl;
             const char *b = tok_bytes(t, ids[i], &bl);
             char piece[1024], hex[1024];
-            tok_escape(b, bl, piece, sizeof piece);
+            tok_show_bytes(b, bl, TOK_SHOW_TERMINAL, piece, sizeof piece);
             size_t k = 0;
             for (int j = 0; j < bl && k + 4 < sizeof hex; j++) k += (size_t)snprintf(hex + k, sizeof hex - k, "%s%02x", j ? " " : "", (unsigned char)b[j]);
             hex[k] = 0;
@@ -693,9 +693,7 @@ static int cmd_attribute(int argc, char **argv) {
         return fail(err.msg);
     }
     char label[256];
-    int len;
-    const char *b = tok_bytes(g.tok, token, &len);
-    tok_escape(b, len, label, sizeof label);
+    tok_show(g.tok, token, TOK_SHOW_TERMINAL, label, sizeof label);
     printf("logit of \"%s\" (id %d) after position %d: %.4f%s%s\n\n", label, token, pos, at.logit,
            g.trace.interventions[0] ? ", ablated: " : "", g.trace.interventions);
     printf("contributions (through the final LayerNorm with its scale frozen):\n");

@@ -670,24 +670,41 @@ const char *tok_stream_flush(TokStream *s) {
     return s->out;
 }
 
-void tok_escape(const char *bytes, int len, char *out, size_t cap) {
+void tok_show_bytes(const char *bytes, int len, TokShow how, char *out, size_t cap) {
     size_t k = 0;
     const unsigned char *u = (const unsigned char *)bytes;
+    const int screen = how == TOK_SHOW_SCREEN;
     for (int i = 0; i < len && k + 8 < cap;) {
         unsigned char c = u[i];
         int l = utf8_seq_len(u + i, (size_t)(len - i));
-        if (c == '\n') k += (size_t)snprintf(out + k, cap - k, "\\n");
-        else if (c == '\t') k += (size_t)snprintf(out + k, cap - k, "\\t");
-        else if (c == '\r') k += (size_t)snprintf(out + k, cap - k, "\\r");
-        else if (c == '\\') k += (size_t)snprintf(out + k, cap - k, "\\\\");
-        else if (c < 0x20 || c == 0x7F || l == 0) k += (size_t)snprintf(out + k, cap - k, "\\x%02x", c);
-        else {
+        const char *sub = NULL;
+        if (c == ' ' && screen) sub = "\xE2\x90\xA3";        /* open box */
+        else if (c == '\n') sub = screen ? "\xE2\x86\xB5" : "\\n"; /* return arrow */
+        else if (c == '\t') sub = screen ? "\xE2\x87\xA5" : "\\t"; /* tab arrow */
+        else if (c == '\r' && !screen) sub = "\\r";
+        else if (c == '\\' && !screen) sub = "\\\\";
+        if (sub) {
+            size_t n = strlen(sub);
+            memcpy(out + k, sub, n);
+            k += n;
+            i++;
+        } else if (c < 0x20 || c == 0x7F || l == 0) {
+            k += (size_t)snprintf(out + k, cap - k, "\\x%02x", c);
+            i++;
+        } else if (k + (size_t)l + 1 < cap) {
             memcpy(out + k, u + i, (size_t)l); /* a whole UTF-8 character */
             k += (size_t)l;
             i += l;
-            continue;
+        } else {
+            break;
         }
-        i++;
     }
     out[k < cap ? k : cap - 1] = 0;
+    if (k == 0 && screen) snprintf(out, cap, "\xE2\x88\x85"); /* empty set */
+}
+
+void tok_show(const Tokenizer *t, int id, TokShow how, char *out, size_t cap) {
+    int len;
+    const char *b = tok_bytes(t, id, &len);
+    tok_show_bytes(b, len, how, out, cap);
 }

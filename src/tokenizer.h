@@ -51,7 +51,13 @@ const char *tok_stream_flush(TokStream *s);
 int tok_bpe(const Tokenizer *t, const unsigned char *s, int n, int *out);
 int tok_bpe_plain(const Tokenizer *t, const unsigned char *s, int n, int *out);
 
-/* Appends to out (capacity cap) the printable form of bytes: control bytes as \n, \t, \xHH. */
-void tok_escape(const char *bytes, int len, char *out, size_t cap);
+/* A token as a person sees it: the one owner of its display text. TOK_SHOW_TERMINAL: its bytes with \n,
+ * \t, \r, \\ and other control bytes escaped (\xHH), so that no byte a terminal would act on gets through;
+ * TOK_SHOW_SCREEN: the viewer's form, where a space is an open box, a new line a return arrow, a tab a
+ * tab arrow and an empty token the empty set. In both, bytes that are not whole UTF-8 characters (a
+ * byte token, part of a character) are written \xHH. */
+typedef enum { TOK_SHOW_TERMINAL, TOK_SHOW_SCREEN } TokShow;
+void tok_show(const Tokenizer *t, int id, TokShow how, char *out, size_t cap);
+void tok_show_bytes(const char *bytes, int len, TokShow how, char *out, size_t cap);
 
 #endif

@@ -128,6 +128,32 @@ static void invalid_utf8(Tokenizer *t) {
           "an incomplete character at the end of the stream flushes as one U+FFFD");
 }
 
+/* A token's display text, worked by hand: what the terminal and the screen show for each kind of byte. */
+static void display_text(const Tokenizer *t) {
+    static const struct { const char *bytes; int len; const char *terminal, *screen; } C[] = {
+        {" the", 4, " the", "\xE2\x90\xA3the"},
+        {"a\nb\tc", 5, "a\\nb\\tc", "a\xE2\x86\xB5" "b\xE2\x87\xA5" "c"},
+        {"\r\\", 2, "\\r\\\\", "\\x0d\\"},
+        {"\x1b[2J", 4, "\\x1b[2J", "\\x1b[2J"},          /* a terminal escape never gets through */
+        {"\xE2\x80", 2, "\\xe2\\x80", "\\xe2\\x80"},  /* part of a character */
+        {"\xC3\xA9", 2, "\xC3\xA9", "\xC3\xA9"},           /* a whole one */
+        {"", 0, "", "\xE2\x88\x85"},
+    };
+    for (size_t i = 0; i < sizeof C / sizeof C[0]; i++) {
+        char term[64], scr[64];
+        tok_show_bytes(C[i].bytes, C[i].len, TOK_SHOW_TERMINAL, term, sizeof term);
+        tok_show_bytes(C[i].bytes, C[i].len, TOK_SHOW_SCREEN, scr, sizeof scr);
+        CHECK(!strcmp(term, C[i].terminal), "display case %zu in a terminal: '%s', expected '%s'", i, term, C[i].terminal);
+        CHECK(!strcmp(scr, C[i].screen), "display case %zu on screen: '%s', expected '%s'", i, scr, C[i].screen);
+    }
+    char out[64];
+    tok_show(t, 198, TOK_SHOW_TERMINAL, out, sizeof out); /* id 198 is "\n" in GPT-2's vocabulary */
+    CHECK(!strcmp(out, "\\n"), "token 198 shows as \\n in a terminal, got '%s'", out);
+    char small[6];
+    tok_show_bytes("abcdefghij", 10, TOK_SHOW_TERMINAL, small, sizeof small);
+    CHECK(strlen(small) < sizeof small, "a small buffer is never overrun ('%s')", small);
+}
+
 static void bad_files(void) {
     Err err;
     CHECK(tok_load("/nonexistent", &err) == NULL && strstr(err.msg, "no tokenizer files"), "missing dir: %s", err.msg);
@@ -206,6 +232,7 @@ int main(int argc, char **argv) {
     published_vectors(t);
     round_trip_file(t, sample);
     invalid_utf8(t);
+    display_text(t);
     bad_files();
     bpe_fast_vs_plain(t);
     free(vec);

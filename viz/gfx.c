@@ -399,18 +399,3 @@ void gfx_vector(Gfx *g, Rect r, const float *a, int n) {
     gfx_stroke(g, r, GFX_RULE, 1);
 }
 
-void gfx_piece(const char *b, int len, char *out, size_t cap) {
-    size_t k = 0;
-    for (int i = 0; i < len && k + 8 < cap;) {
-        unsigned char c = (unsigned char)b[i];
-        int l = utf8_seq_len((const unsigned char *)b + i, (size_t)(len - i));
-        if (c == ' ') { memcpy(out + k, "\xE2\x90\xA3", 3); k += 3; i++; }          /* open box */
-        else if (c == '\n') { memcpy(out + k, "\xE2\x86\xB5", 3); k += 3; i++; }   /* return arrow */
-        else if (c == '\t') { memcpy(out + k, "\xE2\x87\xA5", 3); k += 3; i++; }   /* tab arrow */
-        else if (c < 0x20 || c == 0x7f || l == 0) { k += (size_t)snprintf(out + k, cap - k, "\\x%02x", c); i++; }
-        else if (k + (size_t)l + 1 < cap) { memcpy(out + k, b + i, (size_t)l); k += (size_t)l; i += l; }
-        else break;
-    }
-    out[k] = 0;
-    if (k == 0) snprintf(out, cap, "\xE2\x88\x85"); /* empty set */
-}

@@ -91,8 +91,4 @@ void gfx_cells(Gfx *g, Rect r, const uint32_t *argb, int cols, int rows);
 /* A vector as one strip of cells, blue < 0 < red, scaled to its largest |value|. */
 void gfx_vector(Gfx *g, Rect r, const float *a, int n);
 
-/* A token's bytes for display: spaces as a visible mark, newlines as a return arrow, control bytes
- * as \xNN, an empty piece as the empty-set sign. */
-void gfx_piece(const char *bytes, int len, char *out, size_t cap);
-
 #endif

@@ -29,12 +29,6 @@ static const char *PATCH_HELP =
     "  --what heads   each head's output, at every position at once (layers x heads)\n"
     "  -o FILE        draw the sweep as a heatmap (.png, .svg, .pdf) or save it as a NumPy array (.npy)\n";
 
-static void viz_piece_raw(const Tokenizer *t, int id, char *out, size_t cap) {
-    int len;
-    const char *b = tok_bytes(t, id, &len);
-    gfx_piece(b, len, out, cap);
-}
-
 static int encode(Gen *g, const char *text, int **ids, int *n, const char *what, Err *err) {
     Err e;
     if (tok_encode(g->tok, text, strlen(text), 1, ids, n, &e)) return err_set(err, "%s: %s", what, e.msg);
@@ -150,7 +144,7 @@ int viz_patch_main(int argc, char **argv) {
             if (s.cols > 1) {
                 printf("%-6s", "");
                 for (int p = 0; p < s.cols; p++) {
-                    viz_piece_raw(g.tok, a[p], label, sizeof label);
+                    tok_show(g.tok, a[p], TOK_SHOW_SCREEN, label, sizeof label);
                     printf(" %7.7s", label);
                 }
                 printf("\n");

@@ -106,9 +106,7 @@ int viz_picked(const VizState *v, int p) {
 }
 
 void viz_piece(const VizState *v, int id, char *out, size_t cap) {
-    int len;
-    const char *b = tok_bytes(v->run.gen.tok, id, &len);
-    gfx_piece(b, len, out, cap);
+    tok_show(v->run.gen.tok, id, TOK_SHOW_SCREEN, out, cap);
 }
 
 const float *viz_tensor(const VizState *v, TensorKind k, int layer, int pos) {

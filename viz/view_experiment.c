@@ -10,12 +10,6 @@
 
 #include "vizint.h"
 
-static void piece_of(const Tokenizer *tok, int id, char *out, size_t cap) {
-    int len;
-    const char *b = tok_bytes(tok, id, &len);
-    gfx_piece(b, len, out, cap);
-}
-
 void draw_patch_sweep(Gfx *g, Rect r, const PatchSweep *s, const Tokenizer *tok, const int *clean, int n_head, const char *title,
                       const char *footer) {
     gfx_panel(g, r);
@@ -30,7 +24,7 @@ void draw_patch_sweep(Gfx *g, Rect r, const PatchSweep *s, const Tokenizer *tok,
     /* the column labels (positions and the clean tokens) need a band below the grid */
     double band = 0;
     for (int c = 0; c < s->cols && s->cols > 1; c++) {
-        piece_of(tok, clean[c], label, sizeof label);
+        tok_show(tok, clean[c], TOK_SHOW_SCREEN, label, sizeof label);
         char full[300];
         snprintf(full, sizeof full, "%d %s", c, label);
         band = fmax(band, gfx_text_w(g, full));
@@ -63,7 +57,7 @@ void draw_patch_sweep(Gfx *g, Rect r, const PatchSweep *s, const Tokenizer *tok,
     }
     int every = cw >= lh * 1.05 ? 1 : (int)ceil(lh * 1.05 / cw);
     for (int c = 0; c < s->cols && s->cols > 1; c += every) {
-        piece_of(tok, clean[c], label, sizeof label);
+        tok_show(tok, clean[c], TOK_SHOW_SCREEN, label, sizeof label);
         char full[300];
         snprintf(full, sizeof full, "%d %s", c, label);
         gfx_color(g, GFX_INK);
@@ -96,8 +90,8 @@ static void draw_attribution(VizState *v, Gfx *g, Rect r) {
     const Gpt2Config *c = &v->run.gen.model.cfg;
     const int L = c->n_layer, NH = c->n_head;
     char title[400], tok[128], at[128];
-    piece_of(v->run.gen.tok, a->token, tok, sizeof tok);
-    piece_of(v->run.gen.tok, e->tokens[a->pos], at, sizeof at);
+    tok_show(v->run.gen.tok, a->token, TOK_SHOW_SCREEN, tok, sizeof tok);
+    tok_show(v->run.gen.tok, e->tokens[a->pos], TOK_SHOW_SCREEN, at, sizeof at);
     snprintf(title, sizeof title, "Direct logit attribution: what pushes \"%s\" after position %d \"%s\"", tok, a->pos, at);
     gfx_panel(g, r);
     gfx_panel_title(g, r, title, "red: towards it \xC2\xB7 blue: away");
@@ -218,7 +212,7 @@ void view_experiment(VizState *v, Gfx *g, Rect r) {
     }
     const PatchSweep *s = &e->sweep;
     char tgt[128], title[400], foot[400];
-    piece_of(v->run.gen.tok, e->target, tgt, sizeof tgt);
+    tok_show(v->run.gen.tok, e->target, TOK_SHOW_SCREEN, tgt, sizeof tgt);
     snprintf(title, sizeof title, "Activation patching: how much of \"%s\" each %s restores", tgt,
              s->what == PATCH_RESID ? "residual stream (after a layer, at a position)" : s->what == PATCH_MLP ? "MLP output (layer, position)"
                                                                                     : "head's output");
