@@ -95,6 +95,8 @@ tsan: deps-test
 	@$(MAKE) --no-print-directory gptstep
 	@/usr/bin/python3 tests/test_forward.py ./gptstep tests/out --quick > /dev/null
 	@sh tests/tsan.sh build-tsan/gptstep tests/out
+	@$(MAKE) --no-print-directory $(FUZZ_TSAN)
+	@FUZZ_BUILD=$(FUZZ_TSAN_BUILD) FUZZ_ONLY=window sh tests/fuzz/run.sh replay
 
 # The C test programs and a few ./gptstep runs under valgrind's memcheck.
 valgrind:
@@ -125,9 +127,28 @@ $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_OBJ)
 	@echo "  fuzz  $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $(PKG_CFLAGS) $(VIZ_CFLAGS) -o $@ $< $(FUZZ_OBJ) \
 	    $(VIZ_LIBS) $(PKG_LIBS) -lm -lpthread
 
+# The window harness (fuzz_window.c: events on the window's core, every job on a worker thread) also
+# built with ThreadSanitizer: `make fuzz` fuzzes it for FUZZ_SECONDS, `make tsan` replays its corpus.
+# The library's objects carry no coverage counters here: libFuzzer's counters are plain bytes that both
+# threads bump, which ThreadSanitizer reports as races of their own; every event is valid input, so
+# mutation without them still reaches every key and command.
+FUZZ_TSAN_BUILD := build-fuzz-tsan
+FUZZ_TSAN_FLAGS := -g -O1 -std=c11 -fsanitize=thread -fno-omit-frame-pointer -Wno-unknown-pragmas -MMD -MP -Isrc -Iviz -Itests/fuzz
+FUZZ_TSAN_OBJ   := $(FUZZ_SRC:%.c=$(FUZZ_TSAN_BUILD)/%.o)
+FUZZ_TSAN       := $(FUZZ_TSAN_BUILD)/fuzz_window
+
+$(FUZZ_TSAN_BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(FUZZ_CC) $(FUZZ_TSAN_FLAGS) $(PKG_CFLAGS) $(VIZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_TSAN): tests/fuzz/fuzz_window.c tests/fuzz/fuzz.h $(FUZZ_TSAN_OBJ)
+	@echo "  fuzz  $@ (ThreadSanitizer)"; $(FUZZ_CC) $(FUZZ_TSAN_FLAGS) -fsanitize=fuzzer $(PKG_CFLAGS) $(VIZ_CFLAGS) -o $@ $< \
+	    $(FUZZ_TSAN_OBJ) $(VIZ_LIBS) $(PKG_LIBS) -lm -lpthread
+
 fuzz: deps-test
-	@$(MAKE) --no-print-directory $(FUZZERS)
+	@$(MAKE) --no-print-directory $(FUZZERS) $(FUZZ_TSAN)
 	@sh tests/fuzz/run.sh fuzz $(FUZZ_SECONDS)
+	@FUZZ_BUILD=$(FUZZ_TSAN_BUILD) FUZZ_ONLY=window sh tests/fuzz/run.sh fuzz $(FUZZ_SECONDS)
 
 fuzz-replay: $(FUZZERS)
 	@sh tests/fuzz/run.sh replay
@@ -191,6 +212,6 @@ fmt:
 	clang-format -i src/*.c src/*.h tests/*.c
 
 clean:
-	rm -rf build build-asan build-tsan build-fuzz gptstep
+	rm -rf build build-asan build-tsan build-fuzz build-fuzz-tsan gptstep
 
--include $(CORE_OBJ:.o=.d) $(VIZ_OBJ:.o=.d) $(BUILD)/viz/main.d $(FUZZ_OBJ:.o=.d) $(WEB_OBJ:.o=.d)
+-include $(CORE_OBJ:.o=.d) $(VIZ_OBJ:.o=.d) $(BUILD)/viz/main.d $(FUZZ_OBJ:.o=.d) $(FUZZ_TSAN_OBJ:.o=.d) $(WEB_OBJ:.o=.d)

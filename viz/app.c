@@ -128,11 +128,11 @@ int app_poll(App *a) {
 /* Runs one command line: slow ones as a job, the rest here; then the derived numbers. */
 int app_command(App *a, const char *cmd) {
     VizState *v = a->v;
-    int fs = v->view.fullscreen;
-    if (v->ui.busy) {
+    if (v->ui.busy) { /* before anything reads the state: while a job runs it is the job's */
         enqueue(a, Q_COMMAND, cmd, 0, 0);
         return 0;
     }
+    int fs = v->view.fullscreen;
     int flags = viz_command_flags(cmd);
     if (flags & VIZ_CMD_SLOW) {
         start_job(a, JOB_COMMAND, cmd, flags & VIZ_CMD_GENERATES ? "generating\xE2\x80\xA6" : "working\xE2\x80\xA6");

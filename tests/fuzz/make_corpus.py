@@ -99,6 +99,23 @@ def main():
         "unconditional\nstep 2\nview tokens\nview block\nlayer +\nhead -",
     ]):
         put("viewer", f"script-{i}", script)
+    # window event streams (fuzz_window.c): a first byte (odd: a lesson's keys), then (op, a, b) triples -
+    # op 0 a key, 1 a command, 2 a click, 3 a move, 4 the wheel, 5 text, 6 a frame, 7 a finished job
+    window_key = {"Right": 0, "PageDown": 2, "Left": 3, "PageUp": 4, "Down": 8, "g": 17, "x": 26, "Return": 29, ":": 30}
+    for i, (first, events) in enumerate([
+        (0, [(0, "Right"), (0, "Right"), (0, "Left"), (6,), (7,), (0, "Down"), (6,), (0, "g"), (2, 120, 120)]),
+        (1, [(0, "PageDown"), (0, "PageDown"), (0, "PageUp"), (6,), (0, "PageDown"), (7,), (6,), (0, "PageDown")]),
+        (0, [(1, 6), (6,), (1, 11), (1, 13), (6,), (7,), (0, "x"), (1, 8), (6,)]),
+        (0, [(0, "Return"), (5, 0), (5, 1), (0, "Return"), (6,), (0, ":"), (5, 3), (0, "Return"), (7,)]),
+        (1, [(0, "PageDown")] * 6 + [(6,), (0, "PageUp")] * 3 + [(7,)]),
+    ]):
+        data = bytearray([first])
+        for e in events:
+            if e[0] == 0:
+                data += bytes([0, window_key[e[1]], 0])
+            else:
+                data += bytes([e[0], e[1] if len(e) > 1 else 0, e[2] if len(e) > 2 else 0])
+        put("window", f"events-{i}", bytes(data))
     print("wrote", C)
 
 

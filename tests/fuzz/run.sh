@@ -4,6 +4,8 @@
 #                                        once (what `make test` runs); ends "N passed, N failed"
 #   sh tests/fuzz/run.sh fuzz SECONDS    each harness in turn for SECONDS, growing build-fuzz/corpus/NAME;
 #                                        a finding is written to build-fuzz/findings/NAME-*
+#   FUZZ_BUILD=DIR FUZZ_ONLY=NAME         another build of the harnesses (build-fuzz-tsan: ThreadSanitizer),
+#                                        and one harness only
 cd "$(dirname "$0")/../.." || exit 1
 B=${FUZZ_BUILD:-build-fuzz}
 MODE=${1:-replay}
@@ -12,6 +14,8 @@ export GPTSTEP_ROOT=$(pwd)
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$(pwd)/tests/lsan.supp:print_suppressions=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1 second_deadlock_stack=1}
+ONLY=${FUZZ_ONLY:-}
 passed=0
 failed=0
 # every harness that has a source must be built, and built from the code as it is now: a replay of a
@@ -19,6 +23,7 @@ failed=0
 for src in tests/fuzz/fuzz_*.c; do
     name=$(basename "$src" .c)
     name=${name#fuzz_}
+    [ -z "$ONLY" ] || [ "$name" = "$ONLY" ] || continue
     h=$B/fuzz_$name
     if [ ! -x "$h" ]; then echo "FAIL $name: $h is not built (make fuzz-replay builds it)"; failed=$((failed + 1)); continue; fi
     newer=$(find src viz tests/fuzz -name '*.[ch]' ! -name web.c ! -name main.c -newer "$h" 2>/dev/null | head -n 1)
@@ -32,7 +37,7 @@ for src in tests/fuzz/fuzz_*.c; do
         echo "== $name: fuzzing for $SECS s"
         "$h" $d -max_total_time="$SECS" -timeout=10 -rss_limit_mb=3000 -print_final_stats=1 \
             -artifact_prefix="$B/findings/$name-" "$B/corpus/$name" "$seeds" 2>&1 | \
-            grep -E "^#[0-9]+ +DONE|^stat::number_of_executed_units|^stat::peak_rss|cov:.*ft:|ERROR|SUMMARY|Test unit written" | tail -6
+            grep -E "^#[0-9]+ +DONE|^stat::number_of_executed_units|^stat::peak_rss|cov:.*ft:|ERROR|SUMMARY|Test unit written|ThreadSanitizer" | tail -6
     else
         files=$(find "$seeds" "$regs" -type f 2>/dev/null | sort)
         n=$(echo "$files" | grep -c .)
@@ -43,7 +48,7 @@ for src in tests/fuzz/fuzz_*.c; do
             passed=$((passed + 1))
         else
             echo "FAIL $name:"
-            echo "$out" | grep -E "ERROR|SUMMARY|Running:|runtime error" | head -8 | sed 's/^/    /'
+            echo "$out" | grep -E "ERROR|SUMMARY|Running:|runtime error|WARNING: ThreadSanitizer" | head -8 | sed 's/^/    /'
             failed=$((failed + 1))
         fi
     fi
