@@ -479,7 +479,6 @@ static int open_gen(Gen *g, const GenArgs *a, TraceMode mode) {
     if (bar.shown) fprintf(stderr, "\r%60s\r", "");
     if (rc) return fail(err.msg);
     g->sampler = a->sampler;
-    rng_seed(&g->rng, a->sampler.seed);
     Interventions iv = {0};
     iv.mode = a->ablate_mode;
     for (int i = 0; i < a->n_ablate; i++)

@@ -43,7 +43,6 @@ int gen_open_progress(Gen *g, const char *model_arg, TraceMode mode, LoadProgres
     gpt2_state_init(&g->state, &g->model);
     trace_init(&g->trace, &g->model.cfg, g->model.name, mode);
     g->sampler = sampler_default();
-    rng_seed(&g->rng, g->sampler.seed);
     g->logits = alloc_floats((size_t)g->model.cfg.n_vocab);
     g->work = alloc_floats((size_t)g->model.cfg.n_vocab);
     return 0;
@@ -167,7 +166,11 @@ int gen_start_unconditional(Gen *g, Err *err) {
 int gen_choose(Gen *g, int forced) {
     if (!g->has_logits || g->trace.n_steps == 0) return -1;
     const int V = g->model.cfg.n_vocab;
-    int id = forced >= 0 && forced < V ? forced : sampler_pick(g->logits, V, &g->sampler, &g->rng, g->work);
+    int id = forced;
+    if (forced < 0 || forced >= V) {
+        rng_seed_at(&g->rng, g->sampler.seed, g->trace.n_pos);
+        id = sampler_pick(g->logits, V, &g->sampler, &g->rng, g->work);
+    }
     TraceStep *s = &g->trace.steps[g->trace.n_steps - 1];
     /* probability under the model itself (temperature 1), whatever the sampler did */
     float max = g->logits[argmax(g->logits, V)];

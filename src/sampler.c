@@ -16,6 +16,12 @@ void rng_seed(Rng *r, uint64_t seed) {
     r->state = (z ^ (z >> 31)) | 1;
 }
 
+void rng_seed_at(Rng *r, uint64_t seed, int pos) {
+    Rng s;
+    rng_seed(&s, seed);
+    rng_seed(r, s.state ^ (uint64_t)(unsigned)pos);
+}
+
 float rng_uniform(Rng *r) {
     r->state ^= r->state >> 12;
     r->state ^= r->state << 25;

@@ -19,6 +19,10 @@ typedef struct {
 } Rng;
 
 void rng_seed(Rng *r, uint64_t seed);
+/* The generator for the choice after position pos - 1 (pos tokens seen): a function of the seed and the
+ * position alone, so that the same text, seed and settings choose the same token there however it was
+ * reached (generated in one go, stepped to, stepped back to, a setting changed and changed back). */
+void rng_seed_at(Rng *r, uint64_t seed, int pos);
 float rng_uniform(Rng *r); /* [0, 1) */
 
 /* The ranges every front end accepts (the CLI's flags, the viewer's commands, lessons). */

@@ -112,7 +112,7 @@ cd "$DIR" || exit 1
 
 # ---- the viewer at 1600x900 ----
 start_x 1600x900
-if launch gptstep view.log "the viewer opened with its model" 19 view --model "$MODEL" --seed 3; then
+if launch gptstep view.log "the viewer opened with its model" 20 view --model "$MODEL" --seed 3; then
     t0=$(st "len(s['tokens'])")
     shot                                   # 1: as opened
     press Right; shot                      # 2: next token
@@ -132,6 +132,8 @@ if launch gptstep view.log "the viewer opened with its model" 19 view --model "$
     check "same_pixels shot3.png shot6.png" "back and forward again shows the same frame"
     key e; key shift+e; sleep 1.5
     check "[ -s gptstep-001.png ] && /usr/bin/convert gptstep-001.png info:- >/dev/null 2>&1" "E exported a PNG that opens"
+    wgeo=$(xdotool getwindowgeometry "$WID" | sed -n 's/ *Geometry: //p'); pgeo=$(/usr/bin/identify -format %wx%h gptstep-001.png 2>/dev/null)
+    check "[ \"$pgeo\" = \"$wgeo\" ]" "E exported the screen at the window's size ($pgeo; the window is $wgeo)"
     check "pdfinfo gptstep-002.pdf >/dev/null 2>&1" "Shift+E exported a PDF that opens"
     key question; shot
     differs shot6.png shot7.png "help overlay (?)"

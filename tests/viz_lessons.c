@@ -45,6 +45,9 @@ int main(int argc, char **argv) {
         for (int k = 0; k < l.n_steps; k++) {
             double t0 = now_seconds();
             CHECK(lesson_show(&l, v, k, &err) == 0, "%s", err.msg);
+            /* a command's passing remark ("the next token was drawn again...") is not part of a slide or
+             * a handout page: it covered lesson 7's chart */
+            CHECK(!v->ui.message[0], "%s step %d leaves a message on the slide: '%s'", argv[i], k + 1, v->ui.message);
             if (sweep[k]) t_sweep += now_seconds() - t0;
             else if (k) t_fwd += now_seconds() - t0, n_fwd++;
             seq[k] = frame(v);

@@ -334,6 +334,32 @@ int main(int argc, char **argv) {
     CHECK(strstr(v->ui.message, "drawn again") != NULL, "changing the temperature says the next token was drawn again");
     run(v, "temperature 1");
     run(v, "top-k 40");
+    /* the same seed and settings choose the same token at a position however it was reached (lesson 7
+     * showed two different tokens for the same settings): drawn again after a change and back, and
+     * drawn by a fresh run of the same prompt */
+    {
+        const Trace *tr = &v->run.gen.trace;
+        int c0 = tr->steps[tr->n_steps - 1].chosen, n0 = tr->n_pos;
+        run(v, "temperature 3");
+        run(v, "temperature 1");
+        CHECK(tr->steps[tr->n_steps - 1].chosen == c0, "T 1 -> 3 -> 1 draws the same token again (%d, then %d)", c0,
+              tr->steps[tr->n_steps - 1].chosen);
+        run(v, "first");
+        int first_choice = tr->steps[0].chosen;
+        run(v, "temperature 3");
+        run(v, "temperature 1");
+        run(v, "first");
+        CHECK(tr->steps[0].chosen == first_choice && tr->n_pos >= n0 - 1, "the prompt's choice is the same after a change and back (%d, %d)",
+              first_choice, tr->steps[0].chosen);
+        char pr[2048];
+        snprintf(pr, sizeof pr, "prompt %s", v->run.prompt);
+        run(v, "temperature 3");
+        run(v, pr);
+        run(v, "temperature 1");
+        CHECK(tr->steps[0].chosen == first_choice, "a change at step 0 and back draws the prompt's first choice again (%d, %d)", first_choice,
+              tr->steps[0].chosen);
+        run(v, "last");
+    }
 
     /* zoom: a window of positions around the query, which follows it */
     run(v, "zoom 4");
@@ -640,6 +666,19 @@ int main(int argc, char **argv) {
         bad(v, "open 1.4294967297", "expected L.H");
         run(v, "ablate clear");
         run(v, "stage none");
+        /* ] and [ go on from "you are here" (the selected layer's attention), not from the embedding */
+        run(v, "layer 1");
+        run(v, "stage next");
+        {
+            char nm[64];
+            viz_stage_name(v, v->view.stage, nm, sizeof nm);
+            CHECK(!strcmp(nm, "L1.add_1") && v->view.layer == 1, "] with no stage goes on from layer 1's attention: '%s'", nm);
+            run(v, "stage none");
+            run(v, "stage prev");
+            viz_stage_name(v, v->view.stage, nm, sizeof nm);
+            CHECK(!strcmp(nm, "L1.ln_1"), "[ with no stage goes back from layer 1's attention: '%s'", nm);
+            run(v, "stage none");
+        }
         bad(v, "ablate 5.0", "layer 5 is out of range");
         bad(v, "ablate 1.mlp.9999", "neuron 9999 is out of range");
         free(clean);

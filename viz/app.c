@@ -337,6 +337,7 @@ void app_draw(App *a, unsigned char *pixels, int w, int h, int stride, unsigned 
     VizState *v = a->v;
     (void)ms;
     if (v->ui.busy) return; /* the run belongs to the job: the front end keeps the last frame */
+    v->ui.screen_w = w, v->ui.screen_h = h;
     cairo_surface_t *s = cairo_image_surface_create_for_data(pixels, CAIRO_FORMAT_ARGB32, w, h, stride);
     cairo_t *cr = cairo_create(s);
     viz_draw(v, cr, w, h);

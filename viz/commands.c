@@ -3,7 +3,7 @@
  * docs (docs/viewer.md holds the table as viz_commands_markdown prints it; a test compares them).
  * Each command has a name, aliases, the kind and fixed range of its argument, a usage, a help line
  * and a handler. Arguments are parsed once, here, the same way for every caller. */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -288,6 +288,9 @@ static int c_stage(VizState *v, const Args *a, Err *err) {
     if (need_model(v, err)) return -1;
     int n = viz_n_stages(v), s, cur = v->view.stage;
     const char *w = a->text;
+    /* with no stage selected, next and prev go on from "you are here" (the pipeline's: the selected
+     * layer's attention) */
+    if (cur < 0) cur = viz_stage_at(v->view.layer, SUB_ATTN);
     if (!strcasecmp(w, "next") || !strcmp(w, "+")) s = cur + 1 < n ? cur + 1 : n - 1;
     else if (!strcasecmp(w, "prev") || !strcmp(w, "-")) s = cur > 0 ? cur - 1 : 0;
     else if (!strcasecmp(w, "none") || !strcasecmp(w, "off")) s = -1;
@@ -303,7 +306,6 @@ static int c_stage(VizState *v, const Args *a, Err *err) {
 static void settings_changed(VizState *v) {
     VizRun *r = &v->run;
     if (!r->loaded || r->step != r->gen.trace.n_steps - 1 || !r->gen.has_logits) return;
-    rng_seed(&r->gen.rng, r->gen.sampler.seed + (uint64_t)r->gen.trace.n_pos);
     int id = gen_choose(&r->gen, -1);
     r->epoch++;
     char piece[128];
@@ -629,8 +631,12 @@ static int c_export(VizState *v, const Args *a, Err *err) {
         snprintf(path, sizeof path, "%s", a->text);
     }
     v->ui.message[0] = 0; /* an export never shows the previous message */
-    if (viz_export(v, path, 1920, 1080, err)) return -1;
-    viz_message(v, 0, "exported %s", path);
+    /* what is on the screen, at its size (1920x1080 where there is no screen: render, lessons) */
+    int w = v->ui.screen_w > 0 ? v->ui.screen_w : 1920, h = v->ui.screen_h > 0 ? v->ui.screen_h : 1080;
+    if (viz_export(v, path, w, h, err)) return -1;
+    char *full = realpath(path, NULL); /* the folder too: where the file went */
+    viz_message(v, 0, "exported %s (%dx%d)", full ? full : path, w, h);
+    free(full);
     return 0;
 }
 

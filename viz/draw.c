@@ -295,7 +295,7 @@ void view_help(VizState *v, Gfx *g) {
     gfx_fill(g, (Rect){bx, by, bw, bh}, GFX_PANEL);
     gfx_color(g, GFX_INK);
     gfx_font(g, FONT_SANS, g->fs * 1.1, 1);
-    gfx_text_fit(g, bx + pad, by + pad + gfx_ascent(g), "Keys \xE2\x80\x94 each sends a command (docs/viewer.md)", bw - 2 * pad, 0);
+    gfx_text_fit(g, bx + pad, by + pad + gfx_ascent(g), "Keys and mouse \xE2\x80\x94 each sends a command (docs/viewer.md)", bw - 2 * pad, 0);
     for (int i = 0; i < n; i++) {
         int c = i / rows, row = i % rows;
         gfx_font(g, FONT_SANS, g->fs * 0.9, 1);

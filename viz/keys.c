@@ -86,11 +86,31 @@ const char *viz_key_command(VizState *v, const char *key, int shift, int ctrl, c
     return buf;
 }
 
+/* What the mouse does: the help overlay's short form, and the docs' table. */
+static const struct {
+    const char *label, *help, *doc_label, *doc_help;
+} MOUSE[] = {
+    {"click a token", "select it as the query", "click a token", "select it as the query"},
+    {"click a heatmap cell", "how its weight is computed", "click a heatmap cell", "how its score and weight are computed"},
+    {"click a head (grid)", "open its heatmap", "click a head in the grid", "open its heatmap"},
+    {"click a candidate", "continue from it (a branch)", "click a candidate", "continue from that token (a branch)"},
+    {"click a stage", "select it (pipeline)", "click a pipeline stage", "select it"},
+    {"right-click", "knock out the head, neuron or sublayer under it", "right-click (or Shift+click) a head in the grid or the heatmap's title",
+     "knock it out (or back in)"},
+    {0, 0, "right-click a neuron (mlp.gelu), a head's row, attn.proj, mlp.proj or pos_emb in the vectors view",
+     "switch that neuron, head, sublayer or the position embedding off (or back on)"},
+    {0, 0, "right-click the embedding, or an opened layer's attn or ffn, in the pipeline", "switch the position embedding or that sublayer off (or back on)"},
+    {"wheel / Ctrl+wheel", "heatmap: pan / zoom", "wheel / Ctrl+wheel over the heatmap", "pan / zoom"},
+};
+#define N_MOUSE ((int)(sizeof MOUSE / sizeof MOUSE[0]))
+
 int viz_help_lines(const char ***keys, const char ***what) {
-    static const char *k[N_KEYS + 1], *w[N_KEYS + 1];
+    static const char *k[N_KEYS + N_MOUSE + 1], *w[N_KEYS + N_MOUSE + 1];
     int n = 0;
     for (int i = 0; i < N_KEYS; i++)
         if (KEYS[i].label) k[n] = KEYS[i].label, w[n++] = KEYS[i].help;
+    for (int i = 0; i < N_MOUSE; i++)
+        if (MOUSE[i].label) k[n] = MOUSE[i].label, w[n++] = MOUSE[i].help;
     k[n] = w[n] = NULL;
     *keys = k, *what = w;
     return n;
@@ -100,14 +120,5 @@ void viz_keys_markdown(FILE *out) {
     fprintf(out, "| key | action |\n|---|---|\n");
     for (int i = 0; i < N_KEYS; i++)
         if (KEYS[i].label) fprintf(out, "| %s | %s |\n", KEYS[i].label, KEYS[i].help);
-    fprintf(out, "| click a token | select it as the query |\n");
-    fprintf(out, "| click a heatmap cell | how its score and weight are computed |\n");
-    fprintf(out, "| click a head in the grid | open its heatmap |\n");
-    fprintf(out, "| click a candidate | continue from that token (a branch) |\n");
-    fprintf(out, "| click a pipeline stage | select it |\n");
-    fprintf(out, "| right-click (or Shift+click) a head in the grid or the heatmap's title | knock it out (or back in) |\n");
-    fprintf(out, "| right-click a neuron (mlp.gelu), a head's row, attn.proj, mlp.proj or pos_emb in the vectors view | switch that neuron, head, sublayer or the position embedding off (or back on) |\n");
-    fprintf(out, "| right-click the embedding, or an opened layer's attn or ffn, in the pipeline | switch the position embedding or that sublayer off (or back on) |\n");
-    fprintf(out, "| wheel / Ctrl+wheel over the heatmap | pan / zoom |\n");
+    for (int i = 0; i < N_MOUSE; i++) fprintf(out, "| %s | %s |\n", MOUSE[i].doc_label, MOUSE[i].doc_help);
 }
-

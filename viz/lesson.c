@@ -379,6 +379,7 @@ int lesson_show(Lesson *l, VizState *v, int k, Err *err) {
         }
         in_par = it->kind == LI_CAPTION && text[0];
     }
+    v->ui.message[0] = 0; /* a command's passing remark ("drawn again...") is not part of the slide */
     char prog[128];
     snprintf(prog, sizeof prog, "step %d / %d", k + 1, l->n_steps);
     snprintf(v->view.progress, sizeof v->view.progress, "%s", prog);

@@ -174,6 +174,7 @@ int viz_render_main(int argc, char **argv) {
     for (int i = 0; i < lk.n && rc == 0; i++) rc = apply(v, lk.cmds[i], NULL); /* as the page applies a link */
     for (int i = 0; i < n_commands && rc == 0; i++) rc = apply(v, commands[i], NULL);
     if (rc == 0 && !(lk.n && !strcmp(view, "all") && v->view.only != VIEW_ALL)) rc = apply(v, "view", view);
+    v->ui.message[0] = 0; /* a command's passing remark is not part of the picture */
     if (rc == 0 && viz_export(v, out, w, h, &err)) {
         fprintf(stderr, "gptstep render: %s\n", err.msg);
         rc = 1;

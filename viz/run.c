@@ -121,7 +121,6 @@ static void load_progress(void *ctx, double fraction) {
 static int start_prompt(VizState *v, Err *err) {
     VizRun *r = &v->run;
     r->epoch++;
-    rng_seed(&r->gen.rng, r->gen.sampler.seed);
     int rc;
     const Trace *tr = &r->gen.trace;
     if (r->ran_prompt && !strcmp(r->ran_prompt, r->prompt) && tr->n_steps > 0 && tr->steps[0].pos0 == 0) {

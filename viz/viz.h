@@ -149,6 +149,7 @@ typedef struct {
     char message[1024];  /* an error or notice shown in the window */
     int message_is_error;
     int exports;         /* files exported from the window so far (for their names) */
+    int screen_w, screen_h; /* the size the window or page last drew at (0: none, headless); E exports it */
     atomic_int load_percent; /* written by the worker while it loads a model, -1 when not loading */
     int busy;            /* a worker owns the run: nothing may read it */
     int edit_request;    /* the edit command asked the window for its editor: 1 prompt, 2 command */
