@@ -463,13 +463,14 @@ typedef struct {
     int shown;
 } LoadBar;
 
-static void load_bar(void *ctx, double fraction) {
+static int load_bar(void *ctx, double fraction) {
     LoadBar *b = ctx;
-    if (!isatty(2) || (!b->shown && now_seconds() - b->start < 0.7)) return;
+    if (!isatty(2) || (!b->shown && now_seconds() - b->start < 0.7)) return 0;
     int width = 30, fill = (int)(fraction * width + 0.5);
     fprintf(stderr, "\rloading model [%.*s%*s] %3.0f%%", fill, "##############################", width - fill, "",
             100 * fraction);
     b->shown = 1;
+    return 0;
 }
 
 static int open_gen(Gen *g, const GenArgs *a, TraceMode mode) {

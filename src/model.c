@@ -98,7 +98,11 @@ static float *load_tensor(Loader *ld, const char *name, int64_t d0, int64_t d1, 
         return NULL;
     }
     ld->done += t->end - t->begin;
-    if (ld->progress) ld->progress(ld->ctx, (double)ld->done / (double)(ld->st.file_len - ld->st.data_start + 1));
+    if (ld->progress && ld->progress(ld->ctx, (double)ld->done / (double)(ld->st.file_len - ld->st.data_start + 1))) {
+        free(out);
+        *rc = err_set(err, "%s: loading stopped", ld->st.path);
+        return NULL;
+    }
     if (ld->dtype[0] == 0) strcpy(ld->dtype, t->dtype);
     else if (strcmp(ld->dtype, t->dtype) != 0) strcpy(ld->dtype, "mixed");
     return out;

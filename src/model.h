@@ -50,8 +50,9 @@ typedef struct {
 int gpt2_load(Gpt2Model *m, const char *model_dir, Err *err);
 
 /* The same, reporting progress (fraction of the checkpoint's bytes converted so far, 0..1) to
- * progress(ctx, fraction) after each tensor; progress may be NULL. */
-typedef void (*LoadProgress)(void *ctx, double fraction);
+ * progress(ctx, fraction) after each tensor; progress may be NULL. When it returns nonzero the load
+ * stops there and fails with "loading stopped" (a window closed while its model loads). */
+typedef int (*LoadProgress)(void *ctx, double fraction);
 int gpt2_load_progress(Gpt2Model *m, const char *model_dir, LoadProgress progress, void *ctx, Err *err);
 void gpt2_free(Gpt2Model *m);
 

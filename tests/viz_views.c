@@ -126,6 +126,20 @@ static void golden(VizState *v, const char *name) {
     cairo_surface_destroy(got);
 }
 
+/* Numbers at four decimals, unless that would show a value that is not zero as 0.0000 (a weight of
+ * 7.18e-07 was printed 0.0000). */
+static void small_numbers(void) {
+    static const struct { double x; int sign; const char *want; } C[] = {
+        {7.18e-07, 0, "7.18e-07"}, {0.5, 0, "0.5000"}, {0, 0, "0.0000"}, {-3e-06, 1, "-3e-06"}, {0.00005, 0, "0.0001"},
+        {0.000049, 0, "4.9e-05"}, {0.25, 1, "+0.2500"}, {1e-30, 0, "1e-30"},
+    };
+    for (size_t i = 0; i < sizeof C / sizeof C[0]; i++) {
+        char b[32];
+        viz_num4(C[i].x, C[i].sign, b, sizeof b);
+        CHECK(!strcmp(b, C[i].want), "viz_num4(%g) = '%s', expected '%s'", C[i].x, b, C[i].want);
+    }
+}
+
 static void run(VizState *v, const char *cmd) {
     Err err;
     CHECK(viz_command(v, cmd, &err) == 0, "command '%s': %s", cmd, err.msg);
@@ -186,12 +200,23 @@ int main(int argc, char **argv) {
     }
     golden_dir = argv[2], out_dir = argv[3];
     update = argc > 4 && strcmp(argv[4], "--update") == 0;
+    small_numbers();
     mkdir(out_dir, 0755);
+    Err err;
+    { /* a window closed while its model loads stops the load at once (it went on for 21 s on XL) */
+        VizState *w = calloc(1, sizeof *w);
+        viz_init(w);
+        snprintf(w->run.model_arg, sizeof w->run.model_arg, "%s", argv[1]);
+        atomic_store(&w->ui.stop, 1);
+        CHECK(viz_load_and_run(w, &err) != 0 && strstr(err.msg, "loading stopped") && !w->run.loaded, "a stopped load fails at once: '%s'",
+              err.msg);
+        viz_free(w);
+        free(w);
+    }
     VizState *v = calloc(1, sizeof *v);
     viz_init(v);
     snprintf(v->run.model_arg, sizeof v->run.model_arg, "%s", argv[1]);
     v->run.gen.sampler.seed = 7;
-    Err err;
     CHECK(viz_load_and_run(v, &err) == 0, "load: %s", err.msg);
     if (!v->run.loaded) return check_report("viewer");
     run(v, "generate 4");
@@ -679,6 +704,15 @@ int main(int argc, char **argv) {
             CHECK(!strcmp(nm, "L1.ln_1"), "[ with no stage goes back from layer 1's attention: '%s'", nm);
             run(v, "stage none");
         }
+        /* Ctrl+X says what it changed (it changed only a word in the header) */
+        run(v, "ablate-mode toggle");
+        CHECK(strstr(v->ui.message, "mean ablation") && strstr(v->ui.message, "nothing is off yet"), "ablate-mode with nothing off says so: '%s'",
+              v->ui.message);
+        run(v, "ablate 1.1");
+        run(v, "ablate-mode zero");
+        CHECK(strstr(v->ui.message, "zero ablation") && strstr(v->ui.message, "1.1 (zero)"), "ablate-mode with a head off says the rerun: '%s'",
+              v->ui.message);
+        run(v, "ablate clear");
         bad(v, "ablate 5.0", "layer 5 is out of range");
         bad(v, "ablate 1.mlp.9999", "neuron 9999 is out of range");
         free(clean);

@@ -42,6 +42,7 @@ App *app_new(VizState *v, AppHooks hooks, AppFront front) {
     a->v = v, a->hooks = hooks, a->front = front;
     a->ed = editor_new();
     v->ui.async_prepare = 1;
+    v->ui.interactive = 1;
     return a;
 }
 
@@ -108,11 +109,23 @@ static void enqueue(App *a, QueuedKind kind, const char *s, int shift, int ctrl)
 
 static void after_command(App *a, int fs_before);
 
+void app_stop(App *a) {
+    if (!a->v->ui.busy || atomic_load(&a->v->ui.stop)) return;
+    atomic_store(&a->v->ui.stop, 1);
+    snprintf(a->v->ui.busy_what, sizeof a->v->ui.busy_what, "closing\xE2\x80\xA6");
+    for (int i = 0; i < a->nq; i++) free(a->queue[i].s);
+    a->nq = 0;
+}
+
 int app_poll(App *a) {
     VizState *v = a->v;
     if (!v->ui.busy || atomic_load(&a->job_state) != 2) return 0;
     atomic_store(&a->job_state, 0);
     v->ui.busy = 0;
+    if (atomic_load(&v->ui.stop)) { /* stopped for the window to close: nothing more runs */
+        a->nq = 0;
+        return 1;
+    }
     if (a->job_rc) viz_message(v, 1, "%s", a->job_err.msg);
     prepare_if_needed(a);
     while (a->nq > 0 && !v->ui.busy) { /* what was pressed meanwhile, in order */
@@ -353,7 +366,7 @@ void app_draw_progress(App *a, unsigned char *pixels, int w, int h, int stride, 
     static const char *spin[] = {"\xE2\xA0\x8B", "\xE2\xA0\x99", "\xE2\xA0\xB9", "\xE2\xA0\xB8", "\xE2\xA0\xBC", "\xE2\xA0\xB4", "\xE2\xA0\xA6", "\xE2\xA0\xA7"};
     char line[400];
     int pct = atomic_load(&v->ui.load_percent);
-    if (pct >= 0 && pct < 100) snprintf(line, sizeof line, "%s loading the model: %d%%", spin[(ms / 120) % 8], pct);
+    if (pct >= 0 && pct < 100 && !atomic_load(&v->ui.stop)) snprintf(line, sizeof line, "%s loading the model: %d%%", spin[(ms / 120) % 8], pct);
     else snprintf(line, sizeof line, "%s %s", spin[(ms / 120) % 8], v->ui.busy_what);
     Gfx g;
     gfx_begin(&g, cr, w, h, 0, 0);

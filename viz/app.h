@@ -64,6 +64,9 @@ int app_editing(const App *a); /* the prompt or command editor is open */
 int app_job_pending(const App *a); /* started and not yet run to its end */
 void app_job_run(App *a);
 int app_poll(App *a);
+/* The window is closing while a job runs: a model's load stops at its next tensor (ui.stop), the
+ * progress line says "closing", nothing queued runs; the front end waits for the job, then closes. */
+void app_stop(App *a);
 
 /* Draws the frame into w x h ARGB32 pixels (cairo's layout; stride in bytes): the viewer, and the editor
  * bar when open. While busy it draws nothing: the front end shows the last frame with app_draw_progress

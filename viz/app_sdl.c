@@ -189,7 +189,8 @@ int app_main(VizState *v, const char *title, AppHooks hooks) {
     App *a = s.app;
     app_start(a);
     int dirty = 1;
-    while (!v->ui.quit) {
+    while (!v->ui.quit || app_busy(a)) { /* closed during a job: the job stops, then the window closes */
+        if (v->ui.quit) app_stop(a);
         SDL_Event e;
         int got = SDL_WaitEventTimeout(&e, app_busy(a) ? 40 : 250);
         if (app_busy(a) && !app_job_pending(a)) {

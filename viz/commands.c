@@ -472,7 +472,17 @@ static int c_ablate(VizState *v, const Args *a, Err *err) {
 static int c_ablate_mode(VizState *v, const Args *a, Err *err) {
     if (need_model(v, err)) return -1;
     AblateMode mode = a->word == 2 ? (v->run.gen.state.iv.mode == ABLATE_MEAN ? ABLATE_ZERO : ABLATE_MEAN) : (AblateMode)a->word;
-    return viz_ablate_mode(v, mode, err);
+    if (viz_ablate_mode(v, mode, err)) return -1;
+    /* say what changed: with nothing off, only the mode the next ablation will use */
+    const char *how = mode == ABLATE_MEAN ? "mean ablation: a part switched off takes its mean over this text's positions (clean run)"
+                                          : "zero ablation: a part switched off is set to zero";
+    if (!v->run.gen.state.iv.n) viz_message(v, 0, "%s \xE2\x80\x94 nothing is off yet (X, or right-click a part)", how);
+    else {
+        char iv[200];
+        interventions_text(&v->run.gen.state.iv, iv, sizeof iv);
+        viz_message(v, 0, "%s \xE2\x80\x94 rerun with %s", how, iv);
+    }
+    return 0;
 }
 
 static int c_compare(VizState *v, const Args *a, Err *err) {
@@ -715,7 +725,7 @@ static const Command COMMANDS[] = {
     {"branch", "", A_INT, "next|prev", 0, BIG, 0, VIZ_CMD_SLOW, "N|next|prev", "switch to branch N of this prompt (0 = the first)", c_branch},
     {"ablate", "knockout", A_WORDS, 0, 0, 0, 0, VIZ_CMD_SLOW, "L.H|L.mlp.N|L.attn|L.mlp|pos|head|clear",
      "switch a part off at every position, or back on, and rerun the same text; head = the selected head", c_ablate},
-    {"ablate-mode", "", A_ENUM, "zero|mean|toggle", 0, 0, 0, VIZ_CMD_SLOW, "zero|mean|toggle",
+    {"ablate-mode", "", A_ENUM, "zero|mean|toggle", 0, 0, 0, VIZ_CMD_SLOW | VIZ_CMD_REPORTS, "zero|mean|toggle",
      "what a part switched off becomes: zero, or its mean over the positions of the text (clean run)", c_ablate_mode},
     {"compare", "", A_TEXT, 0, 0, 0, 0, VIZ_CMD_SLOW, "TEXT|branch N|off",
      "run text B (or branch N of this prompt) beside this one (A), position by position: tokens paired, B's prediction beside A's, D shows A, B or A \xE2\x88\x92 B", c_compare},

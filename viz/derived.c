@@ -158,7 +158,8 @@ int viz_cell_lines(const VizState *v, const CellBreakdown *c, char lines[][256],
         LINE("row max (kept keys) = %.4f", c->row_max);
         LINE("exp(score \xE2\x88\x92 row max) = exp(%.6f) = %.6g", (double)c->score - c->row_max, c->e);
         LINE("Z = \xCE\xA3 exp(score \xE2\x88\x92 row max) = %.6g", c->z);
-        LINE("weight = %.6g \xC3\xB7 %.6g = %.4f", c->e, c->z, c->weight);
+        char w[32];
+        LINE("weight = %.6g \xC3\xB7 %.6g = %s", c->e, c->z, viz_num4(c->weight, 0, w, sizeof w));
     }
 #undef LINE
     return n;

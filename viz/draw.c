@@ -167,7 +167,17 @@ void view_header(VizState *v, Gfx *g, Rect r) {
     gfx_text_fit(g, r.x + r.w - pad, base, right, rw, 1);
     gfx_font(g, FONT_SANS, g->fs * 1.05, 1);
     gfx_color(g, GFX_WHITE);
-    gfx_text_fit(g, r.x + pad, base, left, r.w - rw - 3 * pad, 0);
+    double lw = gfx_text_fit(g, r.x + pad, base, left, r.w - rw - 3 * pad, 0);
+    if (v->ui.interactive && !v->view.progress[0]) { /* how to go on, where nothing else says it (a lesson does) */
+        const Trace *tr = &v->run.gen.trace;
+        const char *hint = v->run.loaded && tr->n_steps == 1 ? "\xE2\x86\x92 next token \xC2\xB7 ? help" : "? help";
+        gfx_font(g, FONT_SANS, g->fs * 0.9, 0);
+        double hx = r.x + pad + lw + 2 * pad, hw = gfx_text_w(g, hint);
+        if (hx + hw < r.x + r.w - rw - 2 * pad) {
+            gfx_color(g, (Rgb){0.62, 0.78, 1.0});
+            gfx_text(g, hx, base, hint, 0);
+        }
+    }
 }
 
 /* Caption layout: lines split at '\n', words wrapped at spaces; "**" toggles bold across words and

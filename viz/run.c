@@ -114,8 +114,11 @@ int viz_pick(VizState *v, int id, Err *err) {
 
 /* ---- loading and generation ---- */
 
-static void load_progress(void *ctx, double fraction) {
-    atomic_store(&((VizState *)ctx)->ui.load_percent, (int)(fraction * 100));
+/* The worker's load reports here; the window, closed meanwhile, stops it (ui.stop). */
+static int load_progress(void *ctx, double fraction) {
+    VizState *v = ctx;
+    atomic_store(&v->ui.load_percent, (int)(fraction * 100));
+    return atomic_load(&v->ui.stop);
 }
 
 static int start_prompt(VizState *v, Err *err) {

@@ -164,3 +164,9 @@ int viz_stage_by_name(const VizState *v, const char *name) {
     }
     return -1;
 }
+
+const char *viz_num4(double x, int sign, char *buf, size_t cap) {
+    if (x != 0 && fabs(x) < 0.00005) snprintf(buf, cap, sign ? "%+.3g" : "%.3g", x); /* 7.18e-07, not 0.0000 */
+    else snprintf(buf, cap, sign ? "%+.4f" : "%.4f", x);
+    return buf;
+}

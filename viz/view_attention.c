@@ -221,12 +221,13 @@ void view_attention(VizState *v, Gfx *g, Rect r, int alone) {
         if (k >= first + count) k = first + count - 1;
         int K = v->run.gen.trace.pos[q].n_keys, h = v->view.head;
         const float *rs = viz_tensor_shown(v, TK_SCORES, v->view.layer, q), *rw = viz_tensor_shown(v, TK_WEIGHTS, v->view.layer, q);
-        char tip[200];
+        char tip[200], ns[32], nw[32];
         if (showing_diff(v) && rs && rw && k < K && k <= q)
-            snprintf(tip, sizeof tip, "query %d \xE2\x86\x92 key %d: ablated \xE2\x88\x92 clean: score %+.4f, weight %+.4f", q, k,
-                     rs[(size_t)h * K + k], rw[(size_t)h * K + k]);
+            snprintf(tip, sizeof tip, "query %d \xE2\x86\x92 key %d: ablated \xE2\x88\x92 clean: score %s, weight %s", q, k,
+                     viz_num4(rs[(size_t)h * K + k], 1, ns, sizeof ns), viz_num4(rw[(size_t)h * K + k], 1, nw, sizeof nw));
         else if (rs && rw && k < K && k <= q)
-            snprintf(tip, sizeof tip, "query %d \xE2\x86\x92 key %d: score %.4f, weight %.4f", q, k, rs[(size_t)h * K + k], rw[(size_t)h * K + k]);
+            snprintf(tip, sizeof tip, "query %d \xE2\x86\x92 key %d: score %.4f, weight %s", q, k, rs[(size_t)h * K + k],
+                     viz_num4(rw[(size_t)h * K + k], 0, nw, sizeof nw));
         else if (rs && k < K)
             snprintf(tip, sizeof tip, "query %d \xE2\x86\x92 key %d: score %.4f, masked (key after the query): weight 0", q, k, rs[(size_t)h * K + k]);
         else snprintf(tip, sizeof tip, "query %d \xE2\x86\x92 key %d: masked (key after the query)", q, k);

@@ -138,13 +138,16 @@ void view_distribution(VizState *v, Gfx *g, Rect r) {
         }
         if (compare) { /* how much the ablation (or the other text) moved it */
             double cp = viz_clean_prob(v, pos, next);
-            snprintf(how, sizeof how, " (%s %.4f,", oth, cp);
+            char ncp[32], np_[32];
+            snprintf(how, sizeof how, " (%s %s,", oth, viz_num4(cp, 0, ncp, sizeof ncp));
             snprintf(how + strlen(how), sizeof how - strlen(how), " \xCE\x94 log p %+.2f)", log(fmax(probs[next], 1e-30)) - log(fmax(cp, 1e-30)));
-            snprintf(line, sizeof line, "%s \"%s\": rank %d, p %.4f%s", at_end ? "chosen" : "came next", label, d->chosen_rank + 1,
-                     probs[next], how);
-        } else
-            snprintf(line, sizeof line, "%s \"%s\" (id %d): rank %d, model p = %.4f%s", at_end ? "chosen" : "came next", label, next,
-                     d->chosen_rank + 1, probs[next], how);
+            snprintf(line, sizeof line, "%s \"%s\": rank %d, p %s%s", at_end ? "chosen" : "came next", label, d->chosen_rank + 1,
+                     viz_num4(probs[next], 0, np_, sizeof np_), how);
+        } else {
+            char np_[32];
+            snprintf(line, sizeof line, "%s \"%s\" (id %d): rank %d, model p = %s%s", at_end ? "chosen" : "came next", label, next,
+                     d->chosen_rank + 1, viz_num4(probs[next], 0, np_, sizeof np_), how);
+        }
         gfx_color(g, picked ? GFX_PICKED : GFX_INK);
         gfx_text_fit(g, x0, y + asc, line, x1 - x0, 0);
         y += row;

@@ -151,9 +151,11 @@ typedef struct {
     int exports;         /* files exported from the window so far (for their names) */
     int screen_w, screen_h; /* the size the window or page last drew at (0: none, headless); E exports it */
     atomic_int load_percent; /* written by the worker while it loads a model, -1 when not loading */
+    atomic_int stop;     /* set by the window when it closes during a job: a model's load stops there */
     int busy;            /* a worker owns the run: nothing may read it */
     int edit_request;    /* the edit command asked the window for its editor: 1 prompt, 2 command */
     int quit;            /* the quit command asked the window to close */
+    int interactive;     /* a person is at the keys (the window, the page): the header says how to go on */
     int async_prepare;   /* the window runs viz_prepare on its worker; otherwise viz_draw runs it */
     double fs, fs_min;   /* the last frame's body and smallest text sizes */
     char unseen[256];    /* the last frame: what a lesson asked for that it could not show ("" when all

@@ -57,6 +57,10 @@ void viz_diff_renew(VizRun *r);
 int viz_other_applies(const VizRun *r, int p);
 void viz_clean_probs_at(VizRun *r, int p);
 
+/* x with four decimals, or three significant digits where four decimals would show a value that is not
+ * zero as 0.0000 (a weight of 7.18e-07); sign: always a sign. Returns buf. */
+const char *viz_num4(double x, int sign, char *buf, size_t cap);
+
 /* ---- hit areas (ui.c) ---- */
 void viz_add_hit(VizState *v, HitKind kind, Rect r, int a, int b);
 int viz_hovered(const VizState *v, HitKind kind, int a, int b);
