@@ -46,7 +46,7 @@ int err_set(Err *err, const char *fmt, ...) {
     return -1;
 }
 
-static void out_of_memory(size_t n) {
+void out_of_memory(size_t n) {
     fprintf(stderr, "gptstep: out of memory (asked for %zu bytes)\n", n);
     exit(3);
 }

@@ -31,6 +31,8 @@ int parse_int(const char *s, long lo, long hi, long *out);
 int read_file(const char *path, char **data, size_t *len, Err *err);
 
 /* Memory: these print a message and exit on out-of-memory (the only non-recoverable case). */
+/* Says "out of memory (asked for N bytes)" and exits 3: what every allocation does when it fails. */
+void out_of_memory(size_t n);
 void *xmalloc(size_t n);
 void *xcalloc(size_t count, size_t size);
 void *xrealloc(void *p, size_t n);

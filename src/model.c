@@ -1,14 +1,25 @@
-/* model.c - loads a Hugging Face GPT-2 checkpoint into float32 arrays and checks every shape.
+/* model.c - loads a Hugging Face GPT-2 checkpoint as float32 arrays and checks every shape: float32
+ * tensors used in place from the mapped file where they sit at a float's boundary, the rest converted
+ * on all threads.
  * Accepts names with or without the "transformer." prefix, skips the attn.bias / attn.masked_bias mask
  * buffers, ties the output layer to wte unless lm_head.weight is present. */
-#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE
 #include "model.h"
 
 #include <cJSON.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
+#include "bigmem.h"
+#include "ops.h"
 #include "safetensors.h"
 
 /* Reads the sizes config.json gives; fields it lacks stay 0 (to be inferred from shapes). */
@@ -51,13 +62,20 @@ static int read_config(const char *path, Gpt2Config *c, Err *err) {
     return rc;
 }
 
+/* One weight to fill: where its pointer goes, and the tensor it comes from. */
+typedef struct {
+    float **dst;
+    const StTensor *t;
+} Want;
+
 typedef struct {
     StFile st;
     const char *prefix; /* "" or "transformer." */
     char dtype[16];
     LoadProgress progress;
     void *ctx;
-    uint64_t done;      /* bytes converted so far */
+    Want *want;         /* every weight, checked, in the order asked for */
+    int n_want;
 } Loader;
 
 static const StTensor *find(Loader *ld, const char *name) {
@@ -73,13 +91,14 @@ static void shape_str(char *buf, size_t n, const int64_t *shape, int ndim) {
     if (k < n) snprintf(buf + k, n - k, "]");
 }
 
-/* Finds NAME, checks its shape is exactly (d0[, d1]) and returns it as a new float32 array. */
-static float *load_tensor(Loader *ld, const char *name, int64_t d0, int64_t d1, int *rc, Err *err) {
-    if (*rc) return NULL;
+/* Finds NAME and checks its shape is exactly (d0[, d1]); *dst is filled later, with every weight at
+ * once (fill_weights). */
+static void want_tensor(Loader *ld, float **dst, const char *name, int64_t d0, int64_t d1, int *rc, Err *err) {
+    if (*rc) return;
     const StTensor *t = find(ld, name);
     if (!t) {
         *rc = err_set(err, "%s: missing tensor '%s%s'", ld->st.path, ld->prefix, name);
-        return NULL;
+        return;
     }
     int64_t want[2] = {d0, d1};
     int nd = d1 > 0 ? 2 : 1;
@@ -89,23 +108,85 @@ static float *load_tensor(Loader *ld, const char *name, int64_t d0, int64_t d1, 
         shape_str(got, sizeof got, t->shape, t->ndim);
         shape_str(exp, sizeof exp, want, nd);
         *rc = err_set(err, "%s: tensor '%s': shape %s, expected %s", ld->st.path, t->name, got, exp);
-        return NULL;
+        return;
     }
-    float *out = alloc_floats((size_t)st_numel(t));
-    if (st_read_f32(&ld->st, t, out, err) != 0) {
-        free(out);
-        *rc = -1;
-        return NULL;
-    }
-    ld->done += t->end - t->begin;
-    if (ld->progress && ld->progress(ld->ctx, (double)ld->done / (double)(ld->st.file_len - ld->st.data_start + 1))) {
-        free(out);
-        *rc = err_set(err, "%s: loading stopped", ld->st.path);
-        return NULL;
+    if (strcmp(t->dtype, "F32") && strcmp(t->dtype, "F16") && strcmp(t->dtype, "BF16")) {
+        *rc = err_set(err, "%s: tensor '%s': dtype %s, expected F32, F16 or BF16", ld->st.path, t->name, t->dtype);
+        return;
     }
     if (ld->dtype[0] == 0) strcpy(ld->dtype, t->dtype);
     else if (strcmp(ld->dtype, t->dtype) != 0) strcpy(ld->dtype, "mixed");
-    return out;
+    ld->want = xrealloc(ld->want, sizeof(Want) * (size_t)(ld->n_want + 1));
+    ld->want[ld->n_want++] = (Want){dst, t};
+}
+
+/* A float32 tensor whose bytes sit at a float's boundary in the mapped file is used where it is: no
+ * copy. (GPT-2's own checkpoints start their data at byte 14,291, so theirs are copied.) */
+static const float *in_place(const Loader *ld, const StTensor *t) {
+    const unsigned char *src = ld->st.map + ld->st.data_start + t->begin;
+    return !strcmp(t->dtype, "F32") && (uintptr_t)src % sizeof(float) == 0 ? (const float *)src : NULL;
+}
+
+/* Fills every wanted weight: in place where it can be (in_place), else converted to float32 into one
+ * block of fresh memory (bigmem.h), in pieces of a million numbers on all threads, the file's pages
+ * given back as each piece is read. Progress is reported from the calling thread; when it says stop,
+ * the pieces not yet started are skipped and the load fails. */
+static int fill_weights(Loader *ld, Gpt2Model *m, Err *err) {
+    enum { PIECE = 1 << 20 };
+    size_t total = 0, n_pieces = 0;
+    for (int i = 0; i < ld->n_want; i++) {
+        const StTensor *t = ld->want[i].t;
+        if (in_place(ld, t)) continue;
+        total += ((size_t)st_numel(t) + 15) / 16 * 16; /* each tensor at 64 bytes */
+        n_pieces += ((size_t)st_numel(t) + PIECE - 1) / PIECE;
+    }
+    float *arena = total ? big_alloc(total * sizeof(float)) : NULL;
+    struct Piece { float *out; const unsigned char *src; size_t n; int bf16, f32; } *pc = xmalloc(sizeof *pc * (n_pieces + 1));
+    size_t at = 0, k = 0, all_bytes = 0;
+    for (int i = 0; i < ld->n_want; i++) {
+        const StTensor *t = ld->want[i].t;
+        const float *here = in_place(ld, t);
+        size_t n = (size_t)st_numel(t), esz = (size_t)t->bits / 8;
+        const unsigned char *src = ld->st.map + ld->st.data_start + t->begin;
+        if (here) {
+            *ld->want[i].dst = (float *)here;
+#ifdef MADV_WILLNEED
+            long page = sysconf(_SC_PAGESIZE);
+            uintptr_t a = (uintptr_t)here & ~((uintptr_t)page - 1);
+            madvise((void *)a, (size_t)((uintptr_t)here + n * 4 - a), MADV_WILLNEED); /* read ahead, if not cached */
+#endif
+            continue;
+        }
+        *ld->want[i].dst = arena + at;
+        for (size_t o = 0; o < n; o += PIECE)
+            pc[k++] = (struct Piece){arena + at + o, src + o * esz, n - o < PIECE ? n - o : PIECE, t->dtype[0] == 'B', t->dtype[0] == 'F' && t->bits == 32};
+        at += (n + 15) / 16 * 16;
+        all_bytes += n * esz;
+    }
+    atomic_size_t done = 0;
+    atomic_int stop = 0;
+    const long page = sysconf(_SC_PAGESIZE);
+#pragma omp parallel for schedule(dynamic, 1)
+    for (long j = 0; j < (long)k; j++) {
+        if (atomic_load(&stop)) continue;
+        const struct Piece *p = &pc[j];
+        size_t bytes = p->n * (p->f32 ? 4 : 2);
+        if (p->f32) memcpy(p->out, p->src, bytes); /* memcpy: not at a float's boundary */
+        else half_to_f32_fast(p->out, p->src, p->n, p->bf16);
+        /* the file's pages, read once, go back: loading holds the float32 weights, not the file as well */
+        uintptr_t a = ((uintptr_t)p->src + (uintptr_t)page - 1) & ~((uintptr_t)page - 1), e = ((uintptr_t)p->src + bytes) & ~((uintptr_t)page - 1);
+        if (page > 0 && e > a) madvise((void *)a, e - a, MADV_DONTNEED);
+        size_t d = atomic_fetch_add(&done, bytes) + bytes;
+#ifdef _OPENMP
+        if (omp_get_thread_num() != 0) continue;
+#endif
+        if (ld->progress && ld->progress(ld->ctx, all_bytes ? (double)d / (double)all_bytes : 1)) atomic_store(&stop, 1);
+    }
+    free(pc);
+    m->arena = arena, m->arena_bytes = total * sizeof(float);
+    if (atomic_load(&stop)) return err_set(err, "%s: loading stopped", ld->st.path);
+    if (ld->progress && ld->progress(ld->ctx, 1)) return err_set(err, "%s: loading stopped", ld->st.path);
+    return 0;
 }
 
 /* Fills sizes that config.json did not give from the tensors' shapes; checks they agree. */
@@ -175,39 +256,43 @@ int gpt2_load_progress(Gpt2Model *m, const char *model_dir, LoadProgress progres
 
     const int64_t C = c.n_embd, V = c.n_vocab, NCTX = c.n_ctx, FF = c.n_inner;
     Gpt2Weights *w = &m->w;
-    w->wte = load_tensor(&ld, "wte.weight", V, C, &rc, err);
-    w->wpe = load_tensor(&ld, "wpe.weight", NCTX, C, &rc, err);
+    want_tensor(&ld, &w->wte, "wte.weight", V, C, &rc, err);
+    want_tensor(&ld, &w->wpe, "wpe.weight", NCTX, C, &rc, err);
     w->h = xcalloc((size_t)(c.n_layer > 0 ? c.n_layer : 1), sizeof(Gpt2Layer));
     for (int l = 0; l < c.n_layer && rc == 0; l++) {
         Gpt2Layer *h = &w->h[l];
         char n[64];
-#define LOAD(dst, suffix, d0, d1) \
-    (snprintf(n, sizeof n, "h.%d.%s", l, suffix), dst = load_tensor(&ld, n, d0, d1, &rc, err))
-        LOAD(h->ln_1_w, "ln_1.weight", C, 0);
-        LOAD(h->ln_1_b, "ln_1.bias", C, 0);
-        LOAD(h->attn_w, "attn.c_attn.weight", C, 3 * C);
-        LOAD(h->attn_b, "attn.c_attn.bias", 3 * C, 0);
-        LOAD(h->attn_proj_w, "attn.c_proj.weight", C, C);
-        LOAD(h->attn_proj_b, "attn.c_proj.bias", C, 0);
-        LOAD(h->ln_2_w, "ln_2.weight", C, 0);
-        LOAD(h->ln_2_b, "ln_2.bias", C, 0);
-        LOAD(h->fc_w, "mlp.c_fc.weight", C, FF);
-        LOAD(h->fc_b, "mlp.c_fc.bias", FF, 0);
-        LOAD(h->fc_proj_w, "mlp.c_proj.weight", FF, C);
-        LOAD(h->fc_proj_b, "mlp.c_proj.bias", C, 0);
-#undef LOAD
+#define WANT(dst, suffix, d0, d1) (snprintf(n, sizeof n, "h.%d.%s", l, suffix), want_tensor(&ld, &dst, n, d0, d1, &rc, err))
+        WANT(h->ln_1_w, "ln_1.weight", C, 0);
+        WANT(h->ln_1_b, "ln_1.bias", C, 0);
+        WANT(h->attn_w, "attn.c_attn.weight", C, 3 * C);
+        WANT(h->attn_b, "attn.c_attn.bias", 3 * C, 0);
+        WANT(h->attn_proj_w, "attn.c_proj.weight", C, C);
+        WANT(h->attn_proj_b, "attn.c_proj.bias", C, 0);
+        WANT(h->ln_2_w, "ln_2.weight", C, 0);
+        WANT(h->ln_2_b, "ln_2.bias", C, 0);
+        WANT(h->fc_w, "mlp.c_fc.weight", C, FF);
+        WANT(h->fc_b, "mlp.c_fc.bias", FF, 0);
+        WANT(h->fc_proj_w, "mlp.c_proj.weight", FF, C);
+        WANT(h->fc_proj_b, "mlp.c_proj.bias", C, 0);
+#undef WANT
     }
-    w->ln_f_w = load_tensor(&ld, "ln_f.weight", C, 0, &rc, err);
-    w->ln_f_b = load_tensor(&ld, "ln_f.bias", C, 0, &rc, err);
+    want_tensor(&ld, &w->ln_f_w, "ln_f.weight", C, 0, &rc, err);
+    want_tensor(&ld, &w->ln_f_b, "ln_f.bias", C, 0, &rc, err);
     /* lm_head.weight sits outside the "transformer." prefix when present. */
     if (rc == 0 && st_find(&ld.st, "lm_head.weight")) {
         const char *saved = ld.prefix;
         ld.prefix = "";
-        w->lm_head = load_tensor(&ld, "lm_head.weight", V, C, &rc, err);
+        want_tensor(&ld, &w->lm_head, "lm_head.weight", V, C, &rc, err);
         ld.prefix = saved;
     }
     m->cfg = c;
     strcpy(m->dtype, ld.dtype);
+    if (rc == 0) rc = fill_weights(&ld, m, err);
+    int kept = 0; /* the file stays mapped while weights are used in place from it */
+    for (int i = 0; rc == 0 && i < ld.n_want && !kept; i++) kept = in_place(&ld, ld.want[i].t) != NULL;
+    if (kept) st_keep_map(&ld.st, &m->map, &m->map_len);
+    free(ld.want);
     st_close(&ld.st);
     if (rc) {
         gpt2_free(m);
@@ -227,21 +312,30 @@ int gpt2_load_progress(Gpt2Model *m, const char *model_dir, LoadProgress progres
     return 0;
 }
 
+/* Whether p is one of the load's own (in the block of converted weights or the mapped file), not
+ * allocated on its own (a model built by hand: tests/bench.c). */
+static int loaded_block(const Gpt2Model *m, const void *p) {
+    const unsigned char *b = p;
+    return (m->arena && b >= (const unsigned char *)m->arena && b < (const unsigned char *)m->arena + m->arena_bytes) ||
+           (m->map && b >= m->map && b < m->map + m->map_len);
+}
+
 void gpt2_free(Gpt2Model *m) {
     Gpt2Weights *w = &m->w;
-    free(w->wte);
-    free(w->wpe);
+    float *top[] = {w->wte, w->wpe, w->ln_f_w, w->ln_f_b, w->lm_head};
+    for (size_t i = 0; i < sizeof top / sizeof top[0]; i++)
+        if (!loaded_block(m, top[i])) free(top[i]);
     if (w->h)
         for (int l = 0; l < m->cfg.n_layer; l++) {
             Gpt2Layer *h = &w->h[l];
             float *all[] = {h->ln_1_w, h->ln_1_b, h->attn_w,  h->attn_b, h->attn_proj_w, h->attn_proj_b,
                             h->ln_2_w, h->ln_2_b, h->fc_w,    h->fc_b,   h->fc_proj_w,   h->fc_proj_b};
-            for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(all[i]);
+            for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+                if (!loaded_block(m, all[i])) free(all[i]);
         }
     free(w->h);
-    free(w->ln_f_w);
-    free(w->ln_f_b);
-    free(w->lm_head);
+    big_free(m->arena, m->arena_bytes);
+    if (m->map) munmap((void *)m->map, m->map_len);
     free(m->dir);
     free(m->name);
     memset(m, 0, sizeof *m);

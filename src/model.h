@@ -1,4 +1,5 @@
-/* model.h - a GPT-2 model in memory: its configuration and its weights as float32.
+/* model.h - a GPT-2 model in memory: its configuration and its weights as float32 (read-only: some are
+ * the mapped checkpoint itself).
  * Loading reads a Hugging Face checkpoint directory (model.safetensors, optional config.json).
  * The forward pass lives in forward.h; this file only holds and checks the parameters.
  *
@@ -43,6 +44,12 @@ typedef struct {
     Gpt2Weights w;
     size_t n_params; /* parameters loaded (tied output counted once) */
     char dtype[16];  /* storage dtype of the checkpoint ("F32", "F16", "BF16", or "mixed") */
+    /* where the loaded weights live: converted ones in one block (bigmem.h), float32 ones in place in the
+     * mapped file, kept mapped while the model lives (both NULL for a model built by hand) */
+    void *arena;
+    size_t arena_bytes;
+    const unsigned char *map;
+    size_t map_len;
 } Gpt2Model;
 
 /* Loads MODEL_DIR/model.safetensors (and config.json when present). Sizes missing from config.json are

@@ -219,6 +219,11 @@ int st_open(StFile *f, const char *path, Err *err) {
     return rc;
 }
 
+void st_keep_map(StFile *f, const unsigned char **map, size_t *len) {
+    *map = f->map, *len = f->file_len;
+    f->map = NULL;
+}
+
 void st_close(StFile *f) {
     if (f->map) munmap((void *)f->map, f->file_len);
     for (int i = 0; i < f->n_tensors; i++) free(f->tensors[i].name);

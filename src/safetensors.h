@@ -33,6 +33,8 @@ typedef struct {
  * contiguous offsets from 0, exact file length. On error the message names the file and the tensor. */
 int st_open(StFile *f, const char *path, Err *err);
 void st_close(StFile *f);
+/* Hands the mapping over to the caller (to munmap when done): st_close then leaves it mapped. */
+void st_keep_map(StFile *f, const unsigned char **map, size_t *len);
 
 const StTensor *st_find(const StFile *f, const char *name);
 int64_t st_numel(const StTensor *t);

@@ -21,8 +21,10 @@ def bf16_bits(a):
     return b.astype(np.uint16)
 
 
-def st_write(path, tensors, dtype="F32", metadata=None, pad=True):
-    """Writes {name: float array} as a .safetensors file in dtype F32, F16 or BF16."""
+def st_write(path, tensors, dtype="F32", metadata=None, pad=True, skew=0):
+    """Writes {name: float array} as a .safetensors file in dtype F32, F16 or BF16. skew: spaces after
+    the 8-byte padding, so that the data starts off a float's boundary (GPT-2's own files start at byte
+    14,291)."""
     header, blobs, offset = {}, [], 0
     if metadata:
         header["__metadata__"] = metadata
@@ -42,6 +44,7 @@ def st_write(path, tensors, dtype="F32", metadata=None, pad=True):
     h = json.dumps(header).encode()
     if pad:
         h += b" " * ((8 - len(h) % 8) % 8)
+    h += b" " * skew
     with open(path, "wb") as f:
         f.write(struct.pack("<Q", len(h)))
         f.write(h)
@@ -104,10 +107,10 @@ def random_gpt2(n_layer, n_head, n_embd, n_ctx, n_vocab=50257, seed=0, prefix=""
     return t
 
 
-def write_model(folder, tensors, config, dtype="F32"):
+def write_model(folder, tensors, config, dtype="F32", skew=0):
     import os
     os.makedirs(folder, exist_ok=True)
-    st_write(os.path.join(folder, "model.safetensors"), tensors, dtype, metadata={"format": "pt"})
+    st_write(os.path.join(folder, "model.safetensors"), tensors, dtype, metadata={"format": "pt"}, skew=skew)
     if config is not None:
         with open(os.path.join(folder, "config.json"), "w") as f:
             json.dump(config, f, indent=2)

@@ -95,7 +95,12 @@ def main():
         gpt2_ref.write_model(folder, tiny, cfg, dtype)
         compare_trace(gptstep, folder, prompt, 6, f"tiny {dtype}", verbose=dtype == "F32")
 
-    # variants of the checkpoint layout
+    # variants of the checkpoint layout: float32 data off a float's boundary, as in GPT-2's own files (read
+    # by copying, where aligned float32 is used in place from the mapped file)
+    folder = os.path.join(outdir, "tiny-f32-unaligned")
+    gpt2_ref.write_model(folder, tiny, cfg, "F32", skew=3)
+    compare_trace(gptstep, folder, prompt, 3, "tiny F32 with its data at an odd byte (copied, not used in place)", verbose=False)
+# variants of the checkpoint layout
     folder = os.path.join(outdir, "tiny-prefixed")
     gpt2_ref.write_model(folder, gpt2_ref.random_gpt2(2, 4, 64, 128, seed=2, prefix="transformer."), cfg)
     compare_trace(gptstep, folder, prompt, 3, "tiny with transformer. prefix", verbose=False)
