@@ -11,7 +11,8 @@
 
 #include <stddef.h>
 
-/* At least bytes of zeroed memory at a 2 MB boundary (exits on out of memory, as xmalloc). */
+/* At least bytes of zeroed memory at a 2 MB boundary (exits on out of memory, as xmalloc); blocks under
+ * 16 MB in 4 KB pages, without measuring. */
 void *big_alloc(size_t bytes);
 void big_free(void *p, size_t bytes);
 /* What big_alloc(bytes) really takes: bytes rounded up to 2 MB. */

@@ -303,7 +303,8 @@ static const char *GENERATE_HELP =
     "  --unconditional     start from <|endoftext|> alone\n"
     "  -n N                tokens to generate; 0 runs the prompt only\n" ABLATE_HELP SAMPLER_HELP
     "  --ids               print token ids (prompt, then generated) instead of text\n"
-    "  --no-special        treat \"<|endoftext|>\" in the prompt as plain text\n";
+    "  --no-special        treat \"<|endoftext|>\" in the prompt as plain text\n"
+    "  --verbose           then say where the time went: loading (model, tokenizer), prefill, decode\n";
 
 static const char *TRACE_HELP =
     "usage: gptstep trace [--model MODEL] (--prompt TEXT | --unconditional) [-n N] -o FILE\n"
@@ -316,7 +317,7 @@ static const char *TRACE_HELP =
 
 typedef struct {
     const char *model, *prompt, *prompt_file, *out;
-    int uncond, n, ids, special;
+    int uncond, n, ids, special, verbose;
     TraceMode mode;
     SamplerSettings sampler;
     const char *ablate[GPT2_MAX_ABLATIONS]; /* --ablate specs, checked once the model is loaded */
@@ -331,6 +332,7 @@ static int parse_gen_args(const char *cmd, int argc, char **argv, GenArgs *a, co
                                    {"unconditional", no_argument, 0, 'u'},
                                    {"ids", no_argument, 0, 'i'},
                                    {"no-special", no_argument, 0, 'N'},
+                                   {"verbose", no_argument, 0, 'V'},
                                    {"record", required_argument, 0, 'r'},
                                    {"ablate", required_argument, 0, 'A'},
                                    {"ablate-mode", required_argument, 0, 'M'},
@@ -352,6 +354,7 @@ static int parse_gen_args(const char *cmd, int argc, char **argv, GenArgs *a, co
         case 'u': a->uncond = 1; break;
         case 'i': a->ids = 1; break;
         case 'N': a->special = 0; break;
+        case 'V': a->verbose = 1; break;
         case 'o': a->out = optarg; break;
         case 'n':
             if (parse_int(optarg, 0, 1 << 20, &l)) return usage_error(cmd, "-n expects a number of tokens >= 0");
@@ -497,8 +500,11 @@ static int cmd_generate(int argc, char **argv) {
     if (rc) return rc < 0 ? 0 : rc;
     if (a.out) return usage_error("generate", "-o belongs to 'gptstep trace'");
     Gen g;
+    double t0 = now_seconds();
     if ((rc = open_gen(&g, &a, TRACE_OFF))) return rc;
+    double t1 = now_seconds();
     rc = start_prompt(&g, &a);
+    double t2 = now_seconds();
     /* the context check before the work: the prompt's positions, then n - 1 more are run */
     int need = g.trace.n_pos + (a.n > 0 ? a.n - 1 : 0);
     if (!rc && need > g.model.cfg.n_ctx) {
@@ -509,6 +515,17 @@ static int cmd_generate(int argc, char **argv) {
         rc = fail(msg);
     }
     if (!rc) rc = run_generation(&g, &a, 1);
+    double t3 = now_seconds();
+    if (!rc && a.verbose) { /* the first token comes from the prompt's pass; each later one is a decode step */
+        int dec = a.n > 1 ? a.n - 1 : 0;
+        fprintf(stderr,
+                "gptstep: load %.3f s (model %.3f s, %.0fM parameters, %s; tokenizer %.3f s) \xC2\xB7 prefill %d tokens %.3f s "
+                "(%.0f tokens/s) \xC2\xB7 decode %d tokens %.3f s (%.1f tokens/s) \xC2\xB7 total %.3f s\n",
+                t1 - t0, g.load_model_s, g.model.n_params / 1e6,
+                g.model.arena ? (g.model.map ? "partly converted" : "converted to float32") : "float32 used in place", g.load_tokenizer_s,
+                g.trace.steps[0].n_pos, t2 - t1, g.trace.steps[0].n_pos / fmax(t2 - t1, 1e-9), dec, t3 - t2, dec / fmax(t3 - t2, 1e-9),
+                t3 - t0);
+    }
     gen_close(&g);
     return rc;
 }

@@ -14,9 +14,13 @@ int gen_open_progress(Gen *g, const char *model_arg, TraceMode mode, LoadProgres
     memset(g, 0, sizeof *g);
     char *dir = gpt2_resolve_model(model_arg, err);
     if (!dir) return -1;
+    double t0 = now_seconds();
     int rc = gpt2_load_progress(&g->model, dir, progress, ctx, err);
+    double t1 = now_seconds();
+    g->load_model_s = t1 - t0;
     if (rc == 0) {
         g->tok = tok_load_for_model(dir, err);
+        g->load_tokenizer_s = now_seconds() - t1;
         if (!g->tok) {
             gpt2_free(&g->model);
             rc = -1;

@@ -21,6 +21,7 @@ typedef struct {
     float *logits; /* (V) logits of the last position run */
     float *work;   /* (V) sampler scratch */
     int has_logits;
+    double load_model_s, load_tokenizer_s; /* how long gen_open took for each (generate --verbose) */
 } Gen;
 
 /* Loads the model (a directory or a name under models/; NULL = the default model) and its tokenizer. */
