@@ -2,6 +2,8 @@
 #define _DEFAULT_SOURCE
 #include "trace.h"
 
+#include "bigmem.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -86,14 +88,15 @@ static void spare_give(float *base, size_t cap) {
         base = NULL;
     }
     pthread_mutex_unlock(&spare.lock);
-    free(base);
+    if (base) big_free(base, cap * sizeof(float));
 }
 
 /* Floats for one position from the newest chunk, starting a new chunk when it is full. Chunks are
- * 2 MB-aligned but not advised to use huge pages: where the kernel compacts memory for a madvised huge
- * page on the faulting thread (transparent_hugepage/defrag = madvise, the default), writing fresh
- * memory ran at 0.36 GB/s against 2.3 GB/s in plain 4 KB pages on the project's machine, and that was
- * most of a fresh process's first prefill (docs/performance.md, "First run"). */
+ * fresh blocks of bigmem.h, in 4 KB or huge pages, whichever this machine fills faster (measured: on
+ * one kernel huge pages filled at 0.36 GB/s against 2.3 for 4 KB pages, on another 4 KB pages at
+ * 0.3-0.4 GB/s against 3-11), faulted in on all threads when made, before the pass writes into them:
+ * a fresh process's first prefill writes most of its trace into fresh memory (docs/performance.md,
+ * "First run"). */
 static float *chunk_alloc(Trace *tr, size_t n) {
     n = (n + 15) / 16 * 16; /* keep each position 64-byte aligned */
     TraceChunk *c = tr->chunk;
@@ -118,7 +121,10 @@ static float *chunk_alloc(Trace *tr, size_t n) {
             }
         } else {
             c->base = cap == CHUNK_FLOATS ? spare_take() : NULL;
-            if (!c->base) c->base = aligned_alloc(2u << 20, (cap * sizeof(float) + (2u << 20) - 1) / (2u << 20) * (2u << 20));
+            if (!c->base) {
+                c->base = big_alloc(cap * sizeof(float));
+                big_prefault(c->base, cap * sizeof(float));
+            }
         }
         if (!c->base) {
             fprintf(stderr, "gptstep: out of memory recording the trace (%zu MB)\n", cap * 4 >> 20);
