@@ -14,7 +14,8 @@ static double through_frozen_ln(const float *o, int C, double sigma, const float
     return s;
 }
 
-int attribution_compute(Gen *g, int pos, int token, Attribution *a, Err *err) {
+int attribution_compute(Gen *g, int pos, Metric metric, Attribution *a, Err *err) {
+    const int token = metric.token, minus = metric.minus;
     const Gpt2Model *m = &g->model;
     const Gpt2Config *c = &m->cfg;
     const Trace *tr = &g->trace;
@@ -23,18 +24,22 @@ int attribution_compute(Gen *g, int pos, int token, Attribution *a, Err *err) {
     if (tr->mode != TRACE_FULL) return err_set(err, "attribution needs a full recording");
     if (pos < 0 || pos >= tr->n_pos) return err_set(err, "position %d is not in the text (0..%d)", pos, tr->n_pos - 1);
     if (token < 0 || token >= c->n_vocab) return err_set(err, "token %d is out of range 0..%d", token, c->n_vocab - 1);
+    if (minus >= c->n_vocab) return err_set(err, "token %d is out of range 0..%d", minus, c->n_vocab - 1);
     const float *x = trace_get(tr, trace_id(tr, TK_RESID_OUT, L - 1), pos);
     const float *logits = trace_get(tr, trace_id(tr, TK_LOGITS, 0), pos);
     const float *embed = trace_get(tr, trace_id(tr, TK_EMBED, 0), pos);
     if (!x || !logits || !embed) return err_set(err, "position %d has no recorded residual stream or logits", pos);
-    const float *u = gpt2_output_matrix(m) + (size_t)token * C; /* W_U[t] */
+    /* the metric's direction in the residual stream: W_U[t], or W_U[t] - W_U[u] for a difference */
+    float *u = malloc(sizeof(float) * (size_t)C);
+    const float *ut = gpt2_output_matrix(m) + (size_t)token * C, *uu = minus >= 0 ? gpt2_output_matrix(m) + (size_t)minus * C : NULL;
+    for (int i = 0; i < C; i++) u[i] = uu ? ut[i] - uu[i] : ut[i];
     /* the final LayerNorm's scale, frozen: sigma of the final residual stream */
     double mean = 0, var = 0;
     for (int i = 0; i < C; i++) mean += x[i];
     mean /= C;
     for (int i = 0; i < C; i++) var += ((double)x[i] - mean) * ((double)x[i] - mean);
     const double sigma = sqrt(var / C + c->ln_eps);
-    a->pos = pos, a->token = token, a->logit = logits[token];
+    a->pos = pos, a->token = token, a->minus = minus, a->logit = metric_value(&metric, logits);
     a->heads = calloc((size_t)L * NH, sizeof(double));
     a->attn_bias = calloc((size_t)L, sizeof(double));
     a->mlp = calloc((size_t)L, sizeof(double));
@@ -44,7 +49,7 @@ int attribution_compute(Gen *g, int pos, int token, Attribution *a, Err *err) {
         const Gpt2Layer *w = &m->w.h[l];
         const float *heads = trace_get(tr, trace_id(tr, TK_HEADS, l), pos), *mp = trace_get(tr, trace_id(tr, TK_MLP_PROJ, l), pos);
         if (!heads || !mp || !trace_get(tr, trace_id(tr, TK_ATTN_PROJ, l), pos)) {
-            free(o);
+            free(o), free(u);
             attribution_free(a);
             return err_set(err, "position %d: layer %d's outputs were not recorded", pos, l);
         }
@@ -63,6 +68,7 @@ int attribution_compute(Gen *g, int pos, int token, Attribution *a, Err *err) {
     }
     free(o);
     for (int i = 0; i < C; i++) a->final_bias += (double)m->w.ln_f_b[i] * u[i];
+    free(u);
     a->sum = a->embed + a->final_bias;
     for (int l = 0; l < L; l++) {
         a->sum += a->attn_bias[l] + a->mlp[l];

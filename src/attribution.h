@@ -10,10 +10,11 @@
 #define GPTSTEP_ATTRIBUTION_H
 
 #include "generate.h"
+#include "metric.h"
 
 typedef struct {
-    int pos, token;
-    double logit;         /* the token's logit as the model computed it */
+    int pos, token, minus; /* the metric: token's logit, minus minus's when minus >= 0 (metric.h) */
+    double logit;         /* the metric's value as the model computed it (a logit, or a difference of two) */
     double embed;         /* the embedding's contribution (token + position) */
     double *heads;        /* (L * NH) each head's, heads[l * NH + h] */
     double *attn_bias;    /* (L) each attention layer's output bias */
@@ -22,8 +23,9 @@ typedef struct {
     double sum;           /* all of the above */
 } Attribution;
 
-/* Attributes token's logit at position pos of g's trace (full recording). */
-int attribution_compute(Gen *g, int pos, int token, Attribution *a, Err *err);
+/* Attributes the metric (a token's logit, or the difference of two: linear too, through W_U[t] - W_U[u])
+ * at position pos of g's trace (full recording). */
+int attribution_compute(Gen *g, int pos, Metric metric, Attribution *a, Err *err);
 void attribution_free(Attribution *a);
 
 #endif

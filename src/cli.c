@@ -15,6 +15,7 @@
 #include "common.h"
 #include "generate.h"
 #include "attribution.h"
+#include "metric.h"
 #include "heads.h"
 #include "model.h"
 #include "safetensors.h"
@@ -658,30 +659,35 @@ static int cmd_dump(int argc, char **argv) {
 /* ---------------------------------------------------------------- heads */
 
 static const char *ATTRIBUTE_HELP =
-    "usage: gptstep attribute [--model MODEL] (--prompt TEXT | --unconditional) [--token \" piece\"] [--ablate SPEC]\n"
+    "usage: gptstep attribute [--model MODEL] (--prompt TEXT | --unconditional) [--token \" piece\" | --metric M] [--ablate SPEC]\n"
     "\n"
     "Direct logit attribution: runs the prompt and splits the logit of one next token at its last position\n"
     "into what each part of the model wrote into the residual stream - the embedding, every head, every\n"
     "attention output bias, every MLP - with the final LayerNorm's scale frozen (docs/experiments.md).\n"
     "The parts and the final bias add up to the logit.\n"
     "  --token \" piece\"  the token (one token, e.g. \" castle\"; default: the most likely one)\n"
+    "  --metric M        what to attribute instead: '\" flew\"-\" went\"' (quoted pieces, or ids: 1234-3478) is the\n"
+    "                    difference of two logits, how much the model prefers one token to the other\n"
     ABLATE_HELP;
 
 static int cmd_attribute(int argc, char **argv) {
     GenArgs a;
-    const char *piece = NULL;
-    /* --token is ours; the rest are generate's */
+    const char *piece = NULL, *metric_text = NULL;
+    /* --token and --metric are ours; the rest are generate's */
     char **rest = xmalloc(sizeof(char *) * (size_t)(argc + 1));
     int n = 0;
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--token") && i + 1 < argc) piece = argv[++i];
         else if (!strncmp(argv[i], "--token=", 8)) piece = argv[i] + 8;
+        else if (!strcmp(argv[i], "--metric") && i + 1 < argc) metric_text = argv[++i];
+        else if (!strncmp(argv[i], "--metric=", 9)) metric_text = argv[i] + 9;
         else rest[n++] = argv[i];
     }
     rest[n] = NULL;
     int rc = parse_gen_args("attribute", n, rest, &a, ATTRIBUTE_HELP);
     free(rest);
     if (rc) return rc < 0 ? 0 : rc;
+    if (piece && metric_text) return usage_error("attribute", "give --token or --metric, not both");
     a.n = 0;
     Gen g;
     if ((rc = open_gen(&g, &a, TRACE_FULL))) return rc;
@@ -704,15 +710,28 @@ static int cmd_attribute(int argc, char **argv) {
         token = ids[0];
         free(ids);
     }
+    Metric metric = {token, -1};
+    if (metric_text && metric_parse(metric_text, g.tok, g.model.cfg.n_vocab, &metric, &err)) {
+        gen_close(&g);
+        char msg[400];
+        snprintf(msg, sizeof msg, "--metric %.380s", err.msg);
+        return fail(msg);
+    }
     Attribution at;
-    if (attribution_compute(&g, pos, token, &at, &err)) {
+    if (attribution_compute(&g, pos, metric, &at, &err)) {
         gen_close(&g);
         return fail(err.msg);
     }
     char label[256];
-    tok_show(g.tok, token, TOK_SHOW_TERMINAL, label, sizeof label);
-    printf("logit of \"%s\" (id %d) after position %d: %.4f%s%s\n\n", label, token, pos, at.logit,
-           g.trace.interventions[0] ? ", ablated: " : "", g.trace.interventions);
+    if (metric.minus < 0) {
+        tok_show(g.tok, metric.token, TOK_SHOW_TERMINAL, label, sizeof label);
+        printf("logit of \"%s\" (id %d) after position %d: %.4f%s%s\n\n", label, metric.token, pos, at.logit,
+               g.trace.interventions[0] ? ", ablated: " : "", g.trace.interventions);
+    } else {
+        metric_name(&metric, g.tok, TOK_SHOW_TERMINAL, label, sizeof label);
+        printf("%s (ids %d, %d) after position %d: %.4f%s%s\n\n", label, metric.token, metric.minus, pos, at.logit,
+               g.trace.interventions[0] ? ", ablated: " : "", g.trace.interventions);
+    }
     printf("contributions (through the final LayerNorm with its scale frozen):\n");
     printf("layer ");
     for (int h = 0; h < NH; h++) printf(" head %-3d", h);
@@ -742,8 +761,8 @@ static int cmd_attribute(int argc, char **argv) {
         printf("  %-14s %+9.4f\n", name[best], val[best]);
         val[best] = NAN;
     }
-    printf("\nsum of the parts and the final bias: %.4f; the logit: %.4f (difference %.2g)\n", at.sum, at.logit,
-           at.sum - at.logit);
+    printf("\nsum of the parts and the final bias: %.4f; the %s: %.4f (difference %.2g)\n", at.sum,
+           metric.minus < 0 ? "logit" : "difference of the logits", at.logit, at.sum - at.logit);
     free(val);
     free(name);
     attribution_free(&at);

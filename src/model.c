@@ -288,9 +288,11 @@ int gpt2_load_progress(Gpt2Model *m, const char *model_dir, LoadProgress progres
     }
     m->cfg = c;
     strcpy(m->dtype, ld.dtype);
+    int filled = rc == 0;
     if (rc == 0) rc = fill_weights(&ld, m, err);
-    int kept = 0; /* the file stays mapped while weights are used in place from it */
-    for (int i = 0; rc == 0 && i < ld.n_want && !kept; i++) kept = in_place(&ld, ld.want[i].t) != NULL;
+    int kept = 0; /* the file stays mapped while weights are used in place from it (and until gpt2_free
+                   * after a failed fill, which set them too) */
+    for (int i = 0; filled && i < ld.n_want && !kept; i++) kept = in_place(&ld, ld.want[i].t) != NULL;
     if (kept) st_keep_map(&ld.st, &m->map, &m->map_len);
     free(ld.want);
     st_close(&ld.st);

@@ -3,6 +3,7 @@
  * rest again, with the trace off. */
 #include "patching.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,25 +25,26 @@ static void cache_copy(Gpt2State *s, int n, CacheCopy *cc, int restore_upto) {
 
 /* One patched run from position p on; returns the target's logit at the last position. The positions
  * before p are the corrupted run's (restored from cc: an earlier patched run may have written them). */
-static int patched_logit(Gen *g, const int *corrupt, int n, int p, Patch patch, int target, double *logit, CacheCopy *cc, Err *err) {
+static int patched_logit(Gen *g, const int *corrupt, int n, int p, Patch patch, const Metric *metric, double *logit, CacheCopy *cc, Err *err) {
     cache_copy(&g->state, n, cc, p);
     gpt2_state_truncate(&g->state, p);
     g->state.patch = patch;
     int rc = gpt2_forward(&g->state, corrupt + p, n - p, NULL, g->logits, err);
     g->state.patch.kind = PATCH_NONE;
-    *logit = g->logits[target];
+    *logit = metric_value(metric, g->logits);
     return rc;
 }
 
-int patch_sweep(Gen *g, const int *clean, const int *corrupt, int n, int target, PatchKind what, PatchSweep *out, Err *err) {
+int patch_sweep(Gen *g, const int *clean, const int *corrupt, int n, Metric metric, PatchKind what, PatchSweep *out, Err *err) {
     const Gpt2Config *c = &g->model.cfg;
     const int L = c->n_layer, NH = c->n_head, C = c->n_embd, HS = C / NH;
     memset(out, 0, sizeof *out);
     if (g->trace.mode != TRACE_FULL) return err_set(err, "patching needs a full recording of the clean run");
-    if (target < 0 || target >= c->n_vocab) return err_set(err, "target token %d is out of range 0..%d", target, c->n_vocab - 1);
+    if (metric.token < 0 || metric.token >= c->n_vocab || metric.minus >= c->n_vocab)
+        return err_set(err, "target token %d is out of range 0..%d", metric.minus >= c->n_vocab ? metric.minus : metric.token, c->n_vocab - 1);
     /* the clean run: its activations, position by position */
     if (gen_start_ids(g, clean, n, err)) return -1;
-    out->clean_logit = g->logits[target];
+    out->clean_logit = metric_value(&metric, g->logits);
     TensorKind kind = what == PATCH_RESID ? TK_RESID_OUT : what == PATCH_MLP ? TK_MLP_PROJ : TK_HEADS;
     float *act = malloc(sizeof(float) * (size_t)L * n * C); /* (L, n, C) */
     for (int l = 0; l < L; l++)
@@ -59,27 +61,28 @@ int patch_sweep(Gen *g, const int *clean, const int *corrupt, int n, int target,
     gen_truncate(g, 0);
     g->trace.mode = TRACE_OFF;
     int rc = gen_start_ids(g, corrupt, n, err);
-    out->corrupt_logit = g->logits[target];
+    out->corrupt_logit = metric_value(&metric, g->logits);
     CacheCopy cc = {malloc(sizeof(float) * (size_t)L * n * C), malloc(sizeof(float) * (size_t)L * n * C)};
     cache_copy(&g->state, n, &cc, -1);
-    out->target = target, out->n_tokens = n, out->what = what;
+    out->metric = metric, out->n_tokens = n, out->what = what;
     out->rows = what == PATCH_HEAD ? L * NH : L;
     out->cols = what == PATCH_HEAD ? 1 : n;
     out->restored = calloc((size_t)out->rows * out->cols, sizeof(double));
     const double span = out->clean_logit - out->corrupt_logit;
+    out->too_close = fabs(span) < METRIC_MIN_SPAN; /* a ratio of noise: no sweep */
     float *head_rows = malloc(sizeof(float) * (size_t)n * HS);
-    for (int l = 0; l < L && rc == 0; l++) {
+    for (int l = 0; l < L && rc == 0 && !out->too_close; l++) {
         if (what == PATCH_HEAD) {
             for (int h = 0; h < NH && rc == 0; h++) { /* this head's output at every position */
                 for (int p = 0; p < n; p++) memcpy(head_rows + (size_t)p * HS, act + ((size_t)l * n + p) * C + (size_t)h * HS, sizeof(float) * HS);
                 double lg;
-                rc = patched_logit(g, corrupt, n, 0, (Patch){PATCH_HEAD, l, h, -1, head_rows}, target, &lg, &cc, err);
+                rc = patched_logit(g, corrupt, n, 0, (Patch){PATCH_HEAD, l, h, -1, head_rows}, &metric, &lg, &cc, err);
                 out->restored[l * NH + h] = span != 0 ? (lg - out->corrupt_logit) / span : 0;
             }
         } else {
             for (int p = 0; p < n && rc == 0; p++) {
                 double lg;
-                rc = patched_logit(g, corrupt, n, p, (Patch){what, l, 0, p, act + ((size_t)l * n + p) * C}, target, &lg, &cc, err);
+                rc = patched_logit(g, corrupt, n, p, (Patch){what, l, 0, p, act + ((size_t)l * n + p) * C}, &metric, &lg, &cc, err);
                 out->restored[l * n + p] = span != 0 ? (lg - out->corrupt_logit) / span : 0;
             }
         }

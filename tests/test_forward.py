@@ -163,12 +163,36 @@ def main():
     check(abs(got_sum - got_logit) < 1e-3 and abs(got_logit - want_logit) < 1e-3 * max(1, abs(want_logit)),
           f"attribution: the parts add up to the logit ({got_sum} vs {got_logit}; NumPy {want_logit:.4f})")
 
+    # attribution of a difference of two logits (" dragon" - " castle"): every part against NumPy with
+    # u = W_U[dragon] - W_U[castle], and the parts add up to the difference
+    out = run([gptstep, "attribute", "--model", folder, "--prompt", prompt, "--metric", '" dragon"-" castle"'])
+    lines = out.splitlines()
+    rows = [list(map(float, l.split()[1:])) for l in lines if l[:5].strip().isdigit()]
+    (cid,) = [int(t) for t in run([gptstep, "tokens", "--ids", " castle"]).split()]
+    u = ref.out[tid] - ref.out[cid]
+    worst = 0.0
+    for l in range(ref.L):
+        Wo = w[f"h.{l}.attn.c_proj.weight"]
+        for h in range(NH):
+            worst = max(worst, abs(rows[l][h] - f(r[f"h.{l}.attn.heads"][pos, h] @ Wo[h * HS:(h + 1) * HS])))
+        worst = max(worst, abs(rows[l][NH] - f(w[f"h.{l}.attn.c_proj.bias"])), abs(rows[l][NH + 1] - f(r[f"h.{l}.mlp.proj"][pos])))
+    check(len(rows) == ref.L and worst < 1e-3, f"attribution of logit(dragon) - logit(castle): every part within 1e-3 of NumPy's "
+          f"(worst {worst:.1e})")
+    total = [l for l in lines if l.startswith("sum of the parts")][0]
+    got_sum, got_diff = float(total.split(":")[1].split(";")[0]), float(total.split("logits:")[1].split()[0])
+    want_diff = r["ln_f"][pos] @ u
+    check(lines[0].startswith('logit(" dragon") \u2212 logit(" castle")') and abs(got_sum - got_diff) < 1e-3 and
+          abs(got_diff - want_diff) < 1e-3 * max(1, abs(want_diff)),
+          f"attribution: the parts add up to the difference of the logits ({got_sum} vs {got_diff}; NumPy {want_diff:.4f})")
+
     # activation patching: every layer x position (and every head) against the reference patching the same
     clean_p, corrupt_p = "Once upon a time, there was a", "Once upon a day, there was a"
     toks_c = [int(t) for t in run([gptstep, "tokens", "--ids", clean_p]).split()]
     toks_x = [int(t) for t in run([gptstep, "tokens", "--ids", corrupt_p]).split()]
     rc_ = ref.forward(toks_c)
-    tgt = int(np.argmax(rc_["logits"][-1]))
+    # the target: the token whose logit the corruption moves most (random weights barely separate the top
+    # token's, and a sweep refuses differences under 0.5 as noise)
+    tgt = int(np.argmax(rc_["logits"][-1] - ref.forward(toks_x)["logits"][-1]))
     lc, lx = rc_["logits"][-1][tgt], ref.forward(toks_x)["logits"][-1][tgt]
     for what in ("resid", "mlp", "heads"):
         out = run([gptstep, "patch", "--model", folder, "--clean", clean_p, "--corrupt", corrupt_p, "--target-id", str(tgt),
@@ -188,6 +212,25 @@ def main():
         check(worst < 2e-3, f"patching {what}: every cell within 2e-3 of the reference's (worst {worst:.1e})")
         if what == "resid":
             check(abs(table[-1][-1] - 1.0) < 1e-3, "patching the clean run's last residual stream restores 100%")
+    # patching a difference of two logits (the clean top token minus the corrupted run's), as papers do
+    rx_ = ref.forward(toks_x)
+    other = int(np.argmax(rx_["logits"][-1] - rc_["logits"][-1]))  # the token the corruption raises most
+    md = lambda lg: lg[tgt] - lg[other]  # noqa: E731
+    mc, mx = md(rc_["logits"][-1]), md(rx_["logits"][-1])
+    out = run([gptstep, "patch", "--model", folder, "--clean", clean_p, "--corrupt", corrupt_p, "--metric", f"{tgt}-{other}"])
+    table = [list(map(float, l.split()[1:])) for l in out.splitlines() if l.startswith("h.")]
+    worst = 0.0
+    for l in range(ref.L):
+        for p_ in range(len(toks_c)):
+            mp = md(ref.forward(toks_x, patch=("resid", l, p_, rc_[f"h.{l}.resid_out"][p_]))["logits"][-1])
+            worst = max(worst, abs(table[l][p_] - (mp - mx) / (mc - mx)))
+    check(len(table) == ref.L and abs(mc - mx) >= 0.5 and worst < 2e-3,
+          f"patching the difference logit({tgt}) - logit({other}): every cell within 2e-3 of the reference's (worst {worst:.1e})")
+    # the same text as clean and corrupted: nothing to restore, said in one line instead of a table of noise
+    p_ = subprocess.run([gptstep, "patch", "--model", folder, "--clean", clean_p, "--corrupt", clean_p, "--target-id", str(tgt)],
+                        capture_output=True, text=True)
+    check(p_.returncode == 1 and "nothing for a patch to restore" in p_.stderr and p_.stderr.count("\n") == 1 and "h.0" not in p_.stdout,
+          f"patching with clean = corrupted says there is nothing to restore ({p_.stderr.strip()[:120]})")
 
     # determinism of sampling
     folder = os.path.join(outdir, "tiny-f32")

@@ -13,6 +13,7 @@
 #include "check.h"
 #include "viz.h"
 #include "vizint.h"
+#include "lesson.h"
 
 #define W 960
 #define H 540
@@ -606,6 +607,32 @@ int main(int argc, char **argv) {
                 CHECK(v->run.gen.trace.n_steps == steps + 1, "generation goes on from text A after a sweep");
                 run(v, "compare a b c");
                 bad(v, "patch heads", "same number");
+                /* a difference of two logits, attributed: the parts add up to it */
+                run(v, "compare off");
+                run(v, "attribute 464-7454");
+                CHECK(e->kind == EXP_ATTRIBUTION && e->attr.token == 464 && e->attr.minus == 7454 &&
+                          fabs(e->attr.sum - e->attr.logit) < 1e-3 * fmax(1, fabs(e->attr.logit)),
+                      "attribute 464-7454: logit(464) - logit(7454), its parts add up (%.5f vs %.5f)", e->attr.sum, e->attr.logit);
+                bad(v, "attribute 464-464", "the same token twice");
+                bad(v, "attribute \" the\"-", "expected a \"quoted piece\" or a token id");
+                /* text B the same as A: nothing to restore, said instead of a map of noise */
+                char same[600] = "compare ";
+                for (int p = 0; p < v->run.gen.trace.n_pos; p++) {
+                    int len;
+                    const char *b = tok_bytes(v->run.gen.tok, v->run.gen.trace.pos[p].token, &len);
+                    snprintf(piece, sizeof piece, "%.*s", len, b);
+                    strncat(same, piece, sizeof same - strlen(same) - 1);
+                }
+                run(v, same);
+                run(v, "patch resid");
+                CHECK(e->kind == EXP_PATCHING && e->sweep.too_close, "patching with B = A: too close (clean %.3f, corrupted %.3f)",
+                      e->sweep.clean_logit, e->sweep.corrupt_logit);
+                cairo_surface_destroy(draw(v));
+                char ftext[256];
+                double fnum;
+                Err ferr;
+                CHECK(lesson_fact(v, "restored 0 0", ftext, sizeof ftext, &fnum, &ferr) != 0 && strstr(ferr.msg, "nothing to restore"),
+                      "the fact 'restored' says the sweep had nothing to restore: '%s'", ferr.msg);
             } else {
                 CHECK(0, "text B has as many tokens as A (%d)", n);
             }

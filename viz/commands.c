@@ -490,11 +490,20 @@ static int c_compare(VizState *v, const Args *a, Err *err) {
     return viz_compare(v, a->text, err);
 }
 
+/* A metric argument (metric.h): " piece", an id, or " right"-" wrong"; none: {-1, -1}, the default. */
+static int metric_arg(VizState *v, const char *cmd, const char *text, Metric *m, Err *err) {
+    *m = (Metric){-1, -1};
+    if (!text[0]) return 0;
+    Err e;
+    if (metric_parse(text, v->run.gen.tok, v->run.gen.model.cfg.n_vocab, m, &e)) return err_set(err, "%s %s", cmd, e.msg);
+    return 0;
+}
+
 static int c_attribute(VizState *v, const Args *a, Err *err) {
     if (need_model(v, err)) return -1;
-    int id = a->given ? token_arg(v, a, "attribute", err) : -1;
-    if (a->given && id < 0) return -1;
-    return viz_attribute(v, id, err);
+    Metric m;
+    if (metric_arg(v, "attribute", a->raw, &m, err)) return -1;
+    return viz_attribute(v, m, err);
 }
 
 static int c_patch(VizState *v, const Args *a, Err *err) {
@@ -502,18 +511,9 @@ static int c_patch(VizState *v, const Args *a, Err *err) {
     char what[16] = "", rest[256] = "";
     if (sscanf(a->text, "%15s %255[^\n]", what, rest) < 1 || (strcmp(what, "resid") && strcmp(what, "mlp") && strcmp(what, "heads")))
         return err_set(err, "patch expects resid, mlp or heads, then optionally the target token (an id or a \"quoted piece\"), got '%s'", a->raw);
-    int target = -1;
-    if (rest[0]) {
-        Args t = *a;
-        char piece[256];
-        unquote(rest, piece, sizeof piece);
-        t.raw = rest, t.text = piece, t.given = 1;
-        t.i = -1;
-        long id;
-        if (rest[0] != '"' && parse_long(rest, &id) == 0) t.i = id, t.text = NULL;
-        if ((target = token_arg(v, &t, "patch", err)) < 0) return -1;
-    }
-    return viz_patch(v, !strcmp(what, "resid") ? PATCH_RESID : !strcmp(what, "mlp") ? PATCH_MLP : PATCH_HEAD, target, err);
+    Metric m;
+    if (metric_arg(v, "patch", rest, &m, err)) return -1;
+    return viz_patch(v, !strcmp(what, "resid") ? PATCH_RESID : !strcmp(what, "mlp") ? PATCH_MLP : PATCH_HEAD, m, err);
 }
 
 static int c_show_run(VizState *v, const Args *a, Err *err) {
@@ -729,10 +729,10 @@ static const Command COMMANDS[] = {
      "what a part switched off becomes: zero, or its mean over the positions of the text (clean run)", c_ablate_mode},
     {"compare", "", A_TEXT, 0, 0, 0, 0, VIZ_CMD_SLOW, "TEXT|branch N|off",
      "run text B (or branch N of this prompt) beside this one (A), position by position: tokens paired, B's prediction beside A's, D shows A, B or A \xE2\x88\x92 B", c_compare},
-    {"attribute", "", A_TOKEN, 0, 0, BIG, 1, VIZ_CMD_SLOW, "ID|\"piece\"",
-     "direct logit attribution at the query position: what each head and MLP adds to this token's logit (default: the one that came next)", c_attribute},
-    {"patch", "", A_WORDS, 0, 0, 0, 0, VIZ_CMD_SLOW, "resid|mlp|heads [ID|\"piece\"]",
-     "activation patching: this text clean, text B (compare) corrupted; how much of the target (default: the top token) each patch restores", c_patch},
+    {"attribute", "", A_WORDS, 0, 0, 0, 1, VIZ_CMD_SLOW, "ID|\"piece\"|\"right\"-\"wrong\"",
+     "direct logit attribution at the query position: what each head and MLP adds to this token's logit (default: the one that came next), or to the difference of two tokens' logits", c_attribute},
+    {"patch", "", A_WORDS, 0, 0, 0, 0, VIZ_CMD_SLOW, "resid|mlp|heads [ID|\"piece\"|\"right\"-\"wrong\"]",
+     "activation patching: this text clean, text B (compare) corrupted; how much of the target's logit (default: the top token), or of a difference of two logits, each patch restores", c_patch},
     {"show-run", "", A_ENUM, "ablated|clean|difference|next", 0, 0, 0, 0, "ablated|clean|difference|next",
      "with parts switched off: the heatmaps, vectors and logit lens show the ablated run, the clean run, or ablated \xE2\x88\x92 clean", c_show_run},
     {"bars", "", A_INT, 0, 1, 40, 0, 0, "N", "how many candidates the distribution lists (1-40)", c_bars},

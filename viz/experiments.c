@@ -369,21 +369,21 @@ int viz_compare(VizState *v, const char *text, Err *err) {
     return rc;
 }
 
-int viz_attribute(VizState *v, int token, Err *err) {
+int viz_attribute(VizState *v, Metric metric, Err *err) {
     VizRun *r = &v->run;
     int pos = viz_query_pos(v);
-    if (token < 0) token = viz_next_token(v, pos); /* the token that came (or was chosen) next */
-    if (token < 0) { /* none yet: the most likely one */
+    if (metric.token < 0) metric.token = viz_next_token(v, pos); /* the token that came (or was chosen) next */
+    if (metric.token < 0) { /* none yet: the most likely one */
         const float *p = viz_tensor(v, TK_PROBS, 0, pos);
         if (!p) return err_set(err, "attribute: position %d has no probabilities", pos);
-        token = argmax(p, r->gen.model.cfg.n_vocab);
+        metric.token = argmax(p, r->gen.model.cfg.n_vocab);
     }
     Attribution a;
-    if (attribution_compute(&r->gen, pos, token, &a, err)) return -1;
+    if (attribution_compute(&r->gen, pos, metric, &a, err)) return -1;
     viz_experiment_free(&r->exp);
     r->exp.kind = EXP_ATTRIBUTION;
     r->exp.attr = a;
-    r->exp.target = token;
+    r->exp.metric = metric;
     r->exp.n_tokens = pos + 1;
     r->exp.tokens = xmalloc(sizeof(int) * (size_t)(pos + 1));
     for (int i = 0; i <= pos; i++) r->exp.tokens[i] = r->gen.trace.pos[i].token;
@@ -391,24 +391,24 @@ int viz_attribute(VizState *v, int token, Err *err) {
     return 0;
 }
 
-int viz_patch(VizState *v, PatchKind what, int target, Err *err) {
+int viz_patch(VizState *v, PatchKind what, Metric metric, Err *err) {
     VizRun *r = &v->run;
     if (!r->other || r->other_kind != OTHER_TEXT)
         return err_set(err, "patch: give the corrupted text first with 'compare TEXT' (this text is the clean one)");
     const int n = r->gen.trace.n_pos, nb = r->other->n_pos;
     if (n != nb)
         return err_set(err, "patch: this text is %d tokens and text B %d: patching needs the same number (edit one of them)", n, nb);
-    if (target < 0) { /* the clean text's most likely next token */
+    if (metric.token < 0) { /* the clean text's most likely next token */
         const float *p = viz_tensor(v, TK_PROBS, 0, n - 1);
         if (!p) return err_set(err, "patch: the last position has no probabilities");
-        target = argmax(p, r->gen.model.cfg.n_vocab);
+        metric.token = argmax(p, r->gen.model.cfg.n_vocab);
     }
     int *clean = xmalloc(sizeof(int) * (size_t)n), *corrupt = xmalloc(sizeof(int) * (size_t)n);
     for (int i = 0; i < n; i++) clean[i] = r->gen.trace.pos[i].token, corrupt[i] = r->other->pos[i].token;
     SavedText t;
     save_text(v, &t);
     PatchSweep s;
-    int rc = patch_sweep(&r->gen, clean, corrupt, n, target, what, &s, err);
+    int rc = patch_sweep(&r->gen, clean, corrupt, n, metric, what, &s, err);
     Err e2;
     int rc2 = restore_text(v, &t, rc ? &e2 : err);
     if (rc == 0) {
@@ -416,7 +416,7 @@ int viz_patch(VizState *v, PatchKind what, int target, Err *err) {
         r->exp.kind = EXP_PATCHING;
         r->exp.sweep = s;
         r->exp.tokens = clean, r->exp.corrupt = corrupt, r->exp.n_tokens = n;
-        r->exp.target = target;
+        r->exp.metric = metric;
         v->view.only = VIEW_EXPERIMENT;
     } else {
         free(clean), free(corrupt);

@@ -230,6 +230,11 @@ static const PatchSweep *sweep_of(FactCall *c, int heads) {
         err_set(c->err, "%s: no %s patching sweep has run (use patch %s first)", c->name, heads ? "heads" : "resid or mlp", heads ? "heads" : "resid");
         return NULL;
     }
+    if (heads >= 0 && e->sweep.too_close) {
+        err_set(c->err, "%s: the last sweep had nothing to restore (clean %.3f and corrupted %.3f are less than %.1f apart)", c->name,
+                e->sweep.clean_logit, e->sweep.corrupt_logit, METRIC_MIN_SPAN);
+        return NULL;
+    }
     return &e->sweep;
 }
 static int f_patch_clean(FactCall *c) {
@@ -290,7 +295,7 @@ static const Fact FACTS[] = {
     {"value", 3, f_value, "value NAME P I: element I of tensor NAME (h.3.attn.weights, tok_emb...) at position P"},
     {"attr", 1, f_attr, "attr PART: the last attribution's contribution of PART (L.H a head, L.mlp, L.bias, embed, logit)"},
     {"restored", 2, f_restored, "restored L P: the last residual or MLP patching sweep's value at layer L, position P"},
-    {"patch_clean", 0, f_patch_clean, "the last patching sweep's target logit in the clean text (this one)"},
+    {"patch_clean", 0, f_patch_clean, "the last patching sweep's metric (the target's logit, or a difference of two) in the clean text (this one)"},
     {"patch_corrupt", 0, f_patch_corrupt, "... and in the corrupted text (B)"},
     {"restored_head", 1, f_restored_head, "restored_head L.H: the last heads patching sweep's value for head H of layer L"},
 };

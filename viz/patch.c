@@ -16,7 +16,7 @@
 #include "vizint.h"
 
 static const char *PATCH_HELP =
-    "usage: gptstep patch [--model MODEL] --clean TEXT --corrupt TEXT (--target \" token\" | --target-id ID)\n"
+    "usage: gptstep patch [--model MODEL] --clean TEXT --corrupt TEXT (--target \" token\" | --target-id ID | --metric M)\n"
     "                     [--what resid|heads|mlp]\n"
     "                     [-o FILE.png|.svg|.pdf|.npy]\n"
     "\n"
@@ -24,6 +24,10 @@ static const char *PATCH_HELP =
     "measures how much of the clean prediction of the target token (at the last position) it restores:\n"
     "(logit patched - logit corrupted) / (logit clean - logit corrupted); 1 = all of it. The texts must be\n"
     "the same number of tokens. docs/experiments.md explains it.\n"
+    "  --metric M     measure a difference of two logits instead, as papers do: '\" flew\"-\" went\"' (quoted\n"
+    "                 pieces, or ids: 1234-3478), how much the model prefers the clean answer to the corrupted one\n"
+    "  When clean and corrupted differ by less than 0.5 in what is measured, there is nothing to restore and\n"
+    "  the ratios would be noise: it says so (exit 1) instead of printing them.\n"
     "  --what resid   the residual stream after each layer, at each position (default)\n"
     "  --what mlp     each MLP's output, at each position\n"
     "  --what heads   each head's output, at every position at once (layers x heads)\n"
@@ -37,7 +41,7 @@ static int encode(Gen *g, const char *text, int **ids, int *n, const char *what,
 }
 
 /* The heatmap: rows (layers, or layer.head), columns (positions, labelled with the clean tokens). */
-static int draw(const PatchSweep *s, Gen *g, const int *clean, const char *target, const char *path, Err *err) {
+static int draw(const PatchSweep *s, Gen *g, const int *clean, const char *label, const char *path, Err *err) {
     const int W = 1600, H = 900;
     int png;
     cairo_surface_t *surf = viz_file_surface(path, W, H, ".png, .svg, .pdf or .npy", &png, err);
@@ -46,11 +50,11 @@ static int draw(const PatchSweep *s, Gen *g, const int *clean, const char *targe
     Gfx g_, *gx = &g_;
     gfx_begin(gx, cr, W, H, 0, 0);
     gfx_fill(gx, (Rect){0, 0, W, H}, GFX_BG);
-    char title[400], foot[300];
-    snprintf(title, sizeof title, "Activation patching on %s: how much of \"%s\" each %s restores (1 = all)", g->model.name, target,
+    char title[800], foot[600];
+    snprintf(title, sizeof title, "Activation patching on %s: how much of %s each %s restores (1 = all)", g->model.name, label,
              s->what == PATCH_RESID ? "layer's residual stream at each position" : s->what == PATCH_MLP ? "MLP output at each position"
                                                                                  : "head's output");
-    snprintf(foot, sizeof foot, "logit of \"%s\": clean %.3f, corrupted %.3f", target, s->clean_logit, s->corrupt_logit);
+    snprintf(foot, sizeof foot, "%s: clean %.3f, corrupted %.3f", label, s->clean_logit, s->corrupt_logit);
     double pad = gx->fs * 0.5;
     draw_patch_sweep(gx, (Rect){pad, pad, W - 2 * pad, H - 2 * pad}, s, g->tok, clean, g->model.cfg.n_head, title, foot);
     cairo_destroy(cr);
@@ -61,9 +65,9 @@ int viz_patch_main(int argc, char **argv) {
     static struct option opts[] = {{"model", required_argument, 0, 'm'}, {"clean", required_argument, 0, 'c'},
                                    {"corrupt", required_argument, 0, 'x'}, {"target", required_argument, 0, 't'},
                                    {"what", required_argument, 0, 'w'},  {"help", no_argument, 0, 'h'},
-                                   {"target-id", required_argument, 0, 'i'},
+                                   {"target-id", required_argument, 0, 'i'}, {"metric", required_argument, 0, 'M'},
                                    {0, 0, 0, 0}};
-    const char *model = NULL, *clean = NULL, *corrupt = NULL, *target = NULL, *out = NULL;
+    const char *model = NULL, *clean = NULL, *corrupt = NULL, *target = NULL, *out = NULL, *metric_text = NULL;
     long target_id = -1;
     PatchKind what = PATCH_RESID;
     int c;
@@ -73,6 +77,7 @@ int viz_patch_main(int argc, char **argv) {
         case 'c': clean = optarg; break;
         case 'x': corrupt = optarg; break;
         case 't': target = optarg; break;
+        case 'M': metric_text = optarg; break;
         case 'o': out = optarg; break;
         case 'i': {
             char *end;
@@ -97,8 +102,12 @@ int viz_patch_main(int argc, char **argv) {
         default: return cli_bad_option("patch", c, argv);
         }
     }
-    if (!clean || !corrupt || !target || optind < argc) {
-        fprintf(stderr, "gptstep patch: needs --clean TEXT, --corrupt TEXT and --target \" token\" (see 'gptstep patch --help')\n");
+    if (!clean || !corrupt || (!target && !metric_text) || optind < argc) {
+        fprintf(stderr, "gptstep patch: needs --clean TEXT, --corrupt TEXT and --target \" token\" or --metric M (see 'gptstep patch --help')\n");
+        return 2;
+    }
+    if (target && metric_text) {
+        fprintf(stderr, "gptstep patch: give --target, --target-id or --metric, not two of them\n");
         return 2;
     }
     Gen g;
@@ -107,8 +116,9 @@ int viz_patch_main(int argc, char **argv) {
         fprintf(stderr, "gptstep: %s\n", err.msg);
         return 1;
     }
-    int *a = NULL, *b = NULL, *t = NULL, na, nb, nt, rc = 1;
-    char idtext[32];
+    int *a = NULL, *b = NULL, *t = NULL, na, nb, nt = 1, rc = 1;
+    char idtext[32], label[300];
+    Metric metric = {-1, -1};
     if (target_id >= 0) { /* the token's own piece, for the messages */
         if (target_id >= g.model.cfg.n_vocab) {
             fprintf(stderr, "gptstep patch: --target-id %ld is out of range 0..%d\n", target_id, g.model.cfg.n_vocab - 1);
@@ -120,9 +130,12 @@ int viz_patch_main(int argc, char **argv) {
         t = malloc(sizeof(int));
         t[0] = (int)target_id, nt = 1;
     }
+    Err em;
     if (encode(&g, clean, &a, &na, "--clean", &err) || encode(&g, corrupt, &b, &nb, "--corrupt", &err) ||
-        (!t && encode(&g, target, &t, &nt, "--target", &err))) {
+        (!t && !metric_text && encode(&g, target, &t, &nt, "--target", &err))) {
         fprintf(stderr, "gptstep patch: %s\n", err.msg);
+    } else if (metric_text && metric_parse(metric_text, g.tok, g.model.cfg.n_vocab, &metric, &em)) {
+        fprintf(stderr, "gptstep patch: --metric %s\n", em.msg);
     } else if (na != nb) {
         fprintf(stderr, "gptstep patch: the clean text is %d tokens and the corrupted text %d: patching needs the same number\n", na, nb);
     } else if (nt != 1) {
@@ -130,22 +143,30 @@ int viz_patch_main(int argc, char **argv) {
     } else {
         PatchSweep s;
         double t0 = now_seconds();
-        if (patch_sweep(&g, a, b, na, t[0], what, &s, &err)) {
+        if (!metric_text) metric = (Metric){t[0], -1};
+        if (metric_text) metric_name(&metric, g.tok, TOK_SHOW_TERMINAL, label, sizeof label);
+        else snprintf(label, sizeof label, "the logit of \"%s\"", target);
+        if (patch_sweep(&g, a, b, na, metric, what, &s, &err)) {
             fprintf(stderr, "gptstep patch: %s\n", err.msg);
+        } else if (s.too_close) {
+            fprintf(stderr, "gptstep patch: %s is %.3f in the clean text and %.3f in the corrupted one, less than %.1f apart: nothing for a patch "
+                    "to restore (the ratios would be noise); choose texts, or a metric, where they differ\n", label, s.clean_logit,
+                    s.corrupt_logit, METRIC_MIN_SPAN);
+            patch_sweep_free(&s);
         } else {
             rc = 0;
             const int NH = g.model.cfg.n_head;
-            char label[256];
-            printf("patching %s of \"%s\" into \"%s\": how much of the clean logit of \"%s\" comes back\n",
+            char piece[256];
+            printf("patching %s of \"%s\" into \"%s\": how much of the clean %s comes back\n",
                    what == PATCH_RESID ? "the residual stream" : what == PATCH_MLP ? "the MLP outputs" : "the heads' outputs", clean,
-                   corrupt, target);
-            printf("logit: clean %.4f, corrupted %.4f; %d runs in %.2f s\n\n", s.clean_logit, s.corrupt_logit, s.rows * s.cols,
-                   now_seconds() - t0);
+                   corrupt, label + (metric_text ? 0 : 4));
+            printf("%s: clean %.4f, corrupted %.4f; %d runs in %.2f s\n\n", metric_text ? "metric" : "logit", s.clean_logit, s.corrupt_logit,
+                   s.rows * s.cols, now_seconds() - t0);
             if (s.cols > 1) {
                 printf("%-6s", "");
                 for (int p = 0; p < s.cols; p++) {
-                    tok_show(g.tok, a[p], TOK_SHOW_SCREEN, label, sizeof label);
-                    printf(" %7.7s", label);
+                    tok_show(g.tok, a[p], TOK_SHOW_SCREEN, piece, sizeof piece);
+                    printf(" %7.7s", piece);
                 }
                 printf("\n");
             }
@@ -163,7 +184,8 @@ int viz_patch_main(int argc, char **argv) {
                     int64_t shape[2] = {s.rows, s.cols};
                     if (npy_save(out, f, 2, shape, &err)) fprintf(stderr, "gptstep patch: %s\n", err.msg), rc = 1;
                     free(f);
-                } else if (draw(&s, &g, a, target, out, &err)) {
+                } else if ((metric_text ? metric_name(&metric, g.tok, TOK_SHOW_SCREEN, label, sizeof label) : (void)0),
+                           draw(&s, &g, a, label, out, &err)) {
                     fprintf(stderr, "gptstep patch: %s\n", err.msg);
                     rc = 1;
                 }

@@ -89,10 +89,15 @@ static void draw_attribution(VizState *v, Gfx *g, Rect r) {
     const Attribution *a = &e->attr;
     const Gpt2Config *c = &v->run.gen.model.cfg;
     const int L = c->n_layer, NH = c->n_head;
-    char title[400], tok[128], at[128];
-    tok_show(v->run.gen.tok, a->token, TOK_SHOW_SCREEN, tok, sizeof tok);
+    char title[600], tok[300], at[128];
     tok_show(v->run.gen.tok, e->tokens[a->pos], TOK_SHOW_SCREEN, at, sizeof at);
-    snprintf(title, sizeof title, "Direct logit attribution: what pushes \"%s\" after position %d \"%s\"", tok, a->pos, at);
+    if (a->minus < 0) {
+        tok_show(v->run.gen.tok, a->token, TOK_SHOW_SCREEN, tok, sizeof tok);
+        snprintf(title, sizeof title, "Direct logit attribution: what pushes \"%s\" after position %d \"%s\"", tok, a->pos, at);
+    } else {
+        metric_name(&e->metric, v->run.gen.tok, TOK_SHOW_SCREEN, tok, sizeof tok);
+        snprintf(title, sizeof title, "Direct logit attribution of %s after position %d \"%s\"", tok, a->pos, at);
+    }
     gfx_panel(g, r);
     gfx_panel_title(g, r, title, "red: towards it \xC2\xB7 blue: away");
     double pad = g->fs * 0.5, top = r.y + gfx_title_h(g) + pad * 0.5;
@@ -211,12 +216,30 @@ void view_experiment(VizState *v, Gfx *g, Rect r) {
         return;
     }
     const PatchSweep *s = &e->sweep;
-    char tgt[128], title[400], foot[400];
-    tok_show(v->run.gen.tok, e->target, TOK_SHOW_SCREEN, tgt, sizeof tgt);
-    snprintf(title, sizeof title, "Activation patching: how much of \"%s\" each %s restores", tgt,
+    char tgt[300], title[600], foot[800];
+    metric_name(&e->metric, v->run.gen.tok, TOK_SHOW_SCREEN, tgt, sizeof tgt);
+    snprintf(title, sizeof title, "Activation patching: how much of %s each %s restores", tgt,
              s->what == PATCH_RESID ? "residual stream (after a layer, at a position)" : s->what == PATCH_MLP ? "MLP output (layer, position)"
                                                                                     : "head's output");
-    snprintf(foot, sizeof foot, "restored = (patched \xE2\x88\x92 corrupted) \xC3\xB7 (clean \xE2\x88\x92 corrupted) \xC2\xB7 logit of \"%s\": clean %.3f "
+    snprintf(foot, sizeof foot, "restored = (patched \xE2\x88\x92 corrupted) \xC3\xB7 (clean \xE2\x88\x92 corrupted) \xC2\xB7 %s: clean %.3f "
              "(this text), corrupted %.3f (text B)", tgt, s->clean_logit, s->corrupt_logit);
+    if (s->too_close) { /* a ratio of noise: say so, no map */
+        gfx_panel(g, r);
+        gfx_panel_title(g, r, title, "");
+        double pad = g->fs, y = r.y + gfx_title_h(g) + pad;
+        char line[900];
+        snprintf(line, sizeof line, "Nothing to restore: %s is %.3f in this text and %.3f in text B, less than %.1f apart.", tgt,
+                 s->clean_logit, s->corrupt_logit, METRIC_MIN_SPAN);
+        gfx_font(g, FONT_SANS, g->fs * 1.1, 1);
+        gfx_color(g, GFX_ERROR);
+        gfx_text_fit(g, r.x + pad, y + gfx_ascent(g), line, r.w - 2 * pad, 0);
+        y += gfx_line_h(g) * 1.5;
+        gfx_font(g, FONT_SANS, g->fs, 0);
+        gfx_color(g, GFX_INK);
+        gfx_text_fit(g, r.x + pad, y + gfx_ascent(g), "Every patch would restore a share of almost nothing: the map would be noise. Choose a text B", r.w - 2 * pad, 0);
+        y += gfx_line_h(g) * 1.2;
+        gfx_text_fit(g, r.x + pad, y + gfx_ascent(g), "that changes the prediction, or compare two answers: patch resid \" right\"-\" wrong\".", r.w - 2 * pad, 0);
+        return;
+    }
     draw_patch_sweep(g, r, s, v->run.gen.tok, e->tokens, v->run.gen.model.cfg.n_head, title, foot);
 }

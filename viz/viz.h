@@ -84,7 +84,7 @@ typedef struct {
     Attribution attr;    /* EXP_ATTRIBUTION: at attr.pos of `tokens`, for attr.token */
     PatchSweep sweep;    /* EXP_PATCHING: clean `tokens`, corrupted `corrupt` */
     int *tokens, *corrupt, n_tokens;
-    int target;          /* the token attributed or restored */
+    Metric metric;       /* what was attributed or restored: a token's logit, or the difference of two */
 } VizExperiment;
 
 typedef struct {

@@ -19,10 +19,10 @@ int viz_ablate(VizState *v, const char *spec, Err *err);
 int viz_compare(VizState *v, const char *text, Err *err);
 /* Direct logit attribution at the query position, of token (-1: the one that came next, or the most
  * likely); the experiment view then shows it. */
-int viz_attribute(VizState *v, int token, Err *err);
+int viz_attribute(VizState *v, Metric metric, Err *err);
 /* Activation patching of this text (clean) against text B (corrupted, from 'compare'), for target (-1:
  * this text's most likely next token); the experiment view then shows the sweep. */
-int viz_patch(VizState *v, PatchKind what, int target, Err *err);
+int viz_patch(VizState *v, PatchKind what, Metric metric, Err *err);
 void viz_experiment_free(VizExperiment *e);
 /* Zero or mean ablation from now on; reruns the text when something is switched off. */
 int viz_ablate_mode(VizState *v, AblateMode mode, Err *err);
