@@ -833,20 +833,20 @@ static int cmd_heads(int argc, char **argv) {
         printf("attention heads of %s (%d layers x %d heads): the mean attention weight a query puts on\n"
                "  previous   the token just before it (running text, %d tokens)\n"
                "  first      the text's first token\n"
-               "  induction  the token after the earlier copy of its own token (%d random tokens, repeated)\n\n",
+               "  induction  the token after the earlier copy of its own token (%d random tokens, repeated)\n"
+               "  duplicate  the earlier copy of its own token (the same sequence)\n\n",
                g.model.name, L, NH, n_text, R);
-        printf("layer  head  previous   first  induction\n");
-        int best[3] = {0, 0, 0};
+        printf("layer  head  previous   first  induction  duplicate\n");
+        int best[HEAD_SCORES] = {0, 0, 0, 0};
         for (int i = 0; i < L * NH; i++) {
-            printf("%5d  %4d  %8.3f  %6.3f  %9.3f\n", i / NH, i % NH, sc[i].previous, sc[i].first, sc[i].induction);
-            if (sc[i].previous > sc[best[0]].previous) best[0] = i;
-            if (sc[i].first > sc[best[1]].first) best[1] = i;
-            if (sc[i].induction > sc[best[2]].induction) best[2] = i;
+            printf("%5d  %4d  %8.3f  %6.3f  %9.3f  %9.3f\n", i / NH, i % NH, sc[i].previous, sc[i].first, sc[i].induction, sc[i].duplicate);
+            for (int k = 0; k < HEAD_SCORES; k++)
+                if (head_score(&sc[i], k) > head_score(&sc[best[k]], k)) best[k] = i;
         }
         printf("\nclearest: previous token: layer %d head %d (%.2f); first token: layer %d head %d (%.2f);\n"
-               "          induction: layer %d head %d (%.2f)\n",
+               "          induction: layer %d head %d (%.2f); duplicate token: layer %d head %d (%.2f)\n",
                best[0] / NH, best[0] % NH, sc[best[0]].previous, best[1] / NH, best[1] % NH, sc[best[1]].first,
-               best[2] / NH, best[2] % NH, sc[best[2]].induction);
+               best[2] / NH, best[2] % NH, sc[best[2]].induction, best[3] / NH, best[3] % NH, sc[best[3]].duplicate);
     }
     free(sc);
     free(owned);

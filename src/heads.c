@@ -12,6 +12,15 @@ const char *HEADS_DEFAULT_TEXT =
     "father. One day a little grey bird sat on the well and began to sing, and the princess stopped to "
     "listen, for she had never heard a song so sweet.";
 
+const char *const HEAD_SCORE_NAMES[HEAD_SCORES] = {"previous", "first", "induction", "duplicate"};
+const char *const HEAD_SCORE_WHAT[HEAD_SCORES] = {"the token just before the query", "the text's first token",
+                                                  "the token after the earlier copy of the query's token",
+                                                  "the earlier copy of the query's own token"};
+
+float head_score(const HeadScores *s, int which) {
+    return which == 0 ? s->previous : which == 1 ? s->first : which == 2 ? s->induction : s->duplicate;
+}
+
 /* Attention weights of layer l at position p: (NH, K) rows. */
 static const float *weights_at(const Gen *g, int l, int p, int *K) {
     int64_t shape[2];
@@ -42,9 +51,9 @@ int heads_measure(Gen *g, const char *text, int *n_random, uint64_t seed, HeadSc
             }
         }
 
-    /* 2. induction: <|endoftext|>, R random tokens, the same R tokens again. A query in the second
-     * copy at position R+1+i holds the token of position 1+i; the token that followed it there is at
-     * position 2+i. */
+    /* 2. induction and duplicate: <|endoftext|>, R random tokens, the same R tokens again. A query in
+     * the second copy at position R+1+i holds the token of position 1+i (its duplicate); the token that
+     * followed it there is at position 2+i (what an induction head looks at). */
     int R = *n_random;
     if (1 + 2 * R > c->n_ctx) R = *n_random = (c->n_ctx - 1) / 2;
     if (R < 2) return err_set(err, "the model's context (%d) is too short to repeat a sequence", c->n_ctx);
@@ -66,7 +75,10 @@ int heads_measure(Gen *g, const char *text, int *n_random, uint64_t seed, HeadSc
         for (int i = 0; i < R; i++) {
             int K, p = R + 1 + i;
             const float *w = weights_at(g, l, p, &K);
-            for (int h = 0; h < NH; h++) scores[l * NH + h].induction += w[(size_t)h * K + 2 + i] / (float)R;
+            for (int h = 0; h < NH; h++) {
+                scores[l * NH + h].induction += w[(size_t)h * K + 2 + i] / (float)R;
+                scores[l * NH + h].duplicate += w[(size_t)h * K + 1 + i] / (float)R; /* its own token, earlier */
+            }
         }
     return 0;
 }

@@ -204,8 +204,8 @@ def main():
 
     # heads: a row per (layer, head) of scores between 0 and 1, then the clearest of each kind
     rc, o, _ = run([gs, "heads", "--model", tiny, "--repeat", "10"])
-    rows = [r.split() for r in o.splitlines() if re.match(r"^\s+\d+\s+\d+\s+[\d.]+\s+[\d.]+\s+[\d.]+$", r)]
-    vals = np.array([[float(x) for x in r[2:]] for r in rows]) if rows else np.zeros((0, 3))
+    rows = [r.split() for r in o.splitlines() if re.match(r"^\s+\d+\s+\d+\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+[\d.]+$", r)]
+    vals = np.array([[float(x) for x in r[2:]] for r in rows]) if rows else np.zeros((0, 4))
     check(rc == 0 and len(rows) == 2 * 4 and np.all((vals >= 0) & (vals <= 1)) and "clearest: previous token: layer" in o
           and "10 random tokens" in o, "heads scores every head of the tiny model")
     # ... and its previous/first scores are the traced attention weights averaged by hand
@@ -227,6 +227,38 @@ def main():
             first = np.mean([w[i][head, 0] for i in range(len(w))])
             worst = max(worst, abs(prev - got[(layer, head)][0]), abs(first - got[(layer, head)][1]))
     check(worst <= 0.0006, f"heads' previous/first scores match the traced weights averaged in Python (worst {worst:.4f})")
+    # ... and its induction and duplicate scores are the NumPy reference's weights on the same random
+    # tokens (gptstep's generator written again here: splitmix64 seeding, xorshift64*)
+    M = (1 << 64) - 1
+    def rng_seed(seed):
+        z = (seed + 0x9E3779B97F4A7C15) & M
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M
+        return (z ^ (z >> 31)) | 1
+    def rng_uniform(st):
+        st ^= st >> 12
+        st ^= (st << 25) & M
+        st ^= st >> 27
+        return st, np.float32(((st * 0x2545F4914F6CDD1D) & M) >> 40) / np.float32(16777216.0)
+    R, st, rand = 10, rng_seed(5), []
+    for _ in range(R):
+        st, u = rng_uniform(st)
+        i = 256 + int(np.float32(u * np.float32(5000)))
+        rand.append(i if i < 50256 else 50255)
+    ids = [50256] + rand + rand
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import gpt2_ref
+    rr = gpt2_ref.Reference(tiny).forward(ids)
+    rc3, o, _ = run([gs, "heads", "--model", tiny, "--repeat", str(R), "--seed", "5"])
+    got = {(int(r[0]), int(r[1])): (float(r[4]), float(r[5])) for r in
+           (r.split() for r in o.splitlines() if re.match(r"^\s+\d+\s+\d+\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+[\d.]+$", r))}
+    worst = 1.0 if rc3 or len(got) != 8 else 0.0
+    for (layer, head), (ind, dup) in got.items():
+        w = rr[f"h.{layer}.attn.weights"]  # (T, NH, T)
+        want_ind = np.mean([w[R + 1 + i, head, 2 + i] for i in range(R)])
+        want_dup = np.mean([w[R + 1 + i, head, 1 + i] for i in range(R)])
+        worst = max(worst, abs(ind - want_ind), abs(dup - want_dup))
+    check(worst <= 0.0006, f"heads' induction and duplicate-token scores match the NumPy reference on the same tokens (worst {worst:.4f})")
     rc, _, e = run([gs, "heads", "--model", tiny, "--text", "Hi"])
     one_line_error(rc, e, "at least 3 are needed", "heads on a text too short")
     rc, _, e = run([gs, "heads", "--model", tiny, "--repeat", "1"])
