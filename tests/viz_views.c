@@ -713,6 +713,43 @@ int main(int argc, char **argv) {
             CHECK(v->view.layer == hl && v->view.head == hh && v->view.main == MAIN_HEATMAP,
                   "the click opened head %d.%d's heatmap (layer %d, head %d, main %d)", hl, hh, v->view.layer, v->view.head, v->view.main);
         }
+        /* the head finder: before measuring it says how; then every head's scores as gptstep heads measures
+         * them, a click on a score switches to it, a click on a head opens it */
+        run(v, "view heads");
+        cairo_surface_destroy(draw(v));
+        CHECK(!v->run.head_scores && v->view.only == VIEW_HEADS, "view heads before measuring shows how to measure");
+        run(v, "heads induction");
+        {
+            const Gpt2Config *hc = &v->run.gen.model.cfg;
+            int NHh = hc->n_head, nL = hc->n_layer, R = 50, nt = 0;
+            HeadScores *want = xcalloc((size_t)nL * NHh, sizeof *want);
+            Gen gh;
+            Err he;
+            CHECK(gen_open(&gh, argv[1], TRACE_ATTN, &he) == 0 && heads_measure(&gh, NULL, &R, 0, want, &nt, &he) == 0, "heads: %s", he.msg);
+            int same = v->run.head_scores != NULL;
+            for (int i = 0; same && i < nL * NHh; i++) same = !memcmp(&v->run.head_scores[i], &want[i], sizeof *want);
+            CHECK(same && v->view.only == VIEW_HEADS && v->view.head_score == 2, "heads induction: every head's scores as gptstep heads measures them");
+            gen_close(&gh);
+            free(want);
+            CHECK(v->run.gen.trace.n_pos > 0 && !strcmp(v->run.ran_prompt, v->run.prompt), "the text is back after measuring");
+            cairo_surface_destroy(draw(v));
+            const Hit *tab = NULL, *hcell = NULL;
+            for (int i = 0; i < v->ui.n_hits; i++) {
+                const Hit *h = &v->ui.hits[i];
+                if (h->kind == HIT_SCORE && h->a == 3) tab = h;
+                if (h->kind == HIT_GRID && h->a == nL - 1 && h->b == NHh - 1 && !hcell) hcell = h;
+            }
+            CHECK(tab && hcell, "the head finder has score tabs and a cell per head");
+            if (tab && hcell) {
+                Err ce;
+                CHECK(viz_click(v, tab->r.x + 2, tab->r.y + 2, &ce) == 0 && v->view.head_score == 3, "a click on 'duplicate' shows that score");
+                cairo_surface_destroy(draw(v));
+                CHECK(viz_click(v, hcell->r.x + 2, hcell->r.y + 2, &ce) == 0 && v->view.layer == nL - 1 && v->view.head == NHh - 1 &&
+                          v->view.only == VIEW_ATTENTION,
+                      "a click on a head of the finder opens its heatmap (layer %d head %d)", v->view.layer, v->view.head);
+            }
+            run(v, "view all");
+        }
         bad(v, "open 5.0", "expected L.H");
         bad(v, "open 1", "expected L.H");
         bad(v, "open 1.4294967297", "expected L.H");

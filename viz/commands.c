@@ -269,7 +269,7 @@ static int c_open(VizState *v, const Args *a, Err *err) {
     set_layer(v, (int)l);
     v->view.head = (int)h;
     v->view.main = MAIN_HEATMAP;
-    if (v->view.only == VIEW_GRID) v->view.only = VIEW_ATTENTION;
+    if (v->view.only == VIEW_GRID || v->view.only == VIEW_HEADS) v->view.only = VIEW_ATTENTION;
     return 0;
 }
 
@@ -516,6 +516,14 @@ static int c_patch(VizState *v, const Args *a, Err *err) {
     return viz_patch(v, !strcmp(what, "resid") ? PATCH_RESID : !strcmp(what, "mlp") ? PATCH_MLP : PATCH_HEAD, m, err);
 }
 
+/* heads [previous|first|induction|duplicate|next]: the head finder (scores measured the first time). */
+static int c_heads(VizState *v, const Args *a, Err *err) {
+    if (need_model(v, err)) return -1;
+    int which = a->word >= 0 && a->word < HEAD_SCORES ? a->word : -1;
+    if (a->word == HEAD_SCORES && v->view.only == VIEW_HEADS && v->run.head_scores) which = (v->view.head_score + 1) % HEAD_SCORES;
+    return viz_heads(v, which, err);
+}
+
 static int c_show_run(VizState *v, const Args *a, Err *err) {
     (void)err;
     v->view.run_shown = a->word == 3 ? (RunShown)((v->view.run_shown + 1) % 3) : (RunShown)a->word;
@@ -706,8 +714,8 @@ static const Command COMMANDS[] = {
     {"head", "", A_INT, "+|-|next|prev", 0, BIG, 0, 0, "H|+|-", "choose the head (counted from 0)", c_head},
     {"attention", "show", A_ENUM, "scores|masked|weights|next", 0, 0, 1, 0, "scores|masked|weights",
      "what the heatmap shows: q\xC2\xB7k/\xE2\x88\x9A" "d, after the causal mask, after softmax", c_attention},
-    {"view", "", A_ENUM, "all|tokens|attention|heatmap|grid|distribution|block|pipeline|experiment|vectors|dist|next|prev", 0, 0, 0, 0,
-     "all|tokens|attention|grid|distribution|block|pipeline|experiment|next|prev", "show one view filling the screen, or all of them", c_view},
+    {"view", "", A_ENUM, "all|tokens|attention|heatmap|grid|distribution|block|pipeline|experiment|heads|vectors|dist|next|prev", 0, 0, 0, 0,
+     "all|tokens|attention|grid|distribution|block|pipeline|experiment|heads|next|prev", "show one view filling the screen, or all of them", c_view},
     {"grid", "", A_ONOFF, "on|off|toggle", 0, 0, 1, 0, "on|off", "all heads (layers \xC3\x97 heads) instead of one heatmap", c_grid},
     {"open", "", A_WORDS, 0, 0, 0, 0, 0, "L.H", "open head H of layer L: its heatmap (what a click on the grid does)", c_open},
     {"stage", "", A_WORDS, 0, 0, 0, 0, 0, "NAME|next|prev|none",
@@ -733,6 +741,8 @@ static const Command COMMANDS[] = {
      "direct logit attribution at the query position: what each head and MLP adds to this token's logit (default: the one that came next), or to the difference of two tokens' logits", c_attribute},
     {"patch", "", A_WORDS, 0, 0, 0, 0, VIZ_CMD_SLOW, "resid|mlp|heads [ID|\"piece\"|\"right\"-\"wrong\"]",
      "activation patching: this text clean, text B (compare) corrupted; how much of the target's logit (default: the top token), or of a difference of two logits, each patch restores", c_patch},
+    {"heads", "", A_ENUM, "previous|first|induction|duplicate|next", 0, 0, 1, VIZ_CMD_SLOW, "previous|first|induction|duplicate|next",
+     "the head finder: every head coloured by how much it attends to the previous token, the first, the token after an earlier copy (induction) or the earlier copy itself (duplicate); click one to open it", c_heads},
     {"show-run", "", A_ENUM, "ablated|clean|difference|next", 0, 0, 0, 0, "ablated|clean|difference|next",
      "with parts switched off: the heatmaps, vectors and logit lens show the ablated run, the clean run, or ablated \xE2\x88\x92 clean", c_show_run},
     {"bars", "", A_INT, 0, 1, 40, 0, 0, "N", "how many candidates the distribution lists (1-40)", c_bars},
@@ -923,6 +933,7 @@ const char *viz_click_command(VizState *v, double x, double y, char *buf, size_t
             snprintf(buf, cap, "stage %s", name);
             break;
         }
+        case HIT_SCORE: snprintf(buf, cap, "heads %s", HEAD_SCORE_NAMES[h->a]); break;
         default: continue;
         }
         return buf;

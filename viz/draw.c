@@ -19,6 +19,7 @@ static void draw_view(VizState *v, Gfx *g, ViewName which, Rect r, int alone) {
     case VIEW_BLOCK: view_block(v, g, r); break;
     case VIEW_PIPELINE: view_pipeline(v, g, r); break;
     case VIEW_EXPERIMENT: view_experiment(v, g, r); break;
+    case VIEW_HEADS: view_heads(v, g, r); break;
     default: break;
     }
 }

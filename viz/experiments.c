@@ -424,6 +424,30 @@ int viz_patch(VizState *v, PatchKind what, Metric metric, Err *err) {
     return rc ? rc : rc2;
 }
 
+int viz_heads(VizState *v, int which, Err *err) {
+    VizRun *r = &v->run;
+    if (which >= 0) v->view.head_score = which;
+    if (!r->head_scores) { /* measure: the default text, then a repeated random sequence; then this text again */
+        const Gpt2Config *c = &r->gen.model.cfg;
+        HeadScores *sc = xcalloc((size_t)c->n_layer * c->n_head, sizeof *sc);
+        int R = 50, n_text = 0;
+        SavedText t;
+        save_text(v, &t);
+        int rc = heads_measure(&r->gen, NULL, &R, 0, sc, &n_text, err);
+        Err e2;
+        int rc2 = restore_text(v, &t, rc ? &e2 : err);
+        if (rc) {
+            free(sc);
+            return rc;
+        }
+        r->head_scores = sc, r->head_text_tokens = n_text, r->head_random = R;
+        interventions_text(&r->gen.state.iv, r->head_off, sizeof r->head_off);
+        if (rc2) return rc2;
+    }
+    v->view.only = VIEW_HEADS;
+    return 0;
+}
+
 int viz_ablate_mode(VizState *v, AblateMode mode, Err *err) {
     Interventions iv = v->run.gen.state.iv;
     if (iv.mode == mode) return 0;

@@ -65,6 +65,7 @@ static const KeyBinding KEYS[] = {
     {"?", -1, "help toggle", "? / F1", "this help"},
     {"F1", -1, "help toggle", 0, 0},
     {"Escape", -1, "escape", "Esc", "close help, the cell panel, a message"},
+    {"h", 0, "heads next", "H", "head finder: heads by score (again: the next score)"},
     {"u", 0, "link", "U", "copy a link to this screen"},
     {"q", 0, "quit", "Q", "quit"},
 };

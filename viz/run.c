@@ -153,6 +153,8 @@ int viz_load_and_run(VizState *v, Err *err) {
     viz_free_derived(&r->d); /* the vocabulary may change size */
     viz_drop_clean(r);          /* and a new model has no ablations */
     viz_experiment_free(&r->exp); /* nor experiments */
+    free(r->head_scores);         /* nor its heads' scores */
+    r->head_scores = NULL;
     SamplerSettings keep = r->gen.sampler; /* settings survive a change of model */
     if (r->loaded) gen_close(&r->gen);
     free(r->ran_prompt);

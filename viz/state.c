@@ -16,7 +16,7 @@
 #include "vizint.h"
 
 
-static const char *VIEW_NAMES[VIEW_COUNT] = {"all", "tokens", "attention", "grid", "distribution", "block", "pipeline", "experiment"};
+static const char *VIEW_NAMES[VIEW_COUNT] = {"all", "tokens", "attention", "grid", "distribution", "block", "pipeline", "experiment", "heads"};
 
 const char *viz_view_name(ViewName v) { return v < VIEW_COUNT ? VIEW_NAMES[v] : "?"; }
 
@@ -61,6 +61,8 @@ void viz_init(VizState *v) {
 
 void viz_free(VizState *v) {
     viz_experiment_free(&v->run.exp);
+    free(v->run.head_scores);
+    v->run.head_scores = NULL;
     if (v->run.loaded) gen_close(&v->run.gen);
     v->run.loaded = 0;
     viz_free_derived(&v->run.d);

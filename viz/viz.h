@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "attribution.h"
+#include "heads.h"
 #include "generate.h"
 #include "patching.h"
 #include "gfx.h"
@@ -27,10 +28,10 @@ typedef enum { OTHER_CLEAN, OTHER_TEXT } OtherKind;
 typedef enum { MAIN_HEATMAP, MAIN_GRID } MainView;
 
 /* Named views for `gptstep render --view NAME`, lesson scripts and presenter mode. */
-typedef enum { VIEW_ALL, VIEW_TOKENS, VIEW_ATTENTION, VIEW_GRID, VIEW_DIST, VIEW_BLOCK, VIEW_PIPELINE, VIEW_EXPERIMENT, VIEW_COUNT } ViewName;
+typedef enum { VIEW_ALL, VIEW_TOKENS, VIEW_ATTENTION, VIEW_GRID, VIEW_DIST, VIEW_BLOCK, VIEW_PIPELINE, VIEW_EXPERIMENT, VIEW_HEADS, VIEW_COUNT } ViewName;
 
 /* Something on screen the mouse can act on, recorded while drawing. */
-typedef enum { HIT_NONE, HIT_TOKEN, HIT_CELL, HIT_GRID, HIT_CANDIDATE, HIT_STAGE, HIT_VECTOR, HIT_PANEL } HitKind;
+typedef enum { HIT_NONE, HIT_TOKEN, HIT_CELL, HIT_GRID, HIT_CANDIDATE, HIT_STAGE, HIT_VECTOR, HIT_PANEL, HIT_SCORE } HitKind;
 typedef struct {
     HitKind kind;
     Rect r;
@@ -106,6 +107,11 @@ typedef struct {
     char *other_text;    /* OTHER_TEXT: B's text */
     struct DiffCache *diff; /* ablated - clean tensors, made when first read (viz_tensor_shown) */
     VizExperiment exp;
+    /* the head finder (view heads): every head's scores (heads.h), measured once per model on demand,
+     * with what was switched off then ("" = nothing) */
+    HeadScores *head_scores;
+    int head_text_tokens, head_random;
+    char head_off[128];
     int restores;        /* everything switched back on: how often the kept clean run came back as it was */
     int replays;         /* interventions changed: how often the whole text was run again, and how often */
     int reruns_from[VIZ_MAX_LAYERS]; /* it was rerun from layer L on, the layers before kept (tests, bench) */
@@ -130,6 +136,7 @@ typedef struct {
     int zoom;            /* heatmap: positions shown across (0: all that fit) */
     int pan;             /* heatmap: first key/query position shown when zoomed (-1: follow the query) */
     int grid_layer0;     /* grid: first layer shown when not all fit (-1: follow the layer) */
+    int head_score;      /* the head finder's score: 0 previous, 1 first, 2 induction, 3 duplicate (heads.h) */
     RunShown run_shown;  /* with parts switched off: the ablated run, the clean one or the difference; A, B, A - B */
     int hl_tokens[VIZ_MAX_HIGHLIGHT], n_hl_tokens;  /* highlighted positions */
     int hl_cells[VIZ_MAX_HIGHLIGHT][2], n_hl_cells; /* highlighted (query, key) cells */

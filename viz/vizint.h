@@ -24,6 +24,9 @@ int viz_attribute(VizState *v, Metric metric, Err *err);
  * this text's most likely next token); the experiment view then shows the sweep. */
 int viz_patch(VizState *v, PatchKind what, Metric metric, Err *err);
 void viz_experiment_free(VizExperiment *e);
+/* Measures every head's scores (heads.h) on this model, once (the text shown is run again after), and
+ * shows the head finder with score which (0..3; -1: the one shown). */
+int viz_heads(VizState *v, int which, Err *err);
 /* Zero or mean ablation from now on; reruns the text when something is switched off. */
 int viz_ablate_mode(VizState *v, AblateMode mode, Err *err);
 /* Tensor k at pos as the heatmaps, vectors and lens show it (view.run_shown): the run's own, the clean
@@ -82,6 +85,8 @@ void view_grid(VizState *v, Gfx *g, Rect r);
 void view_distribution(VizState *v, Gfx *g, Rect r);
 void view_block(VizState *v, Gfx *g, Rect r);
 void view_experiment(VizState *v, Gfx *g, Rect r);
+/* The head finder: the layers x heads grid coloured by one score of every head. */
+void view_heads(VizState *v, Gfx *g, Rect r);
 /* A patching sweep as a heatmap in r (the experiment view, and `gptstep patch -o`). */
 void draw_patch_sweep(Gfx *g, Rect r, const PatchSweep *s, const Tokenizer *tok, const int *clean, int n_head, const char *title,
                       const char *footer);
