@@ -713,6 +713,35 @@ int main(int argc, char **argv) {
             CHECK(v->view.layer == hl && v->view.head == hh && v->view.main == MAIN_HEATMAP,
                   "the click opened head %d.%d's heatmap (layer %d, head %d, main %d)", hl, hh, v->view.layer, v->view.head, v->view.main);
         }
+        /* the weighted sum of values: every query, head and layer, its sum over the keys equals the recorded
+         * head output (to float rounding, and so to the four decimals the view prints) */
+        {
+            const Gpt2Config *hc = &v->run.gen.model.cfg;
+            int HSv = hc->n_embd / hc->n_head, checked = 0, agree = 1;
+            float *sum = xmalloc(sizeof(float) * (size_t)HSv);
+            int keep_l = v->view.layer, keep_h = v->view.head;
+            for (int l = 0; l < hc->n_layer; l++)
+                for (int h = 0; h < hc->n_head; h++) {
+                    v->view.layer = l, v->view.head = h;
+                    for (int q = 0; q < viz_n_shown(v); q++) {
+                        const float *rec;
+                        if (viz_values_sum(v, q, sum, &rec)) continue;
+                        checked++;
+                        for (int i = 0; i < HSv; i++) {
+                            char a4[32], b4[32];
+                            snprintf(a4, sizeof a4, "%+.4f", sum[i]), snprintf(b4, sizeof b4, "%+.4f", rec[i]);
+                            if (fabsf(sum[i] - rec[i]) > 1e-5f + 1e-5f * fabsf(rec[i]) || (strcmp(a4, b4) && fabsf(sum[i] - rec[i]) > 1e-6f))
+                                agree = 0;
+                        }
+                    }
+                }
+            v->view.layer = keep_l, v->view.head = keep_h;
+            free(sum);
+            CHECK(checked > 0 && agree, "the weighted sum of values equals the recorded head output (%d queries x heads x layers)", checked);
+            run(v, "view values");
+            cairo_surface_destroy(draw(v));
+            run(v, "view all");
+        }
         /* the head finder: before measuring it says how; then every head's scores as gptstep heads measures
          * them, a click on a score switches to it, a click on a head opens it */
         run(v, "view heads");

@@ -383,6 +383,11 @@ void gfx_cells(Gfx *g, Rect r, const uint32_t *px, int cols, int rows) {
 void gfx_vector(Gfx *g, Rect r, const float *a, int n) {
     float m = 1e-9f;
     for (int i = 0; i < n; i++) m = fmaxf(m, fabsf(a[i]));
+    gfx_vector_scaled(g, r, a, n, m);
+}
+
+void gfx_vector_scaled(Gfx *g, Rect r, const float *a, int n, float m) {
+    m = fmaxf(m, 1e-9f);
     /* a long vector (50,257 logits) in at most 4,096 cells, each showing the value of largest magnitude
      * among those it covers, so that no peak disappears */
     int cells = n > 4096 ? 4096 : n;

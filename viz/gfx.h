@@ -90,5 +90,7 @@ void gfx_cells(Gfx *g, Rect r, const uint32_t *argb, int cols, int rows);
 
 /* A vector as one strip of cells, blue < 0 < red, scaled to its largest |value|. */
 void gfx_vector(Gfx *g, Rect r, const float *a, int n);
+/* The same on a scale given (|value| m is the darkest), so that rows drawn on one scale compare. */
+void gfx_vector_scaled(Gfx *g, Rect r, const float *a, int n, float m);
 
 #endif

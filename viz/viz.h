@@ -28,7 +28,7 @@ typedef enum { OTHER_CLEAN, OTHER_TEXT } OtherKind;
 typedef enum { MAIN_HEATMAP, MAIN_GRID } MainView;
 
 /* Named views for `gptstep render --view NAME`, lesson scripts and presenter mode. */
-typedef enum { VIEW_ALL, VIEW_TOKENS, VIEW_ATTENTION, VIEW_GRID, VIEW_DIST, VIEW_BLOCK, VIEW_PIPELINE, VIEW_EXPERIMENT, VIEW_HEADS, VIEW_COUNT } ViewName;
+typedef enum { VIEW_ALL, VIEW_TOKENS, VIEW_ATTENTION, VIEW_GRID, VIEW_DIST, VIEW_BLOCK, VIEW_PIPELINE, VIEW_EXPERIMENT, VIEW_HEADS, VIEW_VALUES, VIEW_COUNT } ViewName;
 
 /* Something on screen the mouse can act on, recorded while drawing. */
 typedef enum { HIT_NONE, HIT_TOKEN, HIT_CELL, HIT_GRID, HIT_CANDIDATE, HIT_STAGE, HIT_VECTOR, HIT_PANEL, HIT_SCORE } HitKind;

@@ -87,6 +87,12 @@ void view_block(VizState *v, Gfx *g, Rect r);
 void view_experiment(VizState *v, Gfx *g, Rect r);
 /* The head finder: the layers x heads grid coloured by one score of every head. */
 void view_heads(VizState *v, Gfx *g, Rect r);
+/* The weighted sum of values for the selected layer, head and query: the most weighted keys' value
+ * vectors, scaled by their weights, and their sum beside the recorded head output. */
+void view_values(VizState *v, Gfx *g, Rect r);
+/* That sum over every key of query q (HS floats into sum) and the recorded output it equals; -1 when
+ * not recorded. */
+int viz_values_sum(const VizState *v, int q, float *sum, const float **recorded);
 /* A patching sweep as a heatmap in r (the experiment view, and `gptstep patch -o`). */
 void draw_patch_sweep(Gfx *g, Rect r, const PatchSweep *s, const Tokenizer *tok, const int *clean, int n_head, const char *title,
                       const char *footer);
