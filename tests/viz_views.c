@@ -742,6 +742,27 @@ int main(int argc, char **argv) {
             cairo_surface_destroy(draw(v));
             run(v, "view all");
         }
+        /* attention on the text: a chip per position (clickable), one head or every head */
+        run(v, "lines");
+        CHECK(v->view.only == VIEW_LINES && !v->view.lines_all, "lines shows the view for one head");
+        cairo_surface_destroy(draw(v));
+        {
+            int chips = 0, clicked = 0;
+            for (int i = 0; i < v->ui.n_hits; i++)
+                if (v->ui.hits[i].kind == HIT_TOKEN && v->ui.hits[i].b == -2) {
+                    chips++;
+                    if (v->ui.hits[i].a == 1 && !clicked) {
+                        Err ce;
+                        clicked = viz_click(v, v->ui.hits[i].r.x + 1, v->ui.hits[i].r.y + 1, &ce) == 0 && viz_query_pos(v) == 1;
+                    }
+                }
+            CHECK(chips == viz_n_shown(v) && clicked, "attention on the text: a chip a position (%d of %d), a click selects it", chips, viz_n_shown(v));
+        }
+        run(v, "lines next");
+        CHECK(v->view.lines_all, "lines next switches to every head");
+        cairo_surface_destroy(draw(v));
+        run(v, "query last");
+        run(v, "view all");
         /* the head finder: before measuring it says how; then every head's scores as gptstep heads measures
          * them, a click on a score switches to it, a click on a head opens it */
         run(v, "view heads");

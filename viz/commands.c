@@ -516,6 +516,16 @@ static int c_patch(VizState *v, const Args *a, Err *err) {
     return viz_patch(v, !strcmp(what, "resid") ? PATCH_RESID : !strcmp(what, "mlp") ? PATCH_MLP : PATCH_HEAD, m, err);
 }
 
+/* lines [head|all|next]: attention on the text, for one head or every head of the layer; next: the view
+ * (one head), then the other of the two. */
+static int c_lines(VizState *v, const Args *a, Err *err) {
+    if (need_model(v, err)) return -1;
+    if (a->word == 0 || a->word == 1) v->view.lines_all = a->word;
+    else if (v->view.only == VIEW_LINES) v->view.lines_all = !v->view.lines_all;
+    v->view.only = VIEW_LINES;
+    return 0;
+}
+
 /* heads [previous|first|induction|duplicate|next]: the head finder (scores measured the first time). */
 static int c_heads(VizState *v, const Args *a, Err *err) {
     if (need_model(v, err)) return -1;
@@ -714,8 +724,8 @@ static const Command COMMANDS[] = {
     {"head", "", A_INT, "+|-|next|prev", 0, BIG, 0, 0, "H|+|-", "choose the head (counted from 0)", c_head},
     {"attention", "show", A_ENUM, "scores|masked|weights|next", 0, 0, 1, 0, "scores|masked|weights",
      "what the heatmap shows: q\xC2\xB7k/\xE2\x88\x9A" "d, after the causal mask, after softmax", c_attention},
-    {"view", "", A_ENUM, "all|tokens|attention|heatmap|grid|distribution|block|pipeline|experiment|heads|values|vectors|dist|next|prev", 0, 0, 0, 0,
-     "all|tokens|attention|grid|distribution|block|pipeline|experiment|heads|values|next|prev", "show one view filling the screen, or all of them", c_view},
+    {"view", "", A_ENUM, "all|tokens|attention|heatmap|grid|distribution|block|pipeline|experiment|heads|values|lines|vectors|dist|next|prev", 0, 0, 0, 0,
+     "all|tokens|attention|grid|distribution|block|pipeline|experiment|heads|values|lines|next|prev", "show one view filling the screen, or all of them", c_view},
     {"grid", "", A_ONOFF, "on|off|toggle", 0, 0, 1, 0, "on|off", "all heads (layers \xC3\x97 heads) instead of one heatmap", c_grid},
     {"open", "", A_WORDS, 0, 0, 0, 0, 0, "L.H", "open head H of layer L: its heatmap (what a click on the grid does)", c_open},
     {"stage", "", A_WORDS, 0, 0, 0, 0, 0, "NAME|next|prev|none",
@@ -741,6 +751,8 @@ static const Command COMMANDS[] = {
      "direct logit attribution at the query position: what each head and MLP adds to this token's logit (default: the one that came next), or to the difference of two tokens' logits", c_attribute},
     {"patch", "", A_WORDS, 0, 0, 0, 0, VIZ_CMD_SLOW, "resid|mlp|heads [ID|\"piece\"|\"right\"-\"wrong\"]",
      "activation patching: this text clean, text B (compare) corrupted; how much of the target's logit (default: the top token), or of a difference of two logits, each patch restores", c_patch},
+    {"lines", "", A_ENUM, "head|all|next", 0, 0, 1, 0, "head|all|next",
+     "attention on the text: each token tinted by the query's weight on it, arcs from the query to what it attends to, for the selected head or every head of the layer (a colour a head)", c_lines},
     {"heads", "", A_ENUM, "previous|first|induction|duplicate|next", 0, 0, 1, VIZ_CMD_SLOW, "previous|first|induction|duplicate|next",
      "the head finder: every head coloured by how much it attends to the previous token, the first, the token after an earlier copy (induction) or the earlier copy itself (duplicate); click one to open it", c_heads},
     {"show-run", "", A_ENUM, "ablated|clean|difference|next", 0, 0, 0, 0, "ablated|clean|difference|next",

@@ -21,6 +21,7 @@ static void draw_view(VizState *v, Gfx *g, ViewName which, Rect r, int alone) {
     case VIEW_EXPERIMENT: view_experiment(v, g, r); break;
     case VIEW_HEADS: view_heads(v, g, r); break;
     case VIEW_VALUES: view_values(v, g, r); break;
+    case VIEW_LINES: view_lines(v, g, r); break;
     default: break;
     }
 }

@@ -66,6 +66,7 @@ static const KeyBinding KEYS[] = {
     {"F1", -1, "help toggle", 0, 0},
     {"Escape", -1, "escape", "Esc", "close help, the cell panel, a message"},
     {"h", 0, "heads next", "H", "head finder: heads by score (again: the next score)"},
+    {"w", 0, "lines next", "W", "attention on the text (again: every head / one head)"},
     {"u", 0, "link", "U", "copy a link to this screen"},
     {"q", 0, "quit", "Q", "quit"},
 };

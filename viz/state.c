@@ -16,7 +16,7 @@
 #include "vizint.h"
 
 
-static const char *VIEW_NAMES[VIEW_COUNT] = {"all", "tokens", "attention", "grid", "distribution", "block", "pipeline", "experiment", "heads", "values"};
+static const char *VIEW_NAMES[VIEW_COUNT] = {"all", "tokens", "attention", "grid", "distribution", "block", "pipeline", "experiment", "heads", "values", "lines"};
 
 const char *viz_view_name(ViewName v) { return v < VIEW_COUNT ? VIEW_NAMES[v] : "?"; }
 

@@ -28,7 +28,7 @@ typedef enum { OTHER_CLEAN, OTHER_TEXT } OtherKind;
 typedef enum { MAIN_HEATMAP, MAIN_GRID } MainView;
 
 /* Named views for `gptstep render --view NAME`, lesson scripts and presenter mode. */
-typedef enum { VIEW_ALL, VIEW_TOKENS, VIEW_ATTENTION, VIEW_GRID, VIEW_DIST, VIEW_BLOCK, VIEW_PIPELINE, VIEW_EXPERIMENT, VIEW_HEADS, VIEW_VALUES, VIEW_COUNT } ViewName;
+typedef enum { VIEW_ALL, VIEW_TOKENS, VIEW_ATTENTION, VIEW_GRID, VIEW_DIST, VIEW_BLOCK, VIEW_PIPELINE, VIEW_EXPERIMENT, VIEW_HEADS, VIEW_VALUES, VIEW_LINES, VIEW_COUNT } ViewName;
 
 /* Something on screen the mouse can act on, recorded while drawing. */
 typedef enum { HIT_NONE, HIT_TOKEN, HIT_CELL, HIT_GRID, HIT_CANDIDATE, HIT_STAGE, HIT_VECTOR, HIT_PANEL, HIT_SCORE } HitKind;
@@ -136,6 +136,7 @@ typedef struct {
     int zoom;            /* heatmap: positions shown across (0: all that fit) */
     int pan;             /* heatmap: first key/query position shown when zoomed (-1: follow the query) */
     int grid_layer0;     /* grid: first layer shown when not all fit (-1: follow the layer) */
+    int lines_all;       /* view lines: every head of the layer (1) or the selected one (0) */
     int head_score;      /* the head finder's score: 0 previous, 1 first, 2 induction, 3 duplicate (heads.h) */
     RunShown run_shown;  /* with parts switched off: the ablated run, the clean one or the difference; A, B, A - B */
     int hl_tokens[VIZ_MAX_HIGHLIGHT], n_hl_tokens;  /* highlighted positions */

@@ -90,6 +90,8 @@ void view_heads(VizState *v, Gfx *g, Rect r);
 /* The weighted sum of values for the selected layer, head and query: the most weighted keys' value
  * vectors, scaled by their weights, and their sum beside the recorded head output. */
 void view_values(VizState *v, Gfx *g, Rect r);
+/* Attention on the text: the paragraph tinted by the query's weights, arcs to what it attends to. */
+void view_lines(VizState *v, Gfx *g, Rect r);
 /* That sum over every key of query q (HS floats into sum) and the recorded output it equals; -1 when
  * not recorded. */
 int viz_values_sum(const VizState *v, int q, float *sum, const float **recorded);
