@@ -742,6 +742,35 @@ int main(int argc, char **argv) {
             cairo_surface_destroy(draw(v));
             run(v, "view all");
         }
+        /* record: the lecture as given, written as a lesson that replays it exactly */
+        {
+            char recf[1024];
+            snprintf(recf, sizeof recf, "record %s/recorded.lesson", out_dir);
+            run(v, recf);
+            const char *script[] = {"next", "layer 1", "head 2", "cell 2 1", "ablate 1.1", "next", "view attention", "record stop"};
+            for (size_t i = 0; i < sizeof script / sizeof script[0]; i++) run(v, script[i]);
+            bad(v, "record stop", "nothing is being recorded");
+            bad(v, "record x.txt", "ending in .lesson");
+            Lesson rl;
+            Err le;
+            CHECK(lesson_load(&rl, recf + 7, &le) == 0, "the recording is a lesson: %s", le.msg);
+            VizState *w = calloc(1, sizeof *w);
+            viz_init(w);
+            CHECK(rl.n_steps == 5 && lesson_show(&rl, w, rl.n_steps - 1, &le) == 0, "the recording replays (%d steps): %s", rl.n_steps, le.msg);
+            const Trace *ta = &v->run.gen.trace, *tb = &w->run.gen.trace;
+            int same = w->run.loaded && ta->n_pos == tb->n_pos && v->run.step == w->run.step && v->view.layer == w->view.layer &&
+                       v->view.head == w->view.head && v->view.key == w->view.key && viz_query_pos(v) == viz_query_pos(w) &&
+                       v->view.only == w->view.only && v->run.gen.state.iv.n == w->run.gen.state.iv.n;
+            for (int p = 0; same && p < ta->n_pos; p++) same = ta->pos[p].token == tb->pos[p].token;
+            const float *la = viz_tensor(v, TK_LOGITS, 0, viz_n_shown(v) - 1), *lb = viz_tensor(w, TK_LOGITS, 0, viz_n_shown(w) - 1);
+            same = same && la && lb && !memcmp(la, lb, sizeof(float) * (size_t)v->run.gen.model.cfg.n_vocab);
+            CHECK(same, "the recorded lecture replays exactly: the same tokens, step, layer, head, cell, view, ablation and logits bit for bit");
+            lesson_free(&rl);
+            viz_free(w);
+            free(w);
+            run(v, "ablate clear");
+            run(v, "view all");
+        }
         /* attention on the text: a chip per position (clickable), one head or every head */
         run(v, "lines");
         CHECK(v->view.only == VIEW_LINES && !v->view.lines_all, "lines shows the view for one head");

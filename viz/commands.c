@@ -701,6 +701,58 @@ static int c_link(VizState *v, const Args *a, Err *err) {
     return 0;
 }
 
+/* record FILE | stop: the lecture as given, written as a lesson (lesson.h) that replays it. */
+static int c_record(VizState *v, const Args *a, Err *err) {
+    if (!strcmp(a->text, "stop") || !strcmp(a->text, "off")) {
+        if (!v->ui.record) return err_set(err, "record stop: nothing is being recorded");
+        fclose(v->ui.record);
+        v->ui.record = NULL;
+        viz_message(v, 0, "recorded %d step%s into %s: gptstep lesson %s plays it, --pdf prints it", v->ui.record_steps,
+                    v->ui.record_steps == 1 ? "" : "s", v->ui.record_path, v->ui.record_path);
+        return 0;
+    }
+    if (v->ui.record) return err_set(err, "record: already recording into %s (record stop first)", v->ui.record_path);
+    if (need_model(v, err)) return -1;
+    const char *dot = strrchr(a->text, '.');
+    if (!dot || strcmp(dot, ".lesson")) return err_set(err, "record expects a file name ending in .lesson, got '%.100s'", a->text);
+    FILE *f = fopen(a->text, "w");
+    if (!f) return err_set(err, "record: cannot write %.200s: %s", a->text, strerror(errno));
+    /* the start: what is shown now, as the commands a link holds (the prompt, the settings, the steps,
+     * the ablations, the view) */
+    char frag[4096];
+    VizLink lk;
+    Err le;
+    viz_link_make(v, frag, sizeof frag);
+    viz_link_parse(frag, &lk, &le);
+    fprintf(f, "# Recorded with gptstep's 'record' command: the lecture as it was given. Play it with\n"
+               "# 'gptstep lesson FILE', print it with --pdf; add '>' captions under its steps.\n");
+    /* the model by its name when that finds the same folder (models/NAME), so that the file travels */
+    const char *model = v->run.model_arg[0] ? v->run.model_arg : v->run.gen.model.dir;
+    Err me;
+    char *by_name = gpt2_resolve_model(v->run.gen.model.name, &me), *a1 = by_name ? realpath(by_name, NULL) : NULL,
+         *a2 = realpath(v->run.gen.model.dir, NULL);
+    if (a1 && a2 && !strcmp(a1, a2)) model = v->run.gen.model.name;
+    fprintf(f, "title Recorded: %s\nmodel %s\n", v->run.gen.model.name, model);
+    free(by_name), free(a1), free(a2);
+    for (int i = 0; i < lk.n_pre; i++) fprintf(f, "%s\n", lk.pre[i]);
+    fprintf(f, "prompt ");
+    for (const char *p = lk.prompt ? lk.prompt : ""; *p; p++) { /* one line: a new line and a backslash as the command reads them */
+        if (*p == '\n') fputs("\\n", f);
+        else if (*p == '\\') fputs("\\\\", f);
+        else fputc(*p, f);
+    }
+    fprintf(f, "\n");
+    for (int i = 0; i < lk.n; i++) fprintf(f, "%s\n", lk.cmds[i]);
+    fprintf(f, "\n## 1. Where we started\n> The state when recording began.\n");
+    fflush(f);
+    viz_link_free(&lk);
+    v->ui.record = f;
+    v->ui.record_steps = 1;
+    snprintf(v->ui.record_path, sizeof v->ui.record_path, "%s", a->text);
+    viz_message(v, 0, "recording into %s: every command from now on (record stop ends it)", a->text);
+    return 0;
+}
+
 static int c_quit(VizState *v, const Args *a, Err *err) {
     (void)a, (void)err;
     v->ui.quit = 1;
@@ -711,12 +763,12 @@ static int c_quit(VizState *v, const Args *a, Err *err) {
 
 #define BIG 1e9
 static const Command COMMANDS[] = {
-    {"next", "", A_NONE, 0, 0, 0, 0, VIZ_CMD_SLOW | VIZ_CMD_GENERATES, "", "show the next token (generates one at the end)", c_next},
-    {"prev", "previous", A_NONE, 0, 0, 0, 0, 0, "", "show the previous token", c_prev},
-    {"first", "", A_NONE, 0, 0, 0, 0, 0, "", "show the prompt (step 0)", c_first},
-    {"last", "", A_NONE, 0, 0, 0, 0, 0, "", "show the newest step", c_last},
-    {"generate", "", A_INT, 0, 1, 100000, 1, VIZ_CMD_SLOW | VIZ_CMD_GENERATES, "N", "generate N more tokens (default 1), showing the last", c_generate},
-    {"step", "", A_INT, 0, 0, 100000, 0, VIZ_CMD_SLOW | VIZ_CMD_GENERATES, "N", "show step N (0 = the prompt), generating up to it", c_step},
+    {"next", "", A_NONE, 0, 0, 0, 0, VIZ_CMD_SLOW | VIZ_CMD_GENERATES | VIZ_CMD_STEP, "", "show the next token (generates one at the end)", c_next},
+    {"prev", "previous", A_NONE, 0, 0, 0, 0, VIZ_CMD_STEP, "", "show the previous token", c_prev},
+    {"first", "", A_NONE, 0, 0, 0, 0, VIZ_CMD_STEP, "", "show the prompt (step 0)", c_first},
+    {"last", "", A_NONE, 0, 0, 0, 0, VIZ_CMD_STEP, "", "show the newest step", c_last},
+    {"generate", "", A_INT, 0, 1, 100000, 1, VIZ_CMD_SLOW | VIZ_CMD_GENERATES | VIZ_CMD_STEP, "N", "generate N more tokens (default 1), showing the last", c_generate},
+    {"step", "", A_INT, 0, 0, 100000, 0, VIZ_CMD_SLOW | VIZ_CMD_GENERATES | VIZ_CMD_STEP, "N", "show step N (0 = the prompt), generating up to it", c_step},
     {"query", "token position", A_INT, "last", 0, BIG, 0, 0, "P|last", "select position P as the query (heatmap row, distribution, vectors)", c_query},
     {"key", "", A_INT, "none", 0, BIG, 0, 0, "P|none", "select key P of the query's row: the panel shows how its weight is computed", c_key},
     {"cell", "", A_INTS2, 0, 0, BIG, 0, 0, "Q K", "select query Q and key K (the cell panel)", c_cell},
@@ -724,56 +776,58 @@ static const Command COMMANDS[] = {
     {"head", "", A_INT, "+|-|next|prev", 0, BIG, 0, 0, "H|+|-", "choose the head (counted from 0)", c_head},
     {"attention", "show", A_ENUM, "scores|masked|weights|next", 0, 0, 1, 0, "scores|masked|weights",
      "what the heatmap shows: q\xC2\xB7k/\xE2\x88\x9A" "d, after the causal mask, after softmax", c_attention},
-    {"view", "", A_ENUM, "all|tokens|attention|heatmap|grid|distribution|block|pipeline|experiment|heads|values|lines|vectors|dist|next|prev", 0, 0, 0, 0,
+    {"view", "", A_ENUM, "all|tokens|attention|heatmap|grid|distribution|block|pipeline|experiment|heads|values|lines|vectors|dist|next|prev", 0, 0, 0, VIZ_CMD_STEP,
      "all|tokens|attention|grid|distribution|block|pipeline|experiment|heads|values|lines|next|prev", "show one view filling the screen, or all of them", c_view},
-    {"grid", "", A_ONOFF, "on|off|toggle", 0, 0, 1, 0, "on|off", "all heads (layers \xC3\x97 heads) instead of one heatmap", c_grid},
+    {"grid", "", A_ONOFF, "on|off|toggle", 0, 0, 1, VIZ_CMD_STEP, "on|off", "all heads (layers \xC3\x97 heads) instead of one heatmap", c_grid},
     {"open", "", A_WORDS, 0, 0, 0, 0, 0, "L.H", "open head H of layer L: its heatmap (what a click on the grid does)", c_open},
     {"stage", "", A_WORDS, 0, 0, 0, 0, 0, "NAME|next|prev|none",
      "select a stage of the forward pass: embed, L0.ln_1, L0.attn, L0.add_1, L0.ln_2, L0.ffn, L0.add_2, ..., ln_f, logits, probs, sample", c_stage},
-    {"temperature", "", A_NUM, "up|down", SAMPLER_TEMPERATURE_MIN, SAMPLER_TEMPERATURE_MAX, 0, VIZ_CMD_SLOW | VIZ_CMD_REPORTS, "T|up|down",
+    {"temperature", "", A_NUM, "up|down", SAMPLER_TEMPERATURE_MIN, SAMPLER_TEMPERATURE_MAX, 0, VIZ_CMD_SLOW | VIZ_CMD_REPORTS | VIZ_CMD_STEP, "T|up|down",
      "divide the logits by T before softmax", c_temperature},
-    {"top-k", "topk", A_INT, "up|down", 0, SAMPLER_TOP_K_MAX, 0, VIZ_CMD_SLOW | VIZ_CMD_REPORTS, "K|up|down", "sample among the K most likely tokens (0 = all)", c_top_k},
-    {"top-p", "topp", A_NUM, "up|down", SAMPLER_TOP_P_MIN, 1, 0, VIZ_CMD_SLOW | VIZ_CMD_REPORTS, "P|up|down", "... and the smallest set holding mass P (1 = all)", c_top_p},
-    {"greedy", "", A_ONOFF, "on|off|toggle", 0, 0, 1, VIZ_CMD_SLOW | VIZ_CMD_REPORTS, "on|off", "always take the most likely token", c_greedy},
-    {"seed", "", A_WORDS, 0, 0, 0, 0, VIZ_CMD_SLOW, "S", "the random seed (restarts from the prompt)", c_seed},
-    {"prompt", "", A_TEXT, 0, 0, 0, 0, VIZ_CMD_SLOW, "TEXT", "run a new prompt (\\n is a new line)", c_prompt},
-    {"unconditional", "", A_NONE, 0, 0, 0, 0, VIZ_CMD_SLOW, "", "start from <|endoftext|> alone", c_unconditional},
-    {"model", "", A_TEXT, 0, 0, 0, 0, VIZ_CMD_SLOW, "NAME|DIR", "load another model (a name under models/ or a directory)", c_model},
-    {"pick", "", A_TOKEN, 0, 0, BIG, 0, VIZ_CMD_SLOW, "ID|\"piece\"", "continue from this token instead (a new branch; the old one is kept)", c_pick},
-    {"branch", "", A_INT, "next|prev", 0, BIG, 0, VIZ_CMD_SLOW, "N|next|prev", "switch to branch N of this prompt (0 = the first)", c_branch},
-    {"ablate", "knockout", A_WORDS, 0, 0, 0, 0, VIZ_CMD_SLOW, "L.H|L.mlp.N|L.attn|L.mlp|pos|head|clear",
+    {"top-k", "topk", A_INT, "up|down", 0, SAMPLER_TOP_K_MAX, 0, VIZ_CMD_SLOW | VIZ_CMD_REPORTS | VIZ_CMD_STEP, "K|up|down", "sample among the K most likely tokens (0 = all)", c_top_k},
+    {"top-p", "topp", A_NUM, "up|down", SAMPLER_TOP_P_MIN, 1, 0, VIZ_CMD_SLOW | VIZ_CMD_REPORTS | VIZ_CMD_STEP, "P|up|down", "... and the smallest set holding mass P (1 = all)", c_top_p},
+    {"greedy", "", A_ONOFF, "on|off|toggle", 0, 0, 1, VIZ_CMD_SLOW | VIZ_CMD_REPORTS | VIZ_CMD_STEP, "on|off", "always take the most likely token", c_greedy},
+    {"seed", "", A_WORDS, 0, 0, 0, 0, VIZ_CMD_SLOW | VIZ_CMD_STEP, "S", "the random seed (restarts from the prompt)", c_seed},
+    {"prompt", "", A_TEXT, 0, 0, 0, 0, VIZ_CMD_SLOW | VIZ_CMD_STEP, "TEXT", "run a new prompt (\\n is a new line)", c_prompt},
+    {"unconditional", "", A_NONE, 0, 0, 0, 0, VIZ_CMD_SLOW | VIZ_CMD_STEP, "", "start from <|endoftext|> alone", c_unconditional},
+    {"model", "", A_TEXT, 0, 0, 0, 0, VIZ_CMD_SLOW | VIZ_CMD_STEP, "NAME|DIR", "load another model (a name under models/ or a directory)", c_model},
+    {"pick", "", A_TOKEN, 0, 0, BIG, 0, VIZ_CMD_SLOW | VIZ_CMD_STEP, "ID|\"piece\"", "continue from this token instead (a new branch; the old one is kept)", c_pick},
+    {"branch", "", A_INT, "next|prev", 0, BIG, 0, VIZ_CMD_SLOW | VIZ_CMD_STEP, "N|next|prev", "switch to branch N of this prompt (0 = the first)", c_branch},
+    {"ablate", "knockout", A_WORDS, 0, 0, 0, 0, VIZ_CMD_SLOW | VIZ_CMD_STEP, "L.H|L.mlp.N|L.attn|L.mlp|pos|head|clear",
      "switch a part off at every position, or back on, and rerun the same text; head = the selected head", c_ablate},
-    {"ablate-mode", "", A_ENUM, "zero|mean|toggle", 0, 0, 0, VIZ_CMD_SLOW | VIZ_CMD_REPORTS, "zero|mean|toggle",
+    {"ablate-mode", "", A_ENUM, "zero|mean|toggle", 0, 0, 0, VIZ_CMD_SLOW | VIZ_CMD_REPORTS | VIZ_CMD_STEP, "zero|mean|toggle",
      "what a part switched off becomes: zero, or its mean over the positions of the text (clean run)", c_ablate_mode},
-    {"compare", "", A_TEXT, 0, 0, 0, 0, VIZ_CMD_SLOW, "TEXT|branch N|off",
+    {"compare", "", A_TEXT, 0, 0, 0, 0, VIZ_CMD_SLOW | VIZ_CMD_STEP, "TEXT|branch N|off",
      "run text B (or branch N of this prompt) beside this one (A), position by position: tokens paired, B's prediction beside A's, D shows A, B or A \xE2\x88\x92 B", c_compare},
-    {"attribute", "", A_WORDS, 0, 0, 0, 1, VIZ_CMD_SLOW, "ID|\"piece\"|\"right\"-\"wrong\"",
+    {"attribute", "", A_WORDS, 0, 0, 0, 1, VIZ_CMD_SLOW | VIZ_CMD_STEP, "ID|\"piece\"|\"right\"-\"wrong\"",
      "direct logit attribution at the query position: what each head and MLP adds to this token's logit (default: the one that came next), or to the difference of two tokens' logits", c_attribute},
-    {"patch", "", A_WORDS, 0, 0, 0, 0, VIZ_CMD_SLOW, "resid|mlp|heads [ID|\"piece\"|\"right\"-\"wrong\"]",
+    {"patch", "", A_WORDS, 0, 0, 0, 0, VIZ_CMD_SLOW | VIZ_CMD_STEP, "resid|mlp|heads [ID|\"piece\"|\"right\"-\"wrong\"]",
      "activation patching: this text clean, text B (compare) corrupted; how much of the target's logit (default: the top token), or of a difference of two logits, each patch restores", c_patch},
-    {"lines", "", A_ENUM, "head|all|next", 0, 0, 1, 0, "head|all|next",
+    {"lines", "", A_ENUM, "head|all|next", 0, 0, 1, VIZ_CMD_STEP, "head|all|next",
      "attention on the text: each token tinted by the query's weight on it, arcs from the query to what it attends to, for the selected head or every head of the layer (a colour a head)", c_lines},
-    {"heads", "", A_ENUM, "previous|first|induction|duplicate|next", 0, 0, 1, VIZ_CMD_SLOW, "previous|first|induction|duplicate|next",
+    {"heads", "", A_ENUM, "previous|first|induction|duplicate|next", 0, 0, 1, VIZ_CMD_SLOW | VIZ_CMD_STEP, "previous|first|induction|duplicate|next",
      "the head finder: every head coloured by how much it attends to the previous token, the first, the token after an earlier copy (induction) or the earlier copy itself (duplicate); click one to open it", c_heads},
     {"show-run", "", A_ENUM, "ablated|clean|difference|next", 0, 0, 0, 0, "ablated|clean|difference|next",
      "with parts switched off: the heatmaps, vectors and logit lens show the ablated run, the clean run, or ablated \xE2\x88\x92 clean", c_show_run},
     {"bars", "", A_INT, 0, 1, 40, 0, 0, "N", "how many candidates the distribution lists (1-40)", c_bars},
     {"zoom", "", A_INT, "in|out|fit", 4, 1024, 0, 0, "in|out|fit|N", "heatmap: show N positions across, around the query", c_zoom},
     {"pan", "", A_INT, "left|right|follow", 0, BIG, 0, 0, "left|right|follow|P", "heatmap: move the zoomed window (follow = keep the query in it)", c_pan},
-    {"presenter", "large", A_ONOFF, "on|off|toggle", 0, 0, 1, 0, "on|off", "presenter mode: one view fills the screen, readable from the back of a room", c_presenter},
-    {"colorblind", "colourblind", A_ONOFF, "on|off|toggle", 0, 0, 1, 0, "on|off", "colour-blind-safe colours (viridis, blue/orange)", c_colorblind},
-    {"help", "", A_ONOFF, "on|off|toggle", 0, 0, 1, 0, "on|off", "the keys, over the window", c_help},
-    {"fullscreen", "", A_ONOFF, "on|off|toggle", 0, 0, 1, 0, "on|off", "full screen", c_fullscreen},
+    {"presenter", "large", A_ONOFF, "on|off|toggle", 0, 0, 1, VIZ_CMD_NORECORD, "on|off", "presenter mode: one view fills the screen, readable from the back of a room", c_presenter},
+    {"colorblind", "colourblind", A_ONOFF, "on|off|toggle", 0, 0, 1, VIZ_CMD_NORECORD, "on|off", "colour-blind-safe colours (viridis, blue/orange)", c_colorblind},
+    {"help", "", A_ONOFF, "on|off|toggle", 0, 0, 1, VIZ_CMD_NORECORD, "on|off", "the keys, over the window", c_help},
+    {"fullscreen", "", A_ONOFF, "on|off|toggle", 0, 0, 1, VIZ_CMD_NORECORD, "on|off", "full screen", c_fullscreen},
     {"title", "", A_TEXT, 0, 0, 0, 1, 0, "TEXT", "a title in the header", c_title},
     {"caption", "", A_TEXT, 0, 0, 0, 1, 0, "TEXT", "a caption under the views (**bold**)", c_caption},
     {"highlight", "", A_WORDS, 0, 0, 0, 0, 0, "token P...|cell Q K|candidate ID|clear",
      "outline positions, a heatmap cell or a candidate", c_highlight},
-    {"export", "", A_TEXT, "png|pdf|svg", 0, 0, 0, VIZ_CMD_REPORTS, "FILE|png|pdf|svg",
+    {"export", "", A_TEXT, "png|pdf|svg", 0, 0, 0, VIZ_CMD_REPORTS | VIZ_CMD_NORECORD, "FILE|png|pdf|svg",
      "write the screen to FILE (.png, .pdf, .svg), or to gptstep-NNN.EXT", c_export},
-    {"escape", "", A_NONE, 0, 0, 0, 0, 0, "", "close the help, the cell panel and the message", c_escape},
-    {"edit", "", A_ENUM, "prompt|command", 0, 0, 0, 0, "prompt|command", "window: type a new prompt, or a command", c_edit},
-    {"link", "", A_NONE, 0, 0, 0, 0, 0, "", "copy a link to what is shown: the prompt, steps, seed, layer, head, view, ablations (docs/web.md)", c_link},
-    {"quit", "", A_NONE, 0, 0, 0, 0, 0, "", "window: close it", c_quit},
+    {"escape", "", A_NONE, 0, 0, 0, 0, VIZ_CMD_NORECORD, "", "close the help, the cell panel and the message", c_escape},
+    {"edit", "", A_ENUM, "prompt|command", 0, 0, 0, VIZ_CMD_NORECORD, "prompt|command", "window: type a new prompt, or a command", c_edit},
+    {"link", "", A_NONE, 0, 0, 0, 0, VIZ_CMD_NORECORD | VIZ_CMD_REPORTS, "", "copy a link to what is shown: the prompt, steps, seed, layer, head, view, ablations (docs/web.md)", c_link},
+    {"record", "", A_TEXT, 0, 0, 0, 0, VIZ_CMD_REPORTS | VIZ_CMD_NORECORD, "FILE.lesson|stop",
+     "record the lecture as given into a lesson file: every command from now on (keys and clicks included), which 'gptstep lesson' replays and --pdf prints", c_record},
+    {"quit", "", A_NONE, 0, 0, 0, 0, VIZ_CMD_NORECORD, "", "window: close it", c_quit},
 };
 #define N_COMMANDS ((int)(sizeof COMMANDS / sizeof COMMANDS[0]))
 
@@ -863,6 +917,23 @@ static int parse_args(const Command *c, const char *typed, const char *raw, Args
     return 0;
 }
 
+/* A command that ran, written into the recording: a new step for the commands that move the lecture on
+ * (VIZ_CMD_STEP), the same step for the rest (a layer, a head, a cell). */
+static void record_line(VizState *v, const Command *c, const char *line) {
+    if (!v->ui.record || (c->flags & VIZ_CMD_NORECORD)) return;
+    while (*line == ' ') line++;
+    int n = (int)strlen(line);
+    while (n > 0 && isspace((unsigned char)line[n - 1])) n--;
+    if (c->flags & VIZ_CMD_STEP) {
+        v->ui.record_steps++;
+        fprintf(v->ui.record, "\n## %d. ", v->ui.record_steps);
+        for (int i = 0; i < n && i < 60; i++) fputc(line[i] == '\n' ? ' ' : line[i], v->ui.record);
+        fprintf(v->ui.record, "\n");
+    }
+    fprintf(v->ui.record, "%.*s\n", n, line);
+    fflush(v->ui.record);
+}
+
 static int run_line(VizState *v, const char *line, Err *err, int *arg_col) {
     char name[64];
     const char *rest;
@@ -878,6 +949,7 @@ static int run_line(VizState *v, const char *line, Err *err, int *arg_col) {
     Args a;
     int rc = parse_args(c, name, raw, &a, text, rest_len + 1, err);
     if (rc == 0 && v) rc = c->run(v, &a, err);
+    if (rc == 0 && v) record_line(v, c, line);
     free(raw);
     free(text);
     return rc;

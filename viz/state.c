@@ -60,6 +60,8 @@ void viz_init(VizState *v) {
 }
 
 void viz_free(VizState *v) {
+    if (v->ui.record) fclose(v->ui.record); /* a recording still open ends with the viewer */
+    v->ui.record = NULL;
     viz_experiment_free(&v->run.exp);
     free(v->run.head_scores);
     v->run.head_scores = NULL;

@@ -171,6 +171,9 @@ typedef struct {
     char busy_what[256];
     long frames;         /* frames drawn so far (viz_draw) */
     int link_request;    /* the link command asked the front end to copy viz_link_make's link */
+    FILE *record;        /* `record FILE`: every command that changes what is shown is written there, as a lesson */
+    char record_path[512];
+    int record_steps, record_open; /* steps written; whether a step has been started */
 } VizUi;
 
 typedef struct {
@@ -192,7 +195,9 @@ int viz_command_check(const char *line, Err *err, int *arg_col);
 /* What the command table says of a command line's command (0 for an unknown one): VIZ_CMD_SLOW, it can
  * take long (a model's forward pass), so the window runs it on its worker; VIZ_CMD_GENERATES, its
  * progress line says "generating"; VIZ_CMD_REPORTS, the message it leaves stays on screen. */
-enum { VIZ_CMD_SLOW = 1, VIZ_CMD_GENERATES = 2, VIZ_CMD_REPORTS = 4 };
+enum { VIZ_CMD_SLOW = 1, VIZ_CMD_GENERATES = 2, VIZ_CMD_REPORTS = 4, VIZ_CMD_NORECORD = 8, VIZ_CMD_STEP = 16 };
+/* (VIZ_CMD_NORECORD: what `record` leaves out of a recorded lecture - files, the window, help; VIZ_CMD_STEP:
+ * a recorded command that starts a new step of the lesson it writes.) */
 int viz_command_flags(const char *line);
 /* The command table as a Markdown table (docs/viewer.md must contain it), and the key table. */
 void viz_commands_markdown(FILE *out);
