@@ -23,6 +23,9 @@ typedef struct {
     void *ctx;
     int (*key)(void *ctx, VizState *v, const char *key, int shift);
     int (*work)(void *ctx, VizState *v, Err *err);
+    /* a lecturer's console (a lesson's): drawn into a second window when one is open */
+    void (*console)(void *ctx, cairo_t *cr, double W, double H);
+    int open_console; /* open it at the start (gptstep lesson --console) */
 } AppHooks;
 
 /* What the front end does for the core (any may be NULL): start_job arranges for app_job_run(a) to run

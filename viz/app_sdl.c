@@ -19,6 +19,8 @@ typedef struct {
     SDL_Thread *worker;
     Uint32 job_start;
     const char *state_path; /* GPTSTEP_STATE: write viz_state_json there after each frame */
+    AppHooks hooks;
+    SDL_Window *console;    /* the lecturer's console (a lesson's), or NULL */
 } Sdl;
 
 static int worker_main(void *data) {
@@ -124,6 +126,41 @@ static void draw_frame(Sdl *s) {
     }
 }
 
+/* The lecturer's console: a second window, on the second display when there is one (the first is the
+ * room's), drawn by the lesson's hook. */
+static void console_toggle(Sdl *s, VizState *v) {
+    if (s->console) {
+        SDL_DestroyWindow(s->console);
+        s->console = NULL;
+        return;
+    }
+    if (!s->hooks.console) {
+        viz_message(v, 1, "the console is a lesson's: gptstep lesson FILE --console (or O while it plays)");
+        return;
+    }
+    int d = SDL_GetNumVideoDisplays() > 1 ? 1 : 0, mw, mh;
+    SDL_Rect b;
+    SDL_GetWindowSize(s->win, &mw, &mh);
+    if (SDL_GetDisplayBounds(d, &b) != 0) b = (SDL_Rect){0, 0, 1280, 720};
+    int w = d ? b.w * 3 / 4 : 900, h = d ? b.h * 3 / 4 : 600;
+    s->console = SDL_CreateWindow("gptstep console", d ? SDL_WINDOWPOS_CENTERED_DISPLAY(d) : SDL_WINDOWPOS_UNDEFINED,
+                                  d ? SDL_WINDOWPOS_CENTERED_DISPLAY(d) : SDL_WINDOWPOS_UNDEFINED, w, h, SDL_WINDOW_RESIZABLE);
+    if (!s->console) viz_message(v, 1, "cannot open the console: %s", SDL_GetError());
+}
+
+static void draw_console(Sdl *s) {
+    if (!s->console) return;
+    SDL_Surface *screen = SDL_GetWindowSurface(s->console);
+    if (!screen || screen->format->BytesPerPixel != 4 || SDL_LockSurface(screen) != 0) return;
+    cairo_surface_t *cs = cairo_image_surface_create_for_data(screen->pixels, CAIRO_FORMAT_ARGB32, screen->w, screen->h, screen->pitch);
+    cairo_t *cr = cairo_create(cs);
+    s->hooks.console(s->hooks.ctx, cr, screen->w, screen->h);
+    cairo_destroy(cr);
+    cairo_surface_destroy(cs);
+    SDL_UnlockSurface(screen);
+    SDL_UpdateWindowSurface(s->console);
+}
+
 /* Pixel coordinates: the drawing is at renderer resolution, mouse events are in window points. */
 static void to_pixels(Sdl *s, int x, int y, double *px, double *py) {
     int ww, wh;
@@ -171,6 +208,7 @@ int app_main(VizState *v, const char *title, AppHooks hooks) {
         return 1;
     }
     Sdl s = {0};
+    s.hooks = hooks;
     s.state_path = getenv("GPTSTEP_STATE");
     if (s.state_path && !*s.state_path) s.state_path = NULL;
     s.app = app_new(v, hooks, (AppFront){&s, sdl_start_job, sdl_fullscreen, sdl_text_input, sdl_clip_set, sdl_clip_get});
@@ -188,7 +226,9 @@ int app_main(VizState *v, const char *title, AppHooks hooks) {
     SDL_StopTextInput();
     App *a = s.app;
     app_start(a);
+    if (hooks.console && hooks.open_console) console_toggle(&s, v);
     int dirty = 1;
+    Uint32 console_drawn = 0;
     while (!v->ui.quit || app_busy(a)) { /* closed during a job: the job stops, then the window closes */
         if (v->ui.quit) app_stop(a);
         SDL_Event e;
@@ -202,7 +242,13 @@ int app_main(VizState *v, const char *title, AppHooks hooks) {
             double x, y;
             switch (e.type) {
             case SDL_QUIT: v->ui.quit = 1; break;
-            case SDL_WINDOWEVENT: dirty = 1; break;
+            case SDL_WINDOWEVENT:
+                if (e.window.event == SDL_WINDOWEVENT_CLOSE) { /* two windows: a close is not SDL_QUIT */
+                    if (s.console && e.window.windowID == SDL_GetWindowID(s.console)) console_toggle(&s, v);
+                    else v->ui.quit = 1;
+                }
+                dirty = 1;
+                break;
             case SDL_KEYDOWN: {
                 char buf[4];
                 int shift = (e.key.keysym.mod & KMOD_SHIFT) != 0, ctrl = (e.key.keysym.mod & KMOD_CTRL) != 0;
@@ -231,12 +277,23 @@ int app_main(VizState *v, const char *title, AppHooks hooks) {
             }
             got = SDL_PollEvent(&e);
         }
-        if (dirty || app_busy(a)) {
+        if (v->ui.console_request) {
+            v->ui.console_request = 0;
+            console_toggle(&s, v);
+            dirty = 1;
+        }
+        int drew = dirty || app_busy(a);
+        if (drew) {
             draw_frame(&s);
             dirty = 0;
         }
+        if (s.console && (drew || SDL_GetTicks() - console_drawn > 1000)) { /* the clock ticks every second */
+            draw_console(&s);
+            console_drawn = SDL_GetTicks();
+        }
     }
     if (s.worker) SDL_WaitThread(s.worker, NULL);
+    if (s.console) SDL_DestroyWindow(s.console);
     if (s.canvas) SDL_FreeSurface(s.canvas);
     app_free(a);
     SDL_DestroyWindow(s.win);

@@ -166,6 +166,37 @@ static int c_generate(VizState *v, const Args *a, Err *err) {
 
 static int c_step(VizState *v, const Args *a, Err *err) { return go_to_step(v, a->i, err); }
 
+/* follow ID,ID,...: steps forward choosing these tokens, in order (a link's steps, as they were chosen):
+ * each one recorded as the sampler's choice of its step, with the settings of the moment. */
+static int c_follow(VizState *v, const Args *a, Err *err) {
+    if (need_model(v, err)) return -1;
+    VizRun *r = &v->run;
+    const int V = r->gen.model.cfg.n_vocab;
+    char *list = xstrdup(a->text), *save = NULL;
+    int rc = 0;
+    for (char *t = strtok_r(list, ",", &save); t && rc == 0; t = strtok_r(NULL, ",", &save)) {
+        long id;
+        while (*t == ' ') t++;
+        if (parse_int(t, 0, V - 1, &id)) {
+            rc = err_set(err, "follow expects token ids 0..%d separated by commas, got '%.40s'", V - 1, t);
+            break;
+        }
+        if (go_to_step(v, r->gen.trace.n_steps - 1, err)) rc = -1; /* the newest step: its pending choice */
+        else {
+            TraceStep *s = &r->gen.trace.steps[r->gen.trace.n_steps - 1];
+            if (s->chosen != (int)id) {
+                SamplerSettings drew = s->sampler;
+                gen_choose(&r->gen, (int)id);
+                s->sampler = drew; /* chosen by the sampler then, not picked by hand */
+                r->epoch++;
+            }
+            rc = viz_step_next(v, err);
+        }
+    }
+    free(list);
+    return rc;
+}
+
 static int c_query(VizState *v, const Args *a, Err *err) {
     if (need_model(v, err)) return -1;
     int n = viz_n_shown(v);
@@ -753,6 +784,12 @@ static int c_record(VizState *v, const Args *a, Err *err) {
     return 0;
 }
 
+static int c_console(VizState *v, const Args *a, Err *err) {
+    (void)a, (void)err;
+    v->ui.console_request = 1;
+    return 0;
+}
+
 static int c_quit(VizState *v, const Args *a, Err *err) {
     (void)a, (void)err;
     v->ui.quit = 1;
@@ -768,6 +805,8 @@ static const Command COMMANDS[] = {
     {"first", "", A_NONE, 0, 0, 0, 0, VIZ_CMD_STEP, "", "show the prompt (step 0)", c_first},
     {"last", "", A_NONE, 0, 0, 0, 0, VIZ_CMD_STEP, "", "show the newest step", c_last},
     {"generate", "", A_INT, 0, 1, 100000, 1, VIZ_CMD_SLOW | VIZ_CMD_GENERATES | VIZ_CMD_STEP, "N", "generate N more tokens (default 1), showing the last", c_generate},
+    {"follow", "", A_WORDS, 0, 0, 0, 0, VIZ_CMD_SLOW | VIZ_CMD_GENERATES | VIZ_CMD_STEP, "ID,ID,...",
+     "step forward choosing these tokens in order (what a link's steps chose)", c_follow},
     {"step", "", A_INT, 0, 0, 100000, 0, VIZ_CMD_SLOW | VIZ_CMD_GENERATES | VIZ_CMD_STEP, "N", "show step N (0 = the prompt), generating up to it", c_step},
     {"query", "token position", A_INT, "last", 0, BIG, 0, 0, "P|last", "select position P as the query (heatmap row, distribution, vectors)", c_query},
     {"key", "", A_INT, "none", 0, BIG, 0, 0, "P|none", "select key P of the query's row: the panel shows how its weight is computed", c_key},
@@ -827,6 +866,8 @@ static const Command COMMANDS[] = {
     {"link", "", A_NONE, 0, 0, 0, 0, VIZ_CMD_NORECORD | VIZ_CMD_REPORTS, "", "copy a link to what is shown: the prompt, steps, seed, layer, head, view, ablations (docs/web.md)", c_link},
     {"record", "", A_TEXT, 0, 0, 0, 0, VIZ_CMD_REPORTS | VIZ_CMD_NORECORD, "FILE.lesson|stop",
      "record the lecture as given into a lesson file: every command from now on (keys and clicks included), which 'gptstep lesson' replays and --pdf prints", c_record},
+    {"console", "", A_NONE, 0, 0, 0, 0, VIZ_CMD_NORECORD, "",
+     "window: open or close the lecturer's console of a lesson (its notes, the expected answer, what comes next, a clock) in a second window, on the second display when there is one", c_console},
     {"quit", "", A_NONE, 0, 0, 0, 0, VIZ_CMD_NORECORD, "", "window: close it", c_quit},
 };
 #define N_COMMANDS ((int)(sizeof COMMANDS / sizeof COMMANDS[0]))

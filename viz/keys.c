@@ -68,6 +68,7 @@ static const KeyBinding KEYS[] = {
     {"h", 0, "heads next", "H", "head finder: heads by score (again: the next score)"},
     {"w", 0, "lines next", "W", "attention on the text (again: every head / one head)"},
     {"u", 0, "link", "U", "copy a link to this screen"},
+    {"o", 0, "console", "O", "lesson: the lecturer's console in a second window"},
     {"q", 0, "quit", "Q", "quit"},
 };
 #define N_KEYS ((int)(sizeof KEYS / sizeof KEYS[0]))

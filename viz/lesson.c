@@ -266,6 +266,10 @@ int lesson_load(Lesson *l, const char *path, Err *err) {
                 if ((rc = check_facts(l, line_no, arg_col, arg, err))) break;
                 add_item(l, LI_ASK, line_no, col, arg_col, arg);
                 pending_ask = 1, ask_line = line_no;
+            } else if (!strcmp(cmd, "note")) {
+                if (!in_steps) { rc = lesson_err(err, path, line_no, col, "'note' must be inside a step%s%s", NULL, NULL); break; }
+                if (!*arg) { rc = lesson_err(err, path, line_no, arg_col, "'note' expects the speaker's note%s%s", NULL, NULL); break; }
+                add_item(l, LI_NOTE, line_no, col, arg_col, arg);
             } else if (!strcmp(cmd, "answer")) {
                 if (!pending_ask) { rc = lesson_err(err, path, line_no, col, "'answer' without an 'ask' before it%s%s", NULL, NULL); break; }
                 if (!*arg) { rc = lesson_err(err, path, line_no, arg_col, "'answer' expects the answer's text%s%s", NULL, NULL); break; }
@@ -295,6 +299,48 @@ void lesson_free(Lesson *l) {
     free(l->step_end);
     free(l->path);
     memset(l, 0, sizeof *l);
+}
+
+/* The items of step k alone: [*from, *to) (setup items and earlier steps' left out). */
+static void step_items(const Lesson *l, int k, int *from, int *to) {
+    *from = k > 0 ? l->step_end[k - 1] : 0, *to = l->step_end[k];
+    if (k == 0)
+        while (*from < *to && l->items[*from].kind != LI_HEADING) (*from)++;
+}
+
+void lesson_notes(const Lesson *l, int k, char *buf, size_t cap) {
+    int from, to;
+    size_t n = 0;
+    buf[0] = 0;
+    if (k < 0 || k >= l->n_steps) return;
+    step_items(l, k, &from, &to);
+    for (int i = from; i < to && n + 1 < cap; i++)
+        if (l->items[i].kind == LI_NOTE) n += (size_t)snprintf(buf + n, cap - n, "%s%s", n ? "\n" : "", l->items[i].text);
+}
+
+void lesson_expected_answer(const Lesson *l, int k, char *buf, size_t cap) {
+    int from, to, asked = 0;
+    buf[0] = 0;
+    if (k < 0 || k >= l->n_steps) return;
+    step_items(l, k, &from, &to);
+    for (int i = from; i < to; i++) asked |= l->items[i].kind == LI_ASK;
+    for (int i = to; asked && i < l->n_items; i++) /* the answer opens the next step */
+        if (l->items[i].kind == LI_ANSWER) {
+            snprintf(buf, cap, "%s", l->items[i].text);
+            return;
+        }
+}
+
+void lesson_heading(const Lesson *l, int k, char *buf, size_t cap) {
+    int from, to;
+    buf[0] = 0;
+    if (k < 0 || k >= l->n_steps) return;
+    step_items(l, k, &from, &to);
+    for (int i = to - 1; i >= 0; i--) /* the heading in force (a pause's second half keeps its heading) */
+        if (l->items[i].kind == LI_HEADING) {
+            snprintf(buf, cap, "%s", l->items[i].text);
+            return;
+        }
 }
 
 /* Puts the viewer back to its defaults, keeping the loaded model. */
@@ -390,7 +436,15 @@ int lesson_show(Lesson *l, VizState *v, int k, Err *err) {
 
 /* ---- playing in the window ---- */
 
-AppHooks lesson_player_hooks(LessonPlayer *p) { return (AppHooks){.ctx = p, .key = lesson_player_key, .work = lesson_player_work}; }
+static void lesson_player_console(void *ctx, cairo_t *cr, double W, double H) {
+    LessonPlayer *p = ctx;
+    if (p->started == 0) p->started = now_seconds();
+    lesson_console_draw(p->l, p->k, cr, W, H, now_seconds() - p->started);
+}
+
+AppHooks lesson_player_hooks(LessonPlayer *p) {
+    return (AppHooks){.ctx = p, .key = lesson_player_key, .work = lesson_player_work, .console = lesson_player_console};
+}
 
 /* The step to show runs as the window's job (app.h): it may run the model (a patching sweep takes
  * seconds), and nothing else may read the run meanwhile. */

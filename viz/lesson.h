@@ -7,7 +7,7 @@
 #include "app.h"
 #include "viz.h"
 
-typedef enum { LI_COMMAND, LI_CAPTION, LI_HEADING, LI_PAUSE, LI_ASK, LI_ANSWER, LI_EXPECT } LessonItemKind;
+typedef enum { LI_COMMAND, LI_CAPTION, LI_HEADING, LI_PAUSE, LI_ASK, LI_ANSWER, LI_EXPECT, LI_NOTE } LessonItemKind;
 
 typedef struct {
     LessonItemKind kind;
@@ -54,6 +54,18 @@ int lesson_fact(VizState *v, const char *expr, char *text, size_t cap, double *n
 int lesson_fact_check(const char *expr, Err *err);
 int lesson_fact_known(const char *name);
 
+/* The speaker's notes of step k ('note' lines: never on the slide or in a student's handout), the answer
+ * the step's question expects ("" when none), and the next step's heading ("" after the last). */
+void lesson_notes(const Lesson *l, int k, char *buf, size_t cap);
+void lesson_expected_answer(const Lesson *l, int k, char *buf, size_t cap);
+void lesson_heading(const Lesson *l, int k, char *buf, size_t cap);
+/* The lecturer's console for step k: the step and its heading, the clock (seconds since the lecture
+ * began), the notes, the expected answer, and what comes next - drawn into W x H. */
+void lesson_console_draw(const Lesson *l, int k, cairo_t *cr, double W, double H, double elapsed);
+/* --notes: every step as a page for the lecturer - the slide above, its notes, expected answer and what
+ * comes next below. */
+int lesson_export_notes(Lesson *l, VizState *v, const char *pdf, const char *paper, Err *err);
+
 /* Writes every step as one vector PDF page (pdf != NULL) and/or one PNG each into png_dir. paper: "a4"
  * or "letter" for a handout (portrait or landscape), NULL for 1600x900 slides. */
 int lesson_export(Lesson *l, VizState *v, const char *pdf, const char *png_dir, const char *paper, int portrait, Err *err);
@@ -64,6 +76,7 @@ typedef struct {
     Lesson *l;
     int k;          /* the step shown (or to show) */
     int active;     /* 0 after Esc: free exploring */
+    double started; /* when the lecture began (now_seconds), for the console's clock */
 } LessonPlayer;
 AppHooks lesson_player_hooks(LessonPlayer *p);
 int lesson_player_key(void *ctx, VizState *v, const char *key, int shift);

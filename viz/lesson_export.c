@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -22,7 +23,96 @@
 /* One handout page: the title and step above, the view scaled to the page's width (drawn at a canvas
  * size whose smallest labels come out at 7 pt or more), the caption below it at 10.5 pt, the page
  * number at the foot. */
-static void paper_page(Lesson *l, VizState *v, cairo_t *cr, double PW, double PH, int k) {
+/* Text wrapped at spaces into w from y on, in the font set; returns the y after it (draw 0: measures). */
+static double wrapped(Gfx *g, double x, double y, double w, const char *text, int draw) {
+    double lh = gfx_line_h(g) * 1.15;
+    char line[1024];
+    const char *p = text;
+    while (*p) {
+        size_t n = 0, last_space = 0;
+        while (p[n] && p[n] != '\n' && n + 1 < sizeof line) {
+            line[n] = p[n];
+            line[n + 1] = 0;
+            if (p[n] == ' ') last_space = n;
+            if (gfx_text_w(g, line) > w && last_space) {
+                n = last_space;
+                break;
+            }
+            n++;
+        }
+        line[n] = 0;
+        if (draw) gfx_text(g, x, y + gfx_ascent(g), line, 0);
+        y += lh;
+        p += n;
+        while (*p == ' ' || *p == '\n') p++;
+    }
+    return y;
+}
+
+/* The lecturer's part of a page or a console: the notes, the expected answer, what comes next. */
+static double lecturer_text(const Lesson *l, int k, Gfx *g, double x, double y, double w, double fs, int draw) {
+    char notes[4096], answer[1024], next[256];
+    lesson_notes(l, k, notes, sizeof notes);
+    lesson_expected_answer(l, k, answer, sizeof answer);
+    lesson_heading(l, k + 1, next, sizeof next);
+    gfx_font(g, FONT_SANS, fs, 1);
+    gfx_color(g, GFX_ACCENT);
+    if (draw) gfx_text(g, x, y + gfx_ascent(g), "Notes", 0);
+    y += gfx_line_h(g) * 1.2;
+    gfx_font(g, FONT_SANS, fs, 0);
+    gfx_color(g, notes[0] ? GFX_INK : GFX_MUTED);
+    y = wrapped(g, x, y, w, notes[0] ? notes : "(no notes for this step: add 'note' lines under its heading)", draw);
+    if (answer[0]) {
+        y += gfx_line_h(g) * 0.5;
+        gfx_font(g, FONT_SANS, fs, 1);
+        gfx_color(g, GFX_ACCENT);
+        if (draw) gfx_text(g, x, y + gfx_ascent(g), "Expected answer", 0);
+        y += gfx_line_h(g) * 1.2;
+        gfx_font(g, FONT_SANS, fs, 0);
+        gfx_color(g, GFX_INK);
+        y = wrapped(g, x, y, w, answer, draw);
+    }
+    y += gfx_line_h(g) * 0.5;
+    gfx_font(g, FONT_SANS, fs, 1);
+    gfx_color(g, GFX_MUTED);
+    char line[400];
+    snprintf(line, sizeof line, "Next: %s", next[0] ? next : "the end of the lesson");
+    if (draw) gfx_text_fit(g, x, y + gfx_ascent(g), line, w, 0);
+    y += gfx_line_h(g) * 1.2;
+    return y;
+}
+
+void lesson_console_draw(const Lesson *l, int k, cairo_t *cr, double W, double H, double elapsed) {
+    Gfx g;
+    gfx_begin(&g, cr, W, H, 0, 0);
+    gfx_color(&g, (Rgb){0.12, 0.12, 0.14});
+    cairo_paint(cr);
+    double fs = fmax(14, H / 30), pad = fs;
+    g.fs = fs, g.fs_min = 10;
+    char head[300], line[400];
+    lesson_heading(l, k, head, sizeof head);
+    /* the step and the clock, large */
+    gfx_font(&g, FONT_SANS, fs * 1.4, 1);
+    gfx_color(&g, GFX_WHITE);
+    snprintf(line, sizeof line, "step %d of %d", k + 1, l->n_steps);
+    gfx_text(&g, pad, pad + gfx_ascent(&g), line, 0);
+    int s = (int)elapsed;
+    time_t now = time(NULL);
+    struct tm tmv;
+    localtime_r(&now, &tmv);
+    snprintf(line, sizeof line, "%d:%02d elapsed Â· %02d:%02d", s / 60, s % 60, tmv.tm_hour, tmv.tm_min);
+    gfx_text(&g, W - pad, pad + gfx_ascent(&g), line, 1);
+    double y = pad + gfx_line_h(&g) * 1.3;
+    gfx_font(&g, FONT_SANS, fs * 1.1, 1);
+    gfx_color(&g, (Rgb){0.62, 0.78, 1.0});
+    gfx_text_fit(&g, pad, y + gfx_ascent(&g), head, W - 2 * pad, 0);
+    y += gfx_line_h(&g) * 1.5;
+    /* the notes on a light panel */
+    gfx_fill(&g, (Rect){pad * 0.5, y, W - pad, H - y - pad * 0.5}, GFX_PANEL);
+    lecturer_text(l, k, &g, pad, y + pad * 0.5, W - 2 * pad, fs, 1);
+}
+
+static void paper_page(Lesson *l, VizState *v, cairo_t *cr, double PW, double PH, int k, int notes) {
     const double M = 36, body = 10.5;
     cairo_set_source_rgb(cr, 1, 1, 1);
     cairo_paint(cr);
@@ -41,6 +131,11 @@ static void paper_page(Lesson *l, VizState *v, cairo_t *cr, double PW, double PH
     /* the caption's room first, then the view in what is left: a 16:9 canvas drawn so that its smallest
      * text (13 px) comes out at 7 pt or more */
     double y = M + 10, foot = PH - M + 14, vw = PW - 2 * M;
+    double notes_h = 0;
+    if (notes) { /* the lecturer's part at the foot, measured first */
+        notes_h = lecturer_text(l, k, &g, M, 0, vw, body, 0) + 8;
+        foot -= notes_h;
+    }
     double cap = viz_caption_print(v, cr, (Rect){M, 0, vw, 0}, body, 0);
     double view_h = fmin(vw * 9 / 16, foot - 16 - 12 - cap - y);
     if (view_h < (foot - y) * 0.45) view_h = (foot - y) * 0.45; /* a very long caption is cut, not the view */
@@ -65,10 +160,27 @@ static void paper_page(Lesson *l, VizState *v, cairo_t *cr, double PW, double PH
     viz_caption_print(v, cr, (Rect){M, y, vw, cap < room ? cap : room}, body, 1);
     gfx_begin(&g, cr, PW, PH, 0, 0);
     g.fs_min = 7;
+    if (notes) {
+        cairo_set_source_rgb(cr, 0.85, 0.85, 0.88);
+        cairo_rectangle(cr, M, foot - 4, vw, 0.8);
+        cairo_fill(cr);
+        g.fs = body;
+        lecturer_text(l, k, &g, M, foot + 4, vw, body, 1);
+        foot += notes_h;
+    }
     gfx_font(&g, FONT_SANS, 8, 0);
     gfx_color(&g, GFX_MUTED);
     snprintf(step, sizeof step, "%d", k + 1);
     gfx_text(&g, PW / 2, foot, step, 0.5);
+}
+
+static int notes_pdf; /* lesson_export_notes: the pages carry the lecturer's part */
+
+int lesson_export_notes(Lesson *l, VizState *v, const char *pdf, const char *paper, Err *err) {
+    notes_pdf = 1;
+    int rc = lesson_export(l, v, pdf, NULL, paper ? paper : "a4", 1, err);
+    notes_pdf = 0;
+    return rc;
 }
 
 int lesson_export(Lesson *l, VizState *v, const char *pdf, const char *png_dir, const char *paper, int portrait, Err *err) {
@@ -98,7 +210,7 @@ int lesson_export(Lesson *l, VizState *v, const char *pdf, const char *png_dir, 
         if (rc) break;
         if (ps) {
             cairo_t *cr = cairo_create(ps);
-            if (paper) paper_page(l, v, cr, W, H, k);
+            if (paper) paper_page(l, v, cr, W, H, k, notes_pdf);
             else viz_draw(v, cr, W, H);
             cairo_show_page(cr);
             cairo_destroy(cr);

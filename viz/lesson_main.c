@@ -20,7 +20,7 @@
 
 static const char *LESSON_HELP =
     "usage: gptstep lesson FILE [--pdf OUT.pdf [--paper a4|letter] [--portrait]] [--pdf-slides OUT.pdf] [--html OUT.html]\n"
-    "                           [--png-dir DIR] [--check] [--model MODEL]\n"
+    "                           [--png-dir DIR] [--check] [--model MODEL] [--notes OUT.pdf] [--console]\n"
     "\n"
     "Plays a lesson script (docs/lessons.md) in the viewer: PageDown, Right or Space advance, PageUp or\n"
     "Left go back, Esc leaves the lesson and keeps exploring from where it is.\n"
@@ -33,7 +33,12 @@ static const char *LESSON_HELP =
     "                   it in any browser, offline\n"
     "  --check          check the script: its form, every step and expectation against the model, and that\n"
     "                   every caption fits and every highlight is on screen (at 1600x900 and 1280x720)\n"
-    "  --model MODEL    run it on MODEL instead of the model it names\n";
+    "  --model MODEL    run it on MODEL instead of the model it names\n"
+    "  --console        also open the lecturer's console (O while it plays): the step's notes ('note' lines,\n"
+    "                   never shown to the room), the expected answer, what comes next and a clock, in a\n"
+    "                   second window - on the second display when there is one\n"
+    "  --notes OUT.pdf  write the lecturer's pages (no window): each step's slide with its notes, expected\n"
+    "                   answer and what comes next (student handouts never show the notes)\n";
 
 int viz_lesson_main(int argc, char **argv) {
     static struct option opts[] = {{"pdf", required_argument, 0, 'p'}, {"png-dir", required_argument, 0, 'd'},
@@ -41,7 +46,10 @@ int viz_lesson_main(int argc, char **argv) {
                                    {"model", required_argument, 0, 'm'}, {"paper", required_argument, 0, 'P'},
                                    {"portrait", no_argument, 0, 'o'},  {"landscape", no_argument, 0, 'L'},
                                    {"pdf-slides", required_argument, 0, 's'}, {"html", required_argument, 0, 'H'},
+                                   {"notes", required_argument, 0, 'n'}, {"console", no_argument, 0, 'C'},
                                    {0, 0, 0, 0}};
+    const char *notes = NULL;
+    int console = 0;
     const char *pdf = NULL, *png = NULL, *model = NULL, *paper = "a4", *html = NULL;
     int portrait = 0;
     int check = 0, c;
@@ -56,6 +64,8 @@ int viz_lesson_main(int argc, char **argv) {
         case 'L': portrait = 0; break;
         case 's': pdf = optarg, paper = NULL; break;
         case 'H': html = optarg; break;
+        case 'n': notes = optarg; break;
+        case 'C': console = 1; break;
         case 'h': fputs(LESSON_HELP, stdout); return 0;
         default: return cli_bad_option("lesson", c, argv);
         }
@@ -87,7 +97,11 @@ int viz_lesson_main(int argc, char **argv) {
     VizState *v = calloc(1, sizeof *v);
     viz_init(v);
     int rc = 0;
-    if (pdf || png || check) {
+    if (notes) { /* the lecturer's pages: each slide with its notes, expected answer and what comes next */
+        if (!parsed) fprintf(stderr, "%s\n", err.msg), rc = 1;
+        else if (lesson_export_notes(&l, v, notes, pdf ? NULL : paper, &err)) fprintf(stderr, "%s\n", err.msg), rc = 1;
+        else printf("%s: %d steps with their notes -> %s\n", argv[optind], l.n_steps, notes);
+    } else if (pdf || png || check) {
         if (!parsed) {
             fprintf(stderr, "%s\n", err.msg);
             rc = 1;
@@ -161,7 +175,7 @@ int viz_lesson_main(int argc, char **argv) {
         if (viz_load_and_run(v, &e2)) viz_message(v, 1, "%.500s (and %.500s)", err.msg, e2.msg);
         rc = app_main(v, "gptstep lesson", (AppHooks){0});
     } else {
-        LessonPlayer p = {&l, 0, 1};
+        LessonPlayer p = {&l, 0, 1, 0};
         /* open at the first step, or at the step where the script fails */
         int failed = -1;
         for (int k = 0; k < l.n_steps && failed < 0; k++)
@@ -173,6 +187,7 @@ int viz_lesson_main(int argc, char **argv) {
             viz_message(v, 1, "%s", err.msg);
         }
         AppHooks hooks = lesson_player_hooks(&p);
+        hooks.open_console = console;
         rc = app_main(v, "gptstep lesson", hooks);
     }
     if (parsed) lesson_free(&l);

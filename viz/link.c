@@ -16,7 +16,7 @@
 /* The keys a link may hold, in the order they are applied (whatever their order in the link): each is
  * the viewer command of the same name with the value as its argument, except steps (generate N) and
  * ablate (a comma-separated list, one ablate command each). prompt and lesson are the front end's. */
-static const char *const LINK_KEYS[] = {"seed",  "temperature", "top-k", "top-p",      "greedy", "steps",
+static const char *const LINK_KEYS[] = {"seed",  "temperature", "top-k", "top-p",      "greedy", "steps", "tokens",
                                         "ablate-mode", "ablate", "compare", "query", "layer",  "head",
                                         "attention", "grid", "view", "show-run", "stage", "zoom", "pan",
                                         "bars", "presenter", "colorblind"};
@@ -119,6 +119,12 @@ int viz_link_parse(const char *frag, VizLink *l, Err *err) {
                 while (*t == ' ') t++;
                 if (*t) add_cmd(l, "ablate", t);
             }
+        } else if (!strcmp(k, "steps") && vals[i + 1] && !strcmp(LINK_KEYS[i + 1], "tokens")) {
+            /* the tokens the steps chose, as they were chosen (under the ablations of that moment, which
+             * the link does not know): follow them rather than drawing again */
+            add_cmd(l, "follow", vals[i + 1]);
+            free(vals[i + 1]);
+            vals[i + 1] = NULL;
         } else {
             add_cmd(l, !strcmp(k, "steps") ? "generate" : k, vals[i]);
         }
@@ -142,7 +148,7 @@ static void put(char *buf, size_t cap, size_t *k, const char *key, const char *v
     if (*k + 1 >= cap) return;
     *k += (size_t)snprintf(buf + *k, cap - *k, "%s%s=", *k ? "&" : "", key);
     for (const unsigned char *s = (const unsigned char *)val; *s && *k + 4 < cap; s++) {
-        if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || strchr("-_.~", *s))
+        if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || strchr("-_.~,", *s))
             buf[(*k)++] = (char)*s;
         else
             *k += (size_t)snprintf(buf + *k, cap - *k, "%%%02X", *s);
@@ -165,7 +171,17 @@ void viz_link_make(const VizState *v, char *buf, size_t cap) {
         if (s->top_k != d.top_k) snprintf(num, sizeof num, "%d", s->top_k), put(buf, cap, &k, "top-k", num);
         if (s->top_p != d.top_p) snprintf(num, sizeof num, "%g", s->top_p), put(buf, cap, &k, "top-p", num);
     }
-    if (r->loaded && r->step > 0) snprintf(num, sizeof num, "%d", r->step), put(buf, cap, &k, "steps", num);
+    if (r->loaded && r->step > 0) {
+        snprintf(num, sizeof num, "%d", r->step), put(buf, cap, &k, "steps", num);
+        /* and the tokens they chose: a link cannot tell whether they were drawn before or after an
+         * ablation, so it carries them */
+        char ids[4096];
+        size_t n = 0;
+        int p0 = r->gen.trace.steps[0].n_pos;
+        for (int i = 0; i < r->step && p0 + i < r->gen.trace.n_pos && n + 12 < sizeof ids; i++)
+            n += (size_t)snprintf(ids + n, sizeof ids - n, "%s%d", i ? "," : "", r->gen.trace.pos[p0 + i].token);
+        if (n) put(buf, cap, &k, "tokens", ids);
+    }
     const Interventions *iv = &r->gen.state.iv;
     if (iv->n) {
         char list[GPT2_MAX_ABLATIONS * 24] = "";

@@ -67,6 +67,8 @@ void view_attention(VizState *v, Gfx *g, Rect r, int alone) {
     double band_h = fmin(label_w, (r.h - (top - r.y)) * 0.22); /* the rotated key labels */
     gfx_font(g, FONT_SANS, g->fs * 0.8, 0);
     double legend_w = fmax(gfx_text_w(g, "\xE2\x88\x92" "88.88"), gfx_text_w(g, "masked")) + g->fs * 1.6;
+    if (v->view.att == ATT_SCORES) /* the note under the legend is part of it: the cell panel goes beyond it */
+        legend_w = fmax(legend_w, fmax(gfx_text_w(g, "(faded: score"), gfx_text_w(g, "the mask drops)")) + pad);
     double avail_w = r.w - label_w - legend_w - 3 * pad, avail_h = r.y + r.h - top - band_h - lab_h - 2 * pad;
     /* the cell panel's place, whether or not a cell is selected (so that selecting one moves nothing):
      * beside the heatmap when the panel is wide, else below it; in the whole window it is drawn in the
@@ -210,8 +212,8 @@ void view_attention(VizState *v, Gfx *g, Rect r, int alone) {
     if (v->view.att == ATT_SCORES) {
         gfx_font(g, FONT_SANS, g->fs * 0.8, 0);
         gfx_color(g, GFX_MUTED);
-        gfx_text_fit(g, lx, sy + bar + gfx_line_h(g) * 1.1, "(faded: score", r.x + r.w - lx - pad, 0);
-        gfx_text_fit(g, lx, sy + bar + gfx_line_h(g) * 2.1, "the mask drops)", r.x + r.w - lx - pad, 0);
+        gfx_text_fit(g, lx, sy + bar + gfx_line_h(g) * 1.1, "(faded: score", legend_w, 0);
+        gfx_text_fit(g, lx, sy + bar + gfx_line_h(g) * 2.1, "the mask drops)", legend_w, 0);
     }
     /* hover: the exact numbers of one cell */
     const Hit *hh = viz_hover_hit(v, HIT_CELL);

@@ -171,6 +171,7 @@ typedef struct {
     char busy_what[256];
     long frames;         /* frames drawn so far (viz_draw) */
     int link_request;    /* the link command asked the front end to copy viz_link_make's link */
+    int console_request; /* the console command asked the window to open (or close) the lecturer's console */
     FILE *record;        /* `record FILE`: every command that changes what is shown is written there, as a lesson */
     char record_path[512];
     int record_steps, record_open; /* steps written; whether a step has been started */

@@ -75,7 +75,7 @@ EMSCRIPTEN_KEEPALIVE int gs_lesson(const char *path, int step) {
     W.has_lesson = 1;
     if (step < 0) step = 0;
     if (step >= l.n_steps) step = l.n_steps - 1;
-    W.player = (LessonPlayer){&W.lesson, step, 1};
+    W.player = (LessonPlayer){&W.lesson, step, 1, 0};
     app_set_hooks(W.app, lesson_player_hooks(&W.player));
     app_work(W.app);
     W.dirty = 1;

@@ -92,7 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n) {
     if (viz_command(v, "prompt Once upon a time", &err) || viz_command(v, "ablate clear", &err) ||
         viz_command(v, "ablate-mode zero", &err) || viz_command(v, "compare off", &err))
         abort();
-    player = (LessonPlayer){&lesson, 0, 1};
+    player = (LessonPlayer){&lesson, 0, 1, 0};
     lesson.shown = -1;
     app_set_hooks(app, data[0] & 1 ? lesson_player_hooks(&player) : (AppHooks){0});
     if (data[0] & 1) app_work(app); /* the lesson's first step, as a job */
