@@ -180,6 +180,21 @@ fi
 sanitizers lesson.log
 if [ -s lesson.log ]; then echo "lesson output:"; sed 's/^/    /' lesson.log; fi
 
+# ---- the lecturer's console: a second window with the step's notes, never shown to the room ----
+if launch "gptstep lesson" console.log "a lesson with its console opened" 5 lesson "$ROOT/lessons/03-self-attention.lesson" --console; then
+    CWID=$(xdotool search --name "^gptstep console\$" 2>/dev/null | head -n 1)
+    check "[ -n \"$CWID\" ]" "the console is a second window ('gptstep console')"
+    press Next; press Next; settle
+    cshot() { xwd -id "$CWID" -silent | /usr/bin/convert xwd:- "$1" 2>/dev/null; }
+    sleep 1.2; cshot console1.png
+    check "[ \"\$(/usr/bin/convert console1.png -format '%[fx:standard_deviation>0.05]' info: 2>/dev/null)\" = 1 ]" "the console shows something (not a blank window)"
+    check "! st \"s.get('lesson', {}).get('caption', '') + s.get('message', '')\" | grep -q 'on the board'" "the room's window never shows the step's note"
+    press Next; sleep 1.2; cshot console2.png
+    differs console1.png console2.png "the console follows the lesson to its next step"
+    closes "lesson window with its console"
+fi
+sanitizers console.log
+
 # ---- a 1280x720 display (a projector): the window fits it; presenter mode, zoom, Tab, the prompt editor ----
 start_x 1280x720
 if launch gptstep view720.log "the viewer opened on a 1280x720 display" 8 view --model "$MODEL" --seed 3; then

@@ -100,7 +100,7 @@ void lesson_console_draw(const Lesson *l, int k, cairo_t *cr, double W, double H
     time_t now = time(NULL);
     struct tm tmv;
     localtime_r(&now, &tmv);
-    snprintf(line, sizeof line, "%d:%02d elapsed Â· %02d:%02d", s / 60, s % 60, tmv.tm_hour, tmv.tm_min);
+    snprintf(line, sizeof line, "%d:%02d elapsed \xC2\xB7 %02d:%02d", s / 60, s % 60, tmv.tm_hour, tmv.tm_min);
     gfx_text(&g, W - pad, pad + gfx_ascent(&g), line, 1);
     double y = pad + gfx_line_h(&g) * 1.3;
     gfx_font(&g, FONT_SANS, fs * 1.1, 1);
