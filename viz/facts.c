@@ -265,6 +265,22 @@ static int f_restored_head(FactCall *c) {
     return as_number(c, "%.2f", s->restored[(l * g->n_head + h) * s->cols]);
 }
 
+/* head_score KIND L.H: the head finder's score of a head (after 'heads'). */
+static int f_head_score(FactCall *c) {
+    const HeadScores *sc = c->v->run.head_scores;
+    const Gpt2Config *g = cfg(c);
+    if (!sc) return err_set(c->err, "head_score: the heads have not been scored (use heads first)");
+    int kind = -1;
+    for (int k = 0; k < HEAD_SCORES; k++)
+        if (!strcmp(c->args[0], HEAD_SCORE_NAMES[k])) kind = k;
+    const char *rest;
+    long l, h;
+    if (kind < 0) return err_set(c->err, "head_score %.20s: expected previous, first, induction or duplicate", c->args[0]);
+    if (parse_int_prefix(c->args[1], 0, g->n_layer - 1, &l, &rest) || *rest != '.' || parse_int(rest + 1, 0, g->n_head - 1, &h))
+        return err_set(c->err, "head_score %s %.20s: expected L.H, a head of the model", c->args[0], c->args[1]);
+    return as_number(c, "%.2f", head_score(&sc[l * g->n_head + h], kind));
+}
+
 static const Fact FACTS[] = {
     {"model", 0, f_model, "the model's name"},
     {"n_layer", 0, f_n_layer, "layers"},
@@ -297,6 +313,7 @@ static const Fact FACTS[] = {
     {"restored", 2, f_restored, "restored L P: the last residual or MLP patching sweep's value at layer L, position P"},
     {"patch_clean", 0, f_patch_clean, "the last patching sweep's metric (the target's logit, or a difference of two) in the clean text (this one)"},
     {"patch_corrupt", 0, f_patch_corrupt, "... and in the corrupted text (B)"},
+    {"head_score", 2, f_head_score, "head_score KIND L.H: the head finder's score of head H of layer L (KIND: previous, first, induction, duplicate), 0..1"},
     {"restored_head", 1, f_restored_head, "restored_head L.H: the last heads patching sweep's value for head H of layer L"},
 };
 #define N_FACTS ((int)(sizeof FACTS / sizeof FACTS[0]))
