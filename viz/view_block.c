@@ -77,7 +77,6 @@ void view_block(VizState *v, Gfx *g, Rect r) {
     const char *run = viz_run_label(v);
     snprintf(title, sizeof title, "Vectors%s%s%s at position %d \"%s\", layer h.%d, head %d", run ? " (" : "", run ? run : "",
              run ? ")" : "", q, label, l, v->view.head);
-    gfx_panel_title(g, r, title, "blue < 0 < red, each row scaled to its largest |value|");
     double pad = g->fs * 0.5, top = r.y + gfx_title_h(g);
     gfx_font(g, FONT_MONO, g->fs * 0.8, 0);
     double lh = gfx_line_h(g), asc = gfx_ascent(g);
@@ -86,13 +85,32 @@ void view_block(VizState *v, Gfx *g, Rect r) {
     double x = r.x + pad + name_w, w = r.w - name_w - lens_w - 3 * pad;
     int fit = (int)((r.y + r.h - top - pad) / (lh * 1.1));
     if (fit > N_ROWS) fit = N_ROWS;
-    if (fit < 1 || w < g->fs * 3) return;
+    if (fit < 1 || w < g->fs * 3) {
+        gfx_panel_title(g, r, title, "");
+        return;
+    }
     /* the rows shown: all, or the selected stage's first and then by priority */
     int show[N_ROWS] = {0}, taken = 0;
     for (int i = 0; i < N_ROWS && taken < fit; i++)
         if (sel >= 0 && ROWS[i].stage == sel) show[i] = 1, taken++;
     for (int i = 0; i < N_ROWS && taken < fit; i++)
         if (!show[PRIORITY[i]]) show[PRIORITY[i]] = 1, taken++;
+    /* a difference (ablated - clean, A - B): every row on one scale, so that a small change looks small */
+    const int diff = v->view.run_shown == RUN_DIFF && viz_comparing(v);
+    float scale = 0;
+    for (int i = 0; i < N_ROWS; i++) {
+        const RowDef *d = &ROWS[i];
+        const float *a = viz_tensor_shown(v, d->kind, d->layer_kind ? l : 0, q);
+        int n = d->kind == TK_FC || d->kind == TK_GELU ? c->n_inner : d->head_slice ? HS : c->n_embd;
+        if (a && d->head_slice) a += (size_t)v->view.head * HS;
+        for (int j = 0; diff && show[i] && a && j < n; j++) scale = fmaxf(scale, fabsf(a[j]));
+    }
+    char note[160];
+    if (diff) snprintf(note, sizeof note, "blue < 0 < red, every row on one scale (\xC2\xB1%.3g)", scale);
+    else snprintf(note, sizeof note, "blue < 0 < red, each row scaled to its largest |value|");
+    if (taken < N_ROWS) /* rows left out say so */
+        snprintf(note + strlen(note), sizeof note - strlen(note), " \xC2\xB7 %d of %d rows (Tab: the view alone)", taken, N_ROWS);
+    gfx_panel_title(g, r, title, note);
     double rh = (r.y + r.h - top - pad) / taken;
     if (rh > lh * 1.6) rh = lh * 1.6;
     double y = top;
@@ -119,7 +137,8 @@ void view_block(VizState *v, Gfx *g, Rect r) {
             cairo_stroke(g->cr);
         }
         if (vals[i]) {
-            gfx_vector(g, (Rect){x, y + rh * 0.12, w, rh * 0.76}, vals[i], n);
+            if (diff) gfx_vector_scaled(g, (Rect){x, y + rh * 0.12, w, rh * 0.76}, vals[i], n, scale);
+            else gfx_vector(g, (Rect){x, y + rh * 0.12, w, rh * 0.76}, vals[i], n);
             viz_add_hit(v, HIT_VECTOR, (Rect){x, y, w, rh}, i, n);
             if (d->kind == TK_GELU) /* knocked-out neurons: a red tick above and below each */
                 for (int k = 0; k < v->run.gen.state.iv.n; k++) {
