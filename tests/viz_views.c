@@ -742,6 +742,19 @@ int main(int argc, char **argv) {
             cairo_surface_destroy(draw(v));
             run(v, "view all");
         }
+        /* a character split over two byte tokens shows as that character and which part each token holds
+         * (it was "\\xe2\\x80", then "\\x9c") */
+        {
+            char keep[1024];
+            snprintf(keep, sizeof keep, "prompt %s", v->run.prompt);
+            run(v, "prompt She said \xE2\x80\x9Chello\xE2\x80\x9D");
+            char p2[64], p3[64], p5[64];
+            viz_piece_at(v, 2, p2, sizeof p2), viz_piece_at(v, 3, p3, sizeof p3), viz_piece_at(v, 5, p5, sizeof p5);
+            CHECK(!strcmp(p2, "\xE2\x90\xA3\xE2\x80\x9C\xC2\xB9") && !strcmp(p3, "\xE2\x80\x9C\xC2\xB2") &&
+                      !strcmp(p5, "\xE2\x80\x9D\xC2\xB9"),
+                  "byte tokens show the character they share and their part: '%s' '%s' '%s'", p2, p3, p5);
+            run(v, keep);
+        }
         /* record: the lecture as given, written as a lesson that replays it exactly */
         {
             char recf[1024];

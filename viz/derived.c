@@ -138,8 +138,8 @@ int viz_cell_breakdown(const VizState *v, int q, int k, CellBreakdown *out) {
 
 int viz_cell_lines(const VizState *v, const CellBreakdown *c, char lines[][256], int max) {
     char a[64], b[64];
-    viz_piece(v, v->run.gen.trace.pos[c->q].token, a, sizeof a);
-    viz_piece(v, v->run.gen.trace.pos[c->k].token, b, sizeof b);
+    viz_piece_at(v, c->q, a, sizeof a);
+    viz_piece_at(v, c->k, b, sizeof b);
     int n = 0;
 #define LINE(...) (n < max ? snprintf(lines[n++], 256, __VA_ARGS__) : 0)
     LINE("How query %d \"%s\" attends to key %d \"%s\" (layer %d, head %d)", c->q, a, c->k, b, c->layer, c->head);

@@ -113,6 +113,56 @@ void viz_piece(const VizState *v, int id, char *out, size_t cap) {
     tok_show(v->run.gen.tok, id, TOK_SHOW_SCREEN, out, cap);
 }
 
+void viz_piece_at(const VizState *v, int p, char *out, size_t cap) {
+    const Trace *tr = &v->run.gen.trace;
+    if (p < 0 || p >= tr->n_pos) {
+        snprintf(out, cap, "?");
+        return;
+    }
+    const Tokenizer *tok = v->run.gen.tok;
+    int len;
+    const char *own = tok_bytes(tok, tr->pos[p].token, &len);
+    if (utf8_valid(own, (size_t)len, NULL)) { /* whole characters: the usual form */
+        tok_show_bytes(own, len, TOK_SHOW_SCREEN, out, cap);
+        return;
+    }
+    /* part of a character (a byte token): the character its bytes belong to, read with the tokens
+     * around it, and which part this token holds - the curly quote split over two tokens shows as
+     * "\xE2\x80\x9D\xC2\xB9" and "\xE2\x80\x9D\xC2\xB2" - where the bytes form a character at all */
+    unsigned char buf[64];
+    int off[8], lo = p >= 3 ? p - 3 : 0, hi = p + 3 < tr->n_pos ? p + 3 : tr->n_pos - 1, n = 0;
+    for (int t = lo; t <= hi; t++) {
+        off[t - lo] = n;
+        const char *b = tok_bytes(tok, tr->pos[t].token, &len);
+        for (int i = 0; i < len && n < (int)sizeof buf; i++) buf[n++] = (unsigned char)b[i];
+    }
+    off[hi - lo + 1] = n;
+    const int a = off[p - lo], e = off[p - lo + 1];
+    static const char *SUP[] = {"\xC2\xB9", "\xC2\xB2", "\xC2\xB3", "\xE2\x81\xB4"};
+    size_t k = 0;
+    out[0] = 0;
+    for (int i = 0; i < n && k + 16 < cap;) {
+        if ((buf[i] & 0xC0) == 0x80 && i < a) { i++; continue; } /* inside a character that began before the window */
+        int L = (buf[i] & 0xC0) == 0x80 ? 0 : (int)utf8_seq_len(buf + i, (size_t)(n - i));
+        int end = i + (L ? L : 1);
+        if (end > a && i < e) { /* this character (or byte) touches the token */
+            if (L && i >= a && end <= e) {
+                char one[32];
+                tok_show_bytes((const char *)buf + i, L, TOK_SHOW_SCREEN, one, sizeof one);
+                k += (size_t)snprintf(out + k, cap - k, "%s", one);
+            } else if (L) { /* shared with a neighbour: the character, and which of its tokens this is */
+                int part = 0;
+                for (int t = lo; t <= p; t++) part += off[t - lo + 1] > i && off[t - lo] < end;
+                k += (size_t)snprintf(out + k, cap - k, "%.*s%s", L, (const char *)buf + i, SUP[part > 0 && part <= 4 ? part - 1 : 0]);
+            } else {
+                for (int j = i > a ? i : a; j < end && j < e; j++) k += (size_t)snprintf(out + k, cap - k, "\\x%02x", buf[j]);
+            }
+        }
+        i = end;
+    }
+    if (!out[0]) snprintf(out, cap, "\xE2\x88\x85");
+}
+
 const float *viz_tensor(const VizState *v, TensorKind k, int layer, int pos) {
     const Trace *tr = &v->run.gen.trace;
     if (!v->run.loaded || pos < 0 || pos >= tr->n_pos) return NULL;

@@ -172,7 +172,7 @@ void view_attention(VizState *v, Gfx *g, Rect r, int alone) {
         int show = p == qsel || (i % every == 0 && abs(p - qsel) >= every);
         if (!show) continue;
         char piece[200];
-        viz_piece(v, v->run.gen.trace.pos[p].token, piece, sizeof piece);
+        viz_piece_at(v, p, piece, sizeof piece);
         if (every > 1 || first > 0) snprintf(label, sizeof label, "%d %s", p, piece); /* thinned: say where */
         else snprintf(label, sizeof label, "%s", piece);
         gfx_color(g, p == qsel ? GFX_ACCENT : GFX_INK);

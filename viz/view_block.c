@@ -73,7 +73,7 @@ void view_block(VizState *v, Gfx *g, Rect r) {
     const Gpt2Config *c = &v->run.gen.model.cfg;
     int q = viz_query_pos(v), l = v->view.layer, HS = c->n_embd / c->n_head, sel = selected_stage(v);
     char title[300], label[128], line[512];
-    viz_piece(v, v->run.gen.trace.pos[q].token, label, sizeof label);
+    viz_piece_at(v, q, label, sizeof label);
     const char *run = viz_run_label(v);
     snprintf(title, sizeof title, "Vectors%s%s%s at position %d \"%s\", layer h.%d, head %d", run ? " (" : "", run ? run : "",
              run ? ")" : "", q, label, l, v->view.head);

@@ -28,7 +28,7 @@ void view_distribution(VizState *v, Gfx *g, Rect r) {
     int last = viz_n_shown(v) - 1, pos = viz_dist_pos(v), V = v->run.gen.model.cfg.n_vocab;
     const float *probs = viz_tensor(v, TK_PROBS, 0, pos);
     char label[256], title[400], line[512];
-    viz_piece(v, tr->pos[pos].token, label, sizeof label);
+    viz_piece_at(v, pos, label, sizeof label);
     snprintf(title, sizeof title, "Next token after \"%s\" (position %d)", label, pos);
     gfx_panel_title(g, r, title, NULL);
     if (!probs || d->epoch < 0 || d->pos != viz_query_pos(v)) {

@@ -36,7 +36,7 @@ void view_lines(VizState *v, Gfx *g, Rect r) {
     int hovering = hov && hov->a >= 0 && hov->a < n && hov->b == -2; /* a chip of this view under the mouse */
     if (hovering) q = hov->a;
     char title[400], piece[256];
-    viz_piece(v, tr->pos[q].token, piece, sizeof piece);
+    viz_piece_at(v, q, piece, sizeof piece);
     if (all)
         snprintf(title, sizeof title, "Attention on the text \xE2\x80\x94 layer %d, every head, query %d \"%s\"%s", L, q, piece,
                  hovering ? " (under the mouse)" : "");
@@ -63,7 +63,7 @@ void view_lines(VizState *v, Gfx *g, Rect r) {
         double x = x0;
         rows = 1;
         for (int p = 0; p < n; p++) {
-            viz_piece(v, tr->pos[p].token, piece, sizeof piece);
+            viz_piece_at(v, p, piece, sizeof piece);
             double wd = fmin(gfx_text_w(g, piece) + 2 * cp, (maxx - x0) * 0.4);
             if (x + wd > maxx && x > x0) x = x0, rows++;
             xs[p] = x, ws[p] = wd, row[p] = rows - 1;
@@ -85,7 +85,7 @@ void view_lines(VizState *v, Gfx *g, Rect r) {
             for (int h = all ? 0 : v->view.head; h < (all ? NH : v->view.head + 1); h++) wt = fmax(wt, w[(size_t)h * K + p]);
         gfx_fill(g, chip, p > q ? GFX_MASKED : gfx_seq(g, wt));
         if (p == q) gfx_stroke(g, (Rect){chip.x - 1.5, chip.y - 1.5, chip.w + 3, chip.h + 3}, GFX_ACCENT, fmax(2, g->fs * 0.15));
-        viz_piece(v, tr->pos[p].token, piece, sizeof piece);
+        viz_piece_at(v, p, piece, sizeof piece);
         gfx_font(g, FONT_MONO, fs, p == q);
         gfx_color(g, p > q ? GFX_MUTED : wt > 0.55 ? GFX_WHITE : GFX_INK);
         gfx_text_fit(g, chip.x + cp, chip.y + ch / 2 + gfx_ascent(g) * 0.4, piece, chip.w - 2 * cp + 0.5, 0); /* + 0.5: (w + 2cp) - 2cp rounds */

@@ -32,7 +32,8 @@ void view_token_strip(VizState *v, Gfx *g, Rect r) {
     double x = x0;
     int rows = 1;
     for (int p = 0; p < total; p++) {
-        viz_piece(v, p < n ? tr->pos[p].token : chosen, label, sizeof label);
+        if (p < n) viz_piece_at(v, p, label, sizeof label);
+        else viz_piece(v, chosen, label, sizeof label);
         double tw = gfx_text_w(g, label);
         if (B && p < B->n_pos) viz_piece(v, B->pos[p].token, label_b, sizeof label_b), tw = fmax(tw, gfx_text_w(g, label_b));
         double w = fmin(tw + 2 * pad, (maxx - x0) * 0.4) + (p == n ? arrow : 0);
@@ -99,7 +100,8 @@ void view_token_strip(VizState *v, Gfx *g, Rect r) {
         }
         gfx_font(g, FONT_MONO, g->fs * 0.95, 0);
         base = c.y + pad / 2 + gfx_ascent(g);
-        viz_piece(v, id, label, sizeof label);
+        if (p < n) viz_piece_at(v, p, label, sizeof label);
+        else viz_piece(v, id, label, sizeof label);
         gfx_color(g, p == n ? (picked ? GFX_PICKED : GFX_CHOSEN) : GFX_INK);
         gfx_text_fit(g, tx, base, label, c.x + c.w - tx - pad * 0.5, 0);
         if (B && p < B->n_pos && p < n) { /* B's token below: red where the texts differ */
@@ -165,7 +167,7 @@ void view_tokens(VizState *v, Gfx *g, Rect r) {
                 cairo_fill(g->cr);
         int id = tr->pos[p].token, len;
         const char *b = tok_bytes(v->run.gen.tok, id, &len);
-        viz_piece(v, id, label, sizeof label);
+        viz_piece_at(v, p, label, sizeof label);
         size_t k = 0;
         for (int j = 0; j < len && k + 4 < sizeof hex; j++) k += (size_t)snprintf(hex + k, sizeof hex - k, "%s%02x", j ? " " : "", (unsigned char)b[j]);
         hex[k] = 0;

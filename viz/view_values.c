@@ -35,7 +35,7 @@ void view_values(VizState *v, Gfx *g, Rect r) {
     const Gpt2Config *c = &v->run.gen.model.cfg;
     const int L = v->view.layer, h = v->view.head, HS = c->n_embd / c->n_head, q = viz_query_pos(v);
     char title[300], piece[128], line[400];
-    viz_piece(v, v->run.gen.trace.pos[q].token, piece, sizeof piece);
+    viz_piece_at(v, q, piece, sizeof piece);
     snprintf(title, sizeof title, "Weighted sum of values \xE2\x80\x94 layer %d, head %d, query %d \"%s\"", L, h, q, piece);
     gfx_panel_title(g, r, title, "out = \xCE\xA3 w\xE2\x82\x96 \xC2\xB7 v\xE2\x82\x96");
     const float *w = viz_tensor(v, TK_WEIGHTS, L, q);
@@ -91,7 +91,7 @@ void view_values(VizState *v, Gfx *g, Rect r) {
         shown_w += wk;
         for (int j = 0; j < HS; j++) scaled[j] = wk * val[j];
         char num[32];
-        viz_piece(v, v->run.gen.trace.pos[k].token, piece, sizeof piece);
+        viz_piece_at(v, k, piece, sizeof piece);
         double ty = y + (bar_h - lh) / 2 + gfx_ascent(g);
         gfx_font(g, FONT_MONO, g->fs * 0.8, k == q);
         gfx_color(g, GFX_INK);

@@ -263,6 +263,10 @@ int viz_picked(const VizState *v, int p);
 
 /* A token's text for display (spaces as a visible mark). */
 void viz_piece(const VizState *v, int id, char *out, size_t cap);
+/* The token at position p of the text as the screen shows it: viz_piece's form, except a token holding
+ * part of a character (a byte token), shown as the character its bytes form with the tokens around it
+ * and which part of it this token holds ("\xE2\x80\x9D\xC2\xB9", "\xE2\x80\x9D\xC2\xB2"). */
+void viz_piece_at(const VizState *v, int p, char *out, size_t cap);
 /* A tensor of the trace at a position (NULL when not recorded). */
 const float *viz_tensor(const VizState *v, TensorKind k, int layer, int pos);
 
