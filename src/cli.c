@@ -314,7 +314,8 @@ static const char *TRACE_HELP =
     "Runs a generation like 'generate' and saves every intermediate tensor of every position to FILE\n"
     "(format and tensor names: docs/trace.md). Read it back with 'gptstep dump'.\n"
     "  --record MODE       full (default), attention (attention rows and probabilities), or off\n"
-    "  -o FILE             the trace file to write\n" ABLATE_HELP SAMPLER_HELP;
+    "  -o FILE             the trace file to write\n"
+    "  --verbose           then say where the time went: loading (model, tokenizer), prefill, decode\n" ABLATE_HELP SAMPLER_HELP;
 
 typedef struct {
     const char *model, *prompt, *prompt_file, *out;
@@ -495,6 +496,18 @@ static int open_gen(Gen *g, const GenArgs *a, TraceMode mode) {
     return 0;
 }
 
+/* --verbose: where the time went - the load (model, tokenizer), the prompt's pass (prefill) and the
+ * decode steps (each token after the first) - on one line on stderr. */
+static void print_times(const Gen *g, const GenArgs *a, double t0, double t1, double t2, double t3) {
+    int dec = a->n > 1 ? a->n - 1 : 0, pre = g->trace.n_steps ? g->trace.steps[0].n_pos : 0;
+    fprintf(stderr,
+            "gptstep: load %.3f s (model %.3f s, %.0fM parameters, %s; tokenizer %.3f s) \xC2\xB7 prefill %d tokens %.3f s "
+            "(%.0f tokens/s) \xC2\xB7 decode %d tokens %.3f s (%.1f tokens/s) \xC2\xB7 recording %s \xC2\xB7 total %.3f s\n",
+            t1 - t0, g->load_model_s, g->model.n_params / 1e6,
+            g->model.arena ? (g->model.map ? "partly converted" : "converted to float32") : "float32 used in place", g->load_tokenizer_s,
+            pre, t2 - t1, pre / fmax(t2 - t1, 1e-9), dec, t3 - t2, dec / fmax(t3 - t2, 1e-9), trace_mode_name(g->trace.mode), t3 - t0);
+}
+
 static int cmd_generate(int argc, char **argv) {
     GenArgs a;
     int rc = parse_gen_args("generate", argc, argv, &a, GENERATE_HELP);
@@ -517,16 +530,7 @@ static int cmd_generate(int argc, char **argv) {
     }
     if (!rc) rc = run_generation(&g, &a, 1);
     double t3 = now_seconds();
-    if (!rc && a.verbose) { /* the first token comes from the prompt's pass; each later one is a decode step */
-        int dec = a.n > 1 ? a.n - 1 : 0;
-        fprintf(stderr,
-                "gptstep: load %.3f s (model %.3f s, %.0fM parameters, %s; tokenizer %.3f s) \xC2\xB7 prefill %d tokens %.3f s "
-                "(%.0f tokens/s) \xC2\xB7 decode %d tokens %.3f s (%.1f tokens/s) \xC2\xB7 total %.3f s\n",
-                t1 - t0, g.load_model_s, g.model.n_params / 1e6,
-                g.model.arena ? (g.model.map ? "partly converted" : "converted to float32") : "float32 used in place", g.load_tokenizer_s,
-                g.trace.steps[0].n_pos, t2 - t1, g.trace.steps[0].n_pos / fmax(t2 - t1, 1e-9), dec, t3 - t2, dec / fmax(t3 - t2, 1e-9),
-                t3 - t0);
-    }
+    if (!rc && a.verbose) print_times(&g, &a, t0, t1, t2, t3);
     gen_close(&g);
     return rc;
 }
@@ -537,9 +541,13 @@ static int cmd_trace(int argc, char **argv) {
     if (rc) return rc < 0 ? 0 : rc;
     if (!a.out) return usage_error("trace", "-o FILE is required");
     Gen g;
+    double t0 = now_seconds();
     if ((rc = open_gen(&g, &a, a.mode))) return rc;
+    double t1 = now_seconds();
     rc = start_prompt(&g, &a);
+    double t2 = now_seconds();
     if (!rc) rc = run_generation(&g, &a, 0);
+    if (!rc && a.verbose) print_times(&g, &a, t0, t1, t2, now_seconds());
     Err err;
     if (!rc && trace_save(&g.trace, a.out, &err)) rc = fail(err.msg);
     if (!rc) {

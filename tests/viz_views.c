@@ -400,6 +400,32 @@ int main(int argc, char **argv) {
     run(v, "pan follow");
     viz_heatmap_window(v, 0, &first, &count);
     CHECK(first == 0 && count == viz_n_shown(v), "zoom fit shows every position");
+    /* a long text on a small screen: the heatmap says which positions it shows; - shows more, Z every one
+     * (they did nothing when the screen limited the window) */
+    {
+        char keep[1024];
+        snprintf(keep, sizeof keep, "prompt %s", v->run.prompt);
+        char longp[2048] = "prompt";
+        for (int i = 0; i < 30; i++) strcat(longp, " once upon a time");
+        run(v, longp);
+        v->view.zoom = 0;
+        run(v, "view attention");
+        cairo_surface_t *sm = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 640, 360);
+        cairo_t *cr = cairo_create(sm);
+        viz_draw(v, cr, 640, 360);
+        int auto_count = v->ui.heat_shown, n_all = viz_n_shown(v);
+        run(v, "zoom out");
+        viz_draw(v, cr, 640, 360);
+        int out_count = v->ui.heat_shown;
+        run(v, "zoom fit");
+        viz_draw(v, cr, 640, 360);
+        CHECK(auto_count < n_all && out_count > auto_count && v->ui.heat_shown == n_all,
+              "a long text on a small screen: %d of %d positions, - shows %d, Z every one (%d)", auto_count, n_all, out_count, v->ui.heat_shown);
+        cairo_destroy(cr);
+        cairo_surface_destroy(sm);
+        run(v, keep);
+        run(v, "view all");
+    }
 
     /* ablation: a head knocked out reruns the same text; the clean probabilities are kept to compare;
      * switching it back on gives the clean run again, bit for bit */

@@ -579,12 +579,16 @@ static int c_bars(VizState *v, const Args *a, Err *err) {
 
 static int c_zoom(VizState *v, const Args *a, Err *err) {
     if (need_model(v, err)) return -1;
+    /* from what the heatmap shows now (the screen may have limited it below the zoom asked for) */
     int n = viz_n_shown(v), cur = v->view.zoom > 0 && v->view.zoom < n ? v->view.zoom : n;
+    if (v->ui.heat_shown > 0 && v->ui.heat_shown < cur) cur = v->ui.heat_shown;
     if (a->word == 0) cur = cur * 2 / 3 > 4 ? cur * 2 / 3 : 4;               /* in */
-    else if (a->word == 1) cur = cur * 3 / 2 + 1;                            /* out */
-    else if (a->word == 2) cur = 0;                                          /* fit */
-    else cur = (int)a->i;
-    v->view.zoom = cur >= n ? 0 : cur;
+    else if (a->word == 1) cur = cur * 3 / 2 + 1;                            /* out: past what fits, cells get smaller */
+    else if (a->word == 2) { /* fit: every position, however small the cells */
+        v->view.zoom = -1;
+        return 0;
+    } else cur = (int)a->i;
+    v->view.zoom = cur >= n ? -1 : cur;
     return 0;
 }
 

@@ -173,7 +173,8 @@ const float *viz_tensor(const VizState *v, TensorKind k, int layer, int pos) {
 
 void viz_heatmap_window(const VizState *v, int fit, int *first, int *count) {
     int n = viz_n_shown(v), z = v->view.zoom > 0 && v->view.zoom < n ? v->view.zoom : n;
-    if (fit > 0 && z > fit) z = fit; /* no more than fit on screen */
+    if (fit > 0 && z > fit) z = fit; /* no more than fit on screen (the caller's fit allows one-pixel cells when
+                                       * the zoom was asked for: view_attention) */
     if (z < 1) z = 1;
     int f = v->view.pan;
     if (f < 0) { /* follow the query: keep it in the window, three quarters down */

@@ -75,12 +75,15 @@ void view_attention(VizState *v, Gfx *g, Rect r, int alone) {
      * vectors' place instead (draw.c) */
     double ph = 0, pw = 0;
     int beside = 0;
+    double ph_below = 0;
     if (alone) {
         pw = cell_panel_min_w(g);
-        double ph_below = cell_panel_h(g, r.w - 2 * pad);
+        ph_below = cell_panel_h(g, r.w - 2 * pad);
         double side_beside = fmin(avail_w - pw - 2 * pad, avail_h), side_below = fmin(avail_w, avail_h - ph_below - pad);
         beside = side_beside >= side_below;
-        if (beside) avail_w -= pw + 2 * pad;
+        if (fmax(side_beside, side_below) < g->fs * 4) beside = 0, ph = 0; /* no room for both: the heatmap first, the
+                                                                           * panel over its foot when a cell is chosen */
+        else if (beside) avail_w -= pw + 2 * pad;
         else avail_h -= ph_below + pad, ph = ph_below;
     }
     double side = fmin(avail_w, avail_h);
@@ -88,18 +91,21 @@ void view_attention(VizState *v, Gfx *g, Rect r, int alone) {
         gfx_panel_title(g, r, "Attention", NULL);
         return;
     }
-    double min_cell = fmax(4, g->fs * 0.3);
+    /* cells readable by default; as small as a pixel when a zoom was asked for (+, -, Z) */
+    double min_cell = v->view.zoom != 0 ? 1 : fmax(4, g->fs * 0.3);
     int fit = (int)(side / min_cell), first, count;
     viz_heatmap_window(v, fit, &first, &count);
+    v->ui.heat_shown = count;
     double cell = fmin(side / count, g->fs * 3);
     const char *run = viz_run_label(v);
-    snprintf(title, sizeof title, "Attention%s%s%s \xE2\x80\x94 layer %d \xC2\xB7 head %d%s \xC2\xB7 %s", run ? " (" : "", run ? run : "",
+    char where[96] = ""; /* which positions, in the title itself (a narrow panel has no room for the note) */
+    if (count < n) snprintf(where, sizeof where, " \xC2\xB7 positions %d\xE2\x80\x93%d of %d", first, first + count - 1, n);
+    snprintf(title, sizeof title, "Attention%s%s%s \xE2\x80\x94 layer %d \xC2\xB7 head %d%s%s \xC2\xB7 %s", run ? " (" : "", run ? run : "",
              run ? ")" : "", v->view.layer, v->view.head,
              !viz_head_ablated(v, v->view.layer, v->view.head) ? ""
              : v->run.gen.state.iv.mode == ABLATE_MEAN ? " (knocked out: its output is its mean)" : " (knocked out: its output is zero)",
-             MODE[v->view.att]);
-    if (count < n)
-        snprintf(note, sizeof note, "positions %d\xE2\x80\x93%d of %d \xC2\xB7 +/\xE2\x88\x92 zoom, wheel pans", first, first + count - 1, n);
+             where, MODE[v->view.att]);
+    if (count < n) snprintf(note, sizeof note, "+/\xE2\x88\x92 zoom \xC2\xB7 Z: every position \xC2\xB7 wheel pans");
     else if (run) snprintf(note, sizeof note, "D: ablated / clean / difference \xC2\xB7 A: scores/masked/weights");
     else snprintf(note, sizeof note, "A: scores/masked/weights \xC2\xB7 G: all heads");
     gfx_panel_title(g, r, title, note);
@@ -238,8 +244,9 @@ void view_attention(VizState *v, Gfx *g, Rect r, int alone) {
     CellBreakdown cb;
     if (alone && v->view.key >= 0 && viz_cell_breakdown(v, qsel, v->view.key, &cb) == 0) {
         double right_x = lx + legend_w + pad, pr_w = r.x + r.w - right_x - pad;
+        double below_h = ph > 0 ? ph : fmin(ph_below, r.h * 0.6);
         Rect pr = beside ? (Rect){right_x, top, pr_w, fmin(cell_panel_h(g, pr_w), r.y + r.h - top - pad)}
-                         : (Rect){r.x + pad, r.y + r.h - ph - pad * 0.5, r.w - 2 * pad, ph};
+                         : (Rect){r.x + pad, r.y + r.h - below_h - pad * 0.5, r.w - 2 * pad, below_h};
         view_cell_panel(v, g, pr, &cb);
     }
 }

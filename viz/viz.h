@@ -133,7 +133,8 @@ typedef struct {
     int colorblind;      /* colour-blind-safe colour maps */
     int help;            /* help overlay shown */
     int fullscreen;
-    int zoom;            /* heatmap: positions shown across (0: all that fit) */
+    int zoom;            /* heatmap: positions shown across (0: as many as fit at a readable size; -1: every
+                          * position, however small its cells - Z) */
     int pan;             /* heatmap: first key/query position shown when zoomed (-1: follow the query) */
     int grid_layer0;     /* grid: first layer shown when not all fit (-1: follow the layer) */
     int lines_all;       /* view lines: every head of the layer (1) or the selected one (0) */
@@ -163,6 +164,7 @@ typedef struct {
     int busy;            /* a worker owns the run: nothing may read it */
     int edit_request;    /* the edit command asked the window for its editor: 1 prompt, 2 command */
     int quit;            /* the quit command asked the window to close */
+    int heat_shown;      /* positions the last heatmap drawn showed across (zoom out starts from it) */
     int interactive;     /* a person is at the keys (the window, the page): the header says how to go on */
     int async_prepare;   /* the window runs viz_prepare on its worker; otherwise viz_draw runs it */
     double fs, fs_min;   /* the last frame's body and smallest text sizes */
