@@ -38,7 +38,7 @@ static void render(VizState *v, const char *name, const char *what, int W, int H
 /* Views of one state, at every size, in both modes: all of them, or (only) one. */
 static void some_views(VizState *v, const char *name, const char *state, const char *only) {
     static const int SIZES[3][2] = {{1280, 720}, {1920, 1080}, {3840, 2160}};
-    static const char *VIEWS[] = {"all", "tokens", "attention", "grid", "distribution", "block", "pipeline", "experiment"};
+    static const char *VIEWS[] = {"all", "tokens", "attention", "grid", "distribution", "block", "pipeline", "experiment", "heads", "values", "lines"};
     const int n_views = (int)(sizeof VIEWS / sizeof VIEWS[0]);
     for (int mode = 0; mode < 2; mode++) {
         v->view.presenter = mode;
@@ -91,8 +91,12 @@ int main(int argc, char **argv) {
         snprintf(cmd, sizeof cmd, "head %d", c->n_head - 1);
         run(v, cmd);
         run(v, "cell 5 2");
+        run(v, "heads induction");
         run(v, "attribute");
         all_views(v, name, "short");
+        run(v, "attention scores"); /* the masked scores' note beside the cell panel (lesson 3 step 3) */
+        some_views(v, name, "scores-cell", "attention");
+        run(v, "attention weights");
         /* the experiments: patching sweeps of a short text against another of as many tokens */
         free(v->run.prompt);
         v->run.prompt = xstrdup("The dragon flew over the castle, and the dragon");
