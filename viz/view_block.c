@@ -182,12 +182,13 @@ void view_block(VizState *v, Gfx *g, Rect r) {
     gfx_font(g, FONT_MONO, g->fs * 0.8, 0);
     int rows = (int)((r.y + r.h - ly - pad * 0.5) / lh), L = dd->n_layers;
     if (rows < 1) return;
-    int every = (L + rows - 1) / rows, first = 0;
+    /* every k-th layer when they do not all fit, the selected one in its slot, and always the last (what
+     * the model's own output reads) */
+    int every = L > rows && rows > 1 ? (L - 1 + rows - 2) / (rows - 1) : (L + rows - 1) / rows;
     if (every < 1) every = 1;
-    (void)first;
     for (int layer = 0, k = 0; layer < L; layer++) {
         int is_sel = layer == l;
-        if (layer % every && !is_sel) continue;
+        if (layer % every && !is_sel && layer != L - 1) continue;
         if (!is_sel && layer / every == l / every && every > 1) continue; /* the selected layer takes its slot */
         if (k >= rows) break;
         const int *ids = lens_run == RUN_CLEAN ? dd->clean_lens_id : dd->lens_id;

@@ -48,6 +48,8 @@ static double boxes(VizState *v, Gfx *g, Rect r) {
     double total = fixed + expanded + (L - 1) * (layer_w + gap);
     if (total > r.w) scale = r.w / total;
     double x = r.x;
+    double tick_x[512], name_x0 = 0, name_x1 = 0;
+    int tick_l[512], n_ticks = 0;
     for (int s = 0; s < ns; s++) {
         int sl = viz_stage_layer(v, s);
         const char *lab;
@@ -75,12 +77,14 @@ static double boxes(VizState *v, Gfx *g, Rect r) {
             gfx_font(g, FONT_SANS, g->fs * 0.8, 1);
             gfx_color(g, GFX_ACCENT);
             snprintf(name, sizeof name, "h.%d", sl);
-            gfx_text_fit(g, x, r.y + gfx_ascent(g), name, r.x + r.w - x, 0);
+            name_x0 = x, name_x1 = x + gfx_text_fit(g, x, r.y + gfx_ascent(g), name, r.x + r.w - x, 0);
             gfx_font(g, FONT_SANS, g->fs * 0.8, 0);
         }
         if (w >= gfx_text_w(g, lab) + pad * 0.5) {
             gfx_color(g, s == cur ? GFX_WHITE : GFX_INK);
             gfx_text(g, x + w / 2, y + (h - gfx_line_h(g)) / 2 + gfx_ascent(g), lab, 0.5);
+        } else if (sl >= 0 && sl != xl && n_ticks < 512) { /* too narrow for its number: a tick label below */
+            tick_x[n_ticks] = x + w / 2, tick_l[n_ticks++] = sl;
         }
         /* switched off: the embedding with pos, an expanded layer's attn or ffn; a collapsed layer with
          * anything off in it is outlined */
@@ -92,6 +96,23 @@ static double boxes(VizState *v, Gfx *g, Rect r) {
             gfx_stroke(g, b, GFX_ERROR, fmax(1.5, g->fs * 0.1));
         viz_add_hit(v, HIT_STAGE, b, sl >= 0 && sl != xl ? viz_stage_at(sl, SUB_ATTN) : s, sl == xl || sl < 0);
         x += w + gap * scale;
+    }
+    if (n_ticks) { /* the layers too narrow to name: every k-th named under the boxes, k as small as fits */
+        gfx_font(g, FONT_SANS, g->fs * 0.7, 0);
+        gfx_color(g, GFX_MUTED);
+        snprintf(name, sizeof name, "%d", L - 1);
+        double need = gfx_text_w(g, name) + pad, span = n_ticks > 1 ? fabs(tick_x[1] - tick_x[0]) : need;
+        int every = 1;
+        static const int STEPS[] = {1, 2, 5, 10, 20, 50, 100};
+        for (int i = 0; i < 7 && every * span < need; i++) every = STEPS[i];
+        if (every * span < need) every = 100;
+        for (int i = 0; i < n_ticks; i++) { /* above the boxes, in the row of the expanded layer's name, clear of it */
+            if (tick_l[i] % every) continue;
+            snprintf(name, sizeof name, "%d", tick_l[i]);
+            double tw = gfx_text_w(g, name);
+            if (tick_x[i] + tw / 2 + pad * 0.3 > name_x0 && tick_x[i] - tw / 2 - pad * 0.3 < name_x1) continue;
+            gfx_text(g, tick_x[i], r.y + gfx_ascent(g), name, 0.5);
+        }
     }
     return tag_h + pad * 0.5 + h;
 }
