@@ -176,6 +176,7 @@ void view_block(VizState *v, Gfx *g, Rect r) {
     if (lens_run == RUN_DIFF) snprintf(line, sizeof line, "logit lens: top token, %s \xE2\x86\x92 %s", oth, cur);
     else if (lens_run == RUN_CLEAN) snprintf(line, sizeof line, "logit lens (%s): top token after each layer", run);
     else snprintf(line, sizeof line, "logit lens: top token after each layer");
+    if (gfx_text_w(g, line) > lens_w && lens_run != RUN_DIFF) snprintf(line, sizeof line, "logit lens: top token per layer");
     gfx_text_fit(g, lx, ly + asc, line, lens_w, 0);
     ly += lh * 1.15;
     if (dd->epoch < 0 || dd->pos != q) return;

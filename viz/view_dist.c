@@ -74,9 +74,12 @@ void view_distribution(VizState *v, Gfx *g, Rect r) {
     if (nb > 0) {
         gfx_text_fit(g, x0, hy, "#", rank_w, 0);
         gfx_text_fit(g, x0 + rank_w, hy, "token", tok_w, 0);
-        if (bar_w > 0)
-            gfx_text_fit(g, bar_x, hy, compare ? bar_head : "bar: model \xC2\xB7 outline: sampled from",
-                         bar_w, 0);
+        if (bar_w > 0) { /* the long form where it fits, else a short one: never a word cut in half */
+            const char *head = compare ? bar_head : "bar: model \xC2\xB7 outline: sampled from";
+            if (!compare && gfx_text_w(g, head) > bar_w) head = "bar: model \xC2\xB7 outline: sampler";
+            if (!compare && gfx_text_w(g, head) > bar_w) head = "model | sampler";
+            gfx_text_fit(g, bar_x, hy, head, bar_w, 0);
+        }
         gfx_text_fit(g, x1, hy, compare ? pct_head : "model \xE2\x86\x92 sampled", pct_w, 1);
         y += row;
     }
@@ -159,6 +162,8 @@ void view_distribution(VizState *v, Gfx *g, Rect r) {
     y += row;
     snprintf(line, sizeof line, "%d of %d tokens can be drawn, holding %.1f%% of the model's probability", d->kept, V,
              100 * d->kept_mass);
+    if (gfx_text_w(g, line) > x1 - x0) /* the same numbers, shorter, rather than cut */
+        snprintf(line, sizeof line, "%d of %d tokens can be drawn (%.1f%% of the probability)", d->kept, V, 100 * d->kept_mass);
     gfx_text_fit(g, x0, y + asc, line, x1 - x0, 0);
     y += row;
     /* the whole vocabulary, sorted, log-log: one point per pixel column (no per-frame sort) */
