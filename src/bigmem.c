@@ -106,6 +106,33 @@ void *big_alloc(size_t bytes) {
     return p;
 }
 
+int bigmem_thp(void) {
+    static int thp = -1;
+    if (thp >= 0) return thp;
+#if HAVE_HUGE
+    char buf[128] = "";
+    FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+    if (f) {
+        if (!fgets(buf, sizeof buf, f)) buf[0] = 0;
+        fclose(f);
+    }
+    thp = buf[0] && !strstr(buf, "[never]");
+#else
+    thp = 0;
+#endif
+    return thp;
+}
+
+void *big_alloc_huge(size_t bytes) {
+    size_t n = bigmem_size(bytes);
+    void *p = map_aligned(n);
+    if (!p) out_of_memory(n);
+#if HAVE_HUGE
+    if (bigmem_thp()) madvise(p, n, MADV_HUGEPAGE);
+#endif
+    return p;
+}
+
 void big_free(void *p, size_t bytes) {
     if (p) unmap(p, bigmem_size(bytes));
 }

@@ -15,6 +15,11 @@
  * 16 MB in 4 KB pages, without measuring. */
 void *big_alloc(size_t bytes);
 void big_free(void *p, size_t bytes);
+/* The same, in huge pages whenever the kernel gives them, whatever the measurement says: for memory read
+ * over and over (the weights), where the TLB's reach matters more than how fast the block first fills. */
+void *big_alloc_huge(size_t bytes);
+/* Whether the kernel gives transparent huge pages at all (its setting is not "never"). */
+int bigmem_thp(void);
 /* What big_alloc(bytes) really takes: bytes rounded up to 2 MB. */
 size_t bigmem_size(size_t bytes);
 /* Writes every page of a block big_alloc returned and nothing has written yet, on all threads: its page

@@ -97,6 +97,13 @@ def main():
 
     # variants of the checkpoint layout: float32 data off a float's boundary, as in GPT-2's own files (read
     # by copying, where aligned float32 is used in place from the mapped file)
+    # float32 used in place from the mapped file (what gptstep does where the kernel gives no huge pages),
+    # and copied into huge pages (its choice where it does): both against the reference
+    for copy in ("0", "1"):
+        os.environ["GPTSTEP_COPY_WEIGHTS"] = copy
+        compare_trace(gptstep, os.path.join(outdir, "tiny-f32"), prompt, 3,
+                      "tiny F32 " + ("copied into fresh memory" if copy == "1" else "used in place from the mapped file"), verbose=False)
+    del os.environ["GPTSTEP_COPY_WEIGHTS"]
     folder = os.path.join(outdir, "tiny-f32-unaligned")
     gpt2_ref.write_model(folder, tiny, cfg, "F32", skew=3)
     compare_trace(gptstep, folder, prompt, 3, "tiny F32 with its data at an odd byte (copied, not used in place)", verbose=False)
