@@ -81,7 +81,7 @@ void view_attention(VizState *v, Gfx *g, Rect r, int alone) {
         ph_below = cell_panel_h(g, r.w - 2 * pad);
         double side_beside = fmin(avail_w - pw - 2 * pad, avail_h), side_below = fmin(avail_w, avail_h - ph_below - pad);
         beside = side_beside >= side_below;
-        if (fmax(side_beside, side_below) < g->fs * 4) beside = 0, ph = 0; /* no room for both: the heatmap first, the
+        if (fmax(side_beside, side_below) < g->fs * 2) beside = 0, ph = 0; /* no room for both: the heatmap first, the
                                                                            * panel over its foot when a cell is chosen */
         else if (beside) avail_w -= pw + 2 * pad;
         else avail_h -= ph_below + pad, ph = ph_below;
