@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """test_layout.py - the viewer's layout, checked from what cairo wrote into PDF files: every view, in
-normal and presenter mode, at 1280x720, 1920x1080 and 3840x2160, with the shipped model and random
+normal and presenter mode, at 1280x720, 1920x1080, 3840x2160 and 1024x768 (a 4:3 projector), with the shipped model and random
 models with GPT-2 small's and GPT-2 XL's layer, head, vocabulary and context counts. From the words and
 their boxes (pdftotext -bbox), for every page:
   - no two words overlap;
   - every word lies inside a panel of the page (the header, a view, the caption);
-  - every word is at least the mode's smallest text: in presenter mode 1/40 of the canvas height.
+  - every word is at least the mode's smallest text: in presenter mode 1/40 of the canvas height,
+    and presenter mode's body text is at least 1/28 of it.
     usage: test_layout.py GPTSTEP OUT_DIR [--quick]     (--quick: the shipped model only)
 """
 import html
@@ -77,6 +78,8 @@ def check_file(line):
     if not ws:
         problems.append("the page has no words at all (a blank view, or cairo in its error state)")
     smallest = H / 40.0 if presenter else fs_min
+    if presenter and float(fs) < H / 28.0 - 0.01:  # the back of a room: body text 1/28 of the height, at any aspect
+        problems.append(f"presenter body text {float(fs):.1f} px is under 1/28 of the height ({H / 28.0:.1f})")
     for i, w in enumerate(ws):
         if not any(inside(w, r) for r in rects):
             problems.append(f"'{w[4]}' at ({w[0]:.0f},{w[1]:.0f})-({w[2]:.0f},{w[3]:.0f}) leaves every panel")

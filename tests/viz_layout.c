@@ -1,4 +1,4 @@
-/* viz_layout.c - renders every view, in normal and presenter mode, at 1280x720, 1920x1080 and 3840x2160,
+/* viz_layout.c - renders every view, in normal and presenter mode, at 1280x720, 1920x1080, 3840x2160 and 1024x768,
  * for each model given, to PDF files, with an index of each file's panels and text sizes; then
  * tests/test_layout.py reads the words cairo wrote (pdftotext -bbox) and checks that no two overlap,
  * none leaves its panel and none is smaller than the mode allows.
@@ -37,12 +37,12 @@ static void render(VizState *v, const char *name, const char *what, int W, int H
 
 /* Views of one state, at every size, in both modes: all of them, or (only) one. */
 static void some_views(VizState *v, const char *name, const char *state, const char *only) {
-    static const int SIZES[3][2] = {{1280, 720}, {1920, 1080}, {3840, 2160}};
+    static const int SIZES[4][2] = {{1280, 720}, {1920, 1080}, {3840, 2160}, {1024, 768}};
     static const char *VIEWS[] = {"all", "tokens", "attention", "grid", "distribution", "block", "pipeline", "experiment", "heads", "values", "lines"};
     const int n_views = (int)(sizeof VIEWS / sizeof VIEWS[0]);
     for (int mode = 0; mode < 2; mode++) {
         v->view.presenter = mode;
-        for (int s = 0; s < 3; s++)
+        for (int s = 0; s < 4; s++)
             for (int i = 0; i < n_views; i++) {
                 if (mode == 1 && i == 0) continue; /* presenter mode shows one view */
                 if (only && strcmp(only, VIEWS[i])) continue;

@@ -286,16 +286,17 @@ void view_caption(VizState *v, Gfx *g, Rect r) {
 }
 
 void view_help(VizState *v, Gfx *g) {
-    (void)v;
     const char **keys, **what;
+    /* a reference for whoever is at the keys, not for the room: presenter mode's smallest text */
+    const double hs = v->view.presenter ? fmax(g->fs_min, g->fs * 0.7) : g->fs * 0.9;
     int n = viz_help_lines(&keys, &what);
     gfx_color_a(g, GFX_INK, 0.55);
     cairo_paint(g->cr);
     double pad = g->fs, kw = 0, dw = 0;
-    gfx_font(g, FONT_SANS, g->fs * 0.9, 1);
+    gfx_font(g, FONT_SANS, hs, 1);
     double lh = gfx_line_h(g) * 1.15;
     for (int i = 0; i < n; i++) kw = fmax(kw, gfx_text_w(g, keys[i]));
-    gfx_font(g, FONT_SANS, g->fs * 0.9, 0);
+    gfx_font(g, FONT_SANS, hs, 0);
     for (int i = 0; i < n; i++) dw = fmax(dw, gfx_text_w(g, what[i]));
     /* the fewest columns whose rows fit the height; the descriptions cut only when even that is too wide */
     int cols = 1;
@@ -311,12 +312,12 @@ void view_help(VizState *v, Gfx *g) {
     gfx_text_fit(g, bx + pad, by + pad + gfx_ascent(g), "Keys and mouse \xE2\x80\x94 each sends a command (docs/viewer.md)", bw - 2 * pad, 0);
     for (int i = 0; i < n; i++) {
         int c = i / rows, row = i % rows;
-        gfx_font(g, FONT_SANS, g->fs * 0.9, 1);
+        gfx_font(g, FONT_SANS, hs, 1);
         double x = bx + pad + c * cw, y = by + pad * 3 + row * lh + gfx_ascent(g);
         if (y > by + bh - pad * 0.3) continue;
         gfx_color(g, GFX_ACCENT);
         gfx_text_fit(g, x, y, keys[i], kcol - pad * 0.5, 0);
-        gfx_font(g, FONT_SANS, g->fs * 0.9, 0);
+        gfx_font(g, FONT_SANS, hs, 0);
         gfx_color(g, GFX_INK);
         gfx_text_fit(g, x + kcol, y, what[i], cw - kcol - pad * 0.5, 0);
     }

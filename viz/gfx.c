@@ -26,9 +26,9 @@ void gfx_begin(Gfx *g, cairo_t *cr, double W, double H, int presenter, int color
     /* Normal mode: body text 1/50 of the height (also bounded by the width), nothing under 1/55 of it
      * or 13 px. Presenter mode: nothing under 1/40 of the height. */
     double by_h = H / 50.0, by_w = W / 90.0;
-    if (presenter) {
+    if (presenter) { /* the back of a room: body text 1/28 of the height whatever the shape of the screen */
         g->fs_min = H / 40.0;
-        g->fs = fmax(g->fs_min * 1.08, fmin(H / 34.0, W / 52.0));
+        g->fs = H / 28.0;
     } else {
         g->fs_min = fmax(13.0, fmin(H / 55.0, W / 100.0));
         g->fs = fmax(g->fs_min * 1.1, fmin(by_h, by_w));

@@ -75,12 +75,32 @@ void view_attention(VizState *v, Gfx *g, Rect r, int alone) {
      * vectors' place instead (draw.c) */
     double ph = 0, pw = 0;
     int beside = 0;
-    double ph_below = 0;
+    double ph_below = 0, panel_fs = g->fs;
     if (alone) {
-        pw = cell_panel_min_w(g);
-        ph_below = cell_panel_h(g, r.w - 2 * pad);
-        double side_beside = fmin(avail_w - pw - 2 * pad, avail_h), side_below = fmin(avail_w, avail_h - ph_below - pad);
+        /* the panel's text as large as leaves the heatmap a third of the room (presenter mode on a 4:3
+         * projector: its body size left the heatmap a thumbnail), down to the smallest text allowed */
+        const double body = g->fs;
+        double side_beside = 0, side_below = 0;
+        for (panel_fs = body;; panel_fs *= 0.9) {
+            if (panel_fs < g->fs_min) panel_fs = g->fs_min;
+            g->fs = panel_fs;
+            pw = cell_panel_min_w(g);
+            ph_below = cell_panel_h(g, r.w - 2 * pad);
+            g->fs = body;
+            side_beside = fmin(avail_w - pw - 2 * pad, avail_h), side_below = fmin(avail_w, avail_h - ph_below - pad);
+            if (fmax(side_beside, side_below) >= fmin(avail_w, avail_h) / 3 || panel_fs <= g->fs_min) break;
+        }
         beside = side_beside >= side_below;
+        CellBreakdown only;
+        if (fmax(side_beside, side_below) < g->fs * 4 && v->view.key >= 0 && viz_cell_breakdown(v, qsel, v->view.key, &only) == 0) {
+            /* a cell chosen and no room for both at a readable size (presenter mode on a 4:3 projector): the
+             * computation being talked about fills the view, in the body size; Esc goes back to the heatmap */
+            char t[200];
+            snprintf(t, sizeof t, "Attention \xE2\x80\x94 layer %d \xC2\xB7 head %d: one weight, worked out", v->view.layer, v->view.head);
+            gfx_panel_title(g, r, t, "Esc: back to the heatmap");
+            view_cell_panel(v, g, (Rect){r.x + pad, top + pad * 0.5, r.w - 2 * pad, fmin(cell_panel_h(g, r.w - 2 * pad), r.y + r.h - top - pad)}, &only);
+            return;
+        }
         if (fmax(side_beside, side_below) < g->fs * 2) beside = 0, ph = 0; /* no room for both: the heatmap first, the
                                                                            * panel over its foot when a cell is chosen */
         else if (beside) avail_w -= pw + 2 * pad;
@@ -245,9 +265,12 @@ void view_attention(VizState *v, Gfx *g, Rect r, int alone) {
     if (alone && v->view.key >= 0 && viz_cell_breakdown(v, qsel, v->view.key, &cb) == 0) {
         double right_x = lx + legend_w + pad, pr_w = r.x + r.w - right_x - pad;
         double below_h = ph > 0 ? ph : fmin(ph_below, r.h * 0.6);
+        const double body = g->fs;
+        g->fs = panel_fs;
         Rect pr = beside ? (Rect){right_x, top, pr_w, fmin(cell_panel_h(g, pr_w), r.y + r.h - top - pad)}
                          : (Rect){r.x + pad, r.y + r.h - below_h - pad * 0.5, r.w - 2 * pad, below_h};
         view_cell_panel(v, g, pr, &cb);
+        g->fs = body;
     }
 }
 
