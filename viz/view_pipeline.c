@@ -204,20 +204,32 @@ void view_pipeline(VizState *v, Gfx *g, Rect r) {
     double row = lh * 1.15;
     int L = d->n_layers, fit = (int)((r.y + r.h - y - pad) / row) - 1;
     if (fit < 1) return;
-    gfx_font(g, FONT_SANS, g->fs * 0.8, 1);
+    /* room to spare (a few blocks, the view alone): the table as large as fills it, up to 1.6 times */
+    double k = fmin(fmin(1.6, (r.y + r.h - y - pad) / ((L + 2.5) * row)), (in.w - g->fs * 8) / (g->fs * 22)); /* and the width */
+    if (k > 1) {
+        row *= k;
+        fit = (int)((r.y + r.h - y - pad) / row) - 1;
+        gfx_font(g, FONT_MONO, g->fs * 0.8 * k, 0);
+        asc = gfx_ascent(g);
+    } else {
+        k = 1;
+    }
+    gfx_font(g, FONT_SANS, g->fs * 0.8 * k, 1);
     gfx_color(g, GFX_MUTED);
-    double c0 = in.x, c1 = in.x + g->fs * 4, c2 = c1 + g->fs * 9, c3 = c2 + g->fs * 9;
+    double c0 = in.x, c1 = in.x + g->fs * 4 * k, c2 = c1 + g->fs * 9 * k, c3 = c2 + g->fs * 9 * k;
     if (c3 + g->fs * 6 > in.x + in.w) return;
     gfx_text_fit(g, c0, y + asc, "block", c1 - c0 - pad, 0);
     gfx_text_fit(g, c1, y + asc, "\xE2\x80\x96resid_mid\xE2\x80\x96", c2 - c1 - pad, 0);
     gfx_text_fit(g, c2, y + asc, "\xE2\x80\x96resid_out\xE2\x80\x96", c3 - c2 - pad, 0);
-    gfx_text_fit(g, c3, y + asc, "logit lens: top token after the block", in.x + in.w - c3, 0);
+    gfx_text_fit(g, c3, y + asc, gfx_text_w(g, "logit lens: top token after the block") <= in.x + in.w - c3 ? "logit lens: top token after the block"
+                                                                                                  : "logit lens",
+                 in.x + in.w - c3, 0);
     y += row;
     int first = L > fit ? xl - fit / 2 : 0;
     if (first > L - fit) first = L - fit;
     if (first < 0) first = 0;
     if (first == 0 && fit > L) { /* the blocks' input first */
-        gfx_font(g, FONT_MONO, g->fs * 0.8, 0);
+        gfx_font(g, FONT_MONO, g->fs * 0.8 * k, 0);
         gfx_color(g, GFX_INK);
         gfx_text_fit(g, c0, y + asc, "embed", c1 - c0 - pad, 0);
         snprintf(line, sizeof line, "%.2f", d->embed_norm);
@@ -226,7 +238,7 @@ void view_pipeline(VizState *v, Gfx *g, Rect r) {
         fit--;
     }
     for (int l = first; l < L && l < first + fit; l++) {
-        gfx_font(g, FONT_MONO, g->fs * 0.8, l == xl);
+        gfx_font(g, FONT_MONO, g->fs * 0.8 * k, l == xl);
         gfx_color(g, l == xl ? GFX_ACCENT : GFX_INK);
         snprintf(line, sizeof line, "h.%d", l);
         gfx_text_fit(g, c0, y + asc, line, c1 - c0 - pad, 0);
