@@ -76,7 +76,8 @@ void view_attention(VizState *v, Gfx *g, Rect r, int alone) {
     double ph = 0, pw = 0;
     int beside = 0;
     double ph_below = 0, panel_fs = g->fs;
-    if (alone) {
+    /* presenter mode: no room kept for a panel nobody asked for - the heatmap as large as it can be */
+    if (alone && !(v->view.presenter && v->view.key < 0)) {
         /* the panel's text as large as leaves the heatmap a third of the room (presenter mode on a 4:3
          * projector: its body size left the heatmap a thumbnail), down to the smallest text allowed */
         const double body = g->fs;
