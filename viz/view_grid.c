@@ -63,7 +63,7 @@ void view_grid(VizState *v, Gfx *g, Rect r) {
     int label_every = side >= lab_h ? 1 : (int)ceil(lab_h / side);
     for (int li = 0; li < shown; li++) {
         int l = l0 + li;
-        if (li % label_every == 0 || l == v->view.layer) {
+        if ((li % label_every == 0 && abs(l - v->view.layer) >= label_every) || l == v->view.layer) { /* none crowding the selected */
             gfx_font(g, FONT_SANS, g->fs * 0.8, l == v->view.layer);
             gfx_color(g, l == v->view.layer ? GFX_ACCENT : GFX_MUTED);
             snprintf(lab, sizeof lab, "L%d", l);

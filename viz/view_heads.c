@@ -88,7 +88,8 @@ void view_heads(VizState *v, Gfx *g, Rect r) {
         gfx_font(g, FONT_SANS, g->fs * 0.8, l == v->view.layer);
         gfx_color(g, l == v->view.layer ? GFX_ACCENT : GFX_MUTED);
         snprintf(lab, sizeof lab, "L%d", l);
-        if (side >= lh * 0.9 || l == v->view.layer || li % (int)ceil(lh / side) == 0)
+        const int every = side >= lh * 0.9 ? 1 : (int)ceil(lh / side); /* thinned labels, none crowding the selected layer's */
+        if (l == v->view.layer || (li % every == 0 && abs(l - v->view.layer) >= every))
             gfx_text_fit(g, gx - pad * 0.5, gy + li * side + inner / 2 + gfx_ascent(g) * 0.4, lab, left, 1);
         for (int h = 0; h < NH; h++) {
             double s = head_score(&sc[l * NH + h], which);
