@@ -186,6 +186,15 @@ void viz_heatmap_window(const VizState *v, int fit, int *first, int *count) {
     *first = f, *count = z;
 }
 
+int viz_layer_window(const VizState *v, int fit, int *first) {
+    const int L = v->run.loaded ? v->run.gen.model.cfg.n_layer : 1;
+    int shown = fit < 1 ? 1 : fit > L ? L : fit;
+    int l0 = v->view.grid_layer0 >= 0 ? v->view.grid_layer0 : v->view.layer - shown / 2;
+    if (l0 > L - shown) l0 = L - shown;
+    *first = l0 < 0 ? 0 : l0;
+    return shown;
+}
+
 /* ---- the pipeline of stages ---- */
 
 static const char *LAYER_STAGES[VIZ_LAYER_STAGES] = {"ln_1", "attn", "add_1", "ln_2", "ffn", "add_2"};

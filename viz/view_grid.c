@@ -25,12 +25,7 @@ void view_grid(VizState *v, Gfx *g, Rect r) {
     int shown = L, l0 = 0;
     if (side < min_side) { /* a window of layers, following the selected one */
         side = fmax(fmin(area_w / NH, fmax(min_side * 1.6, area_h / L)), 1);
-        shown = (int)(area_h / side);
-        if (shown < 1) shown = 1;
-        if (shown > L) shown = L;
-        l0 = v->view.grid_layer0 >= 0 ? v->view.grid_layer0 : v->view.layer - shown / 2;
-        if (l0 > L - shown) l0 = L - shown;
-        if (l0 < 0) l0 = 0;
+        shown = viz_layer_window(v, (int)(area_h / side), &l0);
     }
     char title[200], note[96] = "";
     /* ablated - clean: a diverging scale up to the largest change shown */

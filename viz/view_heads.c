@@ -59,12 +59,7 @@ void view_heads(VizState *v, Gfx *g, Rect r) {
     int shown = L, l0 = 0;
     if (side < min_side) {
         side = fmax(fmin(area_w / NH, min_side), 1);
-        shown = (int)(area_h / side);
-        if (shown < 1) shown = 1;
-        if (shown > L) shown = L;
-        l0 = v->view.grid_layer0 >= 0 ? v->view.grid_layer0 : v->view.layer - shown / 2;
-        if (l0 > L - shown) l0 = L - shown;
-        if (l0 < 0) l0 = 0;
+        shown = viz_layer_window(v, (int)(area_h / side), &l0);
         snprintf(note, sizeof note, "layers %d\xE2\x80\x93%d of %d (\xE2\x86\x91/\xE2\x86\x93 moves)", l0, l0 + shown - 1, L);
     }
     gfx_panel_title(g, r, title, "");

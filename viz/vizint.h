@@ -68,6 +68,9 @@ const char *viz_num4(double x, int sign, char *buf, size_t cap);
 void viz_add_hit(VizState *v, HitKind kind, Rect r, int a, int b);
 int viz_hovered(const VizState *v, HitKind kind, int a, int b);
 const Hit *viz_hover_hit(const VizState *v, HitKind kind);
+/* The layers a grid of heads shows when they do not all fit: fit of them from *first, around the selected
+ * layer (or from grid.layer0 when set); returns how many (the grid and the head finder, state.c). */
+int viz_layer_window(const VizState *v, int fit, int *first);
 /* The positions a heatmap shows: [*first, *first + *count), around the query when zoomed (state.c). */
 void viz_heatmap_window(const VizState *v, int fit, int *first, int *count);
 
