@@ -123,7 +123,7 @@ $(FUZZ_BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(PKG_CFLAGS) $(VIZ_CFLAGS) -c $< -o $@
 
-$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_OBJ)
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h tests/fuzz/fuzz_viz.h $(FUZZ_OBJ)
 	@echo "  fuzz  $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $(PKG_CFLAGS) $(VIZ_CFLAGS) -o $@ $< $(FUZZ_OBJ) \
 	    $(VIZ_LIBS) $(PKG_LIBS) -lm -lpthread
 
@@ -141,7 +141,7 @@ $(FUZZ_TSAN_BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(FUZZ_CC) $(FUZZ_TSAN_FLAGS) $(PKG_CFLAGS) $(VIZ_CFLAGS) -c $< -o $@
 
-$(FUZZ_TSAN): tests/fuzz/fuzz_window.c tests/fuzz/fuzz.h $(FUZZ_TSAN_OBJ)
+$(FUZZ_TSAN): tests/fuzz/fuzz_window.c tests/fuzz/fuzz.h tests/fuzz/fuzz_viz.h $(FUZZ_TSAN_OBJ)
 	@echo "  fuzz  $@ (ThreadSanitizer)"; $(FUZZ_CC) $(FUZZ_TSAN_FLAGS) -fsanitize=fuzzer $(PKG_CFLAGS) $(VIZ_CFLAGS) -o $@ $< \
 	    $(FUZZ_TSAN_OBJ) $(VIZ_LIBS) $(PKG_LIBS) -lm -lpthread
 

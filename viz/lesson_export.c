@@ -174,16 +174,8 @@ static void paper_page(Lesson *l, VizState *v, cairo_t *cr, double PW, double PH
     gfx_text(&g, PW / 2, foot, step, 0.5);
 }
 
-static int notes_pdf; /* lesson_export_notes: the pages carry the lecturer's part */
-
-int lesson_export_notes(Lesson *l, VizState *v, const char *pdf, const char *paper, Err *err) {
-    notes_pdf = 1;
-    int rc = lesson_export(l, v, pdf, NULL, paper ? paper : "a4", 1, err);
-    notes_pdf = 0;
-    return rc;
-}
-
-int lesson_export(Lesson *l, VizState *v, const char *pdf, const char *png_dir, const char *paper, int portrait, Err *err) {
+/* Every step as a page (pdf) and/or a PNG; notes: the pages carry the lecturer's part (--notes). */
+static int export_pages(Lesson *l, VizState *v, const char *pdf, const char *png_dir, const char *paper, int portrait, int notes, Err *err) {
     /* slides: 1600x900 pages; paper: A4 or Letter, in points */
     double W = 1600, H = 900;
     if (paper && !strcasecmp(paper, "a4")) W = 841.89, H = 595.28;
@@ -210,7 +202,7 @@ int lesson_export(Lesson *l, VizState *v, const char *pdf, const char *png_dir, 
         if (rc) break;
         if (ps) {
             cairo_t *cr = cairo_create(ps);
-            if (paper) paper_page(l, v, cr, W, H, k, notes_pdf);
+            if (paper) paper_page(l, v, cr, W, H, k, notes);
             else viz_draw(v, cr, W, H);
             cairo_show_page(cr);
             cairo_destroy(cr);
@@ -229,6 +221,14 @@ int lesson_export(Lesson *l, VizState *v, const char *pdf, const char *png_dir, 
         cairo_surface_destroy(ps);
     }
     return rc;
+}
+
+int lesson_export(Lesson *l, VizState *v, const char *pdf, const char *png_dir, const char *paper, int portrait, Err *err) {
+    return export_pages(l, v, pdf, png_dir, paper, portrait, 0, err);
+}
+
+int lesson_export_notes(Lesson *l, VizState *v, const char *pdf, const char *paper, Err *err) {
+    return export_pages(l, v, pdf, NULL, paper ? paper : "a4", 1, 1, err);
 }
 
 /* ---- the lesson as a page ---- */

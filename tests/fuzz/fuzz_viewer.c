@@ -4,21 +4,13 @@
  * models (model, export) are skipped. */
 #include <cairo.h>
 
-#include "fuzz.h"
-#include "viz.h"
+#include "fuzz_viz.h"
 
 static VizState *v;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc, (void)argv;
-    v = calloc(1, sizeof *v);
-    viz_init(v);
-    snprintf(v->run.model_arg, sizeof v->run.model_arg, "%s", fuzz_repo("models/storybook"));
-    Err err;
-    if (viz_load_and_run(v, &err)) {
-        fprintf(stderr, "%s (run from the repository, or set GPTSTEP_ROOT)\n", err.msg);
-        exit(1);
-    }
+    v = fuzz_storybook_viewer();
     return 0;
 }
 

@@ -12,7 +12,7 @@
 #include <pthread.h>
 
 #include "app.h"
-#include "fuzz.h"
+#include "fuzz_viz.h"
 #include "lesson.h"
 
 static VizState *v;
@@ -68,11 +68,9 @@ static unsigned char pixels[W * H * 4];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc, (void)argv;
-    v = calloc(1, sizeof *v);
-    viz_init(v);
-    snprintf(v->run.model_arg, sizeof v->run.model_arg, "%s", fuzz_repo("models/storybook"));
+    v = fuzz_storybook_viewer();
     Err err;
-    if (viz_load_and_run(v, &err) || lesson_load(&lesson, fuzz_repo("lessons/03-self-attention.lesson"), &err)) {
+    if (lesson_load(&lesson, fuzz_repo("lessons/03-self-attention.lesson"), &err)) {
         fprintf(stderr, "%s (run from the repository, or set GPTSTEP_ROOT)\n", err.msg);
         exit(1);
     }
