@@ -95,14 +95,25 @@ void bigmem_rates(double *small, double *huge) {
 
 size_t bigmem_size(size_t bytes) { return bytes ? (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE : HUGE_PAGE; }
 
-void *big_alloc(size_t bytes) {
+/* A fresh block; huge pages when it is at least min bytes and they fill faster. */
+static void *alloc_block(size_t bytes, size_t min) {
     size_t n = bigmem_size(bytes);
     void *p = map_aligned(n);
     if (!p) out_of_memory(n);
 #if HAVE_HUGE
-    /* a small block is not worth the measuring (about 10 ms, once): 4 KB pages */
-    if (n >= SMALL_BLOCK && bigmem_huge()) madvise(p, n, MADV_HUGEPAGE);
+    if (n >= min && bigmem_huge()) madvise(p, n, MADV_HUGEPAGE);
+#else
+    (void)min;
 #endif
+    return p;
+}
+
+/* a small block is not worth the measuring (about 10 ms, once): 4 KB pages */
+void *big_alloc(size_t bytes) { return alloc_block(bytes, SMALL_BLOCK); }
+
+void *big_alloc_fill(size_t bytes) {
+    void *p = alloc_block(bytes, HUGE_PAGE);
+    big_prefault(p, bigmem_size(bytes));
     return p;
 }
 

@@ -15,6 +15,9 @@
  * 16 MB in 4 KB pages, without measuring. */
 void *big_alloc(size_t bytes);
 void big_free(void *p, size_t bytes);
+/* The same for scratch a pass is about to write all of (the forward pass's buffers): blocks of 2 MB or
+ * more in the page size measured faster, their pages faulted in on all threads before returning. */
+void *big_alloc_fill(size_t bytes);
 /* The same, in huge pages whenever the kernel gives them, whatever the measurement says: for memory read
  * over and over (the weights), where the TLB's reach matters more than how fast the block first fills. */
 void *big_alloc_huge(size_t bytes);

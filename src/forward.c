@@ -17,19 +17,21 @@ void gpt2_state_init(Gpt2State *s, const Gpt2Model *m) {
     memset(s, 0, sizeof *s);
     s->m = m;
     /* fresh memory, zero and untouched: a page costs its fault only when a position first reaches it (a
-     * memset of the whole context's cache was 0.2 s of a fresh GPT-2 small process) */
+     * memset of the whole context's cache was 0.2 s of a fresh GPT-2 small process); positions first
+     * (gpt2_kv_row), so a short prompt touches a few MB rather than a huge page in every layer (48 MB of
+     * fresh memory for GPT-2 small's first 64 positions, where it takes 5) */
     s->k_cache = big_alloc(kv_bytes(&m->cfg));
     s->v_cache = big_alloc(kv_bytes(&m->cfg));
 }
 
 static void free_scratch(Gpt2State *s) {
-    float *all[] = {s->x, s->tok, s->pos, s->ln, s->qkv, s->att, s->scores, s->masked,
-                    s->heads, s->proj, s->fc, s->gelu, s->logits};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(all[i]);
+    big_free(s->scratch, s->scratch_bytes);
+    s->scratch = NULL, s->scratch_bytes = 0;
 }
 
 void gpt2_state_free(Gpt2State *s) {
     free_scratch(s);
+    big_free(s->logits, (size_t)s->cap_logits * (size_t)s->m->cfg.n_vocab * sizeof(float));
     free(s->mean);
     free(s->mean_tokens);
     if (s->m) big_free(s->k_cache, kv_bytes(&s->m->cfg)), big_free(s->v_cache, kv_bytes(&s->m->cfg));
@@ -53,20 +55,23 @@ static void ensure_scratch(Gpt2State *s, int T, int K) {
         s->cap_K = K > grown ? K : grown;
     }
     size_t Tc = (size_t)s->cap_T, C = (size_t)c->n_embd, att = (size_t)c->n_head * Tc * (size_t)s->cap_K;
-    s->x = alloc_floats(Tc * C);
-    s->tok = alloc_floats(Tc * C);
-    s->pos = alloc_floats(Tc * C);
-    s->ln = alloc_floats(Tc * C);
-    s->qkv = alloc_floats(Tc * 3 * C);
-    s->att = alloc_floats(att);
-    s->scores = alloc_floats(att);
-    s->masked = alloc_floats(att);
-    s->heads = alloc_floats(Tc * C);
-    s->proj = alloc_floats(Tc * C);
-    s->fc = alloc_floats(Tc * (size_t)c->n_inner);
-    s->gelu = alloc_floats(Tc * (size_t)c->n_inner);
-    s->logits = NULL; /* sized by gpt2_forward: one row, or T with all_logits */
-    s->cap_logits = 0;
+    /* one block for all of them, from bigmem.h: in the page size this machine fills fastest (4 KB pages
+     * fill at 0.4 GB/s on the project's machine: a fresh 64-token prefill's 4 MB of scratch in 4 KB
+     * pages was 10 ms of its 55), faulted in on all threads now rather than by the kernels' first
+     * writes; each buffer starts at a 64-byte boundary */
+    struct {
+        float **p;
+        size_t n;
+    } part[] = {{&s->x, Tc * C},    {&s->tok, Tc * C},        {&s->pos, Tc * C},   {&s->ln, Tc * C},
+                {&s->qkv, Tc * 3 * C}, {&s->att, att},        {&s->scores, att},   {&s->masked, att},
+                {&s->heads, Tc * C}, {&s->proj, Tc * C},      {&s->fc, Tc * (size_t)c->n_inner},
+                {&s->gelu, Tc * (size_t)c->n_inner}};
+    const size_t n_parts = sizeof part / sizeof part[0];
+    size_t total = 0;
+    for (size_t i = 0; i < n_parts; i++) total += (part[i].n + 15) / 16 * 16;
+    s->scratch_bytes = total * sizeof(float);
+    s->scratch = big_alloc_fill(s->scratch_bytes);
+    for (size_t i = 0, at = 0; i < n_parts; i++) *part[i].p = s->scratch + at, at += (part[i].n + 15) / 16 * 16;
 }
 
 /* The kernel set, chosen in one place: the plain reference kernels of ops.c (use_reference, for tests)
@@ -100,6 +105,18 @@ static void record_rows(Trace *tr, TracePos *const *tp, int T, int id, const flo
         float *dst = trace_slot(tr, tp[t], id);
         if (dst) memcpy(dst, src + (size_t)t * stride, n * sizeof(float));
     }
+}
+
+/* layernorm_forward and residual_forward (ops.c) row by row on all threads: the same numbers, a
+ * prompt's rows no longer on one thread while the others wait. */
+static void layernorm_rows(float *out, const float *x, const float *w, const float *b, int T, int C, float eps) {
+#pragma omp parallel for schedule(static) if (T >= 16)
+    for (int t = 0; t < T; t++) layernorm_forward(out + (size_t)t * C, x + (size_t)t * C, w, b, 1, C, eps);
+}
+
+static void residual_rows(float *x, const float *add, int T, int C) {
+#pragma omp parallel for schedule(static) if (T >= 16)
+    for (int t = 0; t < T; t++) residual_forward(x + (size_t)t * C, x + (size_t)t * C, add + (size_t)t * C, (size_t)C);
 }
 
 /* The output layer and softmax for n rows of ln_f (n, C): logits and probs (n, V). */
@@ -172,7 +189,8 @@ static void attention(Gpt2State *s, int layer, int T, float *const *const rec[3]
                 rows[(size_t)k * NH * T + h * T + t] = rec[k] ? rec[k][t] + (size_t)h * K : scratch[k] + ((size_t)h * T + t) * K;
     float **sc = rows, **mk = rows + (size_t)NH * T, **wt = rows + 2 * (size_t)NH * T;
     /* raw scores of future keys only when the trace records them */
-    kernels(s)->attention(s->heads, sc, mk, wt, s->qkv, 3 * (size_t)C, keys, vals, (size_t)C, T, s->n_past, NH, HS, rec[0] != NULL);
+    kernels(s)->attention(s->heads, sc, mk, wt, s->qkv, 3 * (size_t)C, keys, vals, gpt2_kv_stride(s), T, s->n_past, NH, HS,
+                          rec[0] != NULL);
     free(rows);
 }
 
@@ -234,8 +252,10 @@ static void site(const Site *z, TensorKind kind, float *x, int width) { site_str
 
 float *gpt2_kv_row(const Gpt2State *s, int which, int layer, int pos) {
     const Gpt2Config *c = &s->m->cfg;
-    return (which ? s->v_cache : s->k_cache) + ((size_t)layer * c->n_ctx + pos) * c->n_embd;
+    return (which ? s->v_cache : s->k_cache) + ((size_t)pos * c->n_layer + layer) * c->n_embd;
 }
+
+size_t gpt2_kv_stride(const Gpt2State *s) { return (size_t)s->m->cfg.n_layer * s->m->cfg.n_embd; }
 
 /* One transformer block (The Illustrated GPT-2's "decoder block"), the math in order: masked
  * self-attention after a LayerNorm around a residual, then the feed-forward network after a LayerNorm
@@ -248,13 +268,14 @@ static void block(Gpt2State *s, int l, int T, Trace *tr, Trace *rec, TracePos *c
     const Kernels *k = kernels(s);
     const Site z = {s, l, T, tr, rec, tp};
     /* 2. ln_1, then q, k, v for every head in one matmul: (T, C) @ (C, 3C) */
-    layernorm_forward(s->ln, s->x, w->ln_1_w, w->ln_1_b, T, C, c->ln_eps);   site(&z, TK_LN_1, s->ln, C);
+    layernorm_rows(s->ln, s->x, w->ln_1_w, w->ln_1_b, T, C, c->ln_eps);      site(&z, TK_LN_1, s->ln, C);
     k->matmul(s->qkv, s->ln, w->attn_w, w->attn_b, T, C, 3 * C);             site_strided(&z, TK_Q, s->qkv, C, 3 * C);
                                                                              site_strided(&z, TK_K, s->qkv + C, C, 3 * C);
                                                                              site_strided(&z, TK_V, s->qkv + 2 * C, C, 3 * C);
     /* 3. this block's keys and values join the cache; each head attends over all K positions:
      *    softmax(q k^T / sqrt(HS), masked to the past) v  (the scores, masked scores and weights are
      *    written straight into the trace) */
+#pragma omp parallel for schedule(static) if (T >= 16)
     for (int t = 0; t < T; t++) {
         memcpy(gpt2_kv_row(s, 0, l, s->n_past + t), s->qkv + (size_t)t * 3 * C + C, (size_t)C * sizeof(float));
         memcpy(gpt2_kv_row(s, 1, l, s->n_past + t), s->qkv + (size_t)t * 3 * C + 2 * C, (size_t)C * sizeof(float));
@@ -265,13 +286,13 @@ static void block(Gpt2State *s, int l, int T, Trace *tr, Trace *rec, TracePos *c
     attention(s, l, T, rows);                                                site(&z, TK_HEADS, s->heads, C);
     /* 4. the heads mixed by the output projection, and the first residual: x = x + c_proj(heads) */
     k->matmul(s->proj, s->heads, w->attn_proj_w, w->attn_proj_b, T, C, C);   site(&z, TK_ATTN_PROJ, s->proj, C);
-    residual_forward(s->x, s->x, s->proj, (size_t)T * C);                    site(&z, TK_RESID_MID, s->x, C);
+    residual_rows(s->x, s->proj, T, C);                                      site(&z, TK_RESID_MID, s->x, C);
     /* 5. ln_2, the feed-forward network C -> 4C -> gelu -> C, and the second residual */
-    layernorm_forward(s->ln, s->x, w->ln_2_w, w->ln_2_b, T, C, c->ln_eps);   site(&z, TK_LN_2, s->ln, C);
+    layernorm_rows(s->ln, s->x, w->ln_2_w, w->ln_2_b, T, C, c->ln_eps);      site(&z, TK_LN_2, s->ln, C);
     k->matmul(s->fc, s->ln, w->fc_w, w->fc_b, T, C, FF);                     site(&z, TK_FC, s->fc, FF);
     k->gelu(s->gelu, s->fc, (size_t)T * FF);                                 site(&z, TK_GELU, s->gelu, FF);
     k->matmul(s->proj, s->gelu, w->fc_proj_w, w->fc_proj_b, T, FF, C);       site(&z, TK_MLP_PROJ, s->proj, C);
-    residual_forward(s->x, s->x, s->proj, (size_t)T * C);                    site(&z, TK_RESID_OUT, s->x, C);
+    residual_rows(s->x, s->proj, T, C);                                      site(&z, TK_RESID_OUT, s->x, C);
 }
 
 /* 6. Final LayerNorm, then logits against the (tied) embedding matrix: (T, C) @ (V, C)^T, for the last
@@ -281,12 +302,12 @@ static void final_layer(Gpt2State *s, int T, Trace *tr, Trace *rec, TracePos *co
     const Gpt2Model *m = s->m;
     const Gpt2Config *c = &m->cfg;
     const int C = c->n_embd, V = c->n_vocab;
-    layernorm_forward(s->ln, s->x, m->w.ln_f_w, m->w.ln_f_b, T, C, c->ln_eps);
+    layernorm_rows(s->ln, s->x, m->w.ln_f_w, m->w.ln_f_b, T, C, c->ln_eps);
     record_rows(rec, tp, T, trace_id(tr, TK_LN_F, 0), s->ln, (size_t)C, (size_t)C);
     int first = s->all_logits ? 0 : T - 1, rows = T - first;
-    if (rows > s->cap_logits) {
-        free(s->logits);
-        s->logits = alloc_floats((size_t)rows * V);
+    if (rows > s->cap_logits) { /* one row, or T with all_logits */
+        big_free(s->logits, (size_t)s->cap_logits * V * sizeof(float));
+        s->logits = big_alloc_fill((size_t)rows * V * sizeof(float));
         s->cap_logits = rows;
     }
     const float *out_w = gpt2_output_matrix(m);

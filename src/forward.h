@@ -28,9 +28,11 @@ typedef struct {
     float *mean;
     int *mean_tokens, mean_n;
     int collect;              /* 1 during gpt2_collect_means's pass: sums the parts into mean */
-    float *k_cache, *v_cache; /* (L, NCTX, C): keys and values of every position seen so far */
+    float *k_cache, *v_cache; /* (NCTX, L, C): keys and values of every position seen so far */
     int n_past;               /* positions in the cache */
     int cap_T, cap_K;         /* scratch sized for blocks of cap_T tokens and cap_K keys */
+    float *scratch;           /* one block (bigmem.h) holding x ... gelu below */
+    size_t scratch_bytes;
     float *x;                 /* (T, C) the residual stream */
     float *tok, *pos;         /* (T, C) embedding parts */
     float *ln;                /* (T, C) LayerNorm output */
@@ -57,8 +59,10 @@ void gpt2_state_truncate(Gpt2State *s, int n);
  * TRACE_DEFERRED in trace.h). Fails when the context would overflow or a token id is out of range. */
 int gpt2_forward(Gpt2State *s, const int *tokens, int T, Trace *tr, float *logits_out, Err *err);
 /* The key (which 0) or value (1) row of a layer at a position in the cache: the one owner of its layout
- * (L, NCTX, C). Rows of one layer follow each other. */
+ * (NCTX, L, C). A position's rows of every layer follow each other; one layer's rows are
+ * gpt2_kv_stride floats apart. */
 float *gpt2_kv_row(const Gpt2State *s, int which, int layer, int pos);
+size_t gpt2_kv_stride(const Gpt2State *s);
 
 /* Reruns the n_past positions in the cache, all recorded in tr in one pass (every position's n_keys is
  * n_past, as gen_replay leaves them), from layer first_layer on: its input is the recorded residual

@@ -7,20 +7,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The corrupted run's keys and values of positions [0, n), for every layer: (L, n, C) each. */
+/* The corrupted run's keys and values of positions [0, n), for every layer: (n, L, C) each, as the
+ * cache holds them (gpt2_kv_row). */
 typedef struct {
     float *k, *v;
 } CacheCopy;
 
 static void cache_copy(Gpt2State *s, int n, CacheCopy *cc, int restore_upto) {
-    const Gpt2Config *c = &s->m->cfg;
-    const size_t C = (size_t)c->n_embd;
-    for (int l = 0; l < c->n_layer; l++) {
-        float *k = gpt2_kv_row(s, 0, l, 0), *v = gpt2_kv_row(s, 1, l, 0);
-        float *ck = cc->k + (size_t)l * n * C, *cv = cc->v + (size_t)l * n * C;
-        if (restore_upto < 0) memcpy(ck, k, sizeof(float) * (size_t)n * C), memcpy(cv, v, sizeof(float) * (size_t)n * C);
-        else memcpy(k, ck, sizeof(float) * (size_t)restore_upto * C), memcpy(v, cv, sizeof(float) * (size_t)restore_upto * C);
-    }
+    const size_t row = gpt2_kv_stride(s) * sizeof(float); /* one position, every layer */
+    float *k = gpt2_kv_row(s, 0, 0, 0), *v = gpt2_kv_row(s, 1, 0, 0);
+    if (restore_upto < 0) memcpy(cc->k, k, row * (size_t)n), memcpy(cc->v, v, row * (size_t)n);
+    else memcpy(k, cc->k, row * (size_t)restore_upto), memcpy(v, cc->v, row * (size_t)restore_upto);
 }
 
 /* One patched run from position p on; returns the target's logit at the last position. The positions

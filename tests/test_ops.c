@@ -24,7 +24,7 @@ static float max_rel_diff(const float *a, const float *b, size_t n) {
 }
 
 static void matmuls(void) {
-    int shapes[][3] = {{1, 768, 2304}, {1, 3071, 770}, {4, 64, 64}, {5, 128, 512}, {7, 33, 100}, {64, 768, 768}, {3, 3072, 768}, {1, 1, 1}};
+    int shapes[][3] = {{1, 768, 2304}, {1, 3071, 770}, {4, 64, 64}, {5, 128, 512}, {7, 33, 100}, {64, 768, 768}, {3, 3072, 768}, {13, 1600, 200}, {1, 1, 1}};
     unsigned seed = 1;
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         int T = shapes[s][0], IC = shapes[s][1], OC = shapes[s][2];
