@@ -6,14 +6,21 @@ their boxes (pdftotext -bbox), for every page:
   - no two words overlap;
   - every word lies inside a panel of the page (the header, a view, the caption);
   - every word is at least the mode's smallest text: in presenter mode 1/40 of the canvas height,
-    and presenter mode's body text is at least 1/28 of it.
+    and presenter mode's body text is at least 1/28 of it;
+and from the pages rasterised (pdftoppm), for every presenter-mode page whose view shows its content
+(not a line saying what to do first: the index's placeholder column):
+  - what the view draws spans at least 80% of its panel's width and of its height;
+  - it is no smaller than the same view in the normal layout at that size: at least KEEP (3/4) of its
+    width and of its height there.
     usage: test_layout.py GPTSTEP OUT_DIR [--quick]     (--quick: the shipped model only)
 """
 import html
+import multiprocessing
 import os
 import re
 import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
 import gpt2_ref  # noqa: E402
@@ -65,8 +72,83 @@ def inside(w, r, tol=1.0):
     return w[0] >= x - tol and w[1] >= y - tol and w[2] <= x + rw + tol and w[3] <= y + rh + tol
 
 
+FILL = 0.8  # presenter mode: a view spans this share of its panel's width and height
+# ... and at least this share of its width and height in the normal layout at the same size: presenter
+# mode's larger header leaves its panel 5-10% shorter, and its larger rows fill it less evenly (measured:
+# 0.79-1.06 of the normal size in each direction); a view shrunk to a thumbnail (the 4:3 attention view
+# once was, at a fifth of its normal size) fails
+KEEP = 0.75
+
+
+def drawn_extent(args):
+    """The width and height (page units) of what is drawn inside the view's panel: the box around every
+    pixel that differs from the panel's own colour, the panel's border left out. args: (path, W, rect)."""
+    import numpy as np
+    path, W, rect = args
+    px = 640
+    with tempfile.TemporaryDirectory() as d:
+        subprocess.run(["pdftoppm", "-scale-to-x", str(px), "-scale-to-y", "-1", "-singlefile", path, os.path.join(d, "p")],
+                       check=True)
+        data = open(os.path.join(d, "p.ppm"), "rb").read()
+    m = re.match(rb"P6\s+(\d+)\s+(\d+)\s+\d+\s", data)
+    w, h = int(m.group(1)), int(m.group(2))
+    img = np.frombuffer(data[m.end():], dtype=np.uint8).reshape(h, w, 3).astype(int)
+    s = w / W
+    x, y, rw, rh = rect
+    inset = 3  # pixels: the panel's border and its antialiasing
+    x0, y0 = int(x * s) + inset, int(y * s) + inset
+    x1, y1 = int((x + rw) * s) - inset, int((y + rh) * s) - inset
+    sub = img[y0:y1, x0:x1]
+    colours, counts = np.unique(sub.reshape(-1, 3), axis=0, return_counts=True)
+    mask = np.abs(sub - colours[counts.argmax()]).sum(axis=2) > 24
+    ys, xs = np.nonzero(mask)
+    if len(xs) == 0:
+        return 0.0, 0.0
+    return (xs.max() - xs.min() + 1) / s, (ys.max() - ys.min() + 1) / s
+
+
+def view_panel(panels):
+    """The view's panel: the largest, the header (id -1) left out."""
+    rects = [tuple(map(float, p.split(":")[1].split(","))) for p in panels.split(";") if p and not p.startswith("-1:")]
+    return max(rects, key=lambda r: r[2] * r[3]) if rects else None
+
+
+def check_fill(lines):
+    """Presenter pages: the view spans FILL of its panel and is no smaller than in the normal layout.
+    Returns {path: [problems]}."""
+    pages = {}
+    for line in lines:
+        path, W, H, presenter, placeholder, _, _, panels = line.rstrip("\n").split("\t")
+        name = os.path.basename(path)
+        if "-all-" in name or placeholder == "1":
+            continue
+        rect = view_panel(panels)
+        if rect:
+            pages[path] = (int(presenter), int(W), rect)
+    with multiprocessing.Pool(os.cpu_count() or 2) as pool:
+        extents = dict(zip(pages, pool.map(drawn_extent, [(p, W, r) for p, (_, W, r) in pages.items()])))
+    out = {}
+    for path, (presenter, W, rect) in pages.items():
+        if not presenter:
+            continue
+        ew, eh = extents[path]
+        problems = []
+        if ew < FILL * rect[2] or eh < FILL * rect[3]:
+            problems.append(f"the view spans {ew / rect[2]:.0%} of its panel's width and {eh / rect[3]:.0%} of its height "
+                            f"(presenter mode: at least {FILL:.0%} of each)")
+        normal = path.replace("-presenter.pdf", "-normal.pdf")
+        if normal in extents:
+            nw, nh = extents[normal]
+            if ew < KEEP * nw or eh < KEEP * nh:
+                problems.append(f"the view is smaller than in the normal layout ({ew:.0f} x {eh:.0f} against {nw:.0f} x {nh:.0f}: "
+                                f"under {KEEP:.0%} of it)")
+        if problems:
+            out[path] = problems
+    return out, len(pages)
+
+
 def check_file(line):
-    path, W, H, presenter, fs, fs_min, panels = line.rstrip("\n").split("\t")
+    path, W, H, presenter, _, fs, fs_min, panels = line.rstrip("\n").split("\t")
     W, H, presenter, fs_min = int(W), int(H), int(presenter), float(fs_min)
     rects = []
     for p in panels.split(";"):
@@ -138,17 +220,20 @@ def main():
         return 1
     passed = failed = total_words = 0
     with open(os.path.join(d, "index.tsv")) as f:
-        for line in f:
-            path, n, problems = check_file(line)
-            total_words += n
-            if problems:
-                failed += 1
-                print(f"FAIL {os.path.basename(path)}: {len(problems)} problems")
-                for p in problems[:6]:
-                    print("     " + p)
-            else:
-                passed += 1
-    print(f"{total_words} words checked")
+        lines = f.readlines()
+    fills, rastered = check_fill(lines)
+    for line in lines:
+        path, n, problems = check_file(line)
+        problems += fills.get(path, [])
+        total_words += n
+        if problems:
+            failed += 1
+            print(f"FAIL {os.path.basename(path)}: {len(problems)} problems")
+            for p in problems[:6]:
+                print("     " + p)
+        else:
+            passed += 1
+    print(f"{total_words} words checked; {rastered} pages rasterised for how much of its panel a view fills")
     print(f"layout: {passed} passed, {failed} failed")
     return 1 if failed else 0
 

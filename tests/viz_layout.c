@@ -1,4 +1,5 @@
-/* viz_layout.c - renders every view, in normal and presenter mode, at 1280x720, 1920x1080, 3840x2160 and 1024x768,
+/* viz_layout.c - renders every view, in normal and presenter mode, at 1280x720, 1920x1080, 3840x2160 (16:9),
+ * 1024x768 (4:3), 1280x800 and 2560x1600 (16:10),
  * for each model given, to PDF files, with an index of each file's panels and text sizes; then
  * tests/test_layout.py reads the words cairo wrote (pdftotext -bbox) and checks that no two overlap,
  * none leaves its panel and none is smaller than the mode allows.
@@ -24,7 +25,7 @@ static void render(VizState *v, const char *name, const char *what, int W, int H
     snprintf(path, sizeof path, "%s/%s-%s-%dx%d-%s.pdf", out_dir, name, what, W, H, v->view.presenter ? "presenter" : "normal");
     Err err;
     CHECK(viz_export(v, path, W, H, &err) == 0, "%s", err.msg);
-    fprintf(idx, "%s\t%d\t%d\t%d\t%.3f\t%.3f\t", path, W, H, v->view.presenter, v->ui.fs, v->ui.fs_min);
+    fprintf(idx, "%s\t%d\t%d\t%d\t%d\t%.3f\t%.3f\t", path, W, H, v->view.presenter, v->ui.placeholder, v->ui.fs, v->ui.fs_min);
     int first = 1;
     for (int i = 0; i < v->ui.n_hits; i++) {
         const Hit *h = &v->ui.hits[i];
@@ -37,12 +38,13 @@ static void render(VizState *v, const char *name, const char *what, int W, int H
 
 /* Views of one state, at every size, in both modes: all of them, or (only) one. */
 static void some_views(VizState *v, const char *name, const char *state, const char *only) {
-    static const int SIZES[4][2] = {{1280, 720}, {1920, 1080}, {3840, 2160}, {1024, 768}};
+    static const int SIZES[][2] = {{1280, 720}, {1920, 1080}, {3840, 2160}, {1024, 768}, {1280, 800}, {2560, 1600}};
+    const int n_sizes = (int)(sizeof SIZES / sizeof SIZES[0]);
     static const char *VIEWS[] = {"all", "tokens", "attention", "grid", "distribution", "block", "pipeline", "experiment", "heads", "values", "lines"};
     const int n_views = (int)(sizeof VIEWS / sizeof VIEWS[0]);
     for (int mode = 0; mode < 2; mode++) {
         v->view.presenter = mode;
-        for (int s = 0; s < 4; s++)
+        for (int s = 0; s < n_sizes; s++)
             for (int i = 0; i < n_views; i++) {
                 if (mode == 1 && i == 0) continue; /* presenter mode shows one view */
                 if (only && strcmp(only, VIEWS[i])) continue;

@@ -28,6 +28,7 @@ static void draw_view(VizState *v, Gfx *g, ViewName which, Rect r, int alone) {
 
 void viz_draw(VizState *v, cairo_t *cr, double W, double H) {
     v->ui.n_hits = 0;
+    v->ui.placeholder = 0;
     v->ui.frames++;
     if (!v->ui.async_prepare) viz_prepare(v);
     Gfx gg, *g = &gg;

@@ -20,6 +20,7 @@ void gfx_begin(Gfx *g, cairo_t *cr, double W, double H, int presenter, int color
     g->cr = cr;
     g->W = W, g->H = H;
     g->colorblind = colorblind;
+    g->presenter = presenter;
     cairo_surface_type_t t = cairo_surface_get_type(cairo_get_target(cr));
     g->vector = t == CAIRO_SURFACE_TYPE_PDF || t == CAIRO_SURFACE_TYPE_SVG || t == CAIRO_SURFACE_TYPE_PS ||
                 t == CAIRO_SURFACE_TYPE_RECORDING;

@@ -33,6 +33,7 @@ typedef struct {
     double fs;         /* body text size */
     double fs_min;     /* smallest text size allowed */
     int colorblind;    /* colour-blind-safe colour maps */
+    int presenter;     /* presenter mode (sizes for the back of a room) */
     int vector;        /* the surface is PDF/SVG: cells as vector rectangles */
     FontFace face;     /* the font gfx_font selected last */
     double size;

@@ -32,10 +32,15 @@ static Rgb att_color(const Gfx *g, const VizState *v, float x, float scale) {
 
 
 /* The cell panel: a title, the q and k strips, then its nine numbers' lines in as many columns as the
- * width allows (one number a line). */
+ * width allows (one number a line). In presenter mode a line that does not fit its column goes on over
+ * more, at an equals sign where it can ("exp(score - row max)", "  = exp(-10.740099)", "  = 2.16588e-05"):
+ * a narrower panel leaves the heatmap more room, and no number is ever cut. */
+#define PANEL_LINES 9
+#define PANEL_SPLITS 5 /* lines the splits can add in presenter mode, at the narrowest panel */
 static double panel_line_w(Gfx *g) {
     gfx_font(g, FONT_MONO, g->fs * 0.85, 0);
-    return gfx_text_w(g, "exp(score \xE2\x88\x92 row max) = exp(-10.0000) = 0.000123456") + g->fs;
+    return gfx_text_w(g, g->presenter ? "row max (kept keys) = -123.4567" : "exp(score \xE2\x88\x92 row max) = exp(-10.0000) = 0.000123456") +
+           g->fs;
 }
 
 static int panel_cols(Gfx *g, double w) {
@@ -46,8 +51,42 @@ static int panel_cols(Gfx *g, double w) {
 double cell_panel_h(Gfx *g, double w) {
     gfx_font(g, FONT_MONO, g->fs * 0.85, 0);
     double lh = gfx_line_h(g) * 1.3;
-    int rows = (9 + panel_cols(g, w) - 1) / panel_cols(g, w);
-    return g->fs * 0.5 + lh * (4 + rows) + g->fs * 0.5; /* the title may take two lines */
+    int n = PANEL_LINES + (g->presenter ? PANEL_SPLITS : 0), rows = (n + panel_cols(g, w) - 1) / panel_cols(g, w);
+    return g->fs * 0.5 + lh * (4 + (g->presenter ? 1 : 0) + rows) + g->fs * 0.5; /* the title may take two lines (three in
+                                                                                  * presenter mode) */
+}
+
+/* One of the panel's lines as lines of at most w (the current font): broken before an " = " where one
+ * fits, else at a space; the lines after the first indented. Returns how many (at most max). */
+static int wrap_line(Gfx *g, const char *line, double w, char (*out)[256], int max) {
+    int n = 0;
+    char rest[256];
+    snprintf(rest, sizeof rest, "%s", line);
+    while (n < max) {
+        if (n == max - 1 || gfx_text_w(g, rest) <= w) {
+            snprintf(out[n++], 256, "%s", rest);
+            break;
+        }
+        size_t len = strlen(rest), cut = 0, cut_eq = 0;
+        for (size_t i = 1; i < len; i++) {
+            if (rest[i] != ' ') continue;
+            char head[256];
+            snprintf(head, sizeof head, "%.*s", (int)i, rest);
+            if (gfx_text_w(g, head) > w) break;
+            cut = i;
+            if (!strncmp(rest + i, " = ", 3)) cut_eq = i;
+        }
+        if (cut_eq) cut = cut_eq;
+        if (!cut) { /* one word wider than the line: cut, as any text that does not fit */
+            snprintf(out[n++], 256, "%s", rest);
+            break;
+        }
+        snprintf(out[n++], 256, "%.*s", (int)cut, rest);
+        char next[256];
+        snprintf(next, sizeof next, "  %s", rest + cut + 1);
+        snprintf(rest, sizeof rest, "%s", next);
+    }
+    return n;
 }
 
 double cell_panel_min_w(Gfx *g) { return panel_line_w(g) + g->fs; }
@@ -64,6 +103,17 @@ void view_attention(VizState *v, Gfx *g, Rect r, int alone) {
     gfx_font(g, FONT_MONO, g->fs * 0.8, 0);
     double lab_h = gfx_line_h(g);
     double label_w = fmin(fmax(g->fs * 3, r.w * 0.2), g->fs * 7.5);
+    if (v->view.presenter && n <= 64) { /* presenter mode, a short text: as wide as its widest piece needs,
+                                         * the room left to the heatmap */
+        double widest = 0;
+        char piece[200], lab[220];
+        for (int p = 0; p < n; p++) { /* with its position, as when the labels are thinned */
+            viz_piece_at(v, p, piece, sizeof piece);
+            snprintf(lab, sizeof lab, "%d %s", p, piece);
+            widest = fmax(widest, gfx_text_w(g, lab));
+        }
+        label_w = fmin(label_w, fmax(g->fs * 3, widest + g->fs));
+    }
     double band_h = fmin(label_w, (r.h - (top - r.y)) * 0.22); /* the rotated key labels */
     gfx_font(g, FONT_SANS, g->fs * 0.8, 0);
     double legend_w = fmax(gfx_text_w(g, "\xE2\x88\x92" "88.88"), gfx_text_w(g, "masked")) + g->fs * 1.6;
@@ -81,15 +131,19 @@ void view_attention(VizState *v, Gfx *g, Rect r, int alone) {
         /* the panel's text as large as leaves the heatmap a third of the room (presenter mode on a 4:3
          * projector: its body size left the heatmap a thumbnail), down to the smallest text allowed */
         const double body = g->fs;
+        /* the room the heatmap keeps: a third; in presenter mode, where the heatmap is what the room
+         * looks at, nine tenths of what it would have alone (the panel's text no smaller than the
+         * smallest allowed, H/40) */
+        const double want = fmin(avail_w, avail_h) * (v->view.presenter ? 0.9 : 1.0 / 3);
         double side_beside = 0, side_below = 0;
-        for (panel_fs = body;; panel_fs *= 0.9) {
+        for (panel_fs = body;; panel_fs *= v->view.presenter ? 0.95 : 0.9) {
             if (panel_fs < g->fs_min) panel_fs = g->fs_min;
             g->fs = panel_fs;
             pw = cell_panel_min_w(g);
             ph_below = cell_panel_h(g, r.w - 2 * pad);
             g->fs = body;
             side_beside = fmin(avail_w - pw - 2 * pad, avail_h), side_below = fmin(avail_w, avail_h - ph_below - pad);
-            if (fmax(side_beside, side_below) >= fmin(avail_w, avail_h) / 3 || panel_fs <= g->fs_min) break;
+            if (fmax(side_beside, side_below) >= want || panel_fs <= g->fs_min) break;
         }
         beside = side_beside >= side_below;
         CellBreakdown only;
@@ -286,7 +340,16 @@ void view_cell_panel(VizState *v, Gfx *g, Rect r, const CellBreakdown *c) {
     double y = r.y + pad + gfx_ascent(g);
     gfx_color(g, GFX_INK);
     char *at = strstr(lines[0], " attends to ");
-    if (gfx_text_w(g, lines[0]) > w && at) { /* two lines: who, then to whom */
+    if (g->presenter && gfx_text_w(g, lines[0]) > w && at) { /* who, then to whom, over as many lines as it takes */
+        char first[256], title[3][256];
+        snprintf(first, sizeof first, "%.*s", (int)(at - lines[0]), lines[0]);
+        gfx_text_fit(g, x, y, first, w, 0);
+        int nt = wrap_line(g, at + 1, w, title, 2);
+        for (int i = 0; i < nt; i++) {
+            y += gfx_line_h(g);
+            gfx_text_fit(g, x, y, i ? title[i] + 2 : title[i], w, 0); /* the title's own lines are not indented */
+        }
+    } else if (gfx_text_w(g, lines[0]) > w && at) { /* two lines: who, then to whom */
         char first[256];
         snprintf(first, sizeof first, "%.*s", (int)(at - lines[0]), lines[0]);
         gfx_text_fit(g, x, y, first, w, 0);
@@ -310,13 +373,22 @@ void view_cell_panel(VizState *v, Gfx *g, Rect r, const CellBreakdown *c) {
         gfx_text_fit(g, x, y, names[i], nw, 0);
         gfx_vector(g, (Rect){x + nw, y - asc, w - nw, gfx_line_h(g)}, vecs[i], HS);
     }
-    int cols = panel_cols(g, r.w), rows = (nl - 1 + cols - 1) / cols;
+    int cols = panel_cols(g, r.w);
     double cw = w / cols;
-    for (int i = 1; i < nl; i++) { /* column by column */
-        int col = (i - 1) / rows, row = (i - 1) % rows;
+    /* the lines to show: in presenter mode one that does not fit its column goes on over more */
+    char shown[PANEL_LINES + PANEL_SPLITS + 4][256];
+    const int cap = (int)(sizeof shown / sizeof shown[0]);
+    int ns = 0;
+    for (int i = 1; i < nl && ns < cap; i++) {
+        if (g->presenter) ns += wrap_line(g, lines[i], cw - pad, shown + ns, cap - ns);
+        else snprintf(shown[ns++], sizeof shown[0], "%s", lines[i]);
+    }
+    int rows = (ns + cols - 1) / cols;
+    for (int i = 0; i < ns; i++) { /* column by column */
+        int col = i / rows, row = i % rows;
         double yy = y + lh * (row + 1);
         if (yy > r.y + r.h - pad * 0.3) continue;
         gfx_color(g, GFX_INK);
-        gfx_text_fit(g, x + col * cw, yy, lines[i], cw - pad, 0);
+        gfx_text_fit(g, x + col * cw, yy, shown[i], cw - pad, 0);
     }
 }

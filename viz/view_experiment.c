@@ -193,6 +193,7 @@ static void draw_attribution(VizState *v, Gfx *g, Rect r) {
 void view_experiment(VizState *v, Gfx *g, Rect r) {
     const VizExperiment *e = &v->run.exp;
     if (!v->run.loaded || e->kind == EXP_NONE) {
+        v->ui.placeholder = 1;
         gfx_panel(g, r);
         gfx_panel_title(g, r, "Experiment", NULL);
         double pad = g->fs * 0.5, y = r.y + gfx_title_h(g) + pad;
@@ -224,6 +225,7 @@ void view_experiment(VizState *v, Gfx *g, Rect r) {
     snprintf(foot, sizeof foot, "restored = (patched \xE2\x88\x92 corrupted) \xC3\xB7 (clean \xE2\x88\x92 corrupted) \xC2\xB7 %s: clean %.3f "
              "(this text), corrupted %.3f (text B)", tgt, s->clean_logit, s->corrupt_logit);
     if (s->too_close) { /* a ratio of noise: say so, no map */
+        v->ui.placeholder = 1;
         gfx_panel(g, r);
         gfx_panel_title(g, r, title, "");
         double pad = g->fs, y = r.y + gfx_title_h(g) + pad;

@@ -21,6 +21,7 @@ void view_heads(VizState *v, Gfx *g, Rect r) {
     snprintf(title, sizeof title, "Head finder \xE2\x80\x94 %s", KIND[which]);
     double pad = g->fs * 0.5, top = r.y + gfx_title_h(g);
     if (!sc) {
+        v->ui.placeholder = 1;
         gfx_panel_title(g, r, "Head finder", "");
         gfx_font(g, FONT_SANS, g->fs, 0);
         gfx_color(g, GFX_INK);

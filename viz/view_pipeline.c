@@ -204,8 +204,11 @@ void view_pipeline(VizState *v, Gfx *g, Rect r) {
     double row = lh * 1.15;
     int L = d->n_layers, fit = (int)((r.y + r.h - y - pad) / row) - 1;
     if (fit < 1) return;
-    /* room to spare (a few blocks, the view alone): the table as large as fills it, up to 1.6 times */
-    double k = fmin(fmin(1.6, (r.y + r.h - y - pad) / ((L + 2.5) * row)), (in.w - g->fs * 8) / (g->fs * 22)); /* and the width */
+    /* room to spare (a few blocks, the view alone): the table as large as fills it, up to 1.6 times (2.5
+     * in presenter mode, where a four-block model's table would otherwise leave a third of the room
+     * empty) */
+    const double most = v->view.presenter ? 2.5 : 1.6;
+    double k = fmin(fmin(most, (r.y + r.h - y - pad) / ((L + 2.5) * row)), (in.w - g->fs * 8) / (g->fs * 22)); /* and the width */
     if (k > 1) {
         row *= k;
         fit = (int)((r.y + r.h - y - pad) / row) - 1;
@@ -213,6 +216,13 @@ void view_pipeline(VizState *v, Gfx *g, Rect r) {
         asc = gfx_ascent(g);
     } else {
         k = 1;
+    }
+    /* presenter mode, every block shown and room still to spare (the width stopped the text growing):
+     * the rows spaced out over the room, up to 1.8 times apart */
+    double spread = (r.y + r.h - y - pad) / ((L + 2.5) * row);
+    if (v->view.presenter && fit > L && spread > 1) {
+        row *= fmin(spread, 1.8);
+        fit = (int)((r.y + r.h - y - pad) / row) - 1;
     }
     gfx_font(g, FONT_SANS, g->fs * 0.8 * k, 1);
     gfx_color(g, GFX_MUTED);

@@ -168,6 +168,9 @@ typedef struct {
     int interactive;     /* a person is at the keys (the window, the page): the header says how to go on */
     int async_prepare;   /* the window runs viz_prepare on its worker; otherwise viz_draw runs it */
     double fs, fs_min;   /* the last frame's body and smallest text sizes */
+    int placeholder;     /* the last frame's view showed a line saying what to do instead of its content
+                          * (heads not scored yet, nothing to restore): the layout test does not ask it to
+                          * fill its panel */
     char unseen[256];    /* the last frame: what a lesson asked for that it could not show ("" when all
                           * shown): a caption cut short, a highlighted token, cell or candidate off screen */
     char busy_what[256];
