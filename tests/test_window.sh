@@ -31,10 +31,12 @@ trap '[ -n "$VPID" ] && kill $VPID 2>/dev/null; [ -n "$XPID" ] && kill $XPID 2>/
 # start_x WxH: a fresh X server on a display number it picks itself (-displayfd: no two runs share
 # one), that does not reset when its last client leaves (-noreset: a reset drops a client that connects
 # meanwhile); ready once it has written its number.
+# start_x WxH WxH: two screens (SDL sees two displays).
 start_x() {
     [ -n "$XPID" ] && kill $XPID 2>/dev/null && wait $XPID 2>/dev/null
     rm -f "$DIR/display"
-    Xvfb -displayfd 3 -noreset -screen 0 "${1}x24" -nolisten tcp 3>"$DIR/display" >"$DIR/xvfb.log" 2>&1 &
+    # shellcheck disable=SC2046
+    Xvfb -displayfd 3 -noreset -screen 0 "${1}x24" $([ -n "${2:-}" ] && echo -screen 1 "${2}x24") -nolisten tcp 3>"$DIR/display" >"$DIR/xvfb.log" 2>&1 &
     XPID=$!
     for _ in $(seq 1 100); do [ -s "$DIR/display" ] && break; sleep 0.1; done
     if [ ! -s "$DIR/display" ]; then echo "window: Xvfb did not start:"; cat "$DIR/xvfb.log"; exit 1; fi
@@ -194,6 +196,22 @@ if launch "gptstep lesson" console.log "a lesson with its console opened" 5 less
     closes "lesson window with its console"
 fi
 sanitizers console.log
+
+# ---- two displays (a laptop's 1600x900 and a projector's 1280x720): the console takes the second ----
+# SDL numbers Xvfb's two screens as displays 0 and 1, both at (0, 0): the console sized and centred for
+# display 1 (3/4 of 1280x720 at +160+90) shows it chose the second display; SDL creates every window on
+# the first X screen (it finds a window's display by its position), so where two monitors share one
+# desktop side by side, as RandR and Wayland set them up, that position is on the second monitor.
+start_x 1600x900 1280x720
+if launch "gptstep lesson" console2.log "a lesson with its console, two displays" 2 lesson "$ROOT/lessons/03-self-attention.lesson" --console; then
+    CWID=$(xdotool search --name "^gptstep console\$" 2>/dev/null | head -n 1)
+    cgeo=$(xdotool getwindowgeometry "$CWID" 2>/dev/null | tr '\n' ' ' | sed 's/.*Position: \([0-9]*,[0-9]*\).*Geometry: \([0-9x]*\).*/\2+\1/')
+    rgeo=$(xdotool getwindowgeometry "$WID" 2>/dev/null | sed -n 's/ *Geometry: //p')
+    check "[ \"$cgeo\" = 960x540+160,90 ]" "the console is sized and placed for the second display, 1280x720 ($cgeo)"
+    check "[ \"$rgeo\" != 960x540 ]" "the room's window stays sized for the first display ($rgeo)"
+    closes "lesson window with its console, two displays"
+fi
+sanitizers console2.log
 
 # ---- a 1280x720 display (a projector): the window fits it; presenter mode, zoom, Tab, the prompt editor ----
 start_x 1280x720
