@@ -10,8 +10,8 @@ their boxes (pdftotext -bbox), for every page:
 and from the pages rasterised (pdftoppm), for every presenter-mode page whose view shows its content
 (not a line saying what to do first: the index's placeholder column):
   - what the view draws spans at least 80% of its panel's width and of its height;
-  - it is no smaller than the same view in the normal layout at that size: at least KEEP (3/4) of its
-    width and of its height there.
+  - it is no smaller than the same view in the normal layout at that size: in each direction it spans
+    at least KEEP (9/10) of the share of its panel it spans there.
     usage: test_layout.py GPTSTEP OUT_DIR [--quick]     (--quick: the shipped model only)
 """
 import html
@@ -73,11 +73,11 @@ def inside(w, r, tol=1.0):
 
 
 FILL = 0.8  # presenter mode: a view spans this share of its panel's width and height
-# ... and at least this share of its width and height in the normal layout at the same size: presenter
-# mode's larger header leaves its panel 5-10% shorter, and its larger rows fill it less evenly (measured:
-# 0.79-1.06 of the normal size in each direction); a view shrunk to a thumbnail (the 4:3 attention view
-# once was, at a fifth of its normal size) fails
-KEEP = 0.75
+# ... and in each direction at least this share of what it spans of its panel in the normal layout at
+# the same size (presenter mode's larger header leaves its panel 5-10% shorter: the shares are compared,
+# not the sizes); a view shrunk to a thumbnail (the 4:3 attention view once was, a fifth of its normal
+# size) fails
+KEEP = 0.9
 
 
 def drawn_extent(args):
@@ -137,11 +137,12 @@ def check_fill(lines):
             problems.append(f"the view spans {ew / rect[2]:.0%} of its panel's width and {eh / rect[3]:.0%} of its height "
                             f"(presenter mode: at least {FILL:.0%} of each)")
         normal = path.replace("-presenter.pdf", "-normal.pdf")
-        if normal in extents:
-            nw, nh = extents[normal]
-            if ew < KEEP * nw or eh < KEEP * nh:
-                problems.append(f"the view is smaller than in the normal layout ({ew:.0f} x {eh:.0f} against {nw:.0f} x {nh:.0f}: "
-                                f"under {KEEP:.0%} of it)")
+        if normal in extents:  # each direction, as a share of the panel (presenter mode's is shorter)
+            (nw, nh), nrect = extents[normal], pages[normal][2]
+            sw, sh = (ew / rect[2]) / max(nw / nrect[2], 1e-9), (eh / rect[3]) / max(nh / nrect[3], 1e-9)
+            if sw < KEEP or sh < KEEP:
+                problems.append(f"the view is smaller than in the normal layout: {ew:.0f} x {eh:.0f} of a {rect[2]:.0f} x "
+                                f"{rect[3]:.0f} panel against {nw:.0f} x {nh:.0f} of {nrect[2]:.0f} x {nrect[3]:.0f}")
         if problems:
             out[path] = problems
     return out, len(pages)

@@ -58,6 +58,10 @@ void view_distribution(VizState *v, Gfx *g, Rect r) {
     double room = r.y + r.h - y - pad;
     int summary = 3, nb = v->view.bars;
     double rows_fit = row > 0 ? (room - (summary + 1) * row) / row : 0; /* a tiny or degenerate panel: none */
+    /* presenter mode: fewer rows (five at least) rather than no curve, whose long tail is the point */
+    const double curve_need = g->fs * 4 + pad * 2 + lh * 1.2;
+    if (g->presenter && row > 0 && (room - (summary + 1) * row - curve_need) / row >= 5 && rows_fit < nb + curve_need / row)
+        rows_fit = (room - (summary + 1) * row - curve_need) / row;
     int fit = rows_fit > 1e6 ? 1000000 : rows_fit < 0 || rows_fit != rows_fit ? 0 : (int)rows_fit;
     if (fit < nb) nb = fit;
     if (nb < 0) nb = 0;
