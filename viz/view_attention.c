@@ -89,6 +89,32 @@ static int wrap_line(Gfx *g, const char *line, double w, char (*out)[256], int m
     return n;
 }
 
+/* The panel's number lines as shown in a panel w wide (lines[1..nl): lines[0] is its title), in presenter
+ * mode wrapped to their column; the mono font selected. Returns how many, and their columns in *cols. */
+static int panel_shown(Gfx *g, double w, char (*lines)[256], int nl, char (*shown)[256], int cap, int *cols) {
+    gfx_font(g, FONT_MONO, g->fs * 0.85, 0);
+    *cols = panel_cols(g, w);
+    double pad = g->fs * 0.5, cw = (w - 2 * pad) / *cols;
+    int ns = 0;
+    for (int i = 1; i < nl && ns < cap; i++) {
+        if (g->presenter) ns += wrap_line(g, lines[i], cw - pad, shown + ns, cap - ns);
+        else snprintf(shown[ns++], 256, "%s", lines[i]);
+    }
+    return ns;
+}
+
+#define PANEL_SHOWN (PANEL_LINES + PANEL_SPLITS + 4)
+
+/* The panel's height for this cell at width w: its own lines counted in presenter mode (where they
+ * wrap), cell_panel_h's estimate otherwise. */
+static double panel_h_for(VizState *v, Gfx *g, double w, const CellBreakdown *cb) {
+    if (!g->presenter || !cb) return cell_panel_h(g, w);
+    char lines[12][256], shown[PANEL_SHOWN][256];
+    int nl = viz_cell_lines(v, cb, lines, 12), cols, ns = panel_shown(g, w, lines, nl, shown, PANEL_SHOWN, &cols);
+    double lh = gfx_line_h(g) * 1.3;
+    return g->fs * 0.5 + lh * (5 + (ns + cols - 1) / cols) + g->fs * 0.5; /* the title over up to three lines */
+}
+
 double cell_panel_min_w(Gfx *g) { return panel_line_w(g) + g->fs; }
 
 void view_attention(VizState *v, Gfx *g, Rect r, int alone) {
@@ -136,24 +162,36 @@ void view_attention(VizState *v, Gfx *g, Rect r, int alone) {
          * smallest allowed, H/40) */
         const double want = fmin(avail_w, avail_h) * (v->view.presenter ? 0.9 : 1.0 / 3);
         double side_beside = 0, side_below = 0;
+        CellBreakdown sel, *selp = v->view.key >= 0 && viz_cell_breakdown(v, qsel, v->view.key, &sel) == 0 ? &sel : NULL;
         for (panel_fs = body;; panel_fs *= v->view.presenter ? 0.95 : 0.9) {
             if (panel_fs < g->fs_min) panel_fs = g->fs_min;
             g->fs = panel_fs;
             pw = cell_panel_min_w(g);
-            ph_below = cell_panel_h(g, r.w - 2 * pad);
+            ph_below = panel_h_for(v, g, r.w - 2 * pad, selp);
+            double ph_beside = panel_h_for(v, g, pw, selp);
             g->fs = body;
             side_beside = fmin(avail_w - pw - 2 * pad, avail_h), side_below = fmin(avail_w, avail_h - ph_below - pad);
+            if (v->view.presenter && ph_beside > r.y + r.h - top - pad) side_beside = 0; /* its lines would not all show */
             if (fmax(side_beside, side_below) >= want || panel_fs <= g->fs_min) break;
         }
         beside = side_beside >= side_below;
         CellBreakdown only;
-        if (fmax(side_beside, side_below) < g->fs * 4 && v->view.key >= 0 && viz_cell_breakdown(v, qsel, v->view.key, &only) == 0) {
+        /* a heatmap under half its room in presenter mode is a thumbnail nobody at the back can read */
+        const double too_small = v->view.presenter ? fmax(g->fs * 4, want / 2) : g->fs * 4;
+        if (fmax(side_beside, side_below) < too_small && v->view.key >= 0 && viz_cell_breakdown(v, qsel, v->view.key, &only) == 0) {
             /* a cell chosen and no room for both at a readable size (presenter mode on a 4:3 projector): the
-             * computation being talked about fills the view, in the body size; Esc goes back to the heatmap */
+             * computation being talked about fills the view, at least in the body size; Esc goes back to
+             * the heatmap */
             char t[200];
             snprintf(t, sizeof t, "Attention \xE2\x80\x94 layer %d \xC2\xB7 head %d: one weight, worked out", v->view.layer, v->view.head);
             gfx_panel_title(g, r, t, "Esc: back to the heatmap");
-            view_cell_panel(v, g, (Rect){r.x + pad, top + pad * 0.5, r.w - 2 * pad, fmin(cell_panel_h(g, r.w - 2 * pad), r.y + r.h - top - pad)}, &only);
+            /* in presenter mode as large as the view holds it, up to 1.6 times the body size */
+            const double room_h = r.y + r.h - top - pad, pw_all = r.w - 2 * pad;
+            double fs = body;
+            for (g->fs = body * 1.05; g->presenter && g->fs <= body * 1.6 && panel_h_for(v, g, pw_all, &only) <= room_h; g->fs *= 1.05) fs = g->fs;
+            g->fs = fs;
+            view_cell_panel(v, g, (Rect){r.x + pad, top + pad * 0.5, pw_all, fmin(panel_h_for(v, g, pw_all, &only), room_h)}, &only);
+            g->fs = body;
             return;
         }
         if (fmax(side_beside, side_below) < g->fs * 2) beside = 0, ph = 0; /* no room for both: the heatmap first, the
@@ -322,7 +360,7 @@ void view_attention(VizState *v, Gfx *g, Rect r, int alone) {
         double below_h = ph > 0 ? ph : fmin(ph_below, r.h * 0.6);
         const double body = g->fs;
         g->fs = panel_fs;
-        Rect pr = beside ? (Rect){right_x, top, pr_w, fmin(cell_panel_h(g, pr_w), r.y + r.h - top - pad)}
+        Rect pr = beside ? (Rect){right_x, top, pr_w, fmin(panel_h_for(v, g, pr_w, &cb), r.y + r.h - top - pad)}
                          : (Rect){r.x + pad, r.y + r.h - below_h - pad * 0.5, r.w - 2 * pad, below_h};
         view_cell_panel(v, g, pr, &cb);
         g->fs = body;
@@ -373,16 +411,9 @@ void view_cell_panel(VizState *v, Gfx *g, Rect r, const CellBreakdown *c) {
         gfx_text_fit(g, x, y, names[i], nw, 0);
         gfx_vector(g, (Rect){x + nw, y - asc, w - nw, gfx_line_h(g)}, vecs[i], HS);
     }
-    int cols = panel_cols(g, r.w);
+    char shown[PANEL_SHOWN][256];
+    int cols, ns = panel_shown(g, r.w, lines, nl, shown, PANEL_SHOWN, &cols);
     double cw = w / cols;
-    /* the lines to show: in presenter mode one that does not fit its column goes on over more */
-    char shown[PANEL_LINES + PANEL_SPLITS + 4][256];
-    const int cap = (int)(sizeof shown / sizeof shown[0]);
-    int ns = 0;
-    for (int i = 1; i < nl && ns < cap; i++) {
-        if (g->presenter) ns += wrap_line(g, lines[i], cw - pad, shown + ns, cap - ns);
-        else snprintf(shown[ns++], sizeof shown[0], "%s", lines[i]);
-    }
     int rows = (ns + cols - 1) / cols;
     for (int i = 0; i < ns; i++) { /* column by column */
         int col = i / rows, row = i % rows;
