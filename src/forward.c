@@ -97,25 +97,44 @@ static const Kernels FAST_KERNELS = {matmul_fast, matmul_nt_fast, gelu_fast, att
 
 static const Kernels *kernels(const Gpt2State *s) { return s->use_reference ? &REFERENCE_KERNELS : &FAST_KERNELS; }
 
+/* Row loops on all threads for a prompt's rows, on this one for a few: OpenMP's `if` clause, false,
+ * still enters its runtime (1.4 us a loop on the project's machine: 234 loops a decoded token with full
+ * recording, 3% of its time), so a few rows take a plain loop instead. */
+#define MANY_ROWS 16
+
+static void record_row(Trace *tr, TracePos *p, int id, const float *src, size_t n) {
+    float *dst = trace_slot(tr, p, id);
+    if (dst) memcpy(dst, src, n * sizeof(float));
+}
+
 /* Copies rows of a (T, n) block into the trace, one row per position. */
 static void record_rows(Trace *tr, TracePos *const *tp, int T, int id, const float *src, size_t n, size_t stride) {
     if (!tr) return;
-#pragma omp parallel for schedule(static) if (T >= 16)
-    for (int t = 0; t < T; t++) {
-        float *dst = trace_slot(tr, tp[t], id);
-        if (dst) memcpy(dst, src + (size_t)t * stride, n * sizeof(float));
+    if (T < MANY_ROWS) {
+        for (int t = 0; t < T; t++) record_row(tr, tp[t], id, src + (size_t)t * stride, n);
+        return;
     }
+#pragma omp parallel for schedule(static)
+    for (int t = 0; t < T; t++) record_row(tr, tp[t], id, src + (size_t)t * stride, n);
 }
 
 /* layernorm_forward and residual_forward (ops.c) row by row on all threads: the same numbers, a
  * prompt's rows no longer on one thread while the others wait. */
 static void layernorm_rows(float *out, const float *x, const float *w, const float *b, int T, int C, float eps) {
-#pragma omp parallel for schedule(static) if (T >= 16)
+    if (T < MANY_ROWS) {
+        layernorm_forward(out, x, w, b, T, C, eps);
+        return;
+    }
+#pragma omp parallel for schedule(static)
     for (int t = 0; t < T; t++) layernorm_forward(out + (size_t)t * C, x + (size_t)t * C, w, b, 1, C, eps);
 }
 
 static void residual_rows(float *x, const float *add, int T, int C) {
-#pragma omp parallel for schedule(static) if (T >= 16)
+    if (T < MANY_ROWS) {
+        residual_forward(x, x, add, (size_t)T * C);
+        return;
+    }
+#pragma omp parallel for schedule(static)
     for (int t = 0; t < T; t++) residual_forward(x + (size_t)t * C, x + (size_t)t * C, add + (size_t)t * C, (size_t)C);
 }
 
@@ -125,8 +144,11 @@ static void head_logits_probs(const void *ctx, const float *ln_f, int n, float *
     const Gpt2Model *m = s->m;
     const int C = m->cfg.n_embd, V = m->cfg.n_vocab;
     kernels(s)->matmul_nt(logits, ln_f, gpt2_output_matrix(m), n, C, V);
-#pragma omp parallel for schedule(static) if (n > 1)
-    for (int r = 0; r < n; r++) softmax_forward(probs + (size_t)r * V, logits + (size_t)r * V, V);
+    if (n == 1) softmax_forward(probs, logits, V);
+    else {
+#pragma omp parallel for schedule(static)
+        for (int r = 0; r < n; r++) softmax_forward(probs + (size_t)r * V, logits + (size_t)r * V, V);
+    }
 }
 
 /* Where a part's mean is kept in s->mean (interventions.h). */
@@ -257,6 +279,22 @@ float *gpt2_kv_row(const Gpt2State *s, int which, int layer, int pos) {
 
 size_t gpt2_kv_stride(const Gpt2State *s) { return (size_t)s->m->cfg.n_layer * s->m->cfg.n_embd; }
 
+/* This block's keys and values of the T positions into the cache. */
+static void cache_row(Gpt2State *s, int l, int t) {
+    const int C = s->m->cfg.n_embd;
+    memcpy(gpt2_kv_row(s, 0, l, s->n_past + t), s->qkv + (size_t)t * 3 * C + C, (size_t)C * sizeof(float));
+    memcpy(gpt2_kv_row(s, 1, l, s->n_past + t), s->qkv + (size_t)t * 3 * C + 2 * C, (size_t)C * sizeof(float));
+}
+
+static void cache_rows(Gpt2State *s, int l, int T) {
+    if (T < MANY_ROWS) {
+        for (int t = 0; t < T; t++) cache_row(s, l, t);
+        return;
+    }
+#pragma omp parallel for schedule(static)
+    for (int t = 0; t < T; t++) cache_row(s, l, t);
+}
+
 /* One transformer block (The Illustrated GPT-2's "decoder block"), the math in order: masked
  * self-attention after a LayerNorm around a residual, then the feed-forward network after a LayerNorm
  * around a residual. Each line after a computation is where its result is recorded (and where a part
@@ -275,11 +313,7 @@ static void block(Gpt2State *s, int l, int T, Trace *tr, Trace *rec, TracePos *c
     /* 3. this block's keys and values join the cache; each head attends over all K positions:
      *    softmax(q k^T / sqrt(HS), masked to the past) v  (the scores, masked scores and weights are
      *    written straight into the trace) */
-#pragma omp parallel for schedule(static) if (T >= 16)
-    for (int t = 0; t < T; t++) {
-        memcpy(gpt2_kv_row(s, 0, l, s->n_past + t), s->qkv + (size_t)t * 3 * C + C, (size_t)C * sizeof(float));
-        memcpy(gpt2_kv_row(s, 1, l, s->n_past + t), s->qkv + (size_t)t * 3 * C + 2 * C, (size_t)C * sizeof(float));
-    }
+    cache_rows(s, l, T);
     float *const *const rows[3] = {slots_of(rec, tp, T, trace_id(tr, TK_SCORES, l), att_slots),
                                    slots_of(rec, tp, T, trace_id(tr, TK_MASKED, l), att_slots + T),
                                    slots_of(rec, tp, T, trace_id(tr, TK_WEIGHTS, l), att_slots + 2 * T)};
@@ -293,6 +327,13 @@ static void block(Gpt2State *s, int l, int T, Trace *tr, Trace *rec, TracePos *c
     k->gelu(s->gelu, s->fc, (size_t)T * FF);                                 site(&z, TK_GELU, s->gelu, FF);
     k->matmul(s->proj, s->gelu, w->fc_proj_w, w->fc_proj_b, T, FF, C);       site(&z, TK_MLP_PROJ, s->proj, C);
     residual_rows(s->x, s->proj, T, C);                                      site(&z, TK_RESID_OUT, s->x, C);
+}
+
+/* One position's logits and their softmax into the trace. */
+static void record_head(Trace *tr, TracePos *p, int id_logits, int id_probs, const float *logits, int V) {
+    float *lg = trace_slot(tr, p, id_logits), *pr = trace_slot(tr, p, id_probs);
+    if (lg) memcpy(lg, logits, (size_t)V * sizeof(float));
+    if (pr) softmax_forward(pr, logits, V);
 }
 
 /* 6. Final LayerNorm, then logits against the (tied) embedding matrix: (T, C) @ (V, C)^T, for the last
@@ -318,12 +359,10 @@ static void final_layer(Gpt2State *s, int T, Trace *tr, Trace *rec, TracePos *co
     }
     if (rec) {
         int id_logits = trace_id(tr, TK_LOGITS, 0), id_probs = trace_id(tr, TK_PROBS, 0);
-#pragma omp parallel for schedule(static) if (rows > 1)
-        for (int r = 0; r < rows; r++) {
-            TracePos *p = tp[first + r];
-            float *lg = trace_slot(tr, p, id_logits), *pr = trace_slot(tr, p, id_probs);
-            if (lg) memcpy(lg, s->logits + (size_t)r * V, (size_t)V * sizeof(float));
-            if (pr) softmax_forward(pr, s->logits + (size_t)r * V, V);
+        if (rows == 1) record_head(tr, tp[first], id_logits, id_probs, s->logits, V);
+        else {
+#pragma omp parallel for schedule(static)
+            for (int r = 0; r < rows; r++) record_head(tr, tp[first + r], id_logits, id_probs, s->logits + (size_t)r * V, V);
         }
     }
     if (logits_out) memcpy(logits_out, s->logits + (size_t)(rows - 1) * V, (size_t)V * sizeof(float));

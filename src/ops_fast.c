@@ -300,43 +300,67 @@ static inline __attribute__((always_inline)) v16 exp16(v16 x) {
 
 /* gelu_new, 16 lanes at a time, split across threads. Uses 0.5 (1 + tanh(u)) = 1 / (1 + exp(-2u)):
  * gelu(x) = x / (1 + exp(-2u)), u = sqrt(2/pi) (x + 0.044715 x^3). Leftovers go to the plain loop. */
+static inline __attribute__((always_inline)) void gelu16(float *out, const float *x) {
+    const float s2 = -2.0f * 0.7978845608028654f;
+    v16 v = load16(x);
+    v16 e = exp16(s2 * (v + 0.044715f * v * v * v));
+    store16(out, v / (1.0f + e));
+}
+
 MULTIVERSION
 void gelu_fast(float *out, const float *x, size_t n) {
     const size_t n16 = n / 16 * 16;
-    const float s2 = -2.0f * 0.7978845608028654f;
-#pragma omp parallel for schedule(static) if (n16 >= 16384)
-    for (size_t i = 0; i < n16; i += 16) {
-        v16 v = load16(x + i);
-        v16 e = exp16(s2 * (v + 0.044715f * v * v * v));
-        store16(out + i, v / (1.0f + e));
+    if (n16 < 16384) { /* one token's 3072: not worth the threads (nor OpenMP's runtime: forward.c, MANY_ROWS) */
+        for (size_t i = 0; i < n16; i += 16) gelu16(out + i, x + i);
+    } else {
+#pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < n16; i += 16) gelu16(out + i, x + i);
     }
     gelu_forward(out + n16, x + n16, n - n16);
+}
+
+/* What one block of up to 4 queries of one head needs (attention_forward_fast's arguments). */
+typedef struct {
+    float *out;
+    float *const *scores, *const *masked, *const *weights;
+    const float *q, *keys, *values;
+    size_t q_stride, kv_stride;
+    int T, n_past, HS, C, K, all_scores;
+    float scale;
+} AttnJob;
+
+static void attn_block(const AttnJob *a, int h, int b) {
+    const int t0 = 4 * b, nq = a->T - t0 < 4 ? a->T - t0 : 4, K = a->K;
+    float *sc[4] = {0};
+    const float *qq[4] = {0};
+    for (int r = 0; r < nq; r++) sc[r] = a->scores[h * a->T + t0 + r], qq[r] = a->q + (size_t)(t0 + r) * a->q_stride + (size_t)h * a->HS;
+    /* the block's last query sees the most keys; the others' extra scores are masked below */
+    const int n_keys = a->all_scores ? K : a->n_past + t0 + nq;
+    attn_scores_fast(sc, qq, nq, a->keys + (size_t)h * a->HS, a->kv_stride, n_keys, a->HS, a->scale);
+    for (int r = 0; r < nq; r++) {
+        const int row = h * a->T + t0 + r, qpos = a->n_past + t0 + r;
+        for (int j = a->all_scores ? K : qpos + 1; j < K; j++) a->scores[row][j] = -INFINITY; /* never computed */
+        attn_mask(a->masked[row], a->scores[row], K, qpos);
+        softmax_forward(a->weights[row], a->masked[row], K);
+        attn_weighted_sum_fast(a->out + (size_t)(t0 + r) * a->C + (size_t)h * a->HS, a->weights[row], a->values + (size_t)h * a->HS,
+                               a->kv_stride, qpos + 1, a->HS);
+    }
 }
 
 void attention_forward_fast(float *out, float *const *scores, float *const *masked, float *const *weights, const float *q,
                             size_t q_stride, const float *keys, const float *values, size_t kv_stride, int T, int n_past,
                             int NH, int HS, int all_scores) {
-    const int K = n_past + T, C = NH * HS, NB = (T + 3) / 4; /* queries in blocks of 4 share each key's load */
-    const float scale = 1.0f / sqrtf((float)HS);
-#pragma omp parallel for collapse(2) schedule(static) if ((double)NH * T * K * HS > 2e5)
+    const int NB = (T + 3) / 4; /* queries in blocks of 4 share each key's load */
+    const AttnJob a = {out, scores, masked, weights, q, keys, values, q_stride, kv_stride, T, n_past, HS, NH * HS, n_past + T,
+                       all_scores, 1.0f / sqrtf((float)HS)};
+    if ((double)NH * T * a.K * HS <= 2e5) { /* one decoded token's short rows: one thread, no OpenMP runtime */
+        for (int h = 0; h < NH; h++)
+            for (int b = 0; b < NB; b++) attn_block(&a, h, b);
+        return;
+    }
+#pragma omp parallel for collapse(2) schedule(static)
     for (int h = 0; h < NH; h++)
-        for (int b = 0; b < NB; b++) {
-            const int t0 = 4 * b, nq = T - t0 < 4 ? T - t0 : 4;
-            float *sc[4];
-            const float *qq[4];
-            for (int r = 0; r < nq; r++) sc[r] = scores[h * T + t0 + r], qq[r] = q + (size_t)(t0 + r) * q_stride + (size_t)h * HS;
-            /* the block's last query sees the most keys; the others' extra scores are masked below */
-            const int n_keys = all_scores ? K : n_past + t0 + nq;
-            attn_scores_fast(sc, qq, nq, keys + (size_t)h * HS, kv_stride, n_keys, HS, scale);
-            for (int r = 0; r < nq; r++) {
-                const int row = h * T + t0 + r, qpos = n_past + t0 + r;
-                for (int j = all_scores ? K : qpos + 1; j < K; j++) scores[row][j] = -INFINITY; /* never computed */
-                attn_mask(masked[row], scores[row], K, qpos);
-                softmax_forward(weights[row], masked[row], K);
-                attn_weighted_sum_fast(out + (size_t)(t0 + r) * C + (size_t)h * HS, weights[row], values + (size_t)h * HS,
-                                       kv_stride, qpos + 1, HS);
-            }
-        }
+        for (int b = 0; b < NB; b++) attn_block(&a, h, b);
 }
 
 /* float16 to float32 without branches (the vectoriser turns the selects into blends): shift the exponent
