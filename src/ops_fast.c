@@ -298,8 +298,8 @@ static inline __attribute__((always_inline)) v16 exp16(v16 x) {
     return p * (v16)bits;
 }
 
-/* gelu_new, 16 lanes at a time, split across threads. Uses 0.5 (1 + tanh(u)) = 1 / (1 + exp(-2u)):
- * gelu(x) = x / (1 + exp(-2u)), u = sqrt(2/pi) (x + 0.044715 x^3). Leftovers go to the plain loop. */
+/* gelu_new of 16 lanes. Uses 0.5 (1 + tanh(u)) = 1 / (1 + exp(-2u)): gelu(x) = x / (1 + exp(-2u)),
+ * u = sqrt(2/pi) (x + 0.044715 x^3). */
 static inline __attribute__((always_inline)) void gelu16(float *out, const float *x) {
     const float s2 = -2.0f * 0.7978845608028654f;
     v16 v = load16(x);
@@ -307,6 +307,7 @@ static inline __attribute__((always_inline)) void gelu16(float *out, const float
     store16(out, v / (1.0f + e));
 }
 
+/* gelu_new, 16 lanes at a time, split across threads for many; leftovers go to the plain loop. */
 MULTIVERSION
 void gelu_fast(float *out, const float *x, size_t n) {
     const size_t n16 = n / 16 * 16;

@@ -175,10 +175,9 @@ void view_attention(VizState *v, Gfx *g, Rect r, int alone) {
             if (fmax(side_beside, side_below) >= want || panel_fs <= g->fs_min) break;
         }
         beside = side_beside >= side_below;
-        CellBreakdown only;
         /* a heatmap under half its room in presenter mode is a thumbnail nobody at the back can read */
         const double too_small = v->view.presenter ? fmax(g->fs * 4, want / 2) : g->fs * 4;
-        if (fmax(side_beside, side_below) < too_small && v->view.key >= 0 && viz_cell_breakdown(v, qsel, v->view.key, &only) == 0) {
+        if (fmax(side_beside, side_below) < too_small && selp) {
             /* a cell chosen and no room for both at a readable size (presenter mode on a 4:3 projector): the
              * computation being talked about fills the view, at least in the body size; Esc goes back to
              * the heatmap */
@@ -188,9 +187,9 @@ void view_attention(VizState *v, Gfx *g, Rect r, int alone) {
             /* in presenter mode as large as the view holds it, up to 1.6 times the body size */
             const double room_h = r.y + r.h - top - pad, pw_all = r.w - 2 * pad;
             double fs = body;
-            for (g->fs = body * 1.05; g->presenter && g->fs <= body * 1.6 && panel_h_for(v, g, pw_all, &only) <= room_h; g->fs *= 1.05) fs = g->fs;
+            for (g->fs = body * 1.05; g->presenter && g->fs <= body * 1.6 && panel_h_for(v, g, pw_all, selp) <= room_h; g->fs *= 1.05) fs = g->fs;
             g->fs = fs;
-            view_cell_panel(v, g, (Rect){r.x + pad, top + pad * 0.5, pw_all, fmin(panel_h_for(v, g, pw_all, &only), room_h)}, &only);
+            view_cell_panel(v, g, (Rect){r.x + pad, top + pad * 0.5, pw_all, fmin(panel_h_for(v, g, pw_all, selp), room_h)}, selp);
             g->fs = body;
             return;
         }
