@@ -157,3 +157,14 @@ void big_prefault(void *p, size_t bytes) {
         for (size_t i = (size_t)k * HUGE_PAGE; i < end; i += 4096) b[i] = 0;
     }
 }
+
+size_t big_prefault_until(void *p, size_t bytes, const atomic_int *stop) {
+    unsigned char *b = p;
+    size_t done = 0;
+    while (done < bytes && !atomic_load_explicit(stop, memory_order_relaxed)) {
+        size_t end = done + HUGE_PAGE < bytes ? done + HUGE_PAGE : bytes;
+        for (size_t i = done; i < end; i += 4096) b[i] = 0;
+        done = end;
+    }
+    return done;
+}

@@ -9,6 +9,7 @@
 #ifndef GPTSTEP_BIGMEM_H
 #define GPTSTEP_BIGMEM_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 /* At least bytes of zeroed memory at a 2 MB boundary (exits on out of memory, as xmalloc); blocks under
@@ -28,6 +29,10 @@ size_t bigmem_size(size_t bytes);
 /* Writes every page of a block big_alloc returned and nothing has written yet, on all threads: its page
  * faults taken ahead of the work that will fill it. */
 void big_prefault(void *p, size_t bytes);
+/* The same on this one thread, a page at a time, stopping early once *stop is set (checked every 2 MB):
+ * for a helper thread that takes the faults of memory the next pass will fill while the program's other
+ * threads do work of their own (src/generate.c). Returns the bytes it faulted in. */
+size_t big_prefault_until(void *p, size_t bytes, const atomic_int *stop);
 /* 1 when blocks use huge pages (measured, or GPTSTEP_HUGEPAGES), and the rates measured (GB/s; 0 when
  * not measured). */
 int bigmem_huge(void);

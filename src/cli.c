@@ -481,7 +481,9 @@ static int load_bar(void *ctx, double fraction) {
 static int open_gen(Gen *g, const GenArgs *a, TraceMode mode) {
     Err err;
     LoadBar bar = {now_seconds(), 0};
-    int rc = gen_open_progress(g, a->model, mode, load_bar, &bar, &err);
+    struct stat sb;
+    size_t bytes = a->prompt ? strlen(a->prompt) : a->prompt_file && stat(a->prompt_file, &sb) == 0 ? (size_t)sb.st_size : 0;
+    int rc = gen_open_progress(g, a->model, mode, gen_expect_positions(bytes, a->n), load_bar, &bar, &err);
     if (bar.shown) fprintf(stderr, "\r%60s\r", "");
     if (rc) return fail(err.msg);
     g->sampler = a->sampler;

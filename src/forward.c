@@ -74,6 +74,15 @@ static void ensure_scratch(Gpt2State *s, int T, int K) {
     for (size_t i = 0, at = 0; i < n_parts; i++) *part[i].p = s->scratch + at, at += (part[i].n + 15) / 16 * 16;
 }
 
+void gpt2_state_warm(Gpt2State *s, int T, const atomic_int *stop) {
+    const Gpt2Config *c = &s->m->cfg;
+    T = T < c->n_ctx ? T : c->n_ctx;
+    if (T < 1 || s->n_past) return;
+    size_t rows = (size_t)T * gpt2_kv_stride(s) * sizeof(float); /* positions first: a prompt's rows are the cache's start */
+    big_prefault_until(s->k_cache, rows, stop);
+    big_prefault_until(s->v_cache, rows, stop);
+}
+
 /* The kernel set, chosen in one place: the plain reference kernels of ops.c (use_reference, for tests)
  * or the fast ones of ops_fast.c, which the tests hold to them. */
 typedef struct {

@@ -3,6 +3,8 @@
 #ifndef GPTSTEP_FORWARD_H
 #define GPTSTEP_FORWARD_H
 
+#include <stdatomic.h>
+
 #include "common.h"
 #include "model.h"
 #include "interventions.h"
@@ -50,6 +52,11 @@ typedef struct {
 
 void gpt2_state_init(Gpt2State *s, const Gpt2Model *m);
 void gpt2_state_free(Gpt2State *s);
+/* Takes the page faults of a fresh state's first T positions' key/value rows on the calling thread,
+ * until *stop is set: for a helper thread, ahead of the pass (src/generate.c). The state must not be
+ * used elsewhere meanwhile. (Not its scratch: sized for a guess of T rather than T, the attention
+ * scratch's longer rows made a 256-token prefill 10% slower.) */
+void gpt2_state_warm(Gpt2State *s, int T, const atomic_int *stop);
 /* Forgets positions >= n (stepping back or branching); the cache keeps the earlier ones. */
 void gpt2_state_truncate(Gpt2State *s, int n);
 

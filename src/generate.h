@@ -26,8 +26,15 @@ typedef struct {
 
 /* Loads the model (a directory or a name under models/; NULL = the default model) and its tokenizer. */
 int gen_open(Gen *g, const char *model_arg, TraceMode mode, Err *err);
-/* The same, reporting the loading's progress (see gpt2_load_progress). */
-int gen_open_progress(Gen *g, const char *model_arg, TraceMode mode, LoadProgress progress, void *ctx, Err *err);
+/* The same, reporting the loading's progress (see gpt2_load_progress); first_positions > 0: while the
+ * tokenizer loads, a helper thread takes the page faults of a first run of that many positions ahead of
+ * it (its cache rows, scratch and trace memory; 0: none). */
+int gen_open_progress(Gen *g, const char *model_arg, TraceMode mode, int first_positions, LoadProgress progress, void *ctx,
+                      Err *err);
+/* How many positions a first run of a text of text_bytes and n_new generated tokens may record, for
+ * gen_open_progress's first_positions: a guess on the high side (a GPT-2 token is about 4 bytes of
+ * English text; 3 assumed). */
+int gen_expect_positions(size_t text_bytes, int n_new);
 void gen_close(Gen *g);
 
 /* What the forward passes switch off from now on (docs/experiments.md); the trace records it. The caller

@@ -91,6 +91,31 @@ static void spare_give(float *base, size_t cap) {
     if (base) big_free(base, cap * sizeof(float));
 }
 
+/* The chunks a fresh trace's first n_pos positions will fill, made now and kept as spare ones (with
+ * those already spare), each faulted in on this thread until *stop is set: for a helper thread while the
+ * program does work of its own (src/generate.c). A trace in a file takes none, nor one that would need
+ * more than max_bytes (it will go to a file). */
+void trace_warm(const Trace *tr, int n_pos, size_t max_bytes, const atomic_int *stop) {
+    if (tr->mode == TRACE_OFF || tr->spilled) return;
+    int chunks = 0;
+    size_t used = CHUNK_FLOATS; /* as chunk_alloc fills them: a position that does not fit starts a chunk */
+    for (int p = 0; p < n_pos; p++) {
+        size_t n = (trace_position_floats(tr, p + 1, p == n_pos - 1) + 15) / 16 * 16;
+        if (n > CHUNK_FLOATS) return; /* a position bigger than a chunk gets a block of its own */
+        if (CHUNK_FLOATS - used < n) chunks++, used = 0;
+        used += n;
+    }
+    if ((double)chunks * CHUNK_FLOATS * sizeof(float) > (double)max_bytes) return;
+    pthread_mutex_lock(&spare.lock);
+    int have = spare.n;
+    pthread_mutex_unlock(&spare.lock);
+    for (int i = have; i < chunks && i < SPARE_CHUNKS && !atomic_load(stop); i++) {
+        float *b = big_alloc(CHUNK_FLOATS * sizeof(float));
+        big_prefault_until(b, CHUNK_FLOATS * sizeof(float), stop); /* a chunk cut short faults the rest when written */
+        spare_give(b, CHUNK_FLOATS);
+    }
+}
+
 /* Floats for one position from the newest chunk, starting a new chunk when it is full. Chunks are
  * fresh blocks of bigmem.h, in 4 KB or huge pages, whichever this machine fills faster (measured: on
  * one kernel huge pages filled at 0.36 GB/s against 2.3 for 4 KB pages, on another 4 KB pages at

@@ -5,6 +5,7 @@
 #ifndef GPTSTEP_TRACE_H
 #define GPTSTEP_TRACE_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "common.h"
@@ -108,6 +109,11 @@ void trace_materialize(Trace *tr);
 
 /* Floats one position records with n_keys keys (has_logits: its logits and probs too). */
 size_t trace_position_floats(const Trace *tr, int n_keys, int has_logits);
+
+/* Makes and faults in (on this thread, until *stop is set) the memory a fresh trace's first n_pos
+ * positions will be written into, ahead of the pass that records them: for a helper thread. Nothing
+ * when they would need more than max_bytes. */
+void trace_warm(const Trace *tr, int n_pos, size_t max_bytes, const atomic_int *stop);
 
 /* A trace too big for memory lives in a file instead: from now on its new chunks are pages of an
  * unlinked file in TMPDIR (or /var/tmp), mapped, and trace_release() lets the kernel write them out of

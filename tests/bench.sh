@@ -12,6 +12,10 @@ if [ ! -f "$MODEL/model.safetensors" ]; then
     /usr/bin/python3 -c "import sys; sys.path.insert(0, 'tests'); import gpt2_ref as g; \
 g.write_model('$MODEL', g.random_gpt2(12, 12, 768, 1024, seed=6), dict(n_layer=12, n_head=12, n_embd=768, n_positions=1024, vocab_size=50257))"
 fi
+# a fresh process's first prompt and decode against its later ones (the model written above, loaded as
+# gptstep loads it), two processes each: a first run's speed varies with how much of the memory it gets
+# the machine (or its hypervisor) must fault in first (docs/performance.md, "A fresh process")
+for T in 64 256 64 256; do "$B/tests/bench" --fresh "$MODEL" $T 128 || exit 1; done
 "$B/tests/viz_bench" "$MODEL" 16 100 || exit 1
 # lessons on GPT-2 small's shapes: a step forward (PageDown) and a replay from the start (PageUp, or a
 # jump), target <= 100 ms each
