@@ -76,6 +76,7 @@ typedef struct {
     void *ctx;
     Want *want;         /* every weight, checked, in the order asked for */
     int n_want;
+    int in_place;       /* float32 tensors at a float's boundary are used from the mapped file (weights_in_place) */
 } Loader;
 
 static const StTensor *find(Loader *ld, const char *name) {
@@ -120,27 +121,47 @@ static void want_tensor(Loader *ld, float **dst, const char *name, int64_t d0, i
     ld->want[ld->n_want++] = (Want){dst, t};
 }
 
-/* Where the weights live. Measured on the project's machine (GPT-2 small's shapes, a fresh process, the
- * file in the page cache): copied into huge pages, the first 64-token prefill ran at the warm speed
- * (0.052 s) and decode at 89-95 tokens/s, for 0.27 s of loading; used in place from the mapping (4 KB
- * pages of the page cache) the prefill took 0.24-0.30 s and decode 69-77 tokens/s, for 0.09 s; copied
- * into 4 KB pages, 0.065 s and 78 tokens/s for 1.04 s. The matmuls stream every weight through the TLB:
- * so the weights are copied into huge pages whenever the kernel gives them, and a float32 tensor at a
- * float's boundary is used in place from the mapped file only when it does not (GPT-2's own files start
- * their data at byte 14,291: theirs are always copied). GPTSTEP_COPY_WEIGHTS=0 or 1 decides instead. */
-static int copy_weights(void) {
-    static int copy = -1;
-    if (copy < 0) {
-        const char *e = getenv("GPTSTEP_COPY_WEIGHTS");
-        copy = e && (!strcmp(e, "0") || !strcmp(e, "1")) ? e[0] == '1' : bigmem_thp();
-    }
-    return copy;
-}
-
-static const float *in_place(const Loader *ld, const StTensor *t) {
-    if (copy_weights()) return NULL;
+/* Whether a tensor can be used in place from the mapped file: float32 at a float's boundary (GPT-2's
+ * own files start their data at byte 14,291: theirs are always converted). */
+static const float *aligned_f32(const Loader *ld, const StTensor *t) {
     const unsigned char *src = ld->st.map + ld->st.data_start + t->begin;
     return !strcmp(t->dtype, "F32") && (uintptr_t)src % sizeof(float) == 0 ? (const float *)src : NULL;
+}
+
+static const float *in_place(const Loader *ld, const StTensor *t) { return ld->in_place ? aligned_f32(ld, t) : NULL; }
+
+/* Where the weights live, measured on the project's machine (GPT-2 small's shapes, a fresh process, the
+ * file in the page cache, 64-token prompt + 128 tokens recorded in full): copied into huge pages, load
+ * 0.057 s, first prefill 1350 tokens/s, decode 83.7 tokens/s (medians of six); used in place from the
+ * mapped file, whose page cache this kernel keeps in 2 MB folios and maps in 2 MB entries (FilePmdMapped),
+ * load 0.007 s, but prefill 996 and decode 75.9; in place in 4 KB pages, decode 69-77 (the matmuls stream
+ * every weight through the TLB). So float32 weights are copied into huge pages whenever the kernel gives
+ * them, and used in place (page tables made on all threads first, MADV_POPULATE_READ: a fresh process's
+ * first prefill ran at a sixth of the warm speed taking them as page faults) only where it does not.
+ * (Asking for the file's uncached pages in 2 MB folios, MADV_HUGEPAGE on the mapping, halved the first
+ * prefill of a process that read the file from disk: the page cache took the 2 MB blocks of memory the
+ * virtual machine had backed, and the trace got ones it had not.) GPTSTEP_COPY_WEIGHTS=0 or 1 decides
+ * instead. */
+static void weights_in_place(Loader *ld) {
+    const char *e = getenv("GPTSTEP_COPY_WEIGHTS");
+    ld->in_place = e && (!strcmp(e, "0") || !strcmp(e, "1")) ? e[0] == '0' : !bigmem_thp();
+    int any = 0;
+    for (int i = 0; i < ld->n_want && !any; i++) any = in_place(ld, ld->want[i].t) != NULL;
+#ifdef MADV_POPULATE_READ
+    if (!any || getenv("GPTSTEP_NO_POPULATE")) return;
+    const long page = sysconf(_SC_PAGESIZE);
+    const unsigned char *d0 = ld->st.map + ld->st.data_start, *d1 = ld->st.map + ld->st.file_len;
+    uintptr_t a0 = (uintptr_t)d0 & ~((uintptr_t)page - 1);
+    const size_t span = (size_t)((uintptr_t)d1 - a0), piece = (size_t)8 << 20;
+    const long n_pop = (long)((span + piece - 1) / piece);
+#pragma omp parallel for schedule(dynamic, 1)
+    for (long j = 0; j < n_pop; j++) {
+        size_t off = (size_t)j * piece, len = span - off < piece ? span - off : piece;
+        madvise((void *)(a0 + off), len, MADV_POPULATE_READ);
+    }
+#else
+    (void)any;
+#endif
 }
 
 /* Fills every wanted weight: in place where it can be (in_place), else converted to float32 into one
@@ -149,6 +170,7 @@ static const float *in_place(const Loader *ld, const StTensor *t) {
  * the pieces not yet started are skipped and the load fails. */
 static int fill_weights(Loader *ld, Gpt2Model *m, Err *err) {
     enum { PIECE = 1 << 20 };
+    weights_in_place(ld);
     size_t total = 0, n_pieces = 0;
     for (int i = 0; i < ld->n_want; i++) {
         const StTensor *t = ld->want[i].t;
@@ -182,24 +204,6 @@ static int fill_weights(Loader *ld, Gpt2Model *m, Err *err) {
     atomic_size_t done = 0;
     atomic_int stop = 0;
     const long page = sysconf(_SC_PAGESIZE);
-#ifdef MADV_POPULATE_READ
-    /* the weights used in place: their page tables made now, on all threads (MADV_POPULATE_READ), rather
-     * than by a page fault at every first read of the first forward pass (a fresh process's first prefill
-     * ran at a sixth of the warm speed with them) */
-    if (!getenv("GPTSTEP_NO_POPULATE")) {
-        const unsigned char *d0 = ld->st.map + ld->st.data_start, *d1 = ld->st.map + ld->st.file_len;
-        uintptr_t a0 = (uintptr_t)d0 & ~((uintptr_t)page - 1);
-        const size_t span = (size_t)((uintptr_t)d1 - a0), piece = (size_t)8 << 20;
-        const long n_pop = (long)((span + piece - 1) / piece);
-        int any = 0;
-        for (int i = 0; i < ld->n_want && !any; i++) any = in_place(ld, ld->want[i].t) != NULL;
-#pragma omp parallel for schedule(dynamic, 1) if (any)
-        for (long j = 0; j < (any ? n_pop : 0); j++) {
-            size_t off = (size_t)j * piece, len = span - off < piece ? span - off : piece;
-            madvise((void *)(a0 + off), len, MADV_POPULATE_READ);
-        }
-    }
-#endif
 #pragma omp parallel for schedule(dynamic, 1)
     for (long j = 0; j < (long)k; j++) {
         if (atomic_load(&stop)) continue;

@@ -9,12 +9,35 @@
 #include <cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* The file mapped read-only at a 2 MB boundary: where the kernel keeps a file's pages in 2 MB folios
+ * (recent kernels do for ext4 and xfs), the mapping can then use 2 MB page table entries for them, as
+ * weights used in place from the file want (model.c). Anywhere else, where the kernel places it. */
+static void *map_file(int fd, size_t len) {
+#if defined(__linux__) && !defined(__EMSCRIPTEN__)
+    const size_t A = (size_t)2 << 20, page = (size_t)sysconf(_SC_PAGESIZE);
+    unsigned char *r = mmap(NULL, len + A, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (r != MAP_FAILED) {
+        unsigned char *a = (unsigned char *)(((uintptr_t)r + A - 1) & ~(uintptr_t)(A - 1));
+        void *m = mmap(a, len, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0);
+        if (m != MAP_FAILED) { /* the reservation's head and tail go back */
+            unsigned char *end = a + (len + page - 1) / page * page;
+            if (a > r) munmap(r, (size_t)(a - r));
+            if (r + len + A > end) munmap(end, (size_t)(r + len + A - end));
+            return m;
+        }
+        munmap(r, len + A);
+    }
+#endif
+    return mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+}
 
 static const struct { const char *name; int bits; } DTYPES[] = {
     {"BOOL", 8},     {"F4", 4},       {"F6_E2M3", 6},     {"F6_E3M2", 6},     {"U8", 8},
@@ -185,7 +208,7 @@ int st_open(StFile *f, const char *path, Err *err) {
         st_close(f);
         return -1;
     }
-    void *map = mmap(NULL, f->file_len, PROT_READ, MAP_PRIVATE, fd, 0);
+    void *map = map_file(fd, f->file_len);
     close(fd);
     if (map == MAP_FAILED) {
         err_set(err, "%s: cannot map: %s", path, strerror(errno));
