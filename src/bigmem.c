@@ -58,6 +58,8 @@ static double measure(int huge) {
     if (!p) return 0;
 #if HAVE_HUGE
     if (huge) madvise(p, bytes, MADV_HUGEPAGE);
+#else
+    (void)huge;
 #endif
     double t0 = now_seconds();
     for (size_t i = 0; i < bytes; i += 4096) p[i] = 1;
