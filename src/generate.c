@@ -18,7 +18,7 @@ int gen_expect_positions(size_t text_bytes, int n_new) {
 static double spill_threshold_bytes(void);
 
 /* The helper of gen_open_progress: the page faults of a fresh process's first prompt (its cache rows,
- * the pass's scratch, the trace's first chunks), taken while the tokenizer loads on one thread. */
+ * the trace's first chunks), taken while the tokenizer loads on one thread. */
 typedef struct {
     Gen *g;
     int n_pos;

@@ -97,6 +97,7 @@ static void spare_give(float *base, size_t cap) {
  * more than max_bytes (it will go to a file). */
 void trace_warm(const Trace *tr, int n_pos, size_t max_bytes, const atomic_int *stop) {
     if (tr->mode == TRACE_OFF || tr->spilled) return;
+    n_pos = n_pos < tr->cfg.n_ctx ? n_pos : tr->cfg.n_ctx; /* no trace records more */
     int chunks = 0;
     size_t used = CHUNK_FLOATS; /* as chunk_alloc fills them: a position that does not fit starts a chunk */
     for (int p = 0; p < n_pos; p++) {
