@@ -135,8 +135,12 @@ static const float *in_place(const Loader *ld, const StTensor *t) { return ld->i
  * 0.057 s, first prefill 1350 tokens/s, decode 83.7 tokens/s (medians of six); used in place from the
  * mapped file, whose page cache this kernel keeps in 2 MB folios and maps in 2 MB entries (FilePmdMapped),
  * load 0.007 s, but prefill 996 and decode 75.9; in place in 4 KB pages, decode 69-77 (the matmuls stream
- * every weight through the TLB). So float32 weights are copied into huge pages whenever the kernel gives
- * them, and used in place (page tables made on all threads first, MADV_POPULATE_READ: a fresh process's
+ * every weight through the TLB). After the machine had idled (its host had taken the memory back:
+ * docs/performance.md) the copy's load took 0.46-0.56 s against 0.09 s in place, and the whole run was
+ * 0.15-0.25 s longer; but in place decoding stays 8-13% slower, and a file mapped for the program's life
+ * cannot be rewritten in place under it (a process reading a truncated mapping dies of SIGBUS; the
+ * training tools' export rewrites model.safetensors so). So float32 weights are copied into huge pages
+ * whenever the kernel gives them, and used in place (page tables made on all threads first, MADV_POPULATE_READ: a fresh process's
  * first prefill ran at a sixth of the warm speed taking them as page faults) only where it does not.
  * (Asking for the file's uncached pages in 2 MB folios, MADV_HUGEPAGE on the mapping, halved the first
  * prefill of a process that read the file from disk: the page cache took the 2 MB blocks of memory the
