@@ -28,7 +28,7 @@ typedef struct {
 int gen_open(Gen *g, const char *model_arg, TraceMode mode, Err *err);
 /* The same, reporting the loading's progress (see gpt2_load_progress); first_positions > 0: while the
  * tokenizer loads, a helper thread takes the page faults of a first run of that many positions ahead of
- * it (its cache rows, scratch and trace memory; 0: none). */
+ * it (its key/value cache rows and trace memory; 0: none). */
 int gen_open_progress(Gen *g, const char *model_arg, TraceMode mode, int first_positions, LoadProgress progress, void *ctx,
                       Err *err);
 /* How many positions a first run of a text of text_bytes and n_new generated tokens may record, for
