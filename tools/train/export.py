@@ -78,10 +78,14 @@ def write_safetensors(path, tensors, dtype):
         offset += len(raw)
     h = json.dumps(header, separators=(",", ":")).encode()
     h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
+    # written beside and renamed over the old file: a gptstep still running on the old one keeps reading
+    # it (it maps the file; rewriting a mapped file in place would kill that process with SIGBUS)
+    tmp = path + ".partial"
+    with open(tmp, "wb") as f:
         f.write(struct.pack("<Q", len(h)) + h)
         for b in blobs:
             f.write(b)
+    os.replace(tmp, path)
 
 
 def main():
