@@ -269,6 +269,10 @@ static double prefill_flops(const Gpt2Config *c, int T) {
  * again three times in the same process (its memory reused, as the viewer's every later prompt), the
  * best of them the warm speed. */
 static int fresh(const char *model, int T, int n) {
+    if (T < 1 || T > 100000 || n < 0) {
+        fprintf(stderr, "bench --fresh MODEL T N: T from 1 to 100000 prompt tokens, N >= 0 decoded tokens\n");
+        return 2;
+    }
     size_t len = 3 + 4 * (size_t)(T - 1);
     char *text = malloc(len + 1);
     strcpy(text, "the");
@@ -294,6 +298,9 @@ static int fresh(const char *model, int T, int n) {
         else warm[0] = p > warm[0] ? p : warm[0], warm[1] = d > warm[1] ? d : warm[1];
     }
     if (!warm[0]) fprintf(stderr, "bench: %s\n", err.msg);
+    else if (n == 0)
+        printf("  a fresh process (%s, %d-token prompt, full recording): first prefill %.0f tokens/s, warm %.0f: %.2f of the warm "
+               "speed (target >= 0.85)\n", g.model.name, T_run, first[0], warm[0], first[0] / warm[0]);
     else
         printf("  a fresh process (%s, %d-token prompt + %d tokens, full recording): first prefill %.0f tokens/s, warm %.0f: "
                "%.2f of the warm speed; first decode %.1f, warm %.1f: %.2f (target >= 0.85 each)\n",
