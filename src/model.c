@@ -139,13 +139,13 @@ static const float *in_place(const Loader *ld, const StTensor *t) { return ld->i
  * docs/performance.md) the copy's load took 0.46-0.56 s against 0.09 s in place, and the whole run was
  * 0.15-0.25 s longer; but in place decoding stays 8-13% slower, and a file mapped for the program's life
  * cannot be rewritten in place under it (a process reading a truncated mapping dies of SIGBUS: the
- * training tools' export now writes a new file and renames it over, but not every tool does). So float32 weights are copied into huge pages
- * whenever the kernel gives them, and used in place (page tables made on all threads first, MADV_POPULATE_READ: a fresh process's
- * first prefill ran at a sixth of the warm speed taking them as page faults) only where it does not.
- * (Asking for the file's uncached pages in 2 MB folios, MADV_HUGEPAGE on the mapping, halved the first
- * prefill of a process that read the file from disk: the page cache took the 2 MB blocks of memory the
- * virtual machine had backed, and the trace got ones it had not.) GPTSTEP_COPY_WEIGHTS=0 or 1 decides
- * instead. */
+ * training tools' export now writes a new file and renames it over, but not every tool does). So float32
+ * weights are copied into huge pages whenever the kernel gives them, and used in place (page tables made
+ * on all threads first, MADV_POPULATE_READ: a fresh process's first prefill ran at a sixth of the warm
+ * speed taking them as page faults) only where it does not. (Asking for the file's uncached pages in 2 MB
+ * folios, MADV_HUGEPAGE on the mapping, halved the first prefill of a process that read the file from
+ * disk: the page cache took the 2 MB blocks of memory the virtual machine had backed, and the trace got
+ * ones it had not.) GPTSTEP_COPY_WEIGHTS=0 or 1 decides instead. */
 static void weights_in_place(Loader *ld) {
     const char *e = getenv("GPTSTEP_COPY_WEIGHTS");
     ld->in_place = e && (!strcmp(e, "0") || !strcmp(e, "1")) ? e[0] == '0' : !bigmem_thp();
