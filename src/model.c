@@ -121,38 +121,47 @@ static void want_tensor(Loader *ld, float **dst, const char *name, int64_t d0, i
     ld->want[ld->n_want++] = (Want){dst, t};
 }
 
-/* Whether a tensor can be used in place from the mapped file: float32 at a float's boundary (GPT-2's
- * own files start their data at byte 14,291: theirs are always converted). */
+/* Whether a tensor can be used in place from the mapped file: float32 at a cache line's boundary, 64
+ * bytes. (A file whose data starts off it, as at 15,800 bytes, splits every 64-byte load of the matmuls
+ * across two lines: used in place, its first prefill ran at 0.30 of the warm speed and its warm one 15%
+ * slower than the copy's. GPT-2's own files start their data at byte 14,291, off even a float's
+ * boundary, and safetensors' own writers pad to 8 bytes: those are converted; gptstep's own writers,
+ * tools/train/export.py among them, pad the header to 64.) */
+#define LINE 64
 static const float *aligned_f32(const Loader *ld, const StTensor *t) {
     const unsigned char *src = ld->st.map + ld->st.data_start + t->begin;
-    return !strcmp(t->dtype, "F32") && (uintptr_t)src % sizeof(float) == 0 ? (const float *)src : NULL;
+    return !strcmp(t->dtype, "F32") && (uintptr_t)src % LINE == 0 ? (const float *)src : NULL;
 }
 
 static const float *in_place(const Loader *ld, const StTensor *t) { return ld->in_place ? aligned_f32(ld, t) : NULL; }
 
-/* Where the weights live, measured on the project's machine (GPT-2 small's shapes, a fresh process, the
- * file in the page cache, 64-token prompt + 128 tokens recorded in full): copied into huge pages, load
- * 0.057 s, first prefill 1350 tokens/s, decode 83.7 tokens/s (medians of six); used in place from the
- * mapped file, whose page cache this kernel keeps in 2 MB folios and maps in 2 MB entries (FilePmdMapped),
- * load 0.007 s, but prefill 996 and decode 75.9; in place in 4 KB pages, decode 69-77 (the matmuls stream
- * every weight through the TLB). After the machine had idled (its host had taken the memory back:
- * docs/performance.md) the copy's load took 0.46-0.56 s against 0.09 s in place, and the whole run was
- * 0.15-0.25 s longer; but in place decoding stays 8-13% slower, and a file mapped for the program's life
- * cannot be rewritten in place under it (a process reading a truncated mapping dies of SIGBUS: the
- * training tools' export now writes a new file and renames it over, but not every tool does). So float32
- * weights are copied into huge pages whenever the kernel gives them, and used in place (page tables made
- * on all threads first, MADV_POPULATE_READ: a fresh process's first prefill ran at a sixth of the warm
- * speed taking them as page faults) only where it does not. (Asking for the file's uncached pages in 2 MB
- * folios, MADV_HUGEPAGE on the mapping, halved the first prefill of a process that read the file from
- * disk: the page cache took the 2 MB blocks of memory the virtual machine had backed, and the trace got
- * ones it had not.) GPTSTEP_COPY_WEIGHTS=0 or 1 decides instead. */
+/* Where float32 weights live, measured on the project's machine (GPT-2 small's shapes, the file's data
+ * at a 64-byte boundary and in the page cache, fresh processes, 64-token prompt, sixteen interleaved):
+ * used in place from the mapped file, whose page cache this kernel keeps in 2 MB folios and maps in
+ * 2 MB entries (FilePmdMapped 87-94% of the file), the model loaded in 0.007 s and the first prefill
+ * ran at 900 tokens/s; copied into huge pages, 0.06 s to 0.7 s (0.7 once the machine has idled and its
+ * host has taken the memory back: docs/performance.md) and 530 tokens/s, the copy's fresh memory being
+ * what the prompt would have had. (Reading every page once at load, below, since makes it 0.04-0.05 s
+ * and the first prefill as fast as a warm one.) Warm, the copy decodes 5% faster (72.0 against 68.5 tokens/s);
+ * `generate` of 64 + 128 tokens after idling took 1.74-2.13 s in place, 2.14-2.46 s copied. So aligned
+ * float32 is used in place, its page tables made on all threads first (MADV_POPULATE_READ: a first
+ * prefill taking them as page faults ran at a sixth of the warm speed), unless the kernel maps the
+ * file's page cache in 4 KB entries while it would give huge pages to a copy (kernels whose file systems
+ * keep 4 KB page-cache pages): then the matmuls would stream every weight through the TLB (decode 69-77
+ * tokens/s against the copy's 89-95 on such a kernel) and the weights are copied. A file mapped for the
+ * program's life must not be rewritten in place under it: st_keep_map (safetensors.h) turns the
+ * SIGBUS that would bring into one line. GPTSTEP_COPY_WEIGHTS=0 or 1 decides instead. */
 static void weights_in_place(Loader *ld) {
     const char *e = getenv("GPTSTEP_COPY_WEIGHTS");
-    ld->in_place = e && (!strcmp(e, "0") || !strcmp(e, "1")) ? e[0] == '0' : !bigmem_thp();
+    const int forced = e && (!strcmp(e, "0") || !strcmp(e, "1"));
+    ld->in_place = forced ? e[0] == '0' : 1;
     int any = 0;
     for (int i = 0; i < ld->n_want && !any; i++) any = in_place(ld, ld->want[i].t) != NULL;
 #ifdef MADV_POPULATE_READ
-    if (!any || getenv("GPTSTEP_NO_POPULATE")) return;
+    if (!any || getenv("GPTSTEP_NO_POPULATE")) {
+        if (any && !forced && bigmem_thp()) ld->in_place = 0; /* no page tables to look at: copy */
+        return;
+    }
     const long page = sysconf(_SC_PAGESIZE);
     const unsigned char *d0 = ld->st.map + ld->st.data_start, *d1 = ld->st.map + ld->st.file_len;
     uintptr_t a0 = (uintptr_t)d0 & ~((uintptr_t)page - 1);
@@ -163,8 +172,22 @@ static void weights_in_place(Loader *ld) {
         size_t off = (size_t)j * piece, len = span - off < piece ? span - off : piece;
         madvise((void *)(a0 + off), len, MADV_POPULATE_READ);
     }
+    if (!forced && bigmem_thp()) {
+        size_t pmd = bigmem_pmd_mapped(ld->st.map, ld->st.file_len);
+        if (pmd == (size_t)-1 || pmd < span / 2) ld->in_place = 0;
+    }
+    /* and a byte of every 4 KB page read once, on all threads: on the project's machine (a virtual
+     * machine that keeps its own page tables for each process's) the first read of each page of a new
+     * mapping costs about 0.4 us, 0.04 s for GPT-2 small's, which a first prefill would pay otherwise */
+    if (ld->in_place) {
+        long n_touch = (long)(span / (size_t)page);
+        unsigned sum = 0;
+#pragma omp parallel for schedule(static, 512) reduction(+ : sum)
+        for (long j = 0; j < n_touch; j++) sum += *(const volatile unsigned char *)(a0 + (size_t)j * (size_t)page);
+        (void)sum;
+    }
 #else
-    (void)any;
+    if (any && !forced && bigmem_thp()) ld->in_place = 0;
 #endif
 }
 
@@ -379,7 +402,7 @@ void gpt2_free(Gpt2Model *m) {
         }
     free(w->h);
     big_free(m->arena, m->arena_bytes);
-    if (m->map) munmap((void *)m->map, m->map_len);
+    st_unmap(m->map, m->map_len);
     free(m->dir);
     free(m->name);
     memset(m, 0, sizeof *m);

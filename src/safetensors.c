@@ -8,6 +8,8 @@
 
 #include <cJSON.h>
 #include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -242,9 +244,81 @@ int st_open(StFile *f, const char *path, Err *err) {
     return rc;
 }
 
+/* Mappings kept for a program's life (weights used in place), each with its file's path: a file
+ * truncated or rewritten in place under its mapping makes the next read of a page it lost raise SIGBUS,
+ * which would kill the process with "Bus error". The handler turns that into one line naming the file,
+ * and exits 1; a SIGBUS anywhere else goes to the handler there was before. */
+#if defined(SA_SIGINFO) && !defined(__EMSCRIPTEN__)
+enum { N_KEPT = 16 };
+static struct {
+    _Atomic uintptr_t lo; /* 0: a free slot */
+    uintptr_t hi;
+    char path[1024];
+} kept[N_KEPT];
+static struct sigaction before;
+static atomic_int handler_set;
+
+static void put(const char *s) {
+    for (size_t n = strlen(s); n > 0;) {
+        ssize_t w = write(2, s, n);
+        if (w <= 0) return;
+        s += w, n -= (size_t)w;
+    }
+}
+
+static void on_sigbus(int sig, siginfo_t *si, void *uctx) {
+    const uintptr_t a = (uintptr_t)si->si_addr;
+    for (int i = 0; i < N_KEPT; i++) {
+        uintptr_t lo = atomic_load(&kept[i].lo);
+        if (lo && a >= lo && a < kept[i].hi) {
+            put("gptstep: ");
+            put(kept[i].path);
+            put(": the file changed on disk while its weights were read from it in place (truncated or "
+                "rewritten); run again (GPTSTEP_COPY_WEIGHTS=1 copies the weights at load instead)\n");
+            _exit(1);
+        }
+    }
+    (void)sig, (void)uctx;
+    sigaction(SIGBUS, &before, NULL); /* not ours: returning runs the faulting read again, under it */
+}
+
+static void guard(const unsigned char *map, size_t len, const char *path) {
+    if (!atomic_exchange(&handler_set, 1)) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_sigaction = on_sigbus;
+        sa.sa_flags = SA_SIGINFO;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGBUS, &sa, &before);
+    }
+    for (int i = 0; i < N_KEPT; i++) {
+        uintptr_t zero = 0;
+        if (atomic_load(&kept[i].lo) != 0) continue;
+        snprintf(kept[i].path, sizeof kept[i].path, "%s", path);
+        kept[i].hi = (uintptr_t)map + len;
+        if (atomic_compare_exchange_strong(&kept[i].lo, &zero, (uintptr_t)map)) return;
+    }
+}
+
+static void unguard(const unsigned char *map) {
+    for (int i = 0; i < N_KEPT; i++)
+        if (atomic_load(&kept[i].lo) == (uintptr_t)map) atomic_store(&kept[i].lo, 0);
+}
+#else
+static void guard(const unsigned char *map, size_t len, const char *path) { (void)map, (void)len, (void)path; }
+static void unguard(const unsigned char *map) { (void)map; }
+#endif
+
 void st_keep_map(StFile *f, const unsigned char **map, size_t *len) {
     *map = f->map, *len = f->file_len;
+    guard(f->map, f->file_len, f->path);
     f->map = NULL;
+}
+
+void st_unmap(const unsigned char *map, size_t len) {
+    if (!map) return;
+    unguard(map);
+    munmap((void *)map, len);
 }
 
 void st_close(StFile *f) {

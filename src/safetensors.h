@@ -33,8 +33,11 @@ typedef struct {
  * contiguous offsets from 0, exact file length. On error the message names the file and the tensor. */
 int st_open(StFile *f, const char *path, Err *err);
 void st_close(StFile *f);
-/* Hands the mapping over to the caller (to munmap when done): st_close then leaves it mapped. */
+/* Hands the mapping over to the caller (to st_unmap when done): st_close then leaves it mapped. While it
+ * is kept, a SIGBUS reading it (the file truncated or rewritten in place) ends the process with one
+ * line naming the file, exit status 1. */
 void st_keep_map(StFile *f, const unsigned char **map, size_t *len);
+void st_unmap(const unsigned char *map, size_t len);
 
 const StTensor *st_find(const StFile *f, const char *name);
 int64_t st_numel(const StTensor *t);

@@ -22,9 +22,10 @@ def bf16_bits(a):
 
 
 def st_write(path, tensors, dtype="F32", metadata=None, pad=True, skew=0):
-    """Writes {name: float array} as a .safetensors file in dtype F32, F16 or BF16. skew: spaces after
-    the 8-byte padding, so that the data starts off a float's boundary (GPT-2's own files start at byte
-    14,291)."""
+    """Writes {name: float array} as a .safetensors file in dtype F32, F16 or BF16, its header padded with
+    spaces so that the data starts at a 64-byte boundary (as tools/train/export.py writes it: gptstep uses
+    float32 there in place). skew: spaces after that, so that the data starts off it (GPT-2's own files
+    start at byte 14,291; safetensors' own writers pad to 8 bytes)."""
     header, blobs, offset = {}, [], 0
     if metadata:
         header["__metadata__"] = metadata
@@ -43,7 +44,7 @@ def st_write(path, tensors, dtype="F32", metadata=None, pad=True, skew=0):
         offset += len(raw)
     h = json.dumps(header).encode()
     if pad:
-        h += b" " * ((8 - len(h) % 8) % 8)
+        h += b" " * (-(8 + len(h)) % 64)
     h += b" " * skew
     with open(path, "wb") as f:
         f.write(struct.pack("<Q", len(h)))

@@ -9,6 +9,7 @@ Also: greedy generation equals the reference's greedy tokens; the same seed give
     tests/test_forward.py GPTSTEP OUTDIR [--quick]
 """
 import os
+import re
 import subprocess
 import sys
 
@@ -25,6 +26,15 @@ passes = []
 def check(cond, what):
     print(("ok   " if cond else "FAIL ") + what, flush=True)
     (passes if cond else failures).append(what)
+
+
+def weights_where(gptstep, folder):
+    """Where a load put the weights, as `generate --verbose` says it ("float32 used in place", "converted
+    to float32", "partly converted")."""
+    r = subprocess.run([gptstep, "generate", "--model", folder, "--prompt", "a", "-n", "0", "--verbose"],
+                       capture_output=True, text=True)
+    m = re.search(r"parameters, ([^;]*);", r.stderr)
+    return m.group(1) if m else r.stderr.strip()
 
 
 def run(args):
@@ -101,11 +111,20 @@ def main():
     # and copied into huge pages (its choice where it does): both against the reference
     for copy in ("0", "1"):
         os.environ["GPTSTEP_COPY_WEIGHTS"] = copy
-        compare_trace(gptstep, os.path.join(outdir, "tiny-f32"), prompt, 3,
+        folder = os.path.join(outdir, "tiny-f32")
+        where, want = weights_where(gptstep, folder), "converted to float32" if copy == "1" else "float32 used in place"
+        check(where == want, f"tiny F32, data at a 64-byte boundary, GPTSTEP_COPY_WEIGHTS={copy}: {where} (expected {want})")
+        compare_trace(gptstep, folder, prompt, 3,
                       "tiny F32 " + ("copied into fresh memory" if copy == "1" else "used in place from the mapped file"), verbose=False)
+    # data off a cache line's boundary is copied even when asked to be used in place: at a float's
+    # boundary (8 bytes on, as safetensors' own writers pad) and off it (3 bytes on)
+    for skew in (8, 3):
+        folder = os.path.join(outdir, f"tiny-f32-skew{skew}")
+        gpt2_ref.write_model(folder, tiny, cfg, "F32", skew=skew)
+        where = weights_where(gptstep, folder)
+        check(where == "converted to float32", f"tiny F32, data {skew} bytes past a 64-byte boundary, "
+              f"GPTSTEP_COPY_WEIGHTS=0: {where} (expected converted to float32)")
     del os.environ["GPTSTEP_COPY_WEIGHTS"]
-    folder = os.path.join(outdir, "tiny-f32-unaligned")
-    gpt2_ref.write_model(folder, tiny, cfg, "F32", skew=3)
     compare_trace(gptstep, folder, prompt, 3, "tiny F32 with its data at an odd byte (copied, not used in place)", verbose=False)
 # variants of the checkpoint layout
     folder = os.path.join(outdir, "tiny-prefixed")

@@ -1,10 +1,13 @@
 /* test_safetensors.c - the checkpoint loader accepts good files (unaligned data, F32/F16/BF16, empty
  * and 0-rank tensors) and rejects every corrupt case with a message naming the file and the problem.
  *     test_safetensors TMPDIR */
+#define _DEFAULT_SOURCE /* setenv, truncate, fork */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "common.h"
@@ -174,6 +177,10 @@ static char *write_model(const char *name, const char *wrong_name, const char *w
     }
     char h[8192];
     size_t bytes = build_header(h, sizeof h, s, keep);
+    /* the header padded with spaces so the data starts at byte 4,096: at a 64-byte boundary, as
+     * gptstep's own writers pad it, so wte.weight (first) can be used in place; and on a page of its own,
+     * so a file cut to its header has lost it */
+    for (size_t k = strlen(h); 8 + k < 4096; k++) strcat(h, " ");
     char *folder = path_join(dir, name);
     mkdir(folder, 0755);
     char file[512];
@@ -235,6 +242,62 @@ static void model_rules(void) {
     CHECK(gpt2_load(&m2, "/nonexistent-model", &err) != 0 && strstr(err.msg, "not found"), "missing dir: %s", err.msg);
 }
 
+/* Weights used in place from the mapped file, and the file truncated under them: one line naming the
+ * file and exit status 1 (not "Bus error"); copied weights do not notice. */
+static void file_changed_under_mapping(void) {
+    char *folder = write_model("m-inplace", NULL, NULL, 0);
+    char *file = path_join(folder, "model.safetensors");
+    for (int copy = 0; copy < 2; copy++) {
+        setenv("GPTSTEP_COPY_WEIGHTS", copy ? "1" : "0", 1);
+        Gpt2Model m;
+        Err err = {{0}};
+        int loaded = gpt2_load(&m, folder, &err) == 0;
+        CHECK(loaded, "GPTSTEP_COPY_WEIGHTS=%d: %s", copy, err.msg);
+        if (!loaded) break;
+        int here = m.map && (const unsigned char *)m.w.wte > m.map && (const unsigned char *)m.w.wte < m.map + m.map_len;
+        CHECK(here == !copy, "GPTSTEP_COPY_WEIGHTS=%d: wte.weight %s the mapped file", copy, here ? "in" : "not in");
+        CHECK(m.w.wte[3] == 1.5f, "wte.weight[0][3] = %g, expected 1.5 (the file's ramp)", m.w.wte[3]);
+        if (copy) { /* the file cut to its header: the copied weights stay as they were */
+            CHECK(truncate(file, 8) == 0, "truncate %s", file);
+            CHECK(m.w.wte[3] == 1.5f, "copied: wte.weight[0][3] = %g after the file was cut, expected 1.5", m.w.wte[3]);
+            gpt2_free(&m);
+            break;
+        }
+        int fd[2];
+        if (pipe(fd) != 0) {
+            CHECK(0, "pipe");
+            break;
+        }
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid == 0) { /* the file cut to its header, then the weight read again */
+            dup2(fd[1], 2);
+            close(fd[0]);
+            if (truncate(file, 8) != 0) _exit(3);
+            volatile float x = m.w.wte[3];
+            (void)x;
+            _exit(0);
+        }
+        close(fd[1]);
+        char out[2048] = "";
+        size_t n = 0;
+        for (ssize_t r; n < sizeof out - 1 && (r = read(fd[0], out + n, sizeof out - 1 - n)) > 0;) n += (size_t)r;
+        out[n] = 0;
+        close(fd[0]);
+        int st = 0;
+        waitpid(pid, &st, 0);
+        CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 1, "in place, the file cut under it: exit status %d%s, expected 1",
+              WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st), WIFEXITED(st) ? "" : " (a signal)");
+        CHECK(strstr(out, file) && strstr(out, "changed on disk") && strchr(out, '\n') == out + n - 1,
+              "in place, the file cut under it: one line naming it, got '%s'", out);
+        gpt2_free(&m);
+        free(write_model("m-inplace", NULL, NULL, 0)); /* whole again, for the copy */
+    }
+    unsetenv("GPTSTEP_COPY_WEIGHTS");
+    free(file);
+    free(folder);
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fprintf(stderr, "usage: test_safetensors TMPDIR\n");
@@ -244,5 +307,6 @@ int main(int argc, char **argv) {
     mkdir(dir, 0755);
     format_rules();
     model_rules();
+    file_changed_under_mapping();
     return check_report("safetensors");
 }
