@@ -136,29 +136,6 @@ int bigmem_thp(void) {
     return thp;
 }
 
-size_t bigmem_pmd_mapped(const void *p, size_t bytes) {
-#if HAVE_HUGE
-    FILE *f = fopen("/proc/self/smaps", "r");
-    if (!f) return (size_t)-1;
-    const uintptr_t lo = (uintptr_t)p, hi = lo + bytes;
-    size_t total = 0;
-    int inside = 0, seen = 0;
-    char line[8192]; /* a mapping's first line ends with its path */
-    while (fgets(line, sizeof line, f)) {
-        unsigned long a, b, kb;
-        if (sscanf(line, "%lx-%lx ", &a, &b) == 2) /* a mapping's first line (its fields start with a name and a colon) */
-            inside = a < hi && b > lo;
-        else if (inside && sscanf(line, "FilePmdMapped: %lu kB", &kb) == 1)
-            total += (size_t)kb << 10, seen = 1;
-    }
-    fclose(f);
-    return seen ? total : (size_t)-1;
-#else
-    (void)p, (void)bytes;
-    return (size_t)-1;
-#endif
-}
-
 void *big_alloc_huge(size_t bytes) {
     size_t n = bigmem_size(bytes);
     void *p = map_aligned(n);

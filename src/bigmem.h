@@ -24,9 +24,6 @@ void *big_alloc_fill(size_t bytes);
 void *big_alloc_huge(size_t bytes);
 /* Whether the kernel gives transparent huge pages at all (its setting is not "never"). */
 int bigmem_thp(void);
-/* How many bytes of the mapping [p, p + bytes) the kernel maps with 2 MB entries (a file's page cache
- * kept in 2 MB folios, /proc/self/smaps' FilePmdMapped), or (size_t)-1 where it cannot tell. */
-size_t bigmem_pmd_mapped(const void *p, size_t bytes);
 /* What big_alloc(bytes) really takes: bytes rounded up to 2 MB. */
 size_t bigmem_size(size_t bytes);
 /* Writes every page of a block big_alloc returned and nothing has written yet, on all threads: its page

@@ -136,58 +136,44 @@ static const float *aligned_f32(const Loader *ld, const StTensor *t) {
 static const float *in_place(const Loader *ld, const StTensor *t) { return ld->in_place ? aligned_f32(ld, t) : NULL; }
 
 /* Where float32 weights live, measured on the project's machine (GPT-2 small's shapes, the file's data
- * at a 64-byte boundary and in the page cache, fresh processes, 64-token prompt, sixteen interleaved):
- * used in place from the mapped file, whose page cache this kernel keeps in 2 MB folios and maps in
- * 2 MB entries (FilePmdMapped 87-94% of the file), the model loaded in 0.007 s and the first prefill
- * ran at 900 tokens/s; copied into huge pages, 0.06 s to 0.7 s (0.7 once the machine has idled and its
- * host has taken the memory back: docs/performance.md) and 530 tokens/s, the copy's fresh memory being
- * what the prompt would have had. (Reading every page once at load, below, since makes it 0.04-0.05 s
- * and the first prefill as fast as a warm one.) Warm, the copy decodes 5% faster (72.0 against 68.5 tokens/s);
- * `generate` of 64 + 128 tokens after idling took 1.74-2.13 s in place, 2.14-2.46 s copied. So aligned
- * float32 is used in place, its page tables made on all threads first (MADV_POPULATE_READ: a first
- * prefill taking them as page faults ran at a sixth of the warm speed), unless the kernel maps the
- * file's page cache in 4 KB entries while it would give huge pages to a copy (kernels whose file systems
- * keep 4 KB page-cache pages): then the matmuls would stream every weight through the TLB (decode 69-77
- * tokens/s against the copy's 89-95 on such a kernel) and the weights are copied. A file mapped for the
- * program's life must not be rewritten in place under it: st_keep_map (safetensors.h) turns the
- * SIGBUS that would bring into one line. GPTSTEP_COPY_WEIGHTS=0 or 1 decides instead. */
+ * at a 64-byte boundary and in the page cache, fresh processes, 64-token prompt + 256 tokens recorded in
+ * full, interleaved, medians): used in place from the mapped file, the model loaded in 0.007 s and the
+ * first prefill ran at 900-1300 tokens/s; copied into huge pages, 0.06 s to 0.7 s (0.7 once the machine
+ * has idled and its host has taken the memory back: docs/performance.md) and 530 tokens/s, the copy's
+ * fresh memory being what the prompt would have had. Warm, in place was 1-3% slower, whether the
+ * kernel mapped the file's page cache in 2 MB entries (92% of it, or 48% after the file was written)
+ * or in 4 KB ones (tmpfs): decode 75.8-79.7 tokens/s against 76.6-81.3. `generate` of 64 + 128 tokens
+ * after idling: 1.69-2.22 s in place, 2.10-2.57 s copied. So float32 at a line's boundary is used in
+ * place, its page tables made on all threads first (MADV_POPULATE_READ: a first prefill taking them as
+ * page faults ran at a sixth of the warm speed) and every page read once (below). A file mapped for the
+ * program's life must not be rewritten in place under it: st_keep_map (safetensors.h) turns the SIGBUS
+ * that would bring into one line. GPTSTEP_COPY_WEIGHTS=1 copies them instead. */
 static void weights_in_place(Loader *ld) {
     const char *e = getenv("GPTSTEP_COPY_WEIGHTS");
-    const int forced = e && (!strcmp(e, "0") || !strcmp(e, "1"));
-    ld->in_place = forced ? e[0] == '0' : 1;
+    ld->in_place = !(e && !strcmp(e, "1"));
     int any = 0;
     for (int i = 0; i < ld->n_want && !any; i++) any = in_place(ld, ld->want[i].t) != NULL;
 #ifdef MADV_POPULATE_READ
-    if (!any || getenv("GPTSTEP_NO_POPULATE")) {
-        if (any && !forced && bigmem_thp()) ld->in_place = 0; /* no page tables to look at: copy */
-        return;
-    }
+    if (!any || getenv("GPTSTEP_NO_POPULATE")) return;
     const long page = sysconf(_SC_PAGESIZE);
     const unsigned char *d0 = ld->st.map + ld->st.data_start, *d1 = ld->st.map + ld->st.file_len;
     uintptr_t a0 = (uintptr_t)d0 & ~((uintptr_t)page - 1);
     const size_t span = (size_t)((uintptr_t)d1 - a0), piece = (size_t)8 << 20;
-    const long n_pop = (long)((span + piece - 1) / piece);
+    const long n_pop = (long)((span + piece - 1) / piece), n_touch = (long)(span / (size_t)page);
 #pragma omp parallel for schedule(dynamic, 1)
     for (long j = 0; j < n_pop; j++) {
         size_t off = (size_t)j * piece, len = span - off < piece ? span - off : piece;
         madvise((void *)(a0 + off), len, MADV_POPULATE_READ);
     }
-    if (!forced && bigmem_thp()) {
-        size_t pmd = bigmem_pmd_mapped(ld->st.map, ld->st.file_len);
-        if (pmd == (size_t)-1 || pmd < span / 2) ld->in_place = 0;
-    }
     /* and a byte of every 4 KB page read once, on all threads: on the project's machine (a virtual
      * machine that keeps its own page tables for each process's) the first read of each page of a new
      * mapping costs about 0.4 us, 0.04 s for GPT-2 small's, which a first prefill would pay otherwise */
-    if (ld->in_place) {
-        long n_touch = (long)(span / (size_t)page);
-        unsigned sum = 0;
+    unsigned sum = 0;
 #pragma omp parallel for schedule(static, 512) reduction(+ : sum)
-        for (long j = 0; j < n_touch; j++) sum += *(const volatile unsigned char *)(a0 + (size_t)j * (size_t)page);
-        (void)sum;
-    }
+    for (long j = 0; j < n_touch; j++) sum += *(const volatile unsigned char *)(a0 + (size_t)j * (size_t)page);
+    (void)sum;
 #else
-    if (any && !forced && bigmem_thp()) ld->in_place = 0;
+    (void)any;
 #endif
 }
 
