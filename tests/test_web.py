@@ -114,6 +114,17 @@ class Browser:
             time.sleep(0.05)
         return s
 
+    def until(self, done, timeout=30):
+        """Waits until the page is idle in a state done(state) accepts (or the time runs out); returns
+        the state. For keys typed one by one: the frame key() waits for may be one that began before
+        the last key reached the page."""
+        end = time.time() + timeout
+        s = self.idle(timeout)
+        while not done(s) and time.time() < end:
+            time.sleep(0.05)
+            s = self.idle(max(end - time.time(), 0.1))
+        return s
+
     def key(self, key, code, vk, text=None, modifiers=0):
         before = self.state().get("frame", 0)
         ev = {"key": key, "code": code, "windowsVirtualKeyCode": vk, "modifiers": modifiers}
@@ -307,7 +318,8 @@ def main():
             b.call("Input.dispatchKeyEvent", session=True, type="keyDown", key=ch, text=ch, code=code,
                    windowsVirtualKeyCode=ord(ch.upper()))
             b.call("Input.dispatchKeyEvent", session=True, type="keyUp", key=ch, code=code, windowsVirtualKeyCode=ord(ch.upper()))
-        s = b.key("Enter", "Enter", 13, "\r")
+        b.key("Enter", "Enter", 13, "\r")
+        s = b.until(lambda s: s.get("prompt") == "The dragon flew")
         check(s.get("prompt") == "The dragon flew", "the prompt editor runs a typed prompt (%r)" % s.get("prompt"))
         # a click on a token selects it as the query
         b.screenshot(os.path.join(DIR, "prompt.png"))
@@ -324,7 +336,8 @@ def main():
             b.call("Input.dispatchKeyEvent", session=True, type="keyDown", key=ch, text=ch, code="Key" + ch.upper(),
                    windowsVirtualKeyCode=ord(ch.upper()))
             b.call("Input.dispatchKeyEvent", session=True, type="keyUp", key=ch, code="Key" + ch.upper(), windowsVirtualKeyCode=ord(ch.upper()))
-        s = b.key("Enter", "Enter", 13, "\r")
+        b.key("Enter", "Enter", 13, "\r")
+        s = b.until(lambda s: s.get("experiment") == "attribution")
         check(s.get("experiment") == "attribution" and s.get("view") == "experiment", ":attribute runs in the page (%s, %s)" %
               (s.get("experiment"), s.get("view")))
         b.screenshot(os.path.join(DIR, "attribute.png"))
