@@ -902,6 +902,13 @@ static int cmd_info(int argc, char **argv) {
     printf("vocabulary  %d tokens\n", c->n_vocab);
     printf("parameters  %zu (%.1f M)%s\n", m.n_params, (double)m.n_params / 1e6,
            m.w.lm_head ? ", separate lm_head" : ", output tied to wte");
+    const char *copy = getenv("GPTSTEP_COPY_WEIGHTS");
+    printf("weights     %s\n", !m.arena ? "used in place from the mapped file (float32 at 64-byte boundaries)"
+                                : m.map ? "partly used in place from the mapped file, the rest converted to float32"
+                                : strcmp(m.dtype, "F32") ? "converted to float32 in memory"
+                                : copy && !strcmp(copy, "1") ? "copied into memory (GPTSTEP_COPY_WEIGHTS=1)"
+                                : "copied into memory (the file's float32 data is not at 64-byte boundaries, as "
+                                  "use in place needs)");
     printf("tokenizer   %s\n", t ? "GPT-2 byte-level BPE" : err.msg);
     printf("loaded in   %.2f s\n", dt);
     free(st);
