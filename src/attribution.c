@@ -30,8 +30,9 @@ int attribution_compute(Gen *g, int pos, Metric metric, Attribution *a, Err *err
     const float *embed = trace_get(tr, trace_id(tr, TK_EMBED, 0), pos);
     if (!x || !logits || !embed) return err_set(err, "position %d has no recorded residual stream or logits", pos);
     /* the metric's direction in the residual stream: W_U[t], or W_U[t] - W_U[u] for a difference */
-    float *u = malloc(sizeof(float) * (size_t)C);
-    const float *ut = gpt2_output_matrix(m) + (size_t)token * C, *uu = minus >= 0 ? gpt2_output_matrix(m) + (size_t)minus * C : NULL;
+    float *u = malloc(sizeof(float) * (size_t)C), *rows = malloc(sizeof(float) * 2 * (size_t)C);
+    const WMat wu = gpt2_output_matrix(m);
+    const float *ut = wmat_row(wu, (size_t)C, (size_t)token, rows), *uu = minus >= 0 ? wmat_row(wu, (size_t)C, (size_t)minus, rows + C) : NULL;
     for (int i = 0; i < C; i++) u[i] = uu ? ut[i] - uu[i] : ut[i];
     /* the final LayerNorm's scale, frozen: sigma of the final residual stream */
     double mean = 0, var = 0;
@@ -49,7 +50,7 @@ int attribution_compute(Gen *g, int pos, Metric metric, Attribution *a, Err *err
         const Gpt2Layer *w = &m->w.h[l];
         const float *heads = trace_get(tr, trace_id(tr, TK_HEADS, l), pos), *mp = trace_get(tr, trace_id(tr, TK_MLP_PROJ, l), pos);
         if (!heads || !mp || !trace_get(tr, trace_id(tr, TK_ATTN_PROJ, l), pos)) {
-            free(o), free(u);
+            free(o), free(u), free(rows);
             attribution_free(a);
             return err_set(err, "position %d: layer %d's outputs were not recorded", pos, l);
         }
@@ -57,8 +58,10 @@ int attribution_compute(Gen *g, int pos, Metric metric, Attribution *a, Err *err
         int attn_off = interventions_has(&g->state.iv, ABL_ATTN, l, 0);
         for (int h = 0; h < NH && !attn_off; h++) { /* o = heads[h*HS .. (h+1)*HS) @ W_O rows h*HS .. (Conv1D: in x out) */
             memset(o, 0, sizeof(float) * (size_t)C);
-            for (int i = h * HS; i < (h + 1) * HS; i++)
-                for (int j = 0; j < C; j++) o[j] += heads[i] * w->attn_proj_w[(size_t)i * C + j];
+            for (int i = h * HS; i < (h + 1) * HS; i++) {
+                const float *wo = wmat_row(w->attn_proj_w, (size_t)C, (size_t)i, rows);
+                for (int j = 0; j < C; j++) o[j] += heads[i] * wo[j];
+            }
             a->heads[l * NH + h] = through_frozen_ln(o, C, sigma, m->w.ln_f_w, u);
         }
         /* switched off, the sublayer wrote zero or (mean ablation) its mean: counted in the bias column */
@@ -66,7 +69,7 @@ int attribution_compute(Gen *g, int pos, Metric metric, Attribution *a, Err *err
         a->attn_bias[l] = through_frozen_ln(attn_off ? ap : w->attn_proj_b, C, sigma, m->w.ln_f_w, u);
         a->mlp[l] = through_frozen_ln(mp, C, sigma, m->w.ln_f_w, u);
     }
-    free(o);
+    free(o), free(rows);
     for (int i = 0; i < C; i++) a->final_bias += (double)m->w.ln_f_b[i] * u[i];
     free(u);
     a->sum = a->embed + a->final_bias;

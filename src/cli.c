@@ -506,7 +506,7 @@ static void print_times(const Gen *g, const GenArgs *a, double t0, double t1, do
             "gptstep: load %.3f s (model %.3f s, %.0fM parameters, %s; tokenizer %.3f s) \xC2\xB7 prefill %d tokens %.3f s "
             "(%.0f tokens/s) \xC2\xB7 decode %d tokens %.3f s (%.1f tokens/s) \xC2\xB7 recording %s \xC2\xB7 total %.3f s\n",
             t1 - t0, g->load_model_s, g->model.n_params / 1e6,
-            g->model.arena ? (g->model.map ? "partly converted" : "converted to float32") : "float32 used in place", g->load_tokenizer_s,
+            gpt2_weights_where(&g->model), g->load_tokenizer_s,
             pre, t2 - t1, pre / fmax(t2 - t1, 1e-9), dec, t3 - t2, dec / fmax(t3 - t2, 1e-9), trace_mode_name(g->trace.mode), t3 - t0);
 }
 
@@ -901,9 +901,12 @@ static int cmd_info(int argc, char **argv) {
     printf("context     %d positions\n", c->n_ctx);
     printf("vocabulary  %d tokens\n", c->n_vocab);
     printf("parameters  %zu (%.1f M)%s\n", m.n_params, (double)m.n_params / 1e6,
-           m.w.lm_head ? ", separate lm_head" : ", output tied to wte");
+           m.w.lm_head.f || m.w.lm_head.h ? ", separate lm_head" : ", output tied to wte");
     const char *copy = getenv("GPTSTEP_COPY_WEIGHTS");
-    printf("weights     %s\n", !m.arena ? "used in place from the mapped file (float32 at 64-byte boundaries)"
+    printf("weights     %s\n", m.half && !strcmp(m.dtype, "F16") ? "used in place from the mapped file (float16 matrices, made float32 by "
+                                                                    "the kernels as they read them; biases and norms converted)"
+                                : m.half ? "partly used in place from the mapped file (float16 matrices), the rest converted to float32"
+                                : !m.arena ? "used in place from the mapped file (float32 at 64-byte boundaries)"
                                 : m.map ? "partly used in place from the mapped file, the rest converted to float32"
                                 : strcmp(m.dtype, "F32") ? "converted to float32 in memory"
                                 : copy && !strcmp(copy, "1") ? "copied into memory (GPTSTEP_COPY_WEIGHTS=1)"

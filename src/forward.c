@@ -86,8 +86,8 @@ void gpt2_state_warm(Gpt2State *s, int T, const atomic_int *stop) {
 /* The kernel set, chosen in one place: the plain reference kernels of ops.c (use_reference, for tests)
  * or the fast ones of ops_fast.c, which the tests hold to them. */
 typedef struct {
-    void (*matmul)(float *out, const float *x, const float *W, const float *bias, int T, int IC, int OC);
-    void (*matmul_nt)(float *out, const float *x, const float *W, int T, int C, int V);
+    void (*matmul)(float *out, const float *x, WMat W, const float *bias, int T, int IC, int OC);
+    void (*matmul_nt)(float *out, const float *x, WMat W, int T, int C, int V);
     void (*gelu)(float *out, const float *x, size_t n);
     void (*attention)(float *out, float *const *scores, float *const *masked, float *const *weights, const float *q,
                       size_t q_stride, const float *keys, const float *values, size_t kv_stride, int T, int n_past, int NH,
@@ -101,8 +101,39 @@ static void attention_reference(float *out, float *const *scores, float *const *
     attention_forward(out, scores, masked, weights, q, q_stride, keys, values, kv_stride, T, n_past, NH, HS);
 }
 
-static const Kernels REFERENCE_KERNELS = {matmul_forward, matmul_nt_forward, gelu_forward, attention_reference};
-static const Kernels FAST_KERNELS = {matmul_fast, matmul_nt_fast, gelu_fast, attention_forward_fast};
+/* The reference reads float32 only: a float16 matrix is made float32 whole for it (the same numbers as
+ * the float16 kernels read: ops.h). */
+static float *whole(WMat W, size_t rows, size_t cols) {
+    if (W.f) return W.f;
+    float *f = alloc_floats(rows * cols);
+    wmat_rows(f, W, cols, 0, rows);
+    return f;
+}
+
+static void matmul_reference(float *out, const float *x, WMat W, const float *bias, int T, int IC, int OC) {
+    float *f = whole(W, (size_t)IC, (size_t)OC);
+    matmul_forward(out, x, f, bias, T, IC, OC);
+    if (f != W.f) free(f);
+}
+
+static void matmul_nt_reference(float *out, const float *x, WMat W, int T, int C, int V) {
+    float *f = whole(W, (size_t)V, (size_t)C);
+    matmul_nt_forward(out, x, f, T, C, V);
+    if (f != W.f) free(f);
+}
+
+static void matmul_wmat(float *out, const float *x, WMat W, const float *bias, int T, int IC, int OC) {
+    if (W.f) matmul_fast(out, x, W.f, bias, T, IC, OC);
+    else matmul_fast_f16(out, x, W.h, bias, T, IC, OC);
+}
+
+static void matmul_nt_wmat(float *out, const float *x, WMat W, int T, int C, int V) {
+    if (W.f) matmul_nt_fast(out, x, W.f, T, C, V);
+    else matmul_nt_fast_f16(out, x, W.h, T, C, V);
+}
+
+static const Kernels REFERENCE_KERNELS = {matmul_reference, matmul_nt_reference, gelu_forward, attention_reference};
+static const Kernels FAST_KERNELS = {matmul_wmat, matmul_nt_wmat, gelu_fast, attention_forward_fast};
 
 static const Kernels *kernels(const Gpt2State *s) { return s->use_reference ? &REFERENCE_KERNELS : &FAST_KERNELS; }
 
@@ -360,8 +391,7 @@ static void final_layer(Gpt2State *s, int T, Trace *tr, Trace *rec, TracePos *co
         s->logits = big_alloc_fill((size_t)rows * V * sizeof(float));
         s->cap_logits = rows;
     }
-    const float *out_w = gpt2_output_matrix(m);
-    kernels(s)->matmul_nt(s->logits, s->ln + (size_t)first * C, out_w, rows, C, V);
+    kernels(s)->matmul_nt(s->logits, s->ln + (size_t)first * C, gpt2_output_matrix(m), rows, C, V);
     if (tr) {
         tr->head = head_logits_probs;
         tr->head_ctx = s;
@@ -403,7 +433,18 @@ int gpt2_forward(Gpt2State *s, const int *tokens, int T, Trace *tr, float *logit
     Trace *rec = want_rows ? tr : NULL;
 
     /* 1. Embedding: token row of wte plus position row of wpe. */
-    embed_forward(s->x, s->tok, s->pos, m->w.wte, m->w.wpe, tokens, s->n_past, T, C);
+    if (m->w.wte.f && m->w.wpe.f) embed_forward(s->x, s->tok, s->pos, m->w.wte.f, m->w.wpe.f, tokens, s->n_past, T, C);
+    else { /* float16 embeddings: the T rows each needs, made float32, then the same function */
+        float *te = alloc_floats((size_t)T * C), *pe = alloc_floats((size_t)T * C);
+        int *row = xmalloc(sizeof(int) * (size_t)T);
+        for (int t = 0; t < T; t++) {
+            wmat_rows(te + (size_t)t * C, m->w.wte, (size_t)C, (size_t)tokens[t], 1);
+            wmat_rows(pe + (size_t)t * C, m->w.wpe, (size_t)C, (size_t)(s->n_past + t), 1);
+            row[t] = t;
+        }
+        embed_forward(s->x, s->tok, s->pos, te, pe, row, 0, T, C);
+        free(te), free(pe), free(row);
+    }
     collect(s, ABL_POS, 0, s->pos, T, C);
     if (interventions_has(&s->iv, ABL_POS, 0, 0)) { /* no position information: the token's embedding (plus the mean position) */
         ablate_columns(s, ABL_POS, 0, s->pos, T, C, C);
@@ -483,7 +524,7 @@ void gpt2_logit_lens_batch(const Gpt2Model *m, const float *resid, int n, int *i
     int C = c->n_embd, V = c->n_vocab;
     float *ln = alloc_floats((size_t)n * C), *work = alloc_floats((size_t)n * V);
     layernorm_forward(ln, resid, m->w.ln_f_w, m->w.ln_f_b, n, C, c->ln_eps);
-    matmul_nt_fast(work, ln, gpt2_output_matrix(m), n, C, V); /* the output matrix is read once for all n */
+    matmul_nt_wmat(work, ln, gpt2_output_matrix(m), n, C, V); /* the output matrix is read once for all n */
     for (int i = 0; i < n; i++) {
         float *row = work + (size_t)i * V;
         softmax_forward(row, row, V);

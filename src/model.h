@@ -1,5 +1,6 @@
-/* model.h - a GPT-2 model in memory: its configuration and its weights as float32 (read-only: some are
- * the mapped checkpoint itself).
+/* model.h - a GPT-2 model in memory: its configuration and its weights (read-only: some are the mapped
+ * checkpoint itself). Biases and norms are float32; the matrices are WMat (ops.h): float32, or float16
+ * used in place from a float16 checkpoint and made float32 by the kernels as they read it.
  * Loading reads a Hugging Face checkpoint directory (model.safetensors, optional config.json).
  * The forward pass lives in forward.h; this file only holds and checks the parameters.
  *
@@ -9,6 +10,7 @@
 #define GPTSTEP_MODEL_H
 
 #include "common.h"
+#include "ops.h"
 
 typedef struct {
     int n_layer;     /* L */
@@ -22,19 +24,23 @@ typedef struct {
 
 typedef struct {
     float *ln_1_w, *ln_1_b;       /* (C) */
-    float *attn_w, *attn_b;       /* c_attn, Conv1D layout (C, 3C) and (3C) */
-    float *attn_proj_w, *attn_proj_b; /* (C, C) and (C) */
+    WMat attn_w;                  /* c_attn, Conv1D layout (C, 3C) */
+    float *attn_b;                /* (3C) */
+    WMat attn_proj_w;             /* (C, C) */
+    float *attn_proj_b;           /* (C) */
     float *ln_2_w, *ln_2_b;       /* (C) */
-    float *fc_w, *fc_b;           /* mlp.c_fc (C, 4C) and (4C) */
-    float *fc_proj_w, *fc_proj_b; /* mlp.c_proj (4C, C) and (C) */
+    WMat fc_w;                    /* mlp.c_fc (C, 4C) */
+    float *fc_b;                  /* (4C) */
+    WMat fc_proj_w;               /* mlp.c_proj (4C, C) */
+    float *fc_proj_b;             /* (C) */
 } Gpt2Layer;
 
 typedef struct {
-    float *wte;      /* (V, C) token embeddings, also the output layer (tied) */
-    float *wpe;      /* (NCTX, C) position embeddings */
+    WMat wte;        /* (V, C) token embeddings, also the output layer (tied) */
+    WMat wpe;        /* (NCTX, C) position embeddings */
     Gpt2Layer *h;    /* (L) blocks */
     float *ln_f_w, *ln_f_b; /* (C) */
-    float *lm_head;  /* (V, C) only when the checkpoint has lm_head.weight, else NULL (tied to wte) */
+    WMat lm_head;    /* (V, C) only when the checkpoint has lm_head.weight, else both NULL (tied to wte) */
 } Gpt2Weights;
 
 typedef struct {
@@ -44,8 +50,9 @@ typedef struct {
     Gpt2Weights w;
     size_t n_params; /* parameters loaded (tied output counted once) */
     char dtype[16];  /* storage dtype of the checkpoint ("F32", "F16", "BF16", or "mixed") */
-    /* where the loaded weights live: converted ones in one block (bigmem.h), float32 ones in place in the
-     * mapped file, kept mapped while the model lives (both NULL for a model built by hand) */
+    int half;        /* matrices used in place as float16 */
+    /* where the loaded weights live: converted ones in one block (bigmem.h), float32 and float16 ones in
+     * place in the mapped file, kept mapped while the model lives (both NULL for a model built by hand) */
     void *arena;
     size_t arena_bytes;
     const unsigned char *map;
@@ -64,7 +71,11 @@ int gpt2_load_progress(Gpt2Model *m, const char *model_dir, LoadProgress progres
 void gpt2_free(Gpt2Model *m);
 
 /* The output (unembedding) matrix: lm_head if present, else wte. (V, C) */
-const float *gpt2_output_matrix(const Gpt2Model *m);
+WMat gpt2_output_matrix(const Gpt2Model *m);
+
+/* Where the weights live, in a few words ("float32 used in place", "float16 used in place", "converted
+ * to float32", "partly converted"), as `generate --verbose` says it. */
+const char *gpt2_weights_where(const Gpt2Model *m);
 
 /* Resolves a MODEL argument: an existing directory, or a name under the models/ folder (looked up in
  * $GPTSTEP_MODELS, then beside the executable, then ./models). NULL or "" means the default model.

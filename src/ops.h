@@ -8,6 +8,21 @@
 
 #include <stddef.h>
 
+/* A weight matrix as the kernels read it: float32 (f), or float16 (h: IEEE half-precision, little-endian,
+ * at any byte alignment, as a checkpoint's own bytes used in place from its mapped file). The float16
+ * kernels make each half a float32 exactly as they read it and then do what the float32 kernels do, in
+ * the same order: the same numbers to the bit as the float32 kernels given the converted matrix (a
+ * NaN may come out with another payload). Exactly one of f and h is set. */
+typedef struct {
+    float *f;
+    const unsigned char *h;
+} WMat;
+
+/* Rows r0 .. r0+n of W, a matrix of `cols` columns, as float32 into dst (n, cols). */
+void wmat_rows(float *dst, WMat W, size_t cols, size_t r0, size_t n);
+/* Row r of W as float32: W.f's own row, or the row converted into buf (cols floats). */
+const float *wmat_row(WMat W, size_t cols, size_t r, float *buf);
+
 /* out (T,C) = wte[tokens[t]] (V,C) row + wpe[pos0 + t] (NCTX,C) row; tok/pos (T,C) get the parts. */
 void embed_forward(float *out, float *tok, float *pos, const float *wte, const float *wpe, const int *tokens,
                    int pos0, int T, int C);
@@ -18,10 +33,13 @@ void layernorm_forward(float *out, const float *x, const float *w, const float *
 /* Conv1D layout: out (T,OC) = x (T,IC) @ W (IC,OC) + bias (OC); bias may be NULL. */
 void matmul_forward(float *out, const float *x, const float *W, const float *bias, int T, int IC, int OC);
 void matmul_fast(float *out, const float *x, const float *W, const float *bias, int T, int IC, int OC);
+/* The same with W in float16 (WMat's h); each panel of W is made float32 once in the thread's cache. */
+void matmul_fast_f16(float *out, const float *x, const unsigned char *W, const float *bias, int T, int IC, int OC);
 
 /* Linear layout (rows of W are outputs): out (T,V) = x (T,C) @ W (V,C)^T. Used for the logits. */
 void matmul_nt_forward(float *out, const float *x, const float *W, int T, int C, int V);
 void matmul_nt_fast(float *out, const float *x, const float *W, int T, int C, int V);
+void matmul_nt_fast_f16(float *out, const float *x, const unsigned char *W, int T, int C, int V);
 
 /* One attention row for one head: scores (K) = q (HS) . keys[j] (stride apart) * scale. */
 void attn_scores(float *scores, const float *q, const float *keys, size_t key_stride, int K, int HS, float scale);
@@ -72,6 +90,12 @@ double vec_dot(const float *a, const float *b, int n);
 /* n float16 (bf16 = 0) or bfloat16 (bf16 = 1) values, little-endian at any alignment, to float32:
  * vectorised and split across threads; bit-identical to common.c's f16_to_f32 / bf16_to_f32. */
 void half_to_f32_fast(float *out, const unsigned char *src, size_t n, int bf16);
+/* n float16 values to float32 on this thread, with the CPU's own conversion where it has one (F16C,
+ * AVX-512): the same numbers as f16_to_f32 but for a signalling NaN, which comes out quiet. */
+void f16_row_to_f32(float *out, const unsigned char *src, size_t n);
+/* Whether this CPU makes float16 float32 in hardware (F16C or AVX-512): where it does not (the browser's
+ * WebAssembly among them), float16 weights are converted at load rather than in every product. */
+int f16_hardware(void);
 
 /* out (n) = a + b; out may alias a. */
 void residual_forward(float *out, const float *a, const float *b, size_t n);

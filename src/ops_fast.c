@@ -34,24 +34,26 @@ static inline __attribute__((always_inline)) void store16(float *p, v16 v) { mem
 #define OB 64  /* output columns per tile: 4 vectors of 16 */
 #define KB 512 /* rows of W (inputs) per block in matmul_fast, when there are more than 2 KB */
 
-/* One (TR x OB) tile of out = x @ W + b over n of W's rows (W and x start at the first of them; x's rows
- * are xs apart), with the accumulators in registers across all n: they start from the bias (bias not
- * NULL), from what out holds (more: the sums of an earlier block of rows) or from zero. The same
- * additions in the same order whichever way the rows are blocked, so the sums are the same to the bit.
- * While it computes, rows [p0, p1) of the panel the thread needs next (pf: OB columns, OC apart) are
- * prefetched, so that the next panel's first tile finds them in cache rather than waiting for memory. */
-static inline __attribute__((always_inline)) void tile_rows(float *out, const float *x, const float *W,
+/* One (TR x OB) tile of out = x @ W + b over n of W's rows (W and x start at the first of them; W's rows
+ * are ws floats apart, its tile's columns start at wo; x's rows are xs apart), with the accumulators in
+ * registers across all n: they start from the bias (bias not NULL), from what out holds (more: the sums
+ * of an earlier block of rows) or from zero. The same additions in the same order whichever way the rows
+ * are blocked, so the sums are the same to the bit. While it computes, rows [p0, p1) of the panel the
+ * thread needs next (pf: rows pstride bytes apart, plines cache lines each) are prefetched, so that the
+ * next panel's first tile finds them in cache rather than waiting for memory. */
+static inline __attribute__((always_inline)) void tile_rows(float *out, const float *x, const float *W, size_t ws, int wo,
                                                             const float *bias, int more, int rows, int n, int xs,
-                                                            int OC, int o0, const float *pf, int p0, int p1) {
+                                                            int OC, int o0, const char *pf, size_t pstride, int plines,
+                                                            int p0, int p1) {
     v16 acc[TR][OB / 16];
     for (int r = 0; r < TR; r++)
         for (int k = 0; k < OB / 16; k++)
             acc[r][k] = bias ? load16(bias + o0 + 16 * k) : more && r < rows ? load16(out + (size_t)r * OC + o0 + 16 * k) : (v16){0};
     for (int i = 0; i < n; i++) {
-        const float *w = W + (size_t)i * OC + o0;
+        const float *w = W + (size_t)i * ws + wo;
         if (i >= p0 && i < p1) {
-            const float *q = pf + (size_t)i * OC;
-            __builtin_prefetch(q), __builtin_prefetch(q + 16), __builtin_prefetch(q + 32), __builtin_prefetch(q + 48);
+            const char *q = pf + (size_t)i * pstride;
+            for (int j = 0; j < plines; j++) __builtin_prefetch(q + 64 * j);
         }
         v16 w0 = load16(w), w1 = load16(w + 16), w2 = load16(w + 32), w3 = load16(w + 48);
         for (int r = 0; r < TR; r++) {
@@ -67,13 +69,191 @@ static inline __attribute__((always_inline)) void tile_rows(float *out, const fl
         for (int k = 0; k < OB / 16; k++) store16(out + (size_t)r * OC + o0 + 16 * k, acc[r][k]);
 }
 
+/* A tile of rows rows (1..TR), with the row count a constant in each call so that acc stays in
+ * registers. */
+static inline __attribute__((always_inline)) void tile_any(float *out, const float *x, const float *W, size_t ws, int wo,
+                                                           const float *bias, int more, int rows, int n, int xs, int OC,
+                                                           int o0, const char *pf, size_t pstride, int plines, int p0,
+                                                           int p1) {
+    switch (rows) {
+    case 6: tile_rows(out, x, W, ws, wo, bias, more, 6, n, xs, OC, o0, pf, pstride, plines, p0, p1); break;
+    case 5: tile_rows(out, x, W, ws, wo, bias, more, 5, n, xs, OC, o0, pf, pstride, plines, p0, p1); break;
+    case 4: tile_rows(out, x, W, ws, wo, bias, more, 4, n, xs, OC, o0, pf, pstride, plines, p0, p1); break;
+    case 3: tile_rows(out, x, W, ws, wo, bias, more, 3, n, xs, OC, o0, pf, pstride, plines, p0, p1); break;
+    case 2: tile_rows(out, x, W, ws, wo, bias, more, 2, n, xs, OC, o0, pf, pstride, plines, p0, p1); break;
+    default: tile_rows(out, x, W, ws, wo, bias, more, 1, n, xs, OC, o0, pf, pstride, plines, p0, p1); break;
+    }
+}
+
+/* float16 to float32 without branches (the vectoriser turns the selects into blends): shift the exponent
+ * and mantissa into place and rebias; infinities and NaNs get the larger rebias, subnormals are
+ * renormalised by a float subtraction. Bit-identical to f16_to_f32 (common.c) for all 65,536 values. */
+static inline uint32_t half_bits(uint16_t h) {
+    const uint32_t shifted_exp = 0x7c00u << 13;
+    uint32_t o = (uint32_t)(h & 0x7fff) << 13, exp = shifted_exp & o;
+    o += (uint32_t)(127 - 15) << 23;
+    uint32_t inf_nan = o + ((uint32_t)(128 - 16) << 23);
+    float f, magic;
+    uint32_t sub = o + (1u << 23), mbits = 113u << 23, fb;
+    memcpy(&f, &sub, 4);
+    memcpy(&magic, &mbits, 4);
+    f -= magic;
+    memcpy(&fb, &f, 4);
+    o = exp == shifted_exp ? inf_nan : exp == 0 ? fb : o;
+    return o | (uint32_t)(h & 0x8000) << 16;
+}
+
+MULTIVERSION static void f16_chunk(float *out, const unsigned char *src, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        uint16_t h;
+        memcpy(&h, src + 2 * i, 2); /* the data may be unaligned */
+        uint32_t b = half_bits(h);
+        memcpy(out + i, &b, 4);
+    }
+}
+
+/* The CPU's own float16 conversion (vcvtph2ps), 16 or 8 at a time, for the float16 kernels: the weights
+ * are made float32 as they are read, so the conversion sits in every matrix product's path. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(__EMSCRIPTEN__)
+#include <cpuid.h>
+#include <immintrin.h>
+#define HAVE_F16C_PATHS 1
+__attribute__((target("avx512f"))) static void f16_avx512(float *out, const unsigned char *src, size_t n) {
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(out + i, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(src + 2 * i))));
+    if (i < n) f16_chunk(out + i, src + 2 * i, n - i);
+}
+__attribute__((target("avx,f16c"))) static void f16_f16c(float *out, const unsigned char *src, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + 2 * i))));
+    if (i < n) f16_chunk(out + i, src + 2 * i, n - i);
+}
+/* The rows side by side, 32 values of each in turn (several streams in flight read memory faster than
+ * one), each line prefetched a group of rows ahead: the rows the caller takes next, when the rows are
+ * a contiguous block of W (matvec_rows_any measured 42 against 24 GB/s on XL's MLP projection). */
+__attribute__((target("avx512f"))) static void f16_rows_avx512(float *out, const unsigned char *src, size_t sstride, int rows,
+                                                               size_t n) {
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32)
+        for (int r = 0; r < rows; r++) {
+            const unsigned char *q = src + (size_t)r * sstride + 2 * i;
+            float *o = out + (size_t)r * n + i;
+            __builtin_prefetch(q + (size_t)rows * sstride);
+            _mm512_storeu_ps(o, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)q)));
+            _mm512_storeu_ps(o + 16, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(q + 32))));
+        }
+    if (i < n)
+        for (int r = 0; r < rows; r++) f16_avx512(out + (size_t)r * n + i, src + (size_t)r * sstride + 2 * i, n - i);
+}
+__attribute__((target("avx,f16c"))) static void f16_rows_f16c(float *out, const unsigned char *src, size_t sstride, int rows,
+                                                               size_t n) {
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32)
+        for (int r = 0; r < rows; r++) {
+            const unsigned char *q = src + (size_t)r * sstride + 2 * i;
+            float *o = out + (size_t)r * n + i;
+            __builtin_prefetch(q + (size_t)rows * sstride);
+            for (int k = 0; k < 4; k++) _mm256_storeu_ps(o + 8 * k, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(q + 16 * k))));
+        }
+    if (i < n)
+        for (int r = 0; r < rows; r++) f16_f16c(out + (size_t)r * n + i, src + (size_t)r * sstride + 2 * i, n - i);
+}
+#endif
+
+/* Which conversion this CPU has: 2 AVX-512, 1 F16C, 0 neither. */
+static int f16_cpu(void) {
+#ifdef HAVE_F16C_PATHS
+    static int have = -1; /* a benign race: every thread finds the same */
+    int h = __atomic_load_n(&have, __ATOMIC_RELAXED);
+    if (h < 0) {
+        __builtin_cpu_init();
+        unsigned a, b, c = 0, d;
+        int f16c = __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C); /* (clang's __builtin_cpu_supports lacks "f16c") */
+        h = __builtin_cpu_supports("avx512f") ? 2 : f16c && __builtin_cpu_supports("avx") ? 1 : 0;
+        __atomic_store_n(&have, h, __ATOMIC_RELAXED);
+    }
+    return h;
+#else
+    return 0;
+#endif
+}
+
+int f16_hardware(void) { return f16_cpu() > 0; }
+
+/* The conversion the kernels use: the CPU's, or the plain one where GPTSTEP_NO_F16C=1 (which the tests
+ * hold the CPU's to). */
+static int f16_path(void) {
+    static int plain = -1;
+    int p = __atomic_load_n(&plain, __ATOMIC_RELAXED);
+    if (p < 0) {
+        const char *e = getenv("GPTSTEP_NO_F16C");
+        p = e && !strcmp(e, "1");
+        __atomic_store_n(&plain, p, __ATOMIC_RELAXED);
+    }
+    return p ? 0 : f16_cpu();
+}
+
+void f16_row_to_f32(float *out, const unsigned char *src, size_t n) {
+    switch (f16_path()) {
+#ifdef HAVE_F16C_PATHS
+    case 2: f16_avx512(out, src, n); break;
+    case 1: f16_f16c(out, src, n); break;
+#endif
+    default: f16_chunk(out, src, n); break;
+    }
+}
+
+/* rows rows of n halves (src rows sstride bytes apart) into out (rows n floats apart). */
+static void f16_rows_to_f32(float *out, const unsigned char *src, size_t sstride, int rows, size_t n) {
+    switch (f16_path()) {
+#ifdef HAVE_F16C_PATHS
+    case 2: f16_rows_avx512(out, src, sstride, rows, n); break;
+    case 1: f16_rows_f16c(out, src, sstride, rows, n); break;
+#endif
+    default:
+        for (int r = 0; r < rows; r++) f16_chunk(out + (size_t)r * n, src + (size_t)r * sstride, n);
+        break;
+    }
+}
+
+void wmat_rows(float *dst, WMat W, size_t cols, size_t r0, size_t n) {
+    if (W.f) memcpy(dst, W.f + r0 * cols, sizeof(float) * cols * n);
+    else f16_row_to_f32(dst, W.h + 2 * r0 * cols, cols * n);
+}
+
+const float *wmat_row(WMat W, size_t cols, size_t r, float *buf) {
+    if (W.f) return W.f + r * cols;
+    f16_row_to_f32(buf, W.h + 2 * r * cols, cols);
+    return buf;
+}
+
+#define MV_CHUNK 128 /* float16 columns of four rows made float32 at a time by matvec_rows_any: 2 KB, and
+                      * the sums of one chunk overlap the next chunk's reads (whole rows at a time ran
+                      * at two thirds of the speed) */
+/* acc[o] += (x0 w0[o] + x1 w1[o]) + (x2 w2[o] + x3 w3[o]) for o in [0, n): four rows of W into the
+ * sums, 16 columns at a time, then one by one. Both matvec paths use it, so that float16 and float32
+ * weights are added in the same order with the same instructions. */
+static inline __attribute__((always_inline)) void rows4(float *acc, const float *w0, const float *w1, const float *w2,
+                                                        const float *w3, float x0, float x1, float x2, float x3, int n) {
+    int o = 0;
+    for (; o + 16 <= n; o += 16)
+        store16(acc + o, load16(acc + o) + (x0 * load16(w0 + o) + x1 * load16(w1 + o)) + (x2 * load16(w2 + o) + x3 * load16(w3 + o)));
+    for (; o < n; o++) acc[o] += (x0 * w0[o] + x1 * w1[o]) + (x2 * w2[o] + x3 * w3[o]);
+}
+
+static inline __attribute__((always_inline)) void row1(float *acc, const float *w, float xi, int n) {
+    for (int o = 0; o < n; o++) acc[o] += xi * w[o];
+}
+
 /* One decoded token (T = 1): out = x @ W + b reads every weight once and is bound by memory. Splitting
  * the output columns among the threads (the tiled path below) makes each read 256-byte pieces of
  * every row of W; here the threads split W's rows instead, so each streams one contiguous block, four
  * rows at a time, and their partial sums are added at the end. On the project's machine this read
- * 25 GB/s against 17 GB/s for the tiled path (the decode profile in docs/performance.md). */
-MULTIVERSION
-static void matvec_rows(float *out, const float *x, const float *W, const float *bias, int IC, int OC) {
+ * 25 GB/s against 17 GB/s for the tiled path (the decode profile in docs/performance.md). W is float32
+ * (Wf) or float16 (Wh): four float16 rows, contiguous in W, are made float32 in one sweep into the
+ * thread's block (in its cache), then summed by the same rows4 as float32 rows. */
+MULTIVERSION static void matvec_rows_any(float *out, const float *x, const float *Wf, const unsigned char *Wh,
+                                         const float *bias, int IC, int OC) {
     int nt = 1;
 #ifdef _OPENMP
     nt = omp_get_max_threads();
@@ -89,20 +269,30 @@ static void matvec_rows(float *out, const float *x, const float *W, const float 
 #endif
         const int i0 = (int)((long)IC * t / n), i1 = (int)((long)IC * (t + 1) / n);
         float *acc = part + (size_t)t * stride;
+        float *buf = Wh ? aligned_alloc(64, sizeof(float) * 4 * stride) : NULL;
+        if (Wh && !buf) abort();
         memset(acc, 0, sizeof(float) * stride);
         int i = i0;
         for (; i + 4 <= i1; i += 4) {
-            const float *w0 = W + (size_t)i * OC, *w1 = w0 + OC, *w2 = w1 + OC, *w3 = w2 + OC;
             const float x0 = x[i], x1 = x[i + 1], x2 = x[i + 2], x3 = x[i + 3];
-            int o = 0;
-            for (; o + 16 <= OC; o += 16)
-                store16(acc + o, load16(acc + o) + (x0 * load16(w0 + o) + x1 * load16(w1 + o)) + (x2 * load16(w2 + o) + x3 * load16(w3 + o)));
-            for (; o < OC; o++) acc[o] += (x0 * w0[o] + x1 * w1[o]) + (x2 * w2[o] + x3 * w3[o]);
+            if (Wf) {
+                const float *w0 = Wf + (size_t)i * OC;
+                rows4(acc, w0, w0 + OC, w0 + 2 * (size_t)OC, w0 + 3 * (size_t)OC, x0, x1, x2, x3, OC);
+            } else
+                for (int c0 = 0; c0 < OC; c0 += MV_CHUNK) {
+                    const int m = OC - c0 < MV_CHUNK ? OC - c0 : MV_CHUNK;
+                    f16_rows_to_f32(buf, Wh + 2 * ((size_t)i * OC + c0), 2 * (size_t)OC, 4, (size_t)m);
+                    rows4(acc + c0, buf, buf + m, buf + 2 * m, buf + 3 * m, x0, x1, x2, x3, m);
+                }
         }
         for (; i < i1; i++) {
-            const float *w = W + (size_t)i * OC, xi = x[i];
-            for (int o = 0; o < OC; o++) acc[o] += xi * w[o];
+            if (Wf) row1(acc, Wf + (size_t)i * OC, x[i], OC);
+            else {
+                f16_row_to_f32(buf, Wh + 2 * (size_t)i * OC, (size_t)OC);
+                row1(acc, buf, x[i], OC);
+            }
         }
+        free(buf);
     }
     for (int o = 0; o < OC; o++) {
         float sum = bias ? bias[o] : 0.0f;
@@ -112,10 +302,11 @@ static void matvec_rows(float *out, const float *x, const float *W, const float 
     free(part);
 }
 
-MULTIVERSION
-void matmul_fast(float *out, const float *x, const float *W, const float *bias, int T, int IC, int OC) {
+/* x @ W + b for T rows (matmul_fast's contract), W float32 (Wf) or float16 (Wh). */
+MULTIVERSION static void matmul_any(float *out, const float *x, const float *Wf, const unsigned char *Wh,
+                                    const float *bias, int T, int IC, int OC) {
     if (T == 1 && (double)IC * OC > 2e5) {
-        matvec_rows(out, x, W, bias, IC, OC);
+        matvec_rows_any(out, x, Wf, Wh, bias, IC, OC);
         return;
     }
     const int n_full = OC / OB, ntiles = (T + TR - 1) / TR;
@@ -123,42 +314,67 @@ void matmul_fast(float *out, const float *x, const float *W, const float *bias, 
      * block's panel of W and the x columns it multiplies stay in the core's cache together (measured
      * on GPT-2 small's shapes, 64 tokens: 340 against 260 GFLOP/s for that matmul). */
     const int kb = IC > 2 * KB ? KB : IC;
+    const size_t esz = Wf ? 4 : 2; /* bytes per weight in memory */
+    const char *W = Wf ? (const char *)Wf : (const char *)Wh;
     /* Each thread owns a band of output columns, so W's band stays in its cache across all rows.
-     * Small products stay on one thread: starting threads would cost more than they save. */
-#pragma omp parallel for schedule(static) if ((double)T * IC * OC > 2e5)
-    for (int ob = 0; ob < n_full; ob++) {
-        const int o0 = ob * OB;
-        for (int k0 = 0; k0 < IC; k0 += kb) {
-            const int n = IC - k0 < kb ? IC - k0 : kb;
-            /* the panel after this one: the next block of this band, or the next band's first */
-            const float *next = k0 + n < IC ? W + (size_t)(k0 + n) * OC + o0 : ob + 1 < n_full ? W + o0 + OB : NULL;
-            const int next_n = k0 + n < IC ? (IC - k0 - n < kb ? IC - k0 - n : kb) : kb;
-            for (int t0 = 0, k = 0; t0 < T; t0 += TR, k++) {
-                const int rows = T - t0 < TR ? T - t0 : TR;
-                const float *xt = x + (size_t)t0 * IC + k0, *Wk = W + (size_t)k0 * OC, *b = k0 ? NULL : bias;
-                float *ot = out + (size_t)t0 * OC;
-                /* the next panel's rows spread over this panel's tiles after the first (which waits
-                 * for its own panel) */
-                int p0 = 0, p1 = next ? next_n : 0;
-                if (next && ntiles > 1) p0 = k ? (int)((long)next_n * (k - 1) / (ntiles - 1)) : 0, p1 = k ? (int)((long)next_n * k / (ntiles - 1)) : 0;
-                switch (rows) { /* constant row counts let the compiler keep acc in registers */
-                case 6: tile_rows(ot, xt, Wk, b, k0 > 0, 6, n, IC, OC, o0, next, p0, p1); break;
-                case 5: tile_rows(ot, xt, Wk, b, k0 > 0, 5, n, IC, OC, o0, next, p0, p1); break;
-                case 4: tile_rows(ot, xt, Wk, b, k0 > 0, 4, n, IC, OC, o0, next, p0, p1); break;
-                case 3: tile_rows(ot, xt, Wk, b, k0 > 0, 3, n, IC, OC, o0, next, p0, p1); break;
-                case 2: tile_rows(ot, xt, Wk, b, k0 > 0, 2, n, IC, OC, o0, next, p0, p1); break;
-                default: tile_rows(ot, xt, Wk, b, k0 > 0, 1, n, IC, OC, o0, next, p0, p1); break;
+     * Small products stay on one thread: starting threads would cost more than they save. A float16
+     * panel (kb rows of the band) is made float32 once, into the thread's own block, for all its tiles. */
+#pragma omp parallel if ((double)T * IC * OC > 2e5)
+    {
+        float *panel = Wh ? aligned_alloc(64, sizeof(float) * (size_t)kb * OB) : NULL;
+        if (Wh && !panel) abort();
+#pragma omp for schedule(static)
+        for (int ob = 0; ob < n_full; ob++) {
+            const int o0 = ob * OB;
+            for (int k0 = 0; k0 < IC; k0 += kb) {
+                const int n = IC - k0 < kb ? IC - k0 : kb;
+                /* the panel after this one: the next block of this band, or the next band's first */
+                const char *next = k0 + n < IC ? W + ((size_t)(k0 + n) * OC + o0) * esz : ob + 1 < n_full ? W + (size_t)(o0 + OB) * esz : NULL;
+                const int next_n = k0 + n < IC ? (IC - k0 - n < kb ? IC - k0 - n : kb) : kb;
+                const float *Wk = Wf ? Wf + (size_t)k0 * OC : panel, *b = k0 ? NULL : bias;
+                const size_t ws = Wf ? (size_t)OC : OB;
+                const int wo = Wf ? o0 : 0;
+                if (Wh) f16_rows_to_f32(panel, Wh + 2 * ((size_t)k0 * OC + o0), 2 * (size_t)OC, n, OB);
+                for (int t0 = 0, k = 0; t0 < T; t0 += TR, k++) {
+                    const int rows = T - t0 < TR ? T - t0 : TR;
+                    const float *xt = x + (size_t)t0 * IC + k0;
+                    float *ot = out + (size_t)t0 * OC;
+                    /* the next panel's rows spread over this panel's tiles after the first (which waits
+                     * for its own panel) */
+                    int p0 = 0, p1 = next ? next_n : 0;
+                    if (next && ntiles > 1) p0 = k ? (int)((long)next_n * (k - 1) / (ntiles - 1)) : 0, p1 = k ? (int)((long)next_n * k / (ntiles - 1)) : 0;
+                    if (Wf) tile_any(ot, xt, Wk, ws, wo, b, k0 > 0, rows, n, IC, OC, o0, next, (size_t)OC * 4, 4, p0, p1);
+                    else tile_any(ot, xt, Wk, ws, wo, b, k0 > 0, rows, n, IC, OC, o0, next, (size_t)OC * 2, 2, p0, p1);
                 }
             }
         }
+        free(panel);
     }
-    /* Leftover columns (OC not a multiple of 64): plain loops. */
-    for (int o = n_full * OB; o < OC; o++)
-        for (int t = 0; t < T; t++) {
-            float acc = bias ? bias[o] : 0.0f;
-            for (int i = 0; i < IC; i++) acc += x[(size_t)t * IC + i] * W[(size_t)i * OC + o];
-            out[(size_t)t * OC + o] = acc;
+    /* Leftover columns (OC not a multiple of 64): plain loops, over each column gathered first (float16
+     * made float32), so that both kinds of W get the same loop from the compiler. */
+    if (n_full * OB < OC) {
+        float *col = malloc(sizeof(float) * (size_t)IC);
+        if (!col) abort();
+        for (int o = n_full * OB; o < OC; o++) {
+            for (int i = 0; i < IC; i++)
+                if (Wf) col[i] = Wf[(size_t)i * OC + o];
+                else f16_row_to_f32(col + i, Wh + 2 * ((size_t)i * OC + o), 1);
+            for (int t = 0; t < T; t++) {
+                float acc = bias ? bias[o] : 0.0f;
+                for (int i = 0; i < IC; i++) acc += x[(size_t)t * IC + i] * col[i];
+                out[(size_t)t * OC + o] = acc;
+            }
         }
+        free(col);
+    }
+}
+
+void matmul_fast(float *out, const float *x, const float *W, const float *bias, int T, int IC, int OC) {
+    matmul_any(out, x, W, NULL, bias, T, IC, OC);
+}
+
+void matmul_fast_f16(float *out, const float *x, const unsigned char *W, const float *bias, int T, int IC, int OC) {
+    matmul_any(out, x, NULL, W, bias, T, IC, OC);
 }
 
 /* Sum of the 16 lanes, in halves (16 -> 8 -> 4 -> 1): a few vector adds instead of 15 dependent ones. */
@@ -178,8 +394,8 @@ static inline __attribute__((always_inline)) float hsum(v16 v) {
 
 #define VR 4 /* rows of W (outputs) per tile in matmul_nt */
 
-/* out[t][v] for rows t0..t0+rows and W rows v0..v0+VR: dot products along C. */
-static inline __attribute__((always_inline)) void tile_nt(float *out, const float *x, const float *W, int rows,
+/* out[t][v0 + k] for rows t0..t0+rows and k < VR: dot products along C of x's rows and W's rows Wv + k C. */
+static inline __attribute__((always_inline)) void tile_nt(float *out, const float *x, const float *Wv, int rows,
                                                           int C, int V, int v0) {
     v16 acc[TRN][VR];
     for (int r = 0; r < TRN; r++)
@@ -187,7 +403,7 @@ static inline __attribute__((always_inline)) void tile_nt(float *out, const floa
     int c16 = C / 16 * 16;
     for (int c = 0; c < c16; c += 16) {
         v16 w[VR];
-        for (int k = 0; k < VR; k++) w[k] = load16(W + (size_t)(v0 + k) * C + c);
+        for (int k = 0; k < VR; k++) w[k] = load16(Wv + (size_t)k * C + c);
         for (int r = 0; r < TRN; r++) {
             if (r >= rows) break;
             v16 xv = load16(x + (size_t)r * C + c);
@@ -197,35 +413,56 @@ static inline __attribute__((always_inline)) void tile_nt(float *out, const floa
     for (int r = 0; r < rows; r++)
         for (int k = 0; k < VR; k++) {
             float s = hsum(acc[r][k]);
-            for (int c = c16; c < C; c++) s += x[(size_t)r * C + c] * W[(size_t)(v0 + k) * C + c];
+            for (int c = c16; c < C; c++) s += x[(size_t)r * C + c] * Wv[(size_t)k * C + c];
             out[(size_t)r * V + v0 + k] = s;
         }
 }
 
-MULTIVERSION
-void matmul_nt_fast(float *out, const float *x, const float *W, int T, int C, int V) {
+/* x @ W^T (matmul_nt_fast's contract), W float32 (Wf) or float16 (Wh: each block of VR rows made float32
+ * once, into the thread's own block, for all of x's rows). */
+MULTIVERSION static void matmul_nt_any(float *out, const float *x, const float *Wf, const unsigned char *Wh, int T,
+                                       int C, int V) {
     int n_full = V / VR;
-#pragma omp parallel for schedule(static) if ((double)T * C * V > 2e5)
-    for (int vb = 0; vb < n_full; vb++) {
-        int v0 = vb * VR;
-        for (int t0 = 0; t0 < T; t0 += TRN) {
-            int rows = T - t0 < TRN ? T - t0 : TRN;
-            const float *xt = x + (size_t)t0 * C;
-            float *ot = out + (size_t)t0 * V;
-            switch (rows) {
-            case 4: tile_nt(ot, xt, W, 4, C, V, v0); break;
-            case 3: tile_nt(ot, xt, W, 3, C, V, v0); break;
-            case 2: tile_nt(ot, xt, W, 2, C, V, v0); break;
-            default: tile_nt(ot, xt, W, 1, C, V, v0); break;
+#pragma omp parallel if ((double)T * C * V > 2e5)
+    {
+        float *buf = Wh ? aligned_alloc(64, sizeof(float) * (((size_t)VR * C + 15) / 16 * 16)) : NULL;
+        if (Wh && !buf) abort();
+#pragma omp for schedule(static)
+        for (int vb = 0; vb < n_full; vb++) {
+            int v0 = vb * VR;
+            const float *Wv = Wf ? Wf + (size_t)v0 * C : buf;
+            if (Wh) f16_row_to_f32(buf, Wh + 2 * (size_t)v0 * C, (size_t)VR * C);
+            for (int t0 = 0; t0 < T; t0 += TRN) {
+                int rows = T - t0 < TRN ? T - t0 : TRN;
+                const float *xt = x + (size_t)t0 * C;
+                float *ot = out + (size_t)t0 * V;
+                switch (rows) {
+                case 4: tile_nt(ot, xt, Wv, 4, C, V, v0); break;
+                case 3: tile_nt(ot, xt, Wv, 3, C, V, v0); break;
+                case 2: tile_nt(ot, xt, Wv, 2, C, V, v0); break;
+                default: tile_nt(ot, xt, Wv, 1, C, V, v0); break;
+                }
             }
         }
+        free(buf);
     }
-    for (int v = n_full * VR; v < V; v++)
+    float *row = Wh && n_full * VR < V ? malloc(sizeof(float) * (size_t)C) : NULL;
+    for (int v = n_full * VR; v < V; v++) {
+        const float *w = Wf ? Wf + (size_t)v * C : row;
+        if (Wh) f16_row_to_f32(row, Wh + 2 * (size_t)v * C, (size_t)C);
         for (int t = 0; t < T; t++) {
             float s = 0.0f;
-            for (int c = 0; c < C; c++) s += x[(size_t)t * C + c] * W[(size_t)v * C + c];
+            for (int c = 0; c < C; c++) s += x[(size_t)t * C + c] * w[c];
             out[(size_t)t * V + v] = s;
         }
+    }
+    free(row);
+}
+
+void matmul_nt_fast(float *out, const float *x, const float *W, int T, int C, int V) { matmul_nt_any(out, x, W, NULL, T, C, V); }
+
+void matmul_nt_fast_f16(float *out, const float *x, const unsigned char *W, int T, int C, int V) {
+    matmul_nt_any(out, x, NULL, W, T, C, V);
 }
 
 #define QB 4 /* queries per block in attn_scores_fast: each key is loaded once for all of them */
@@ -362,33 +599,6 @@ void attention_forward_fast(float *out, float *const *scores, float *const *mask
 #pragma omp parallel for collapse(2) schedule(static)
     for (int h = 0; h < NH; h++)
         for (int b = 0; b < NB; b++) attn_block(&a, h, b);
-}
-
-/* float16 to float32 without branches (the vectoriser turns the selects into blends): shift the exponent
- * and mantissa into place and rebias; infinities and NaNs get the larger rebias, subnormals are
- * renormalised by a float subtraction. Bit-identical to f16_to_f32 (common.c) for all 65,536 values. */
-static inline uint32_t half_bits(uint16_t h) {
-    const uint32_t shifted_exp = 0x7c00u << 13;
-    uint32_t o = (uint32_t)(h & 0x7fff) << 13, exp = shifted_exp & o;
-    o += (uint32_t)(127 - 15) << 23;
-    uint32_t inf_nan = o + ((uint32_t)(128 - 16) << 23);
-    float f, magic;
-    uint32_t sub = o + (1u << 23), mbits = 113u << 23, fb;
-    memcpy(&f, &sub, 4);
-    memcpy(&magic, &mbits, 4);
-    f -= magic;
-    memcpy(&fb, &f, 4);
-    o = exp == shifted_exp ? inf_nan : exp == 0 ? fb : o;
-    return o | (uint32_t)(h & 0x8000) << 16;
-}
-
-MULTIVERSION static void f16_chunk(float *out, const unsigned char *src, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        uint16_t h;
-        memcpy(&h, src + 2 * i, 2); /* the data may be unaligned */
-        uint32_t b = half_bits(h);
-        memcpy(out + i, &b, 4);
-    }
 }
 
 MULTIVERSION static void bf16_chunk(float *out, const unsigned char *src, size_t n) {

@@ -39,17 +39,17 @@ static void random_model(Gpt2Model *m) {
     m->dir = xstrdup("(memory)");
     unsigned s = 1;
     size_t C = 768, FF = 3072;
-    m->w.wte = rand_floats(50257 * C, &s, 0);
-    m->w.wpe = rand_floats(1024 * C, &s, 0);
+    m->w.wte.f = rand_floats(50257 * C, &s, 0);
+    m->w.wpe.f = rand_floats(1024 * C, &s, 0);
     m->w.h = xcalloc(12, sizeof(Gpt2Layer));
     for (int l = 0; l < 12; l++) {
         Gpt2Layer *h = &m->w.h[l];
         h->ln_1_w = rand_floats(C, &s, 1), h->ln_1_b = rand_floats(C, &s, 0);
-        h->attn_w = rand_floats(C * 3 * C, &s, 0), h->attn_b = rand_floats(3 * C, &s, 0);
-        h->attn_proj_w = rand_floats(C * C, &s, 0), h->attn_proj_b = rand_floats(C, &s, 0);
+        h->attn_w.f = rand_floats(C * 3 * C, &s, 0), h->attn_b = rand_floats(3 * C, &s, 0);
+        h->attn_proj_w.f = rand_floats(C * C, &s, 0), h->attn_proj_b = rand_floats(C, &s, 0);
         h->ln_2_w = rand_floats(C, &s, 1), h->ln_2_b = rand_floats(C, &s, 0);
-        h->fc_w = rand_floats(C * FF, &s, 0), h->fc_b = rand_floats(FF, &s, 0);
-        h->fc_proj_w = rand_floats(FF * C, &s, 0), h->fc_proj_b = rand_floats(C, &s, 0);
+        h->fc_w.f = rand_floats(C * FF, &s, 0), h->fc_b = rand_floats(FF, &s, 0);
+        h->fc_proj_w.f = rand_floats(FF * C, &s, 0), h->fc_proj_b = rand_floats(C, &s, 0);
     }
     m->w.ln_f_w = rand_floats(C, &s, 1), m->w.ln_f_b = rand_floats(C, &s, 0);
 }

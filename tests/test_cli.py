@@ -267,12 +267,14 @@ def main():
     # info and corrupt checkpoints
     rc, o, _ = run([gs, "info", tiny])
     check(rc == 0 and "layers      2" in o and "heads       4 of size 16" in o and "50257" in o, "info")
-    # where the weights went: the tiny float32 file has its data at a 64-byte boundary, the float16 one
-    # is converted, and GPTSTEP_COPY_WEIGHTS=1 copies
+    # where the weights went: the tiny float32 file has its data at a 64-byte boundary, the float16 one's
+    # matrices are used in place as float16, and GPTSTEP_COPY_WEIGHTS=1 copies (and converts)
     where = lambda o: next((l for l in o.splitlines() if l.startswith("weights ")), "(no weights line)")
     check("used in place from the mapped file" in where(o), f"info: {where(o)}")
     rc, o, _ = run([gs, "info", os.path.join(out, "tiny-f16")])
-    check(rc == 0 and "converted to float32" in where(o), f"info, F16: {where(o)}")
+    check(rc == 0 and "used in place from the mapped file (float16 matrices" in where(o), f"info, F16: {where(o)}")
+    rc, o, _ = run([gs, "info", os.path.join(out, "tiny-f16")], env={"GPTSTEP_COPY_WEIGHTS": "1"})
+    check(rc == 0 and "converted to float32 in memory" in where(o), f"info, F16, GPTSTEP_COPY_WEIGHTS=1: {where(o)}")
     rc, o, _ = run([gs, "info", tiny], env={"GPTSTEP_COPY_WEIGHTS": "1"})
     check(rc == 0 and "copied into memory (GPTSTEP_COPY_WEIGHTS=1)" in where(o), f"info, GPTSTEP_COPY_WEIGHTS=1: {where(o)}")
     broken = os.path.join(out, "broken")

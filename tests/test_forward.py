@@ -2,7 +2,8 @@
 """Compares every named tensor gptstep records, at every position, with the float64 NumPy reference
 (tests/gpt2_ref.py), on random models the test writes as real safetensors files: a tiny model in F32,
 F16 and BF16 (with and without config.json, with the "transformer." prefix, with lm_head.weight), and
-a model with GPT-2 small's exact shapes. The trace comes from KV-cached decoding; the reference
+a model with GPT-2 small's exact shapes (F32 and F16). Float16 matrices used in place give the trace of
+the same weights converted at load, byte for byte. The trace comes from KV-cached decoding; the reference
 recomputes the whole sequence each time, so agreement also shows cache == full recomputation.
 Also: greedy generation equals the reference's greedy tokens; the same seed gives the same text.
 
@@ -100,6 +101,7 @@ def main():
     cfg = dict(n_layer=2, n_head=4, n_embd=64, n_positions=128, vocab_size=50257, layer_norm_epsilon=1e-5,
                activation_function="gelu_new")
     prompt = "Once upon a time, there was a"
+    long_prompt_f16 = " ".join(f"token{i}" for i in range(12))  # > 16 positions: the tiled matmuls, not one row
     for dtype in ("F32", "F16", "BF16"):
         folder = os.path.join(outdir, f"tiny-{dtype.lower()}")
         gpt2_ref.write_model(folder, tiny, cfg, dtype)
@@ -126,6 +128,28 @@ def main():
               f"GPTSTEP_COPY_WEIGHTS=0: {where} (expected converted to float32)")
     del os.environ["GPTSTEP_COPY_WEIGHTS"]
     compare_trace(gptstep, folder, prompt, 3, "tiny F32 with its data at an odd byte (copied, not used in place)", verbose=False)
+    # float16 matrices used in place (the kernels make them float32 as they read them), at a 64-byte
+    # boundary and 3 bytes off it, with the CPU's conversion and the plain one: the same trace, byte for
+    # byte, as the weights converted at load (GPTSTEP_COPY_WEIGHTS=1), and each against the reference
+    traces = {}
+    for skew in (0, 3):
+        folder = os.path.join(outdir, "tiny-f16" if skew == 0 else f"tiny-f16-skew{skew}")
+        if skew:
+            gpt2_ref.write_model(folder, tiny, cfg, "F16", skew=skew)
+        for copy, plain in (("1", "0"), ("0", "0"), ("0", "1")):
+            os.environ["GPTSTEP_COPY_WEIGHTS"], os.environ["GPTSTEP_NO_F16C"] = copy, plain
+            want = "converted to float32" if copy == "1" else "float16 used in place"
+            where = weights_where(gptstep, folder)
+            how = f"tiny F16, data {skew} bytes past a 64-byte boundary, GPTSTEP_COPY_WEIGHTS={copy} GPTSTEP_NO_F16C={plain}"
+            check(where == want, f"{how}: {where} (expected {want})")
+            tr = compare_trace(gptstep, folder, long_prompt_f16, 3, how, verbose=False)
+            traces[(skew, copy, plain)] = [(k, v.tobytes()) for p in tr["positions"] for k, v in sorted(p["tensors"].items())]
+    del os.environ["GPTSTEP_COPY_WEIGHTS"], os.environ["GPTSTEP_NO_F16C"]
+    first = traces[(0, "1", "0")]
+    for (skew, copy, plain), tr in traces.items():
+        same = sum(a == b for a, b in zip(tr, first))
+        check(len(tr) == len(first) and same == len(first), f"tiny F16, data {skew} bytes off, GPTSTEP_COPY_WEIGHTS={copy} "
+              f"GPTSTEP_NO_F16C={plain}: {same} of {len(first)} recorded tensors byte for byte the same as converted at load")
 # variants of the checkpoint layout
     folder = os.path.join(outdir, "tiny-prefixed")
     gpt2_ref.write_model(folder, gpt2_ref.random_gpt2(2, 4, 64, 128, seed=2, prefix="transformer."), cfg)
@@ -275,6 +299,23 @@ def main():
         for mode in ("zero", "mean"):
             compare_trace(gptstep, folder, "The quick brown fox jumps over", 2, f"GPT-2 small shapes {mode}-ablating",
                           verbose=False, ablate=["5.7", "2.mlp.1000", "9.attn", "11.mlp", "pos"], mode=mode)
+        # the same shapes in float16: the matrices used in place (one decoded token's products by rows,
+        # a prompt's in tiles, the logits) give the trace of the weights converted at load, byte for byte
+        folder = os.path.join(outdir, "gpt2-small-shapes-f16")
+        if not os.path.exists(os.path.join(folder, "model.safetensors")):
+            gpt2_ref.write_model(folder, gpt2_ref.random_gpt2(12, 12, 768, 1024, seed=6), cfg_s, "F16")
+        got = {}
+        for copy in ("1", "0"):
+            os.environ["GPTSTEP_COPY_WEIGHTS"] = copy
+            check(weights_where(gptstep, folder) == ("converted to float32" if copy == "1" else "float16 used in place"),
+                  f"GPT-2 small shapes F16, GPTSTEP_COPY_WEIGHTS={copy}: {weights_where(gptstep, folder)}")
+            tr = compare_trace(gptstep, folder, long_prompt_f16, 3, f"GPT-2 small shapes F16, GPTSTEP_COPY_WEIGHTS={copy}",
+                               verbose=False)
+            got[copy] = [(k, v.tobytes()) for p in tr["positions"] for k, v in sorted(p["tensors"].items())]
+        del os.environ["GPTSTEP_COPY_WEIGHTS"]
+        same = sum(a == b for a, b in zip(got["0"], got["1"]))
+        check(len(got["0"]) == len(got["1"]) and same == len(got["1"]), f"GPT-2 small shapes F16 used in place: {same} of "
+              f"{len(got['1'])} recorded tensors byte for byte the same as converted at load")
 
     print(f"forward: {len(passes)} passed, {len(failures)} failed")
     sys.exit(1 if failures else 0)

@@ -23,8 +23,40 @@ static float max_rel_diff(const float *a, const float *b, size_t n) {
     return scale > 0 ? err / scale : err;
 }
 
+/* W (n values) as float16 bytes at an odd address (p, to free), and those halves back as float32 (q). */
+static const unsigned char *to_half(const float *W, size_t n, unsigned char **p, float **q) {
+    *p = malloc(2 * n + 1);
+    *q = alloc_floats(n);
+    for (size_t i = 0; i < n; i++) {
+        uint16_t h = f32_to_f16(W[i]);
+        memcpy(*p + 1 + 2 * i, &h, 2);
+        (*q)[i] = f16_to_f32(h);
+    }
+    return *p + 1;
+}
+
+/* The float16 kernels give, to the bit, what the float32 ones give on the same halves made float32. */
+static void half_matmuls(const float *x, const float *W, const float *Wt, const float *b, int T, int IC, int OC) {
+    unsigned char *p, *pt;
+    float *q, *qt;
+    const unsigned char *h = to_half(W, (size_t)IC * OC, &p, &q), *ht = to_half(Wt, (size_t)OC * IC, &pt, &qt);
+    float *a = alloc_floats((size_t)T * OC), *c = alloc_floats((size_t)T * OC);
+    matmul_fast(a, x, q, b, T, IC, OC);
+    matmul_fast_f16(c, x, h, b, T, IC, OC);
+    CHECK(!memcmp(a, c, sizeof(float) * (size_t)T * OC), "matmul_fast_f16 T=%d IC=%d OC=%d: the same bits as matmul_fast", T, IC, OC);
+    matmul_nt_fast(a, x, qt, T, IC, OC);
+    matmul_nt_fast_f16(c, x, ht, T, IC, OC);
+    CHECK(!memcmp(a, c, sizeof(float) * (size_t)T * OC), "matmul_nt_fast_f16 T=%d C=%d V=%d: the same bits as matmul_nt_fast", T, IC, OC);
+    float *row = alloc_floats((size_t)OC);
+    WMat wm = {NULL, h};
+    const float *r = wmat_row(wm, (size_t)OC, (size_t)IC - 1, row);
+    CHECK(!memcmp(r, q + (size_t)(IC - 1) * OC, sizeof(float) * (size_t)OC), "wmat_row of a float16 matrix, T=%d IC=%d OC=%d", T, IC, OC);
+    free(p), free(pt), free(q), free(qt), free(a), free(c), free(row);
+}
+
 static void matmuls(void) {
-    int shapes[][3] = {{1, 768, 2304}, {1, 3071, 770}, {4, 64, 64}, {5, 128, 512}, {7, 33, 100}, {64, 768, 768}, {3, 3072, 768}, {13, 1600, 200}, {1, 1, 1}};
+    int shapes[][3] = {{1, 768, 2304}, {1, 3071, 770}, {4, 64, 64}, {5, 128, 512}, {7, 33, 100}, {64, 768, 768}, {3, 3072, 768},
+                       {13, 1600, 200}, {1, 1, 1}, {1, 6400, 1600}, {1, 1600, 4800}, {19, 3072, 129}};
     unsigned seed = 1;
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         int T = shapes[s][0], IC = shapes[s][1], OC = shapes[s][2];
@@ -47,6 +79,7 @@ static void matmuls(void) {
         matmul_nt_fast(fast, x, Wt, T, IC, OC);
         d = max_rel_diff(fast, ref, (size_t)T * OC);
         CHECK(d < 1e-5f, "matmul_nt_fast T=%d C=%d V=%d: rel diff %g", T, IC, OC, d);
+        half_matmuls(x, W, Wt, b, T, IC, OC);
         free(x), free(W), free(b), free(ref), free(fast), free(Wt);
     }
 }
@@ -270,6 +303,15 @@ static void half_conversions(void) {
         }
         CHECK(bad == 0, "%s: the fast conversion is bit-identical for all 65,536 values (%d differ)", bf ? "bfloat16" : "float16", bad);
     }
+    /* the kernels' conversion (the CPU's own where it has one): the same but for NaNs, which stay NaNs */
+    f16_row_to_f32(out, src + 1, 65536);
+    int bad = 0, nan = 0;
+    for (int i = 0; i < 65536; i++) {
+        float want = f16_to_f32((uint16_t)i);
+        if (isnan(want)) nan += isnan(out[i]) != 0;
+        else bad += memcmp(&want, out + i, 4) != 0;
+    }
+    CHECK(bad == 0 && nan == 2046, "f16_row_to_f32: the same float32 for all 63,490 numbers (%d differ), NaN for the 2,046 NaNs (%d)", bad, nan);
     free(src);
     free(out);
 }

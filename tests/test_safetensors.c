@@ -208,7 +208,7 @@ static void model_rules(void) {
     Gpt2Model m;
     Err err;
     CHECK(gpt2_load(&m, ok, &err) == 0, "valid model: %s", err.msg);
-    if (m.w.wte) {
+    if (m.w.wte.f) {
         CHECK(m.cfg.n_layer == 1 && m.cfg.n_embd == 8 && m.cfg.n_vocab == 10 && m.cfg.n_ctx == 4,
               "inferred sizes L=%d C=%d V=%d NCTX=%d", m.cfg.n_layer, m.cfg.n_embd, m.cfg.n_vocab, m.cfg.n_ctx);
         gpt2_free(&m);
@@ -254,12 +254,12 @@ static void file_changed_under_mapping(void) {
         int loaded = gpt2_load(&m, folder, &err) == 0;
         CHECK(loaded, "GPTSTEP_COPY_WEIGHTS=%d: %s", copy, err.msg);
         if (!loaded) break;
-        int here = m.map && (const unsigned char *)m.w.wte > m.map && (const unsigned char *)m.w.wte < m.map + m.map_len;
+        int here = m.map && (const unsigned char *)m.w.wte.f > m.map && (const unsigned char *)m.w.wte.f < m.map + m.map_len;
         CHECK(here == !copy, "GPTSTEP_COPY_WEIGHTS=%d: wte.weight %s the mapped file", copy, here ? "in" : "not in");
-        CHECK(m.w.wte[3] == 1.5f, "wte.weight[0][3] = %g, expected 1.5 (the file's ramp)", m.w.wte[3]);
+        CHECK(m.w.wte.f[3] == 1.5f, "wte.weight[0][3] = %g, expected 1.5 (the file's ramp)", m.w.wte.f[3]);
         if (copy) { /* the file cut to its header: the copied weights stay as they were */
             CHECK(truncate(file, 8) == 0, "truncate %s", file);
-            CHECK(m.w.wte[3] == 1.5f, "copied: wte.weight[0][3] = %g after the file was cut, expected 1.5", m.w.wte[3]);
+            CHECK(m.w.wte.f[3] == 1.5f, "copied: wte.weight[0][3] = %g after the file was cut, expected 1.5", m.w.wte.f[3]);
             gpt2_free(&m);
             break;
         }
@@ -274,7 +274,7 @@ static void file_changed_under_mapping(void) {
             dup2(fd[1], 2);
             close(fd[0]);
             if (truncate(file, 8) != 0) _exit(3);
-            volatile float x = m.w.wte[3];
+            volatile float x = m.w.wte.f[3];
             (void)x;
             _exit(0);
         }
