@@ -13,6 +13,7 @@ typedef struct {
 } EdString;
 
 static int ed_insert(EdString *s, int at, const int *c, int n) {
+    if (n <= 0) return 1; /* nothing (and s->c may still be NULL: no memmove from NULL + 0) */
     if (s->len + n > s->cap) {
         s->cap = (s->len + n) * 2 + 16;
         s->c = xrealloc(s->c, sizeof(int) * (size_t)s->cap);
@@ -24,6 +25,7 @@ static int ed_insert(EdString *s, int at, const int *c, int n) {
 }
 
 static void ed_delete(EdString *s, int at, int n) {
+    if (n <= 0) return;
     memmove(s->c + at, s->c + at + n, sizeof(int) * (size_t)(s->len - at - n));
     s->len -= n;
 }
