@@ -96,6 +96,10 @@ void f16_row_to_f32(float *out, const unsigned char *src, size_t n);
 /* Whether this CPU makes float16 float32 in hardware (F16C or AVX-512): where it does not (the browser's
  * WebAssembly among them), float16 weights are converted at load rather than in every product. */
 int f16_hardware(void);
+/* For the tests: the float16 conversion the kernels use from now on: 0 the plain one, 1 F16C's (8 at a
+ * time), 2 AVX-512's (16 at a time), at most what this CPU has; -1 the best it has (the default, unless
+ * GPTSTEP_F16_CONVERT=plain or f16c says otherwise). Returns the one now in use. */
+int f16_force_path(int path);
 
 /* out (n) = a + b; out may alias a. */
 void residual_forward(float *out, const float *a, const float *b, size_t n);

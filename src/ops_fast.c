@@ -160,7 +160,7 @@ __attribute__((target("avx,f16c"))) static void f16_rows_f16c(float *out, const 
 }
 #endif
 
-/* Which conversion this CPU has: 2 AVX-512, 1 F16C, 0 neither. */
+/* Which conversion this CPU has: 2 AVX-512, 1 F16C (with AVX), 0 neither. */
 static int f16_cpu(void) {
 #ifdef HAVE_F16C_PATHS
     static int have = -1; /* a benign race: every thread finds the same */
@@ -180,17 +180,27 @@ static int f16_cpu(void) {
 
 int f16_hardware(void) { return f16_cpu() > 0; }
 
-/* The conversion the kernels use: the CPU's, or the plain one where GPTSTEP_NO_F16C=1 (which the tests
- * hold the CPU's to). */
+/* The conversion the kernels use: the best this CPU has, or the one f16_force_path set (the tests run
+ * each), or GPTSTEP_F16_CONVERT=plain / f16c (which the tests run end to end). */
+static int forced = -1;
+
 static int f16_path(void) {
-    static int plain = -1;
-    int p = __atomic_load_n(&plain, __ATOMIC_RELAXED);
-    if (p < 0) {
-        const char *e = getenv("GPTSTEP_NO_F16C");
-        p = e && !strcmp(e, "1");
-        __atomic_store_n(&plain, p, __ATOMIC_RELAXED);
+    static int from_env = -2; /* -2: not read yet, -1: not set */
+    int f = __atomic_load_n(&forced, __ATOMIC_RELAXED);
+    if (f >= 0) return f;
+    int e = __atomic_load_n(&from_env, __ATOMIC_RELAXED);
+    if (e == -2) {
+        const char *v = getenv("GPTSTEP_F16_CONVERT");
+        e = !v ? -1 : !strcmp(v, "plain") ? 0 : !strcmp(v, "f16c") ? 1 : -1;
+        if (e > f16_cpu()) e = f16_cpu();
+        __atomic_store_n(&from_env, e, __ATOMIC_RELAXED);
     }
-    return p ? 0 : f16_cpu();
+    return e >= 0 ? e : f16_cpu();
+}
+
+int f16_force_path(int path) {
+    __atomic_store_n(&forced, path < 0 ? -1 : path < f16_cpu() ? path : f16_cpu(), __ATOMIC_RELAXED);
+    return f16_path();
 }
 
 void f16_row_to_f32(float *out, const unsigned char *src, size_t n) {

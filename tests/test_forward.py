@@ -129,28 +129,29 @@ def main():
     del os.environ["GPTSTEP_COPY_WEIGHTS"]
     compare_trace(gptstep, folder, prompt, 3, "tiny F32 with its data at an odd byte (copied, not used in place)", verbose=False)
     # float16 matrices used in place (the kernels make them float32 as they read them), at a 64-byte
-    # boundary and 3 bytes off it, with the CPU's conversion and the plain one: the same trace, byte for
-    # byte, as the weights converted at load (GPTSTEP_COPY_WEIGHTS=1), and each against the reference
+    # boundary and 3 bytes off it, with the CPU's best conversion, F16C's and the plain one: the same
+    # trace, byte for byte, as the weights converted at load (GPTSTEP_COPY_WEIGHTS=1), and each against
+    # the reference
     traces = {}
     for skew in (0, 3):
         folder = os.path.join(outdir, "tiny-f16" if skew == 0 else f"tiny-f16-skew{skew}")
         if skew:
             gpt2_ref.write_model(folder, tiny, cfg, "F16", skew=skew)
-        for copy, plain in (("1", "0"), ("0", "0"), ("0", "1")):
-            os.environ["GPTSTEP_COPY_WEIGHTS"], os.environ["GPTSTEP_NO_F16C"] = copy, plain
+        for copy, conv in (("1", "best"), ("0", "best"), ("0", "f16c"), ("0", "plain")):
+            os.environ["GPTSTEP_COPY_WEIGHTS"], os.environ["GPTSTEP_F16_CONVERT"] = copy, conv
             want = "converted to float32" if copy == "1" else "float16 used in place"
             where = weights_where(gptstep, folder)
-            how = f"tiny F16, data {skew} bytes past a 64-byte boundary, GPTSTEP_COPY_WEIGHTS={copy} GPTSTEP_NO_F16C={plain}"
+            how = f"tiny F16, data {skew} bytes past a 64-byte boundary, GPTSTEP_COPY_WEIGHTS={copy} GPTSTEP_F16_CONVERT={conv}"
             check(where == want, f"{how}: {where} (expected {want})")
             tr = compare_trace(gptstep, folder, long_prompt_f16, 3, how, verbose=False)
-            traces[(skew, copy, plain)] = [(k, v.tobytes()) for p in tr["positions"] for k, v in sorted(p["tensors"].items())]
-    del os.environ["GPTSTEP_COPY_WEIGHTS"], os.environ["GPTSTEP_NO_F16C"]
-    first = traces[(0, "1", "0")]
-    for (skew, copy, plain), tr in traces.items():
+            traces[(skew, copy, conv)] = [(k, v.tobytes()) for p in tr["positions"] for k, v in sorted(p["tensors"].items())]
+    del os.environ["GPTSTEP_COPY_WEIGHTS"], os.environ["GPTSTEP_F16_CONVERT"]
+    first = traces[(0, "1", "best")]
+    for (skew, copy, conv), tr in traces.items():
         same = sum(a == b for a, b in zip(tr, first))
         check(len(tr) == len(first) and same == len(first), f"tiny F16, data {skew} bytes off, GPTSTEP_COPY_WEIGHTS={copy} "
-              f"GPTSTEP_NO_F16C={plain}: {same} of {len(first)} recorded tensors byte for byte the same as converted at load")
-# variants of the checkpoint layout
+              f"GPTSTEP_F16_CONVERT={conv}: {same} of {len(first)} recorded tensors byte for byte the same as converted at load")
+    # variants of the checkpoint layout
     folder = os.path.join(outdir, "tiny-prefixed")
     gpt2_ref.write_model(folder, gpt2_ref.random_gpt2(2, 4, 64, 128, seed=2, prefix="transformer."), cfg)
     compare_trace(gptstep, folder, prompt, 3, "tiny with transformer. prefix", verbose=False)

@@ -41,12 +41,22 @@ static void half_matmuls(const float *x, const float *W, const float *Wt, const 
     float *q, *qt;
     const unsigned char *h = to_half(W, (size_t)IC * OC, &p, &q), *ht = to_half(Wt, (size_t)OC * IC, &pt, &qt);
     float *a = alloc_floats((size_t)T * OC), *c = alloc_floats((size_t)T * OC);
-    matmul_fast(a, x, q, b, T, IC, OC);
-    matmul_fast_f16(c, x, h, b, T, IC, OC);
-    CHECK(!memcmp(a, c, sizeof(float) * (size_t)T * OC), "matmul_fast_f16 T=%d IC=%d OC=%d: the same bits as matmul_fast", T, IC, OC);
-    matmul_nt_fast(a, x, qt, T, IC, OC);
-    matmul_nt_fast_f16(c, x, ht, T, IC, OC);
-    CHECK(!memcmp(a, c, sizeof(float) * (size_t)T * OC), "matmul_nt_fast_f16 T=%d C=%d V=%d: the same bits as matmul_nt_fast", T, IC, OC);
+    static const char *name[] = {"plain", "F16C", "AVX-512"};
+    int last = -1;
+    for (int want = 0; want <= 2; want++) { /* each conversion this CPU has */
+        const int path = f16_force_path(want);
+        if (path == last) continue;
+        last = path;
+        matmul_fast(a, x, q, b, T, IC, OC);
+        matmul_fast_f16(c, x, h, b, T, IC, OC);
+        CHECK(!memcmp(a, c, sizeof(float) * (size_t)T * OC), "matmul_fast_f16 (%s conversion) T=%d IC=%d OC=%d: the same bits as matmul_fast",
+              name[path], T, IC, OC);
+        matmul_nt_fast(a, x, qt, T, IC, OC);
+        matmul_nt_fast_f16(c, x, ht, T, IC, OC);
+        CHECK(!memcmp(a, c, sizeof(float) * (size_t)T * OC), "matmul_nt_fast_f16 (%s conversion) T=%d C=%d V=%d: the same bits as matmul_nt_fast",
+              name[path], T, IC, OC);
+    }
+    f16_force_path(-1);
     float *row = alloc_floats((size_t)OC);
     WMat wm = {NULL, h};
     const float *r = wmat_row(wm, (size_t)OC, (size_t)IC - 1, row);
@@ -303,15 +313,24 @@ static void half_conversions(void) {
         }
         CHECK(bad == 0, "%s: the fast conversion is bit-identical for all 65,536 values (%d differ)", bf ? "bfloat16" : "float16", bad);
     }
-    /* the kernels' conversion (the CPU's own where it has one): the same but for NaNs, which stay NaNs */
-    f16_row_to_f32(out, src + 1, 65536);
-    int bad = 0, nan = 0;
-    for (int i = 0; i < 65536; i++) {
-        float want = f16_to_f32((uint16_t)i);
-        if (isnan(want)) nan += isnan(out[i]) != 0;
-        else bad += memcmp(&want, out + i, 4) != 0;
+    /* the kernels' conversions (the CPU's own where it has one): the same but for NaNs, which stay NaNs */
+    static const char *name[] = {"plain", "F16C", "AVX-512"};
+    int last = -1;
+    for (int want = 0; want <= 2; want++) {
+        const int path = f16_force_path(want);
+        if (path == last) continue;
+        last = path;
+        f16_row_to_f32(out, src + 1, 65536);
+        int bad = 0, nan = 0;
+        for (int i = 0; i < 65536; i++) {
+            float v = f16_to_f32((uint16_t)i);
+            if (isnan(v)) nan += isnan(out[i]) != 0;
+            else bad += memcmp(&v, out + i, 4) != 0;
+        }
+        CHECK(bad == 0 && nan == 2046, "f16_row_to_f32 (%s conversion): the same float32 for all 63,490 numbers (%d differ), NaN for "
+              "the 2,046 NaNs (%d)", name[path], bad, nan);
     }
-    CHECK(bad == 0 && nan == 2046, "f16_row_to_f32: the same float32 for all 63,490 numbers (%d differ), NaN for the 2,046 NaNs (%d)", bad, nan);
+    f16_force_path(-1);
     free(src);
     free(out);
 }
