@@ -19,6 +19,9 @@ int main(void) {
     Editor *e = editor_new();
     editor_set(e, "", 1); /* a new editor given an empty text (the viewer's first ':'): nothing to copy */
     CHECK(is(e, ""), "a new editor set to an empty text is empty");
+    editor_insert(e, "x"); /* its undo snapshot of the empty text */
+    editor_key(e, EK_UNDO, 0);
+    CHECK(is(e, ""), "typing into it and undoing leaves it empty");
     editor_set(e, "Once upon a time", 0);
     editor_insert(e, " there");
     CHECK(is(e, "Once upon a time there"), "typing at the end (the cursor starts there)");

@@ -101,7 +101,7 @@ struct Editor {
 
 static Snapshot snap(const Editor *e) {
     Snapshot s = {xmalloc(sizeof(int) * (size_t)(e->s.len + 1)), e->s.len, e->st.cursor, e->st.select_start, e->st.select_end};
-    memcpy(s.c, e->s.c, sizeof(int) * (size_t)e->s.len);
+    if (e->s.len) memcpy(s.c, e->s.c, sizeof(int) * (size_t)e->s.len); /* (an empty text may have no array) */
     return s;
 }
 
