@@ -130,34 +130,23 @@ __attribute__((target("avx,f16c"))) static void f16_f16c(float *out, const unsig
 }
 /* The rows side by side, 32 values of each in turn (several streams in flight read memory faster than
  * one), each line prefetched a group of rows ahead: the rows the caller takes next, when the rows are
- * a contiguous block of W (matvec_rows_any measured 42 against 24 GB/s on XL's MLP projection). */
-__attribute__((target("avx512f"))) static void f16_rows_avx512(float *out, const unsigned char *src, size_t sstride, int rows,
-                                                               size_t n) {
-    size_t i = 0;
-    for (; i + 32 <= n; i += 32)
-        for (int r = 0; r < rows; r++) {
-            const unsigned char *q = src + (size_t)r * sstride + 2 * i;
-            float *o = out + (size_t)r * n + i;
-            __builtin_prefetch(q + (size_t)rows * sstride);
-            _mm512_storeu_ps(o, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)q)));
-            _mm512_storeu_ps(o + 16, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(q + 32))));
-        }
-    if (i < n)
-        for (int r = 0; r < rows; r++) f16_avx512(out + (size_t)r * n + i, src + (size_t)r * sstride + 2 * i, n - i);
-}
-__attribute__((target("avx,f16c"))) static void f16_rows_f16c(float *out, const unsigned char *src, size_t sstride, int rows,
-                                                               size_t n) {
-    size_t i = 0;
-    for (; i + 32 <= n; i += 32)
-        for (int r = 0; r < rows; r++) {
-            const unsigned char *q = src + (size_t)r * sstride + 2 * i;
-            float *o = out + (size_t)r * n + i;
-            __builtin_prefetch(q + (size_t)rows * sstride);
-            for (int k = 0; k < 4; k++) _mm256_storeu_ps(o + 8 * k, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(q + 16 * k))));
-        }
-    if (i < n)
-        for (int r = 0; r < rows; r++) f16_f16c(out + (size_t)r * n + i, src + (size_t)r * sstride + 2 * i, n - i);
-}
+ * a contiguous block of W (matvec_rows_any measured 42 against 24 GB/s on XL's MLP projection). One
+ * for each conversion above (ONE, inlined: same target). */
+#define F16_ROWS(NAME, TARGET, ONE)                                                                          \
+    __attribute__((target(TARGET))) static void NAME(float *out, const unsigned char *src, size_t sstride,   \
+                                                     int rows, size_t n) {                                   \
+        size_t i = 0;                                                                                        \
+        for (; i + 32 <= n; i += 32)                                                                         \
+            for (int r = 0; r < rows; r++) {                                                                 \
+                const unsigned char *q = src + (size_t)r * sstride + 2 * i;                                  \
+                __builtin_prefetch(q + (size_t)rows * sstride);                                              \
+                ONE(out + (size_t)r * n + i, q, 32);                                                         \
+            }                                                                                                \
+        if (i < n)                                                                                           \
+            for (int r = 0; r < rows; r++) ONE(out + (size_t)r * n + i, src + (size_t)r * sstride + 2 * i, n - i); \
+    }
+F16_ROWS(f16_rows_avx512, "avx512f", f16_avx512)
+F16_ROWS(f16_rows_f16c, "avx,f16c", f16_f16c)
 #endif
 
 /* Which conversion this CPU has: 2 AVX-512, 1 F16C (with AVX), 0 neither. */
