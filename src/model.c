@@ -146,8 +146,8 @@ static const float *aligned_f32(const Loader *ld, const StTensor *t) {
 /* A float16 matrix is used in place at any alignment, where the CPU converts float16 in hardware: the
  * kernels read it in rows they make float32 (ops.h), each half once per panel, unaligned loads and all.
  * Half the bytes of float32 to read for every token, none to write at load: GPT-2 XL's shapes loaded
- * in 0.7-0.8 s against 2.6-3.9 s converted, and decoded 9.0-9.2 tokens/s against 6.1 (docs/performance.md,
- * "Float16 used in place"). */
+ * in 0.71-0.82 s against 2.6-2.8 s converted (8.3 s after idling), decoded 10-14 tokens/s against 7-8,
+ * and held 3.1 GB against 6.2 (docs/performance.md, "Float16 used in place"). */
 static int half_in_place(const Loader *ld, const Want *w) {
     return ld->in_place && w->half && !strcmp(w->t->dtype, "F16") && f16_hardware();
 }

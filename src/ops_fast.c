@@ -249,8 +249,9 @@ static inline __attribute__((always_inline)) void row1(float *acc, const float *
  * every row of W; here the threads split W's rows instead, so each streams one contiguous block, four
  * rows at a time, and their partial sums are added at the end. On the project's machine this read
  * 25 GB/s against 17 GB/s for the tiled path (the decode profile in docs/performance.md). W is float32
- * (Wf) or float16 (Wh): four float16 rows, contiguous in W, are made float32 in one sweep into the
- * thread's block (in its cache), then summed by the same rows4 as float32 rows. */
+ * (Wf) or float16 (Wh): four float16 rows are made float32 MV_CHUNK columns at a time into the thread's
+ * block (in its cache), then summed by the same rows4 as float32 rows (the chunks start at multiples of
+ * 16, so each column gets the same instructions either way). */
 MULTIVERSION static void matvec_rows_any(float *out, const float *x, const float *Wf, const unsigned char *Wh,
                                          const float *bias, int IC, int OC) {
     int nt = 1;
@@ -268,7 +269,8 @@ MULTIVERSION static void matvec_rows_any(float *out, const float *x, const float
 #endif
         const int i0 = (int)((long)IC * t / n), i1 = (int)((long)IC * (t + 1) / n);
         float *acc = part + (size_t)t * stride;
-        float *buf = Wh ? aligned_alloc(64, sizeof(float) * 4 * stride) : NULL;
+        /* four rows' chunk, or one whole row (the rows left over after the groups of four) */
+        float *buf = Wh ? aligned_alloc(64, sizeof(float) * (stride > 4 * MV_CHUNK ? stride : 4 * MV_CHUNK)) : NULL;
         if (Wh && !buf) abort();
         memset(acc, 0, sizeof(float) * stride);
         int i = i0;
