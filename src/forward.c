@@ -478,8 +478,7 @@ int gpt2_forward_rerun(Gpt2State *s, int first_layer, Trace *tr, float *logits_o
     for (int p = 0; p < T; p++) {
         tp[p] = &tr->pos[p];
         memcpy(s->x + (size_t)p * C, trace_get(tr, id_in, p), sizeof(float) * (size_t)C);
-        free(tp[p]->head); /* deferred logits of the old run: computed again when read */
-        tp[p]->head = NULL;
+        trace_forget_computed(tr, tp[p]); /* deferred logits and derived masked scores of the old run: again when read */
     }
     s->n_past = 0; /* the cache's positions 0..T-1 are rewritten from first_layer on */
     for (int l = first_layer; l < c->n_layer; l++) block(s, l, T, tr, tr, tp, att_slots);

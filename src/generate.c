@@ -59,7 +59,7 @@ int gen_open_progress(Gen *g, const char *model_arg, TraceMode mode, int first_p
     /* The tokenizer loads on this thread alone (50 ms for GPT-2's): meanwhile a helper thread takes the
      * page faults of the first prompt's fresh memory, which would otherwise fall on the prompt's pass
      * (on the project's machine fresh memory fills at 1 to 18 GB/s, and a 64-token prompt recorded in
-     * full writes 60 MB of it). It stops when the tokenizer is ready; the pass faults what is left. */
+     * full writes 48 MB of it). It stops when the tokenizer is ready; the pass faults what is left. */
     Warm w = {g, first_positions, 0};
     pthread_t helper;
     int helping = first_positions > 0 && pthread_create(&helper, NULL, warm_main, &w) == 0;

@@ -3,6 +3,7 @@
 #include "trace.h"
 
 #include "bigmem.h"
+#include "ops.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -205,6 +206,7 @@ int trace_copy(Trace *dst, const Trace *src, Err *err) {
         memcpy(d->off, s->off, sizeof(int64_t) * (size_t)src->n_ids);
         d->head = s->head ? xmalloc(sizeof(float) * 2 * V) : NULL;
         if (s->head) memcpy(d->head, s->head, sizeof(float) * 2 * V);
+        d->masked = NULL; /* derived again from the copied scores when read */
         d->data = s->n_floats ? chunk_alloc(dst, s->n_floats) : NULL;
         if (s->n_floats) memcpy(d->data, s->data, sizeof(float) * s->n_floats);
         dst->n_pos = i + 1;
@@ -214,13 +216,13 @@ int trace_copy(Trace *dst, const Trace *src, Err *err) {
     return 0;
 }
 
-static void free_pos(TracePos *p) {
+static void free_pos(const Trace *tr, TracePos *p) {
+    trace_forget_computed(tr, p);
     free(p->off);
-    free(p->head);
 }
 
 void trace_free(Trace *tr) {
-    for (int i = 0; i < tr->n_pos; i++) free_pos(&tr->pos[i]);
+    for (int i = 0; i < tr->n_pos; i++) free_pos(tr, &tr->pos[i]);
     chunk_rollback(tr, NULL);
     if (tr->spilled) close(tr->spill_fd);
     free(tr->pos);
@@ -233,7 +235,7 @@ void trace_truncate(Trace *tr, int n_pos) {
     const float *first = NULL; /* the first data of a removed position */
     for (int i = n_pos; i < tr->n_pos && !first; i++) first = tr->pos[i].data;
     if (first) chunk_rollback(tr, first);
-    for (int i = n_pos; i < tr->n_pos; i++) free_pos(&tr->pos[i]);
+    for (int i = n_pos; i < tr->n_pos; i++) free_pos(tr, &tr->pos[i]);
     if (n_pos < tr->n_pos) tr->n_pos = n_pos;
     while (tr->n_steps > 0 && tr->steps[tr->n_steps - 1].pos0 >= n_pos) tr->n_steps--;
     if (tr->n_steps > 0) {
@@ -312,15 +314,16 @@ int trace_shape(const Trace *tr, int id, int p, int64_t shape[2]) {
     return shape_of(&tr->cfg, k, p >= 0 && p < tr->n_pos ? tr->pos[p].n_keys : 0, shape);
 }
 
-/* 1: recorded now; 0: not recorded; TRACE_DEFERRED: computed when first read. */
+/* 1: recorded now; 0: not recorded; TRACE_DEFERRED or TRACE_DERIVED: computed when first read. */
 static int recorded(TraceMode mode, TensorKind k, int has_logits) {
+    if (k == TK_MASKED) return mode == TRACE_OFF ? 0 : TRACE_DERIVED; /* from the scores, recorded in both modes */
     if (k == TK_LOGITS || k == TK_PROBS)
         return mode == TRACE_OFF ? 0 : has_logits ? 1 : mode == TRACE_FULL ? TRACE_DEFERRED : 0;
     if (mode == TRACE_FULL) return 1;
     return mode == TRACE_ATTN && (k == TK_SCORES || k == TK_MASKED || k == TK_WEIGHTS);
 }
 
-/* How tensor id is kept at a position with n_keys keys (1: recorded, TRACE_DEFERRED, or 0), and its
+/* How tensor id is kept at a position with n_keys keys (1: recorded, TRACE_DEFERRED, TRACE_DERIVED or 0), and its
  * number of floats. */
 static int tensor_floats(const Trace *tr, int id, int n_keys, int has_logits, size_t *floats) {
     int layer;
@@ -356,7 +359,7 @@ TracePos *trace_add_pos(Trace *tr, int token, int n_keys, int has_logits) {
             p->off[id] = (int64_t)total;
             total += f;
         } else {
-            p->off[id] = r == TRACE_DEFERRED ? TRACE_DEFERRED : -1;
+            p->off[id] = r ? r : -1;
         }
     }
     p->n_floats = total;
@@ -387,9 +390,44 @@ static void compute_heads(const Trace *tr, TracePos *const *ps, int n) {
     free(out);
 }
 
+/* Position p's masked scores of one layer, (NH, K), from its scores into out. */
+static int derive_masked(const Trace *tr, int layer, int p, float *out) {
+    const TracePos *tp = &tr->pos[p];
+    const int64_t at = tp->off[trace_id(tr, TK_SCORES, layer)];
+    if (at < 0 || !tp->data) return -1;
+    const float *sc = tp->data + at;
+    for (int h = 0; h < tr->cfg.n_head; h++)
+        attn_mask(out + (size_t)h * tp->n_keys, sc + (size_t)h * tp->n_keys, tp->n_keys, p);
+    return 0;
+}
+
+void trace_forget_computed(const Trace *tr, TracePos *p) {
+    free(p->head);
+    p->head = NULL;
+    if (p->masked)
+        for (int l = 0; l < tr->cfg.n_layer; l++) free(p->masked[l]);
+    free(p->masked);
+    p->masked = NULL;
+}
+
 const float *trace_get(const Trace *tr, int id, int p) {
     if (p < 0 || p >= tr->n_pos || id < 0 || id >= tr->n_ids) return NULL;
     const TracePos *tp = &tr->pos[p];
+    if (tp->off[id] == TRACE_DERIVED) { /* kept once derived, like the deferred logits below */
+        TracePos *mp = (TracePos *)tp;
+        int layer;
+        trace_kind_of(tr, id, &layer);
+        if (!mp->masked) mp->masked = xcalloc((size_t)tr->cfg.n_layer, sizeof(float *));
+        if (!mp->masked[layer]) {
+            float *m = alloc_floats((size_t)tr->cfg.n_head * (size_t)tp->n_keys);
+            if (derive_masked(tr, layer, p, m)) {
+                free(m);
+                return NULL;
+            }
+            mp->masked[layer] = m;
+        }
+        return mp->masked[layer];
+    }
     if (tp->off[id] == TRACE_DEFERRED) {
         /* a cache filled on first read: the position array is the trace's own heap memory */
         TracePos *mp = (TracePos *)tp;
@@ -402,7 +440,7 @@ const float *trace_get(const Trace *tr, int id, int p) {
 
 int trace_recorded(const Trace *tr, int id, int p) {
     if (p < 0 || p >= tr->n_pos || id < 0 || id >= tr->n_ids) return 0;
-    return tr->pos[p].off[id] >= 0 || tr->pos[p].off[id] == TRACE_DEFERRED;
+    return tr->pos[p].off[id] >= 0 || tr->pos[p].off[id] == TRACE_DEFERRED || tr->pos[p].off[id] == TRACE_DERIVED;
 }
 
 void trace_materialize(Trace *tr) {
@@ -458,14 +496,23 @@ int trace_save(const Trace *tr, const char *path, Err *err) {
     rc |= put_i32(f, tr->n_pos);
     const int id_logits = trace_id(tr, TK_LOGITS, 0), id_probs = trace_id(tr, TK_PROBS, 0);
     int64_t *off = xmalloc((size_t)tr->n_ids * sizeof(int64_t));
+    float *masked = NULL; /* one layer's derived masked scores at a time */
     for (int i = 0; i < tr->n_pos && rc == 0; i++) {
         const TracePos *p = &tr->pos[i];
-        /* deferred logits and probs follow the position's data, as if recorded with it */
+        /* deferred logits and probs, then each layer's derived masked scores, follow the position's
+         * data, as if recorded with it */
         int deferred = p->off[id_logits] == TRACE_DEFERRED && p->head;
         uint64_t nf = p->n_floats + (deferred ? 2 * (uint64_t)tr->cfg.n_vocab : 0);
+        const uint64_t nm = (uint64_t)tr->cfg.n_head * (uint64_t)p->n_keys;
         memcpy(off, p->off, (size_t)tr->n_ids * sizeof(int64_t));
-        for (int id = 0; id < tr->n_ids; id++)
-            if (off[id] == TRACE_DEFERRED) off[id] = -1;
+        for (int id = 0; id < tr->n_ids; id++) {
+            if (off[id] == TRACE_DERIVED && p->data) {
+                off[id] = (int64_t)nf;
+                nf += nm;
+            } else if (off[id] == TRACE_DEFERRED || off[id] == TRACE_DERIVED) {
+                off[id] = -1;
+            }
+        }
         if (deferred) {
             off[id_logits] = (int64_t)p->n_floats;
             off[id_probs] = (int64_t)p->n_floats + tr->cfg.n_vocab;
@@ -474,12 +521,20 @@ int trace_save(const Trace *tr, const char *path, Err *err) {
         rc |= put(f, &nf, 8) | put(f, off, (size_t)tr->n_ids * 8);
         if (p->n_floats) rc |= put(f, p->data, p->n_floats * 4);
         if (deferred) rc |= put(f, p->head, 2 * (size_t)tr->cfg.n_vocab * 4);
+        for (int id = 0; id < tr->n_ids && rc == 0; id++) {
+            if (p->off[id] != TRACE_DERIVED || !p->data) continue;
+            int layer;
+            trace_kind_of(tr, id, &layer);
+            masked = xrealloc(masked, (size_t)nm * sizeof(float) + 1);
+            rc |= derive_masked(tr, layer, i, masked) | put(f, masked, (size_t)nm * 4);
+        }
         if (tr->spilled && p->n_floats && in_file_chunk(tr, p->data)) { /* written: out of resident memory again */
             uintptr_t a = ((uintptr_t)p->data + 4095) & ~(uintptr_t)4095, e = ((uintptr_t)(p->data + p->n_floats)) & ~(uintptr_t)4095;
             if (e > a) madvise((void *)a, e - a, MADV_DONTNEED);
         }
     }
     free(off);
+    free(masked);
     if (fclose(f) != 0) rc = -1;
     if (rc) return err_set(err, "%s: write failed (disk full?)", path);
     return 0;

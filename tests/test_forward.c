@@ -136,6 +136,83 @@ static void deferred_equals_eager(const Gpt2Model *m) {
     gpt2_state_free(&b);
 }
 
+/* Position p's masked scores of one layer, read through the trace (derived from its scores on first
+ * read): the scores up to the position, -inf after it, and what the pass's softmax read, so softmax
+ * of them gives the recorded weights bit for bit. */
+static int masked_ok(Trace *tr, int l, int p) {
+    const int NH = tr->cfg.n_head, K = tr->pos[p].n_keys;
+    const float *mk = trace_get(tr, trace_id(tr, TK_MASKED, l), p), *sc = trace_get(tr, trace_id(tr, TK_SCORES, l), p),
+                *wt = trace_get(tr, trace_id(tr, TK_WEIGHTS, l), p);
+    if (!mk || !sc || !wt) return 0;
+    float *w = alloc_floats((size_t)K);
+    int ok = 1;
+    for (int h = 0; h < NH; h++) {
+        for (int k = 0; k < K; k++) {
+            float want = k <= p ? sc[h * K + k] : -INFINITY;
+            ok &= memcmp(&mk[h * K + k], &want, 4) == 0;
+        }
+        softmax_forward(w, mk + (size_t)h * K, K);
+        ok &= memcmp(w, wt + (size_t)h * K, (size_t)K * 4) == 0;
+    }
+    free(w);
+    return ok;
+}
+
+/* Recording keeps the scores alone; the masked scores are derived when read (trace.h's TRACE_DERIVED),
+ * in both recording modes, and a rerun that rewrites the scores forgets the ones derived before. */
+static void masked_derived(const Gpt2Model *m) {
+    Err err;
+    for (int mode = TRACE_ATTN; mode <= TRACE_FULL; mode++) {
+        Gpt2State s;
+        gpt2_state_init(&s, m);
+        Trace tr;
+        trace_init(&tr, &m->cfg, m->name, (TraceMode)mode);
+        trace_begin_step(&tr, 0, NT);
+        CHECK(gpt2_forward(&s, TOKENS, NT, &tr, NULL, &err) == 0, "%s", err.msg);
+        trace_begin_step(&tr, NT, 1);
+        CHECK(gpt2_forward(&s, TOKENS, 1, &tr, NULL, &err) == 0, "%s", err.msg);
+        int id = trace_id(&tr, TK_MASKED, 0), ok = tr.pos[0].off[id] == TRACE_DERIVED && !tr.pos[0].masked;
+        for (int l = 0; l < m->cfg.n_layer; l++)
+            for (int p = 0; p <= NT; p++) ok &= masked_ok(&tr, l, p);
+        CHECK(ok, "%s recording: masked scores derived on read (%d layers x %d positions): the scores to the position, "
+              "-inf after, softmax of them the recorded weights bit for bit", trace_mode_name((TraceMode)mode),
+              m->cfg.n_layer, NT + 1);
+        const size_t C = (size_t)m->cfg.n_embd, FF = (size_t)m->cfg.n_inner, L = (size_t)m->cfg.n_layer,
+                     att = 2 * (size_t)m->cfg.n_head * NT; /* scores and weights */
+        size_t want = mode == TRACE_FULL ? 3 * C + L * (10 * C + 2 * FF + att) + C : L * att;
+        CHECK(trace_position_floats(&tr, NT, 0) == want,
+              "%s recording: a position with %d keys keeps %zu floats: the scores and weights, not the masked scores",
+              trace_mode_name((TraceMode)mode), NT, want);
+        trace_free(&tr);
+        gpt2_state_free(&s);
+    }
+    /* a head of layer 0 off; layer 1's masked scores read; the head back on and the pass rerun from
+     * layer 0: they are read again from the new scores */
+    if (m->cfg.n_layer < 2) return;
+    Gpt2State s;
+    gpt2_state_init(&s, m);
+    Trace tr;
+    trace_init(&tr, &m->cfg, m->name, TRACE_FULL);
+    trace_begin_step(&tr, 0, NT);
+    s.iv.mode = ABLATE_ZERO;
+    s.iv.n = 1;
+    s.iv.a[0] = (Ablation){ABL_HEAD, 0, 0};
+    CHECK(gpt2_forward(&s, TOKENS, NT, &tr, NULL, &err) == 0, "%s", err.msg);
+    const int id = trace_id(&tr, TK_MASKED, 1), K = tr.pos[NT - 1].n_keys;
+    float *before = alloc_floats((size_t)m->cfg.n_head * K);
+    const float *mk = trace_get(&tr, id, NT - 1);
+    CHECK(mk != NULL, "masked scores read");
+    if (mk) memcpy(before, mk, sizeof(float) * (size_t)m->cfg.n_head * K);
+    s.iv.n = 0;
+    CHECK(gpt2_forward_rerun(&s, 0, &tr, NULL, &err) == 0, "rerun: %s", err.msg);
+    mk = trace_get(&tr, id, NT - 1);
+    CHECK(mk && memcmp(mk, before, sizeof(float) * (size_t)m->cfg.n_head * K) != 0 && masked_ok(&tr, 1, NT - 1),
+          "after a rerun the masked scores come from the new scores, not the ones read before");
+    free(before);
+    trace_free(&tr);
+    gpt2_state_free(&s);
+}
+
 static int files_equal(const char *a, const char *b) {
     char *x, *y;
     size_t nx, ny;
@@ -322,6 +399,7 @@ int main(int argc, char **argv) {
     cache_equals_full(&m, &full);
     fast_equals_reference(&m);
     deferred_equals_eager(&m);
+    masked_derived(&m);
     warmed_equals_cold(&m);
     interventions(&m);
     save_load(&full, argv[2]);
