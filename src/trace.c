@@ -320,7 +320,7 @@ static int recorded(TraceMode mode, TensorKind k, int has_logits) {
     if (k == TK_LOGITS || k == TK_PROBS)
         return mode == TRACE_OFF ? 0 : has_logits ? 1 : mode == TRACE_FULL ? TRACE_DEFERRED : 0;
     if (mode == TRACE_FULL) return 1;
-    return mode == TRACE_ATTN && (k == TK_SCORES || k == TK_MASKED || k == TK_WEIGHTS);
+    return mode == TRACE_ATTN && (k == TK_SCORES || k == TK_WEIGHTS);
 }
 
 /* How tensor id is kept at a position with n_keys keys (1: recorded, TRACE_DEFERRED, TRACE_DERIVED or 0), and its
