@@ -63,7 +63,7 @@ static void ensure_scratch(Gpt2State *s, int T, int K) {
         float **p;
         size_t n;
     } part[] = {{&s->x, Tc * C},    {&s->tok, Tc * C},        {&s->pos, Tc * C},   {&s->ln, Tc * C},
-                {&s->qkv, Tc * 3 * C}, {&s->att, att},        {&s->scores, att},   {&s->masked, att},
+                {&s->qkv, Tc * 3 * C}, {&s->att, att},        {&s->scores, att},
                 {&s->heads, Tc * C}, {&s->proj, Tc * C},      {&s->fc, Tc * (size_t)c->n_inner},
                 {&s->gelu, Tc * (size_t)c->n_inner}};
     const size_t n_parts = sizeof part / sizeof part[0];
@@ -235,23 +235,24 @@ static void apply_patch(const Gpt2State *s, PatchKind kind, int layer, float *x,
     }
 }
 
-/* Masked self-attention of this layer (ops.h: attention_forward): each (head, query) row of scores,
- * masked scores and weights goes straight into the trace slot of its position when recording (slots[t]
- * holds that position's (NH, K) block), otherwise into the (NH, T, K) scratch. rec[0..2] are the trace
- * slots for scores, masked and weights, per position, or NULL when not recorded. */
-static void attention(Gpt2State *s, int layer, int T, float *const *const rec[3]) {
+/* Masked self-attention of this layer (ops.h: attention_forward): each (head, query) row of scores
+ * and weights goes straight into the trace slot of its position when recording (slots[t] holds that
+ * position's (NH, K) block), otherwise into the (NH, T, K) scratch. rec[0..1] are the trace slots for
+ * scores and weights, per position, or NULL when not recorded. No masked rows are made: the trace
+ * derives them from the scores when read (trace.h), and the weights are the same bits without them. */
+static void attention(Gpt2State *s, int layer, int T, float *const *const rec[2]) {
     const Gpt2Config *c = &s->m->cfg;
     const int C = c->n_embd, NH = c->n_head, HS = C / NH, K = s->n_past + T;
     const float *keys = gpt2_kv_row(s, 0, layer, 0), *vals = gpt2_kv_row(s, 1, layer, 0);
-    float **rows = xmalloc(sizeof(float *) * 3 * (size_t)NH * T);
-    float *scratch[3] = {s->scores, s->masked, s->att};
-    for (int k = 0; k < 3; k++)
+    float **rows = xmalloc(sizeof(float *) * 2 * (size_t)NH * T);
+    float *scratch[2] = {s->scores, s->att};
+    for (int k = 0; k < 2; k++)
         for (int h = 0; h < NH; h++)
             for (int t = 0; t < T; t++)
                 rows[(size_t)k * NH * T + h * T + t] = rec[k] ? rec[k][t] + (size_t)h * K : scratch[k] + ((size_t)h * T + t) * K;
-    float **sc = rows, **mk = rows + (size_t)NH * T, **wt = rows + 2 * (size_t)NH * T;
+    float **sc = rows, **wt = rows + (size_t)NH * T;
     /* raw scores of future keys only when the trace records them */
-    kernels(s)->attention(s->heads, sc, mk, wt, s->qkv, 3 * (size_t)C, keys, vals, gpt2_kv_stride(s), T, s->n_past, NH, HS,
+    kernels(s)->attention(s->heads, sc, NULL, wt, s->qkv, 3 * (size_t)C, keys, vals, gpt2_kv_stride(s), T, s->n_past, NH, HS,
                           rec[0] != NULL);
     free(rows);
 }
@@ -265,7 +266,7 @@ static float **slots_of(Trace *rec, TracePos *const *tp, int T, int id, float **
 }
 
 /* One decoder block, layer l, for the T positions of this call: s->x (T, C) in and out. tp holds their
- * trace positions and rec the trace when recording (NULL otherwise); att_slots has room for 3T rows. */
+ * trace positions and rec the trace when recording (NULL otherwise); att_slots has room for 2T rows. */
 /* ---- recording and intervention sites ---- */
 
 /* Where the forward pass records a tensor, each of them in one place: what can be switched off there
@@ -351,12 +352,11 @@ static void block(Gpt2State *s, int l, int T, Trace *tr, Trace *rec, TracePos *c
                                                                              site_strided(&z, TK_K, s->qkv + C, C, 3 * C);
                                                                              site_strided(&z, TK_V, s->qkv + 2 * C, C, 3 * C);
     /* 3. this block's keys and values join the cache; each head attends over all K positions:
-     *    softmax(q k^T / sqrt(HS), masked to the past) v  (the scores, masked scores and weights are
-     *    written straight into the trace) */
+     *    softmax(q k^T / sqrt(HS), masked to the past) v  (the scores and weights are written straight
+     *    into the trace; the masked scores are derived from the scores when read) */
     cache_rows(s, l, T);
-    float *const *const rows[3] = {slots_of(rec, tp, T, trace_id(tr, TK_SCORES, l), att_slots),
-                                   slots_of(rec, tp, T, trace_id(tr, TK_MASKED, l), att_slots + T),
-                                   slots_of(rec, tp, T, trace_id(tr, TK_WEIGHTS, l), att_slots + 2 * T)};
+    float *const *const rows[2] = {slots_of(rec, tp, T, trace_id(tr, TK_SCORES, l), att_slots),
+                                   slots_of(rec, tp, T, trace_id(tr, TK_WEIGHTS, l), att_slots + T)};
     attention(s, l, T, rows);                                                site(&z, TK_HEADS, s->heads, C);
     /* 4. the heads mixed by the output projection, and the first residual: x = x + c_proj(heads) */
     k->matmul(s->proj, s->heads, w->attn_proj_w, w->attn_proj_b, T, C, C);   site(&z, TK_ATTN_PROJ, s->proj, C);
@@ -424,7 +424,7 @@ int gpt2_forward(Gpt2State *s, const int *tokens, int T, Trace *tr, float *logit
 
     /* Positions in the trace (data slots are allocated for the tensors the mode records). */
     TracePos **tp = xcalloc((size_t)T, sizeof(TracePos *));
-    float **att_slots = xcalloc(3 * (size_t)T, sizeof(float *)); /* where attention rows are recorded */
+    float **att_slots = xcalloc(2 * (size_t)T, sizeof(float *)); /* where attention rows are recorded */
     if (tr) {
         int first_pos = tr->n_pos;
         for (int t = 0; t < T; t++) trace_add_pos(tr, tokens[t], K, t == T - 1);
@@ -473,7 +473,7 @@ int gpt2_forward_rerun(Gpt2State *s, int first_layer, Trace *tr, float *logits_o
     if (!in0) return err_set(err, "rerun: the residual stream before layer %d was not recorded", first_layer);
     ensure_scratch(s, T, T);
     TracePos **tp = xcalloc((size_t)T, sizeof(TracePos *));
-    float **att_slots = xcalloc(3 * (size_t)T, sizeof(float *));
+    float **att_slots = xcalloc(2 * (size_t)T, sizeof(float *));
     const int id_in = first_layer ? trace_id(tr, TK_RESID_OUT, first_layer - 1) : trace_id(tr, TK_EMBED, 0);
     for (int p = 0; p < T; p++) {
         tp[p] = &tr->pos[p];

@@ -39,8 +39,8 @@ typedef struct {
     float *tok, *pos;         /* (T, C) embedding parts */
     float *ln;                /* (T, C) LayerNorm output */
     float *qkv;               /* (T, 3C) */
-    float *att;               /* (NH, T, K) scores, then masked scores, then weights (see forward.c) */
-    float *scores, *masked;   /* (NH, T, K) kept for recording */
+    float *att;               /* (NH, T, K) the attention weights when they are not recorded */
+    float *scores;            /* (NH, T, K) the scores when they are not recorded */
     float *heads;             /* (T, C) per-head attention outputs, concatenated */
     float *proj;              /* (T, C) */
     float *fc, *gelu;         /* (T, 4C) */

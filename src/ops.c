@@ -3,6 +3,7 @@
 #include "ops.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 void embed_forward(float *out, float *tok, float *pos, const float *wte, const float *wpe, const int *tokens,
@@ -73,7 +74,8 @@ void attn_weighted_sum(float *out, const float *weights, const float *values, si
     }
 }
 
-void softmax_forward(float *out, const float *x, int n) {
+void softmax_masked(float *out, const float *x, int K, int qpos) {
+    const int n = qpos < 0 ? 0 : qpos < K ? qpos + 1 : K; /* the keys the query sees */
     float max = -INFINITY;
     for (int i = 0; i < n; i++)
         if (x[i] > max) max = x[i];
@@ -84,7 +86,10 @@ void softmax_forward(float *out, const float *x, int n) {
     }
     float inv = (float)(1.0 / sum);
     for (int i = 0; i < n; i++) out[i] *= inv;
+    for (int i = n; i < K; i++) out[i] = 0.0f * inv; /* what a masked key's 0 times inv is */
 }
+
+void softmax_forward(float *out, const float *x, int n) { softmax_masked(out, x, n, n - 1); }
 
 void softmax_parts(const float *x, int n, float *max, double *sum) {
     float m = -INFINITY;
@@ -122,18 +127,22 @@ void attention_forward(float *out, float *const *scores, float *const *masked, f
                        int HS) {
     const int K = n_past + T, C = NH * HS;
     const float scale = 1.0f / sqrtf((float)HS);
+    float *own = masked ? NULL : malloc(sizeof(float) * (size_t)(K > 0 ? K : 1)); /* a masked row of its own when none is wanted */
+    if (!masked && !own) abort();
     for (int h = 0; h < NH; h++)
         for (int t = 0; t < T; t++) {
             const int row = h * T + t, qpos = n_past + t;
             const float *qt = q + (size_t)t * q_stride + (size_t)h * HS; /* (HS) this head's query */
+            float *mk = masked ? masked[row] : own;
             /* scores (K): how well each key matches the query */
             attn_scores(scores[row], qt, keys + (size_t)h * HS, kv_stride, K, HS, scale);
             /* the mask (K): keys after the query cannot be seen */
-            attn_mask(masked[row], scores[row], K, qpos);
+            attn_mask(mk, scores[row], K, qpos);
             /* weights (K): softmax of the masked scores, adding up to 1 */
-            softmax_forward(weights[row], masked[row], K);
+            softmax_forward(weights[row], mk, K);
             /* out (HS): the weighted sum of the values */
             attn_weighted_sum(out + (size_t)t * C + (size_t)h * HS, weights[row], values + (size_t)h * HS, kv_stride,
                               qpos + 1, HS);
         }
+    free(own);
 }

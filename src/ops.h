@@ -57,7 +57,9 @@ void attn_weighted_sum_fast(float *out, const float *weights, const float *value
  *   q       (T, NH*HS)  queries, row t at q + t*q_stride; head h is columns [h*HS, (h+1)*HS)
  *   keys    (K, NH*HS)  and values (K, NH*HS), row j at keys + j*kv_stride
  *   scores  (NH*T rows of K)  scores[h*T + t][j] = q_t . k_j / sqrt(HS)
- *   masked  (NH*T rows of K)  the same with -inf where key j comes after query t (j > n_past + t)
+ *   masked  (NH*T rows of K)  the same with -inf where key j comes after query t (j > n_past + t); the
+ *                             table may be NULL (no masked rows wanted: gptstep derives them from the
+ *                             scores when read, trace.h), the weights are the same bits either way
  *   weights (NH*T rows of K)  softmax of each masked row
  *   out     (T, NH*HS)  out[t][h*HS + i] = sum_j weights[h*T + t][j] * v_j[h*HS + i]
  * The row tables let each row live anywhere (the trace's slots, or scratch). The plain version computes
@@ -73,6 +75,9 @@ void attention_forward_fast(float *out, float *const *scores, float *const *mask
 
 /* Numerically stable softmax of n values (subtracts the max; -inf entries get exactly 0). */
 void softmax_forward(float *out, const float *x, int n);
+/* softmax_forward of attn_mask(scores, K, qpos) without making the masked row: the keys after qpos
+ * add nothing to the max or the sum and get weight 0, so the loops stop at qpos; the same bits. */
+void softmax_masked(float *out, const float *scores, int K, int qpos);
 
 /* The softmax's parts for one row: *max of x and *sum = sum_j exp(x_j - max) (its normaliser). */
 void softmax_parts(const float *x, int n, float *max, double *sum);

@@ -579,8 +579,8 @@ static void attn_block(const AttnJob *a, int h, int b) {
     for (int r = 0; r < nq; r++) {
         const int row = h * a->T + t0 + r, qpos = a->n_past + t0 + r;
         for (int j = a->all_scores ? K : qpos + 1; j < K; j++) a->scores[row][j] = -INFINITY; /* never computed */
-        attn_mask(a->masked[row], a->scores[row], K, qpos);
-        softmax_forward(a->weights[row], a->masked[row], K);
+        if (a->masked) attn_mask(a->masked[row], a->scores[row], K, qpos);
+        softmax_masked(a->weights[row], a->scores[row], K, qpos); /* the masked row's softmax, not made */
         attn_weighted_sum_fast(a->out + (size_t)(t0 + r) * a->C + (size_t)h * a->HS, a->weights[row], a->values + (size_t)h * a->HS,
                                a->kv_stride, qpos + 1, a->HS);
     }

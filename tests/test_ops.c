@@ -146,6 +146,32 @@ static void small_kernels(void) {
     CHECK(sc[0] == 16.0f && sc[1] == -8.0f, "scores %g %g", sc[0], sc[1]);
 }
 
+/* softmax_masked (the fast attention's weights, no masked row made) against attn_mask then
+ * softmax_forward, as the plain attention does it: bit for bit, for queries at the first key, inside
+ * the row, at its end and past it, and for a row with a key already -inf before the query. */
+static void masked_softmax(void) {
+    unsigned seed = 11;
+    static const int KS[] = {1, 5, 17, 300};
+    int same = 1, runs = 0;
+    for (size_t c = 0; c < sizeof KS / sizeof KS[0]; c++) {
+        const int K = KS[c];
+        float *x = malloc(sizeof(float) * (size_t)K), *mk = malloc(sizeof(float) * (size_t)K);
+        float *a = malloc(sizeof(float) * (size_t)K), *b = malloc(sizeof(float) * (size_t)K);
+        for (int i = 0; i < K; i++) x[i] = (frand(&seed) * 2 - 1) * 12;
+        if (K > 3) x[1] = -INFINITY;
+        const int qs[] = {0, K / 2, K - 1, K + 3};
+        for (int i = 0; i < 4; i++) {
+            attn_mask(mk, x, K, qs[i]);
+            softmax_forward(a, mk, K);
+            softmax_masked(b, x, K, qs[i]);
+            same &= memcmp(a, b, sizeof(float) * (size_t)K) == 0;
+            runs++;
+        }
+        free(x), free(mk), free(a), free(b);
+    }
+    CHECK(same && runs == 16, "softmax_masked is attn_mask then softmax_forward, bit for bit (%d rows)", runs);
+}
+
 /* gelu_fast (vectorised exp) against gelu_forward (libm's tanhf) over the range activations take, the
  * tails where it saturates, and lengths that leave a remainder for the plain loop. */
 static void gelu_kernels(void) {
@@ -288,6 +314,22 @@ static void attention_plain_vs_fast(void) {
             CHECK(scores_ok, "shape %zu (all scores %d): plain and fast scores and masked scores agree", c, all);
             CHECK(max_rel_diff(buf[0][2], buf[1][2], (size_t)NH * T * K) < 1e-5, "shape %zu (all %d): weights agree", c, all);
             CHECK(max_rel_diff(out[0], out[1], (size_t)T * C) < 1e-5, "shape %zu (all %d): outputs agree", c, all);
+            /* no masked rows wanted (NULL, as the forward pass asks now): the same weights and outputs,
+             * bit for bit, from each kernel */
+            float *wt[2], *o2[2], *wrows[2][64];
+            for (int v = 0; v < 2; v++) {
+                wt[v] = calloc((size_t)NH * T * K, sizeof(float));
+                o2[v] = calloc((size_t)T * C, sizeof(float));
+                for (int r = 0; r < NH * T; r++) wrows[v][r] = wt[v] + (size_t)r * K;
+            }
+            attention_forward(o2[0], rows[0][0], NULL, wrows[0], q, 3 * (size_t)C, keys, vals, (size_t)C, T, past, NH, HS);
+            attention_forward_fast(o2[1], rows[1][0], NULL, wrows[1], q, 3 * (size_t)C, keys, vals, (size_t)C, T, past, NH, HS, all);
+            CHECK(memcmp(wt[0], buf[0][2], sizeof(float) * (size_t)NH * T * K) == 0 &&
+                      memcmp(o2[0], out[0], sizeof(float) * (size_t)T * C) == 0 &&
+                      memcmp(wt[1], buf[1][2], sizeof(float) * (size_t)NH * T * K) == 0 &&
+                      memcmp(o2[1], out[1], sizeof(float) * (size_t)T * C) == 0,
+                  "shape %zu (all %d): without masked rows, plain and fast give the same weights and outputs bit for bit", c, all);
+            for (int v = 0; v < 2; v++) free(wt[v]), free(o2[v]);
             for (int v = 0; v < 2; v++) {
                 free(out[v]);
                 for (int k = 0; k < 3; k++) free(buf[v][k]);
@@ -339,6 +381,7 @@ int main(void) {
     half_conversions();
     sorts();
     attention_plain_vs_fast();
+    masked_softmax();
     matmuls();
     attention_kernels();
     small_kernels();
