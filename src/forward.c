@@ -240,7 +240,7 @@ static void apply_patch(const Gpt2State *s, PatchKind kind, int layer, float *x,
  * position's (NH, K) block), otherwise into the (NH, T, K) scratch. rec[0..1] are the trace slots for
  * scores and weights, per position, or NULL when not recorded. No masked rows are made: the trace
  * derives them from the scores when read (trace.h), and the weights are the same bits without them. */
-static void attention(Gpt2State *s, int layer, int T, float *const *const rec[2]) {
+static void attention(Gpt2State *s, int layer, int T, float *const *const rec[2], int all_scores) {
     const Gpt2Config *c = &s->m->cfg;
     const int C = c->n_embd, NH = c->n_head, HS = C / NH, K = s->n_past + T;
     const float *keys = gpt2_kv_row(s, 0, layer, 0), *vals = gpt2_kv_row(s, 1, layer, 0);
@@ -251,9 +251,8 @@ static void attention(Gpt2State *s, int layer, int T, float *const *const rec[2]
             for (int t = 0; t < T; t++)
                 rows[(size_t)k * NH * T + h * T + t] = rec[k] ? rec[k][t] + (size_t)h * K : scratch[k] + ((size_t)h * T + t) * K;
     float **sc = rows, **wt = rows + (size_t)NH * T;
-    /* raw scores of future keys only when the trace records them */
     kernels(s)->attention(s->heads, sc, NULL, wt, s->qkv, 3 * (size_t)C, keys, vals, gpt2_kv_stride(s), T, s->n_past, NH, HS,
-                          rec[0] != NULL);
+                          all_scores);
     free(rows);
 }
 
@@ -357,7 +356,14 @@ static void block(Gpt2State *s, int l, int T, Trace *tr, Trace *rec, TracePos *c
     cache_rows(s, l, T);
     float *const *const rows[2] = {slots_of(rec, tp, T, trace_id(tr, TK_SCORES, l), att_slots),
                                    slots_of(rec, tp, T, trace_id(tr, TK_WEIGHTS, l), att_slots + T)};
-    attention(s, l, T, rows);                                                site(&z, TK_HEADS, s->heads, C);
+    /* the raw scores of a prompt position's later keys are only for the trace: with full recording in
+     * memory (q and k recorded) the trace computes them when first read (trace_defer_future); the
+     * plain kernels, attention recording and a trace in a file get them now */
+    const int defer = rows[0] && tr->mode == TRACE_FULL && !tr->spilled && !s->use_reference;
+    attention(s, l, T, rows, rows[0] && !defer);
+    for (int t = 0; defer && t < T; t++)
+        if (tp[t]->n_keys > s->n_past + t + 1) trace_defer_future(tr, tp[t], l);
+                                                                             site(&z, TK_HEADS, s->heads, C);
     /* 4. the heads mixed by the output projection, and the first residual: x = x + c_proj(heads) */
     k->matmul(s->proj, s->heads, w->attn_proj_w, w->attn_proj_b, T, C, C);   site(&z, TK_ATTN_PROJ, s->proj, C);
     residual_rows(s->x, s->proj, T, C);                                      site(&z, TK_RESID_MID, s->x, C);

@@ -6,6 +6,7 @@
 #include "ops.h"
 
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -207,6 +208,11 @@ int trace_copy(Trace *dst, const Trace *src, Err *err) {
         d->head = s->head ? xmalloc(sizeof(float) * 2 * V) : NULL;
         if (s->head) memcpy(d->head, s->head, sizeof(float) * 2 * V);
         d->masked = NULL; /* derived again from the copied scores when read */
+        d->pending = NULL;
+        if (s->pending) { /* still to compute, from the copied q and k */
+            d->pending = xmalloc((size_t)src->cfg.n_layer);
+            memcpy(d->pending, s->pending, (size_t)src->cfg.n_layer);
+        }
         d->data = s->n_floats ? chunk_alloc(dst, s->n_floats) : NULL;
         if (s->n_floats) memcpy(d->data, s->data, sizeof(float) * s->n_floats);
         dst->n_pos = i + 1;
@@ -218,6 +224,7 @@ int trace_copy(Trace *dst, const Trace *src, Err *err) {
 
 static void free_pos(const Trace *tr, TracePos *p) {
     trace_forget_computed(tr, p);
+    free(p->pending);
     free(p->off);
 }
 
@@ -410,9 +417,51 @@ void trace_forget_computed(const Trace *tr, TracePos *p) {
     p->masked = NULL;
 }
 
+void trace_defer_future(const Trace *tr, TracePos *p, int layer) {
+    if (!p->pending) p->pending = xcalloc((size_t)tr->cfg.n_layer, 1);
+    p->pending[layer] = 1;
+}
+
+/* Position p's step, at one layer: every row waiting for the scores of its later keys gets them, q of
+ * the row's position against k of each later position, 16-lane dot products by attn_scores_fast as in
+ * the pass (one query at a time: each score's sum is the same either way). The step's keys are copied
+ * side by side once for all its rows. */
+static void fill_future(const Trace *tr, int layer, int p) {
+    const Gpt2Config *c = &tr->cfg;
+    const int C = c->n_embd, NH = c->n_head, HS = C / NH, K = tr->pos[p].n_keys;
+    const int id_q = trace_id(tr, TK_Q, layer), id_k = trace_id(tr, TK_K, layer), id_s = trace_id(tr, TK_SCORES, layer);
+    const TraceStep *st = &tr->steps[tr->pos[p].step];
+    const int first = st->pos0, end = st->pos0 + st->n_pos < tr->n_pos ? st->pos0 + st->n_pos : tr->n_pos;
+    if (K > tr->n_pos) return; /* not the whole step (cannot happen: a step's positions stay together) */
+    float *keys = alloc_floats((size_t)(K - first) * C);
+    for (int j = first; j < K; j++) {
+        const TracePos *kp = &tr->pos[j];
+        if (!kp->data || kp->off[id_k] < 0) { free(keys); return; }
+        memcpy(keys + (size_t)(j - first) * C, kp->data + kp->off[id_k], sizeof(float) * (size_t)C);
+    }
+    const float scale = 1.0f / sqrtf((float)HS); /* as attention_forward_fast */
+    for (int i = first; i < end; i++) {
+        TracePos *ip = &tr->pos[i];
+        if (!ip->pending || !ip->pending[layer] || ip->n_keys != K || ip->off[id_q] < 0 || ip->off[id_s] < 0) continue;
+        const float *q = ip->data + ip->off[id_q];
+        float *sc = ip->data + ip->off[id_s];
+        for (int h = 0; h < NH && i + 1 < K; h++) {
+            float *row = sc + (size_t)h * K + i + 1;
+            const float *qh = q + (size_t)h * HS;
+            attn_scores_fast(&row, &qh, 1, keys + (size_t)(i + 1 - first) * C + (size_t)h * HS, (size_t)C, K - i - 1, HS, scale);
+        }
+        ip->pending[layer] = 0;
+    }
+    free(keys);
+}
+
 const float *trace_get(const Trace *tr, int id, int p) {
     if (p < 0 || p >= tr->n_pos || id < 0 || id >= tr->n_ids) return NULL;
     const TracePos *tp = &tr->pos[p];
+    if (tp->pending) { /* the scores of later keys, computed on this first read */
+        int layer;
+        if (trace_kind_of(tr, id, &layer) == TK_SCORES && tp->pending[layer]) fill_future(tr, layer, p);
+    }
     if (tp->off[id] == TRACE_DERIVED) { /* kept once derived, like the deferred logits below */
         TracePos *mp = (TracePos *)tp;
         int layer;
@@ -444,6 +493,9 @@ int trace_recorded(const Trace *tr, int id, int p) {
 }
 
 void trace_materialize(Trace *tr) {
+    for (int p = 0; p < tr->n_pos; p++)
+        for (int l = 0; tr->pos[p].pending && l < tr->cfg.n_layer; l++)
+            if (tr->pos[p].pending[l]) fill_future(tr, l, p);
     int id = trace_id(tr, TK_LOGITS, 0), n = 0;
     TracePos **ps = xcalloc((size_t)tr->n_pos + 1, sizeof *ps);
     for (int p = 0; p < tr->n_pos; p++)

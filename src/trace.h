@@ -49,6 +49,8 @@ typedef struct {
     int64_t *off;  /* per tensor id: offset into data, -1 when not recorded, TRACE_DEFERRED or TRACE_DERIVED (below) */
     float *head;   /* (2, V) logits then probs of a deferred position, once computed; else NULL */
     float **masked; /* per layer: its (NH, K) masked scores once derived (TRACE_DERIVED); else NULL */
+    unsigned char *pending; /* per layer: 1 while its scores of the keys after it are still to be
+                             * computed (trace_defer_future); NULL when none are */
 } TracePos;
 
 /* Offset of a tensor computed on first read. In full recording the logits and probs of a prompt
@@ -114,7 +116,14 @@ int trace_shape(const Trace *tr, int id, int p, int64_t shape[2]);
 const float *trace_get(const Trace *tr, int id, int p);
 /* Forgets what was computed on read at position p (its data is about to be rewritten: a rerun). */
 void trace_forget_computed(const Trace *tr, TracePos *p);
-/* Computes every deferred tensor still pending, in one batch (before saving, say). */
+
+/* A prompt position's raw scores of the keys after it (h.L.attn.scores[h][j], j > position) are what
+ * only the trace shows: the pass needs the scores up to the position. With full recording it leaves
+ * them to the first read: trace_get computes them for every position of the step from the recorded
+ * attn.q and attn.k with the pass's own kernel (attn_scores_fast), the same bits, and writes them into
+ * the row. This marks position p's row of layer `layer` as waiting for them. */
+void trace_defer_future(const Trace *tr, TracePos *p, int layer);
+/* Computes every deferred tensor and future score still pending, in one batch (before saving, say). */
 void trace_materialize(Trace *tr);
 
 /* Floats one position records with n_keys keys (has_logits: its logits and probs too). */

@@ -213,6 +213,67 @@ static void masked_derived(const Gpt2Model *m) {
     gpt2_state_free(&s);
 }
 
+/* With full recording the pass leaves a prompt position's scores of its later keys to the first read
+ * (trace.h: trace_defer_future): read one position's row and every row of the step gets them, the
+ * bits attention recording computes in the pass; saving computes the rest; a trace in a file and the
+ * plain kernels compute them in the pass. */
+static void future_scores(const Gpt2Model *m) {
+    Err err;
+    Gpt2State a, b;
+    Trace att, full;
+    gpt2_state_init(&a, m);
+    gpt2_state_init(&b, m);
+    trace_init(&att, &m->cfg, m->name, TRACE_ATTN);
+    trace_init(&full, &m->cfg, m->name, TRACE_FULL);
+    trace_begin_step(&att, 0, NT);
+    trace_begin_step(&full, 0, NT);
+    CHECK(gpt2_forward(&a, TOKENS, NT, &att, NULL, &err) == 0, "%s", err.msg);
+    CHECK(gpt2_forward(&b, TOKENS, NT, &full, NULL, &err) == 0, "%s", err.msg);
+    const int L = m->cfg.n_layer, NH = m->cfg.n_head, last = L - 1;
+    int marked = 1;
+    for (int p = 0; p < NT; p++)
+        for (int l = 0; l < L; l++) marked &= p < NT - 1 ? full.pos[p].pending && full.pos[p].pending[l] : !full.pos[p].pending;
+    CHECK(marked, "every prompt position but the last waits for its later keys' scores, at every layer");
+    const int id = trace_id(&full, TK_SCORES, last);
+    const float *first = trace_get(&full, id, 3);
+    int filled = first != NULL, same = 1;
+    for (int p = 0; p < NT; p++) filled &= !full.pos[p].pending || !full.pos[p].pending[last];
+    for (int p = 0; p < NT; p++)
+        same &= memcmp(full.pos[p].data + full.pos[p].off[id], trace_get(&att, id, p), sizeof(float) * (size_t)NH * NT) == 0;
+    CHECK(filled && same, "one read of layer %d's scores fills the step's rows: the scores attention recording computes in the "
+          "pass, bit for bit", last);
+    Trace copy;
+    CHECK(trace_copy(&copy, &full, &err) == 0, "%s", err.msg);
+    trace_materialize(&full);
+    trace_materialize(&copy);
+    same = 1;
+    for (int p = 0; p < NT; p++)
+        for (int l = 0; l < L; l++) {
+            const int i = trace_id(&full, TK_SCORES, l);
+            same &= memcmp(full.pos[p].data + full.pos[p].off[i], trace_get(&att, i, p), sizeof(float) * (size_t)NH * NT) == 0 &&
+                    memcmp(copy.pos[p].data + copy.pos[p].off[i], trace_get(&att, i, p), sizeof(float) * (size_t)NH * NT) == 0;
+        }
+    CHECK(same, "materialized, in the trace and in a copy made before: every layer's scores equal attention recording's");
+    trace_free(&copy);
+    trace_free(&full);
+    /* in a file, or with the plain kernels: computed in the pass */
+    for (int k = 0; k < 2; k++) {
+        gpt2_state_truncate(&b, 0);
+        b.use_reference = k;
+        trace_init(&full, &m->cfg, m->name, TRACE_FULL);
+        if (k == 0) CHECK(trace_spill(&full, &err) == 0, "%s", err.msg);
+        trace_begin_step(&full, 0, NT);
+        CHECK(gpt2_forward(&b, TOKENS, NT, &full, NULL, &err) == 0, "%s", err.msg);
+        int none = 1;
+        for (int p = 0; p < NT; p++) none &= !full.pos[p].pending;
+        CHECK(none, "%s: the later keys' scores computed in the pass", k ? "the plain kernels" : "a trace in a file");
+        trace_free(&full);
+    }
+    trace_free(&att);
+    gpt2_state_free(&a);
+    gpt2_state_free(&b);
+}
+
 static int files_equal(const char *a, const char *b) {
     char *x, *y;
     size_t nx, ny;
@@ -400,6 +461,7 @@ int main(int argc, char **argv) {
     fast_equals_reference(&m);
     deferred_equals_eager(&m);
     masked_derived(&m);
+    future_scores(&m);
     warmed_equals_cold(&m);
     interventions(&m);
     save_load(&full, argv[2]);

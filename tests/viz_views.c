@@ -482,6 +482,7 @@ int main(int argc, char **argv) {
               "later toggles rerun from their layer (layer 1, then layer 0) instead of the whole pass");
         Trace *tr = &v->run.gen.trace;
         const int n = tr->n_pos, ntr = tr->n_ids;
+        trace_materialize(tr); /* every tensor computed, those left to their first read too */
         size_t total = 0;
         for (int p = 0; p < n; p++) total += tr->pos[p].n_floats;
         float *kept = malloc(sizeof(float) * total), *at = kept;
@@ -492,6 +493,7 @@ int main(int argc, char **argv) {
         for (int i = 0; i < tr->n_steps; i++) chosen[i] = tr->steps[i].chosen, set[i] = tr->steps[i].sampler;
         Err e2;
         CHECK(gen_replay(&v->run.gen, toks, tr->steps[0].n_pos, tr->n_steps, chosen, set, &e2) == 0, "the full pass runs");
+        trace_materialize(tr);
         int same = 1;
         at = kept;
         for (int p = 0; p < n; p++) {
