@@ -351,8 +351,8 @@ static void block(Gpt2State *s, int l, int T, Trace *tr, Trace *rec, TracePos *c
                                                                              site_strided(&z, TK_K, s->qkv + C, C, 3 * C);
                                                                              site_strided(&z, TK_V, s->qkv + 2 * C, C, 3 * C);
     /* 3. this block's keys and values join the cache; each head attends over all K positions:
-     *    softmax(q k^T / sqrt(HS), masked to the past) v  (the scores and weights are written straight
-     *    into the trace; the masked scores are derived from the scores when read) */
+     *    softmax(q k^T / sqrt(HS), masked to the past) v  (the scores are written straight into the
+     *    trace; the masked scores and the weights are derived from them when read, trace.h) */
     cache_rows(s, l, T);
     float *const *const rows[2] = {slots_of(rec, tp, T, trace_id(tr, TK_SCORES, l), att_slots),
                                    slots_of(rec, tp, T, trace_id(tr, TK_WEIGHTS, l), att_slots + T)};

@@ -39,7 +39,7 @@ typedef struct {
     float *tok, *pos;         /* (T, C) embedding parts */
     float *ln;                /* (T, C) LayerNorm output */
     float *qkv;               /* (T, 3C) */
-    float *att;               /* (NH, T, K) the attention weights when they are not recorded */
+    float *att;               /* (NH, T, K) the attention weights (the trace derives its own from the scores) */
     float *scores;            /* (NH, T, K) the scores when they are not recorded */
     float *heads;             /* (T, C) per-head attention outputs, concatenated */
     float *proj;              /* (T, C) */

@@ -207,7 +207,7 @@ int trace_copy(Trace *dst, const Trace *src, Err *err) {
         memcpy(d->off, s->off, sizeof(int64_t) * (size_t)src->n_ids);
         d->head = s->head ? xmalloc(sizeof(float) * 2 * V) : NULL;
         if (s->head) memcpy(d->head, s->head, sizeof(float) * 2 * V);
-        d->masked = NULL; /* derived again from the copied scores when read */
+        d->derived = NULL; /* derived again from the copied scores when read */
         d->pending = NULL;
         if (s->pending) { /* still to compute, from the copied q and k */
             d->pending = xmalloc((size_t)src->cfg.n_layer);
@@ -323,7 +323,7 @@ int trace_shape(const Trace *tr, int id, int p, int64_t shape[2]) {
 
 /* 1: recorded now; 0: not recorded; TRACE_DEFERRED or TRACE_DERIVED: computed when first read. */
 static int recorded(TraceMode mode, TensorKind k, int has_logits) {
-    if (k == TK_MASKED) return mode == TRACE_OFF ? 0 : TRACE_DERIVED; /* from the scores, recorded in both modes */
+    if (k == TK_MASKED || k == TK_WEIGHTS) return mode == TRACE_OFF ? 0 : TRACE_DERIVED; /* from the scores, recorded in both modes */
     if (k == TK_LOGITS || k == TK_PROBS)
         return mode == TRACE_OFF ? 0 : has_logits ? 1 : mode == TRACE_FULL ? TRACE_DEFERRED : 0;
     if (mode == TRACE_FULL) return 1;
@@ -397,24 +397,29 @@ static void compute_heads(const Trace *tr, TracePos *const *ps, int n) {
     free(out);
 }
 
-/* Position p's masked scores of one layer, (NH, K), from its scores into out. */
-static int derive_masked(const Trace *tr, int layer, int p, float *out) {
+/* Position p's masked scores (kind TK_MASKED) or attention weights (TK_WEIGHTS) of one layer, (NH, K),
+ * from its scores into out, each row as the pass makes it: attn_mask, or softmax_masked (the softmax of
+ * the scores up to the position, 0 after it), both of which read no score after the position. */
+static int derive(const Trace *tr, TensorKind kind, int layer, int p, float *out) {
     const TracePos *tp = &tr->pos[p];
     const int64_t at = tp->off[trace_id(tr, TK_SCORES, layer)];
     if (at < 0 || !tp->data) return -1;
     const float *sc = tp->data + at;
-    for (int h = 0; h < tr->cfg.n_head; h++)
-        attn_mask(out + (size_t)h * tp->n_keys, sc + (size_t)h * tp->n_keys, tp->n_keys, p);
+    const size_t K = (size_t)tp->n_keys;
+    for (int h = 0; h < tr->cfg.n_head; h++) {
+        if (kind == TK_WEIGHTS) softmax_masked(out + h * K, sc + h * K, (int)K, p);
+        else attn_mask(out + h * K, sc + h * K, (int)K, p);
+    }
     return 0;
 }
 
 void trace_forget_computed(const Trace *tr, TracePos *p) {
     free(p->head);
     p->head = NULL;
-    if (p->masked)
-        for (int l = 0; l < tr->cfg.n_layer; l++) free(p->masked[l]);
-    free(p->masked);
-    p->masked = NULL;
+    if (p->derived)
+        for (int i = 0; i < 2 * tr->cfg.n_layer; i++) free(p->derived[i]);
+    free(p->derived);
+    p->derived = NULL;
 }
 
 void trace_defer_future(const Trace *tr, TracePos *p, int layer) {
@@ -465,17 +470,18 @@ const float *trace_get(const Trace *tr, int id, int p) {
     if (tp->off[id] == TRACE_DERIVED) { /* kept once derived, like the deferred logits below */
         TracePos *mp = (TracePos *)tp;
         int layer;
-        trace_kind_of(tr, id, &layer);
-        if (!mp->masked) mp->masked = xcalloc((size_t)tr->cfg.n_layer, sizeof(float *));
-        if (!mp->masked[layer]) {
+        TensorKind kind = trace_kind_of(tr, id, &layer);
+        const int slot = 2 * layer + (kind == TK_WEIGHTS);
+        if (!mp->derived) mp->derived = xcalloc(2 * (size_t)tr->cfg.n_layer, sizeof(float *));
+        if (!mp->derived[slot]) {
             float *m = alloc_floats((size_t)tr->cfg.n_head * (size_t)tp->n_keys);
-            if (derive_masked(tr, layer, p, m)) {
+            if (derive(tr, kind, layer, p, m)) {
                 free(m);
                 return NULL;
             }
-            mp->masked[layer] = m;
+            mp->derived[slot] = m;
         }
-        return mp->masked[layer];
+        return mp->derived[slot];
     }
     if (tp->off[id] == TRACE_DEFERRED) {
         /* a cache filled on first read: the position array is the trace's own heap memory */
@@ -548,11 +554,11 @@ int trace_save(const Trace *tr, const char *path, Err *err) {
     rc |= put_i32(f, tr->n_pos);
     const int id_logits = trace_id(tr, TK_LOGITS, 0), id_probs = trace_id(tr, TK_PROBS, 0);
     int64_t *off = xmalloc((size_t)tr->n_ids * sizeof(int64_t));
-    float *masked = NULL; /* one layer's derived masked scores at a time */
+    float *derived = NULL; /* one derived tensor at a time */
     for (int i = 0; i < tr->n_pos && rc == 0; i++) {
         const TracePos *p = &tr->pos[i];
-        /* deferred logits and probs, then each layer's derived masked scores, follow the position's
-         * data, as if recorded with it */
+        /* deferred logits and probs, then each derived tensor (masked scores, attention weights) in the
+         * order of the ids, follow the position's data, as if recorded with it */
         int deferred = p->off[id_logits] == TRACE_DEFERRED && p->head;
         uint64_t nf = p->n_floats + (deferred ? 2 * (uint64_t)tr->cfg.n_vocab : 0);
         const uint64_t nm = (uint64_t)tr->cfg.n_head * (uint64_t)p->n_keys;
@@ -576,9 +582,9 @@ int trace_save(const Trace *tr, const char *path, Err *err) {
         for (int id = 0; id < tr->n_ids && rc == 0; id++) {
             if (p->off[id] != TRACE_DERIVED || !p->data) continue;
             int layer;
-            trace_kind_of(tr, id, &layer);
-            masked = xrealloc(masked, (size_t)nm * sizeof(float) + 1);
-            rc |= derive_masked(tr, layer, i, masked) | put(f, masked, (size_t)nm * 4);
+            TensorKind kind = trace_kind_of(tr, id, &layer);
+            derived = xrealloc(derived, (size_t)nm * sizeof(float) + 1);
+            rc |= derive(tr, kind, layer, i, derived) | put(f, derived, (size_t)nm * 4);
         }
         if (tr->spilled && p->n_floats && in_file_chunk(tr, p->data)) { /* written: out of resident memory again */
             uintptr_t a = ((uintptr_t)p->data + 4095) & ~(uintptr_t)4095, e = ((uintptr_t)(p->data + p->n_floats)) & ~(uintptr_t)4095;
@@ -586,7 +592,7 @@ int trace_save(const Trace *tr, const char *path, Err *err) {
         }
     }
     free(off);
-    free(masked);
+    free(derived);
     if (fclose(f) != 0) rc = -1;
     if (rc) return err_set(err, "%s: write failed (disk full?)", path);
     return 0;

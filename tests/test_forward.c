@@ -158,8 +158,23 @@ static int masked_ok(Trace *tr, int l, int p) {
     return ok;
 }
 
-/* Recording keeps the scores alone; the masked scores are derived when read (trace.h's TRACE_DERIVED),
- * in both recording modes, and a rerun that rewrites the scores forgets the ones derived before. */
+/* The weights the pass attended with, (NH, K) rows of position t of its last call, at layer l: the
+ * attention scratch holds the last layer's (forward.c's attention: head h, row t at (h T + t) K). */
+static int weights_of_pass(const Gpt2State *s, Trace *tr, int T, int t0) {
+    const int NH = tr->cfg.n_head, l = tr->cfg.n_layer - 1, id = trace_id(tr, TK_WEIGHTS, l);
+    int ok = 1;
+    for (int t = 0; t < T; t++) {
+        const int K = tr->pos[t0 + t].n_keys;
+        const float *wt = trace_get(tr, id, t0 + t);
+        for (int h = 0; h < NH && (ok &= wt != NULL); h++)
+            ok &= memcmp(wt + (size_t)h * K, s->att + ((size_t)h * T + t) * K, sizeof(float) * (size_t)K) == 0;
+    }
+    return ok;
+}
+
+/* Recording keeps the scores alone; the masked scores and the weights are derived when read (trace.h's
+ * TRACE_DERIVED), in both recording modes, the bits the pass computed, and a rerun that rewrites the
+ * scores forgets the ones derived before. */
 static void masked_derived(const Gpt2Model *m) {
     Err err;
     for (int mode = TRACE_ATTN; mode <= TRACE_FULL; mode++) {
@@ -169,19 +184,24 @@ static void masked_derived(const Gpt2Model *m) {
         trace_init(&tr, &m->cfg, m->name, (TraceMode)mode);
         trace_begin_step(&tr, 0, NT);
         CHECK(gpt2_forward(&s, TOKENS, NT, &tr, NULL, &err) == 0, "%s", err.msg);
+        int ok = tr.pos[0].off[trace_id(&tr, TK_MASKED, 0)] == TRACE_DERIVED && !tr.pos[0].derived &&
+                 tr.pos[0].off[trace_id(&tr, TK_WEIGHTS, 0)] == TRACE_DERIVED; /* nothing derived before a read */
+        int pass = weights_of_pass(&s, &tr, NT, 0);
         trace_begin_step(&tr, NT, 1);
         CHECK(gpt2_forward(&s, TOKENS, 1, &tr, NULL, &err) == 0, "%s", err.msg);
-        int id = trace_id(&tr, TK_MASKED, 0), ok = tr.pos[0].off[id] == TRACE_DERIVED && !tr.pos[0].masked;
+        pass &= weights_of_pass(&s, &tr, 1, NT);
+        CHECK(pass, "%s recording: the weights derived on read are the ones the pass attended with, bit for bit (layer %d, "
+              "the prompt's %d positions and a decoded one)", trace_mode_name((TraceMode)mode), m->cfg.n_layer - 1, NT);
         for (int l = 0; l < m->cfg.n_layer; l++)
             for (int p = 0; p <= NT; p++) ok &= masked_ok(&tr, l, p);
-        CHECK(ok, "%s recording: masked scores derived on read (%d layers x %d positions): the scores to the position, "
-              "-inf after, softmax of them the recorded weights bit for bit", trace_mode_name((TraceMode)mode),
+        CHECK(ok, "%s recording: masked scores and weights derived on read (%d layers x %d positions): the scores to the "
+              "position, -inf after, softmax of them the weights bit for bit", trace_mode_name((TraceMode)mode),
               m->cfg.n_layer, NT + 1);
         const size_t C = (size_t)m->cfg.n_embd, FF = (size_t)m->cfg.n_inner, L = (size_t)m->cfg.n_layer,
-                     att = 2 * (size_t)m->cfg.n_head * NT; /* scores and weights */
+                     att = (size_t)m->cfg.n_head * NT; /* the scores */
         size_t want = mode == TRACE_FULL ? 3 * C + L * (10 * C + 2 * FF + att) + C : L * att;
         CHECK(trace_position_floats(&tr, NT, 0) == want,
-              "%s recording: a position with %d keys keeps %zu floats: the scores and weights, not the masked scores",
+              "%s recording: a position with %d keys keeps %zu floats: the scores, not the masked scores or the weights",
               trace_mode_name((TraceMode)mode), NT, want);
         trace_free(&tr);
         gpt2_state_free(&s);
