@@ -102,8 +102,8 @@ void trace_warm(const Trace *tr, int n_pos, size_t max_bytes, const atomic_int *
     n_pos = n_pos < tr->cfg.n_ctx ? n_pos : tr->cfg.n_ctx; /* no trace records more */
     int chunks = 0;
     size_t used = CHUNK_FLOATS; /* as chunk_alloc fills them: a position that does not fit starts a chunk */
-    for (int p = 0; p < n_pos; p++) {
-        size_t n = (trace_position_floats(tr, p + 1, p == n_pos - 1) + 15) / 16 * 16;
+    for (int p = 0; p < n_pos; p++) { /* each with n_pos keys, as a prompt's positions in one pass: the most */
+        size_t n = (trace_position_floats(tr, n_pos, p == n_pos - 1) + 15) / 16 * 16;
         if (n > CHUNK_FLOATS) return; /* a position bigger than a chunk gets a block of its own */
         if (CHUNK_FLOATS - used < n) chunks++, used = 0;
         used += n;

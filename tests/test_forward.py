@@ -9,6 +9,7 @@ Also: greedy generation equals the reference's greedy tokens; the same seed give
 
     tests/test_forward.py GPTSTEP OUTDIR [--quick]
 """
+import json
 import os
 import re
 import subprocess
@@ -171,6 +172,21 @@ def main():
     os.environ["GPTSTEP_TRACE_SPILL_MB"] = "0"
     compare_trace(gptstep, os.path.join(outdir, "tiny-f32"), long_prompt, 4, "tiny F32, 81-token prompt, trace in a file",
                   verbose=False)
+    del os.environ["GPTSTEP_TRACE_SPILL_MB"]
+    # the file is chosen by the memory the prompt's trace will really take, its positions run in one pass
+    # with as many keys as it has positions: a threshold 1% under that sends it to a file (its first block's positions then
+    # have 64 keys), 1% over keeps it in memory
+    c = json.load(open(os.path.join(outdir, "tiny-f32", "config.json")))
+    C, L, NH, V = c["n_embd"], c["n_layer"], c["n_head"], c["vocab_size"]
+    n = len(run([gptstep, "tokens", "--model", os.path.join(outdir, "tiny-f32"), "--ids", long_prompt]).split())
+    held = 4 * (n * (4 * C + L * (10 * C + 2 * 4 * C + NH * n)) + 2 * V)  # the scores alone: masked and weights derived
+    out = os.path.join(outdir, "tiny-f32", "spill.bin")
+    for factor, spilled in ((0.99, True), (1.01, False)):
+        os.environ["GPTSTEP_TRACE_SPILL_MB"] = f"{held * factor / 1048576:.6f}"
+        run([gptstep, "trace", "--model", os.path.join(outdir, "tiny-f32"), "--prompt", long_prompt, "-n", "0", "-o", out])
+        keys = gpt2_ref.read_trace(out)["positions"][0]["n_keys"]
+        check(keys == (64 if spilled else n), f"a {n}-token prompt whose trace takes {held / 1e6:.3f} MB, threshold "
+              f"{factor:.2f} of it: {'in a file (64 keys at position 0)' if spilled else f'in memory ({n} keys)'}: {keys} keys")
     del os.environ["GPTSTEP_TRACE_SPILL_MB"]
 
     # ablations: every kind, alone and together, against the reference doing the same
