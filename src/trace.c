@@ -498,15 +498,26 @@ int trace_recorded(const Trace *tr, int id, int p) {
     return tr->pos[p].off[id] >= 0 || tr->pos[p].off[id] == TRACE_DEFERRED || tr->pos[p].off[id] == TRACE_DERIVED;
 }
 
-void trace_materialize(Trace *tr) {
+/* The deferred logits and probs of positions [from, to) not computed yet, in one batch; ps (room for
+ * to - from) gets the positions computed, and the count is returned. */
+static int compute_deferred(const Trace *tr, int from, int to, TracePos **ps) {
+    int id = trace_id(tr, TK_LOGITS, 0), n = 0;
+    for (int p = from; p < to; p++)
+        if (tr->pos[p].off[id] == TRACE_DEFERRED && !tr->pos[p].head) ps[n++] = &tr->pos[p];
+    compute_heads(tr, ps, n);
+    return n;
+}
+
+static void fill_all_future(Trace *tr) {
     for (int p = 0; p < tr->n_pos; p++)
         for (int l = 0; tr->pos[p].pending && l < tr->cfg.n_layer; l++)
             if (tr->pos[p].pending[l]) fill_future(tr, l, p);
-    int id = trace_id(tr, TK_LOGITS, 0), n = 0;
+}
+
+void trace_materialize(Trace *tr) {
+    fill_all_future(tr);
     TracePos **ps = xcalloc((size_t)tr->n_pos + 1, sizeof *ps);
-    for (int p = 0; p < tr->n_pos; p++)
-        if (tr->pos[p].off[id] == TRACE_DEFERRED && !tr->pos[p].head) ps[n++] = &tr->pos[p];
-    compute_heads(tr, ps, n);
+    compute_deferred(tr, 0, tr->n_pos, ps);
     free(ps);
 }
 
@@ -531,7 +542,13 @@ static int put(FILE *f, const void *p, size_t n) { return fwrite(p, 1, n, f) == 
 static int put_i32(FILE *f, int32_t v) { return put(f, &v, 4); }
 
 int trace_save(const Trace *tr, const char *path, Err *err) {
-    trace_materialize((Trace *)tr); /* a file holds every tensor: deferred ones are computed now */
+    /* a file holds every tensor: the later keys' scores are computed now (into the rows), the deferred
+     * logits and probs a block of positions at a time as they are written, and not kept (a 1,024-token
+     * prompt's are 0.4 GB: all at once they were most of a saved long trace's peak memory) */
+    fill_all_future((Trace *)tr);
+    enum { BLOCK = 64 };
+    TracePos *block[BLOCK];
+    int n_block = 0;
     FILE *f = fopen(path, "wb");
     if (!f) return err_set(err, "%s: cannot write: %s", path, strerror(errno));
     const Gpt2Config *c = &tr->cfg;
@@ -556,6 +573,10 @@ int trace_save(const Trace *tr, const char *path, Err *err) {
     int64_t *off = xmalloc((size_t)tr->n_ids * sizeof(int64_t));
     float *derived = NULL; /* one derived tensor at a time */
     for (int i = 0; i < tr->n_pos && rc == 0; i++) {
+        if (i % BLOCK == 0) {
+            for (int b = 0; b < n_block; b++) free(block[b]->head), block[b]->head = NULL;
+            n_block = compute_deferred(tr, i, i + BLOCK < tr->n_pos ? i + BLOCK : tr->n_pos, block);
+        }
         const TracePos *p = &tr->pos[i];
         /* deferred logits and probs, then each derived tensor (masked scores, attention weights) in the
          * order of the ids, follow the position's data, as if recorded with it */
@@ -591,6 +612,7 @@ int trace_save(const Trace *tr, const char *path, Err *err) {
             if (e > a) madvise((void *)a, e - a, MADV_DONTNEED);
         }
     }
+    for (int b = 0; b < n_block; b++) free(block[b]->head), block[b]->head = NULL;
     free(off);
     free(derived);
     if (fclose(f) != 0) rc = -1;

@@ -126,7 +126,7 @@ void trace_forget_computed(const Trace *tr, TracePos *p);
  * attn.q and attn.k with the pass's own kernel (attn_scores_fast), the same bits, and writes them into
  * the row. This marks position p's row of layer `layer` as waiting for them. */
 void trace_defer_future(const Trace *tr, TracePos *p, int layer);
-/* Computes every deferred tensor and future score still pending, in one batch (before saving, say). */
+/* Computes every deferred tensor and future score still pending, in one batch, and keeps them. */
 void trace_materialize(Trace *tr);
 
 /* Floats one position records with n_keys keys (has_logits: its logits and probs too). */
@@ -153,7 +153,9 @@ TracePos *trace_add_pos(Trace *tr, int token, int n_keys, int has_logits);
 float *trace_slot(Trace *tr, TracePos *p, int id);
 TraceStep *trace_begin_step(Trace *tr, int pos0, int n_pos);
 
-/* Binary file (docs/trace.md): magic "GPTSTEPT", version, sizes, steps, positions. */
+/* Binary file (docs/trace.md): magic "GPTSTEPT", version, sizes, steps, positions. Saving writes every
+ * tensor, those computed on read too (it computes what is still pending, keeping the later keys' scores
+ * in their rows, but not the deferred logits or the derived tensors it had to make). */
 int trace_save(const Trace *tr, const char *path, Err *err);
 int trace_load(Trace *tr, const char *path, Err *err);
 /* The same, reading less: want_id -1 reads the index alone (steps, tokens, which tensors each position

@@ -101,7 +101,7 @@ static void fast_equals_reference(const Gpt2Model *m) {
 
 /* Full recording defers the prompt positions' logits and probs to their first read: they must be the
  * bits a pass computing every position's logits gives, and saving must compute the ones never read. */
-static void deferred_equals_eager(const Gpt2Model *m) {
+static void deferred_equals_eager(const Gpt2Model *m, const char *tmp) {
     Gpt2State a, b;
     Err err;
     const int V = m->cfg.n_vocab;
@@ -116,6 +116,22 @@ static void deferred_equals_eager(const Gpt2Model *m) {
     int id = trace_id(&tr, TK_LOGITS, 0), pid = trace_id(&tr, TK_PROBS, 0);
     CHECK(tr.pos[0].off[id] == TRACE_DEFERRED && tr.pos[NT - 1].off[id] >= 0 && !tr.pos[0].head,
           "prompt positions' logits are deferred, the last one's computed at once");
+    /* saved before any read: the file gets them all, computed a block at a time, and the trace keeps none */
+    char *path = path_join(tmp, "deferred.trace");
+    Trace back;
+    int saved = trace_save(&tr, path, &err) == 0, kept = 0, in_file = 1;
+    CHECK(saved, "%s", err.msg);
+    for (int p = 0; p < NT; p++) kept += tr.pos[p].head != NULL;
+    if (saved && trace_load(&back, path, &err) == 0) {
+        for (int p = 0; p < NT; p++) in_file &= back.pos[p].off[id] >= 0 &&
+                                                memcmp(trace_get(&back, id, p), a.logits + (size_t)p * V, (size_t)V * 4) == 0;
+        trace_free(&back);
+    } else {
+        in_file = 0;
+    }
+    CHECK(in_file && kept == 0, "saving writes every prompt position's logits, the pass's bits, without keeping them (%d kept)",
+          kept);
+    free(path);
     int same = 1;
     float *probs = alloc_floats((size_t)V);
     for (int p = NT - 1; p >= 0; p -= 2) { /* read some one at a time ... */
@@ -479,7 +495,7 @@ int main(int argc, char **argv) {
     Trace full;
     cache_equals_full(&m, &full);
     fast_equals_reference(&m);
-    deferred_equals_eager(&m);
+    deferred_equals_eager(&m, argv[2]);
     masked_derived(&m);
     future_scores(&m);
     warmed_equals_cold(&m);
