@@ -45,7 +45,7 @@ full_context() { # full_context NAME MODEL TARGET_GB
         end=$(date +%s.%N)
         kb=$(cat "$tmp/rss")
         echo "full context, $1: 1,024 tokens, every tensor recorded ($(du -h "$tmp/t.trace" | cut -f1) trace file):" \
-            "peak resident $(echo "scale=2; $kb / 1048576" | bc) GB (target <= $3 GB)," \
+            "peak resident $(awk "BEGIN { printf \"%.2f\", $kb / 1048576 }") GB (target <= $3 GB)," \
             "$(echo "$end - $start" | bc | cut -c1-6) s with loading and saving"
     else
         echo "full context, $1: FAILED"; sed 's/^/    /' "$tmp/log"
