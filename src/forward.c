@@ -191,6 +191,14 @@ static void head_logits_probs(const void *ctx, const float *ln_f, int n, float *
     }
 }
 
+/* One row of layer l's ln_1 (which 1) or ln_2 (2), as layernorm_rows makes each (trace.h's TraceLnFn). */
+static void ln_row(const void *ctx, int l, int which, const float *in, float *out) {
+    const Gpt2State *s = ctx;
+    const Gpt2Layer *w = &s->m->w.h[l];
+    layernorm_forward(out, in, which == 1 ? w->ln_1_w : w->ln_2_w, which == 1 ? w->ln_1_b : w->ln_2_b, 1, s->m->cfg.n_embd,
+                      s->m->cfg.ln_eps);
+}
+
 /* Where a part's mean is kept in s->mean (interventions.h). */
 static float *mean_of(const Gpt2State *s, AblationKind kind, int layer) {
     return s->mean + interventions_mean_offset(&s->m->cfg, kind, layer);
@@ -400,6 +408,7 @@ static void final_layer(Gpt2State *s, int T, Trace *tr, Trace *rec, TracePos *co
     kernels(s)->matmul_nt(s->logits, s->ln + (size_t)first * C, gpt2_output_matrix(m), rows, C, V);
     if (tr) {
         tr->head = head_logits_probs;
+        tr->ln = ln_row;
         tr->head_ctx = s;
     }
     if (rec) {

@@ -192,7 +192,7 @@ int trace_copy(Trace *dst, const Trace *src, Err *err) {
     trace_init(dst, &src->cfg, src->model, src->mode);
     memcpy(dst->interventions, src->interventions, sizeof dst->interventions);
     if (src->spilled && trace_spill(dst, err)) return -1;
-    dst->head = src->head, dst->head_ctx = src->head_ctx;
+    dst->head = src->head, dst->ln = src->ln, dst->head_ctx = src->head_ctx;
     dst->steps = xmalloc(sizeof(TraceStep) * (size_t)(src->n_steps > 0 ? src->n_steps : 1));
     memcpy(dst->steps, src->steps, sizeof(TraceStep) * (size_t)src->n_steps);
     dst->n_steps = dst->cap_steps = src->n_steps;
@@ -324,6 +324,7 @@ int trace_shape(const Trace *tr, int id, int p, int64_t shape[2]) {
 /* 1: recorded now; 0: not recorded; TRACE_DEFERRED or TRACE_DERIVED: computed when first read. */
 static int recorded(TraceMode mode, TensorKind k, int has_logits) {
     if (k == TK_MASKED || k == TK_WEIGHTS) return mode == TRACE_OFF ? 0 : TRACE_DERIVED; /* from the scores, recorded in both modes */
+    if (k == TK_LN_1 || k == TK_RESID_MID || k == TK_LN_2) return mode == TRACE_FULL ? TRACE_DERIVED : 0;
     if (k == TK_LOGITS || k == TK_PROBS)
         return mode == TRACE_OFF ? 0 : has_logits ? 1 : mode == TRACE_FULL ? TRACE_DEFERRED : 0;
     if (mode == TRACE_FULL) return 1;
@@ -397,11 +398,35 @@ static void compute_heads(const Trace *tr, TracePos *const *ps, int n) {
     free(out);
 }
 
-/* Position p's masked scores (kind TK_MASKED) or attention weights (TK_WEIGHTS) of one layer, (NH, K),
- * from its scores into out, each row as the pass makes it: attn_mask, or softmax_masked (the softmax of
- * the scores up to the position, 0 after it), both of which read no score after the position. */
+/* Where a derived tensor of one layer is kept in TracePos.derived (trace.h's TRACE_DERIVED), or -1. */
+static int derived_slot(TensorKind kind, int layer) {
+    static const TensorKind order[TRACE_N_DERIVED] = {TK_MASKED, TK_WEIGHTS, TK_LN_1, TK_RESID_MID, TK_LN_2};
+    for (int i = 0; i < TRACE_N_DERIVED; i++)
+        if (order[i] == kind) return layer * TRACE_N_DERIVED + i;
+    return -1;
+}
+
+/* Position p's derived tensor `kind` of one layer into out, as the pass makes it (trace.h's
+ * TRACE_DERIVED): the masked scores (attn_mask) or attention weights (softmax_masked: the softmax of the
+ * scores up to the position, 0 after it), neither of which reads a score after the position; ln_1 from
+ * the block's input (the embedding, or the layer before's resid_out), resid_mid as that input plus
+ * attn.proj, ln_2 from resid_mid. */
 static int derive(const Trace *tr, TensorKind kind, int layer, int p, float *out) {
     const TracePos *tp = &tr->pos[p];
+    const size_t C = (size_t)tr->cfg.n_embd;
+    if (kind == TK_LN_1 || kind == TK_RESID_MID || kind == TK_LN_2) {
+        const float *in = trace_get(tr, layer ? trace_id(tr, TK_RESID_OUT, layer - 1) : trace_id(tr, TK_EMBED, 0), p);
+        if (kind == TK_LN_2) in = trace_get(tr, trace_id(tr, TK_RESID_MID, layer), p);
+        if (!in || (kind != TK_RESID_MID && !tr->ln)) return -1;
+        if (kind == TK_RESID_MID) {
+            const float *proj = trace_get(tr, trace_id(tr, TK_ATTN_PROJ, layer), p);
+            if (!proj) return -1;
+            residual_forward(out, in, proj, C);
+        } else {
+            tr->ln(tr->head_ctx, layer, kind == TK_LN_1 ? 1 : 2, in, out);
+        }
+        return 0;
+    }
     const int64_t at = tp->off[trace_id(tr, TK_SCORES, layer)];
     if (at < 0 || !tp->data) return -1;
     const float *sc = tp->data + at;
@@ -417,7 +442,7 @@ void trace_forget_computed(const Trace *tr, TracePos *p) {
     free(p->head);
     p->head = NULL;
     if (p->derived)
-        for (int i = 0; i < 2 * tr->cfg.n_layer; i++) free(p->derived[i]);
+        for (int i = 0; i < TRACE_N_DERIVED * tr->cfg.n_layer; i++) free(p->derived[i]);
     free(p->derived);
     p->derived = NULL;
 }
@@ -471,10 +496,13 @@ const float *trace_get(const Trace *tr, int id, int p) {
         TracePos *mp = (TracePos *)tp;
         int layer;
         TensorKind kind = trace_kind_of(tr, id, &layer);
-        const int slot = 2 * layer + (kind == TK_WEIGHTS);
-        if (!mp->derived) mp->derived = xcalloc(2 * (size_t)tr->cfg.n_layer, sizeof(float *));
+        const int slot = derived_slot(kind, layer);
+        size_t n;
+        tensor_floats(tr, id, tp->n_keys, 0, &n);
+        if (slot < 0) return NULL;
+        if (!mp->derived) mp->derived = xcalloc(TRACE_N_DERIVED * (size_t)tr->cfg.n_layer, sizeof(float *));
         if (!mp->derived[slot]) {
-            float *m = alloc_floats((size_t)tr->cfg.n_head * (size_t)tp->n_keys);
+            float *m = alloc_floats(n);
             if (derive(tr, kind, layer, p, m)) {
                 free(m);
                 return NULL;
@@ -571,21 +599,22 @@ int trace_save(const Trace *tr, const char *path, Err *err) {
     rc |= put_i32(f, tr->n_pos);
     const int id_logits = trace_id(tr, TK_LOGITS, 0), id_probs = trace_id(tr, TK_PROBS, 0);
     int64_t *off = xmalloc((size_t)tr->n_ids * sizeof(int64_t));
-    float *derived = NULL; /* one derived tensor at a time */
+    char *kept = xmalloc(TRACE_N_DERIVED * (size_t)tr->cfg.n_layer);
     for (int i = 0; i < tr->n_pos && rc == 0; i++) {
         if (i % BLOCK == 0) {
             for (int b = 0; b < n_block; b++) free(block[b]->head), block[b]->head = NULL;
             n_block = compute_deferred(tr, i, i + BLOCK < tr->n_pos ? i + BLOCK : tr->n_pos, block);
         }
         const TracePos *p = &tr->pos[i];
-        /* deferred logits and probs, then each derived tensor (masked scores, attention weights) in the
-         * order of the ids, follow the position's data, as if recorded with it */
+        /* deferred logits and probs, then each derived tensor in the order of the ids, follow the
+         * position's data, as if recorded with it */
         int deferred = p->off[id_logits] == TRACE_DEFERRED && p->head;
         uint64_t nf = p->n_floats + (deferred ? 2 * (uint64_t)tr->cfg.n_vocab : 0);
-        const uint64_t nm = (uint64_t)tr->cfg.n_head * (uint64_t)p->n_keys;
         memcpy(off, p->off, (size_t)tr->n_ids * sizeof(int64_t));
         for (int id = 0; id < tr->n_ids; id++) {
             if (off[id] == TRACE_DERIVED && p->data) {
+                size_t nm;
+                tensor_floats(tr, id, p->n_keys, 0, &nm);
                 off[id] = (int64_t)nf;
                 nf += nm;
             } else if (off[id] == TRACE_DEFERRED || off[id] == TRACE_DERIVED) {
@@ -600,13 +629,18 @@ int trace_save(const Trace *tr, const char *path, Err *err) {
         rc |= put(f, &nf, 8) | put(f, off, (size_t)tr->n_ids * 8);
         if (p->n_floats) rc |= put(f, p->data, p->n_floats * 4);
         if (deferred) rc |= put(f, p->head, 2 * (size_t)tr->cfg.n_vocab * 4);
+        /* what is derived now is written, then not kept: which tensors were kept before */
+        const int n_slots = TRACE_N_DERIVED * tr->cfg.n_layer;
+        for (int k = 0; k < n_slots; k++) kept[k] = p->derived && p->derived[k];
         for (int id = 0; id < tr->n_ids && rc == 0; id++) {
             if (p->off[id] != TRACE_DERIVED || !p->data) continue;
-            int layer;
-            TensorKind kind = trace_kind_of(tr, id, &layer);
-            derived = xrealloc(derived, (size_t)nm * sizeof(float) + 1);
-            rc |= derive(tr, kind, layer, i, derived) | put(f, derived, (size_t)nm * 4);
+            size_t nm;
+            tensor_floats(tr, id, p->n_keys, 0, &nm);
+            const float *d = trace_get(tr, id, i); /* as read: kept ones as they are, others derived */
+            rc |= d ? put(f, d, nm * 4) : -1;
         }
+        for (int k = 0; p->derived && k < n_slots; k++)
+            if (!kept[k]) free(p->derived[k]), p->derived[k] = NULL;
         if (tr->spilled && p->n_floats && in_file_chunk(tr, p->data)) { /* written: out of resident memory again */
             uintptr_t a = ((uintptr_t)p->data + 4095) & ~(uintptr_t)4095, e = ((uintptr_t)(p->data + p->n_floats)) & ~(uintptr_t)4095;
             if (e > a) madvise((void *)a, e - a, MADV_DONTNEED);
@@ -614,7 +648,7 @@ int trace_save(const Trace *tr, const char *path, Err *err) {
     }
     for (int b = 0; b < n_block; b++) free(block[b]->head), block[b]->head = NULL;
     free(off);
-    free(derived);
+    free(kept);
     if (fclose(f) != 0) rc = -1;
     if (rc) return err_set(err, "%s: write failed (disk full?)", path);
     return 0;

@@ -48,8 +48,8 @@ typedef struct {
     float *data;   /* all recorded tensors of this position */
     int64_t *off;  /* per tensor id: offset into data, -1 when not recorded, TRACE_DEFERRED or TRACE_DERIVED (below) */
     float *head;   /* (2, V) logits then probs of a deferred position, once computed; else NULL */
-    float **derived; /* per layer, 2 each: its (NH, K) masked scores, then its attention weights, once
-                      * derived (TRACE_DERIVED); else NULL */
+    float **derived; /* per layer, TRACE_N_DERIVED each (masked scores, attention weights, ln_1,
+                      * resid_mid, ln_2), once derived (TRACE_DERIVED); else NULL */
     unsigned char *pending; /* per layer: 1 while its scores of the keys after it are still to be
                              * computed (trace_defer_future); NULL when none are */
 } TracePos;
@@ -61,16 +61,21 @@ typedef struct {
  * The last position of every step, whose logits pick the next token, is always computed at once. */
 #define TRACE_DEFERRED (-2)
 
-/* Offset of a tensor derived on first read from another of the same position: h.L.attn.masked is
- * h.L.attn.scores with the keys after the position set to -inf (attn_mask, as the pass does it), and
- * h.L.attn.weights is the softmax of each head's scores up to the position, 0 after it (softmax_masked,
- * the pass's own softmax): the same bits the pass computes, so recording keeps the scores alone (on
- * GPT-2 small's shapes, 27% less memory for a 256-token prompt than keeping all three, 48% at 1,024
- * tokens). A trace file holds them like any recorded tensor. */
+/* Offset of a tensor derived on first read from others of the same position, with the function the
+ * pass computed it with, so the same bits: h.L.attn.masked is h.L.attn.scores with the keys after the
+ * position set to -inf (attn_mask), h.L.attn.weights the softmax of each head's scores up to the
+ * position, 0 after it (softmax_masked, the pass's own softmax), so recording keeps the scores alone
+ * (on GPT-2 small's shapes, 27% less memory for a 256-token prompt than keeping all three, 48% at 1,024
+ * tokens); and in full recording h.L.ln_1 and h.L.ln_2 are the LayerNorms of the block's input and of
+ * h.L.resid_mid (layernorm_forward, with the model's weights: TraceLnFn), h.L.resid_mid the block's
+ * input plus h.L.attn.proj (residual_forward). A trace file holds them like any recorded tensor. */
 #define TRACE_DERIVED (-3)
+#define TRACE_N_DERIVED 5 /* derived tensors per layer */
 
 /* Computes logits and probs (n, V) from ln_f (n, C): the model's output layer and softmax. */
 typedef void (*TraceHeadFn)(const void *ctx, const float *ln_f, int n, float *logits, float *probs);
+/* Computes one row of layer `layer`'s ln_1 (which 1) or ln_2 (which 2) from its input row (C). */
+typedef void (*TraceLnFn)(const void *ctx, int layer, int which, const float *in, float *out);
 
 /* Position data lives in big chunks used like a stack: positions are appended in order and only ever
  * removed from the end, so truncating rolls the chunk back instead of freeing many small blocks. */
@@ -96,7 +101,9 @@ typedef struct {
     TraceStep *steps;
     int n_steps, cap_steps;
     TraceHeadFn head;     /* set by the forward pass: computes deferred logits and probs */
-    const void *head_ctx; /* its forward-pass state (Gpt2State), which must outlive reads of deferred tensors */
+    TraceLnFn ln;         /* ... and derived LayerNorm rows, with the same state */
+    const void *head_ctx; /* its forward-pass state (Gpt2State), which must outlive the first reads of
+                           * deferred and derived tensors (a trace file's reads need none) */
 } Trace;
 
 void trace_init(Trace *tr, const Gpt2Config *cfg, const char *model_name, TraceMode mode);

@@ -215,10 +215,36 @@ static void masked_derived(const Gpt2Model *m) {
               m->cfg.n_layer, NT + 1);
         const size_t C = (size_t)m->cfg.n_embd, FF = (size_t)m->cfg.n_inner, L = (size_t)m->cfg.n_layer,
                      att = (size_t)m->cfg.n_head * NT; /* the scores */
-        size_t want = mode == TRACE_FULL ? 3 * C + L * (10 * C + 2 * FF + att) + C : L * att;
+        size_t want = mode == TRACE_FULL ? 3 * C + L * (7 * C + 2 * FF + att) + C : L * att;
         CHECK(trace_position_floats(&tr, NT, 0) == want,
-              "%s recording: a position with %d keys keeps %zu floats: the scores, not the masked scores or the weights",
-              trace_mode_name((TraceMode)mode), NT, want);
+              "%s recording: a position with %d keys keeps %zu floats: the scores, not the masked scores or the weights%s",
+              trace_mode_name((TraceMode)mode), NT, want, mode == TRACE_FULL ? ", nor ln_1, resid_mid or ln_2" : "");
+        if (mode == TRACE_FULL) {
+            /* ln_1, resid_mid and ln_2 derived: the block's input through ln_1's weights, that input plus
+             * attn.proj, resid_mid through ln_2's weights (layernorm_forward and residual_forward, as the
+             * pass; test_forward.py holds them to the float64 reference) */
+            float *want_row = alloc_floats(C), *mid = alloc_floats(C);
+            int same = 1;
+            for (int l = 0; l < m->cfg.n_layer; l++)
+                for (int p = 0; p <= NT; p++) {
+                    const Gpt2Layer *w = &m->w.h[l];
+                    const float *in = trace_get(&tr, l ? trace_id(&tr, TK_RESID_OUT, l - 1) : trace_id(&tr, TK_EMBED, 0), p);
+                    const float *ln1 = trace_get(&tr, trace_id(&tr, TK_LN_1, l), p), *rm = trace_get(&tr, trace_id(&tr, TK_RESID_MID, l), p),
+                                *ln2 = trace_get(&tr, trace_id(&tr, TK_LN_2, l), p), *proj = trace_get(&tr, trace_id(&tr, TK_ATTN_PROJ, l), p);
+                    same &= tr.pos[p].off[trace_id(&tr, TK_LN_1, l)] == TRACE_DERIVED && in && ln1 && rm && ln2 && proj;
+                    if (!same) break;
+                    layernorm_forward(want_row, in, w->ln_1_w, w->ln_1_b, 1, (int)C, m->cfg.ln_eps);
+                    same &= memcmp(ln1, want_row, C * 4) == 0;
+                    residual_forward(mid, in, proj, C);
+                    same &= memcmp(rm, mid, C * 4) == 0;
+                    layernorm_forward(want_row, mid, w->ln_2_w, w->ln_2_b, 1, (int)C, m->cfg.ln_eps);
+                    same &= memcmp(ln2, want_row, C * 4) == 0;
+                }
+            CHECK(same, "full recording: ln_1, resid_mid and ln_2 derived on read (%d layers x %d positions), bit for bit",
+                  m->cfg.n_layer, NT + 1);
+            free(want_row);
+            free(mid);
+        }
         trace_free(&tr);
         gpt2_state_free(&s);
     }
