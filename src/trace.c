@@ -497,9 +497,9 @@ const float *trace_get(const Trace *tr, int id, int p) {
         int layer;
         TensorKind kind = trace_kind_of(tr, id, &layer);
         const int slot = derived_slot(kind, layer);
+        if (slot < 0) return NULL;
         size_t n;
         tensor_floats(tr, id, tp->n_keys, 0, &n);
-        if (slot < 0) return NULL;
         if (!mp->derived) mp->derived = xcalloc(TRACE_N_DERIVED * (size_t)tr->cfg.n_layer, sizeof(float *));
         if (!mp->derived[slot]) {
             float *m = alloc_floats(n);
