@@ -174,8 +174,9 @@ static int masked_ok(Trace *tr, int l, int p) {
     return ok;
 }
 
-/* The weights the pass attended with, (NH, K) rows of position t of its last call, at layer l: the
- * attention scratch holds the last layer's (forward.c's attention: head h, row t at (h T + t) K). */
+/* Whether the last layer's weights read through the trace at the T positions of the pass's last call
+ * (from t0) are the ones it attended with: its attention scratch still holds that layer's (forward.c's
+ * attention: head h, row t at (h T + t) K). */
 static int weights_of_pass(const Gpt2State *s, Trace *tr, int T, int t0) {
     const int NH = tr->cfg.n_head, l = tr->cfg.n_layer - 1, id = trace_id(tr, TK_WEIGHTS, l);
     int ok = 1;

@@ -173,9 +173,9 @@ def main():
     compare_trace(gptstep, os.path.join(outdir, "tiny-f32"), long_prompt, 4, "tiny F32, 81-token prompt, trace in a file",
                   verbose=False)
     del os.environ["GPTSTEP_TRACE_SPILL_MB"]
-    # the file is chosen by the memory the prompt's trace will really take, its positions run in one pass
-    # with as many keys as it has positions: a threshold 1% under that sends it to a file (its first block's positions then
-    # have 64 keys), 1% over keeps it in memory
+    # the file is chosen by the memory the prompt's trace will really take, its positions run in one
+    # pass with as many keys as it has positions: a threshold 1% under that sends it to a file (its
+    # first block's positions then have 64 keys), 1% over keeps it in memory
     c = json.load(open(os.path.join(outdir, "tiny-f32", "config.json")))
     C, L, NH, V = c["n_embd"], c["n_layer"], c["n_head"], c["vocab_size"]
     n = len(run([gptstep, "tokens", "--model", os.path.join(outdir, "tiny-f32"), "--ids", long_prompt]).split())
