@@ -228,6 +228,20 @@ static void ablate_columns(const Gpt2State *s, AblationKind kind, int layer, flo
     }
 }
 
+/* What a trace needs to derive this layer's mlp.gelu rows from its mlp.fc rows (trace.h): the gelu
+ * kernel, and each neuron ablate_columns switched off with the value it wrote. */
+static void neurons_off(const Gpt2State *s, int layer, Trace *rec) {
+    TraceNeuronOff off[TRACE_NEURONS_OFF_MAX];
+    int n = 0;
+    for (int i = 0; i < s->iv.n && n < TRACE_NEURONS_OFF_MAX; i++) {
+        const Ablation *a = &s->iv.a[i];
+        if (a->kind != ABL_NEURON || a->layer != layer) continue;
+        off[n++] = (TraceNeuronOff){layer, a->index, s->iv.mode == ABLATE_MEAN ? mean_of(s, ABL_NEURON, layer)[a->index] : 0.0f};
+    }
+    trace_set_neurons_off(rec, layer, off, n);
+    rec->gelu = kernels(s)->gelu;
+}
+
 /* The patch, when it is of this kind and layer and its position is among the T being run: x (T, width)
  * gets the value at its row, in columns [head * span, (head + 1) * span) (a head) or all of them. */
 static void apply_patch(const Gpt2State *s, PatchKind kind, int layer, float *x, int T, int width, int span) {
@@ -315,6 +329,7 @@ static void site_strided(const Site *z, TensorKind kind, float *x, int width, in
         ablate_columns(z->s, (AblationKind)r.ablation, z->l, x, z->T, width, span);
     }
     if (r.patch != PATCH_NONE) apply_patch(z->s, r.patch, z->l, x, z->T, width, span);
+    if (kind == TK_GELU && z->rec) neurons_off(z->s, z->l, z->rec);
     record_rows(z->rec, z->tp, z->T, trace_id(z->tr, kind, z->l), x, (size_t)width, (size_t)stride);
 }
 

@@ -7,6 +7,7 @@
 #include "trace.h"
 
 _Static_assert(TRACE_INTERVENTIONS_MAX >= GPT2_MAX_ABLATIONS * 32 + 16, "a trace holds any list of interventions");
+_Static_assert(TRACE_NEURONS_OFF_MAX >= GPT2_MAX_ABLATIONS, "a trace holds every neuron a pass switches off");
 
 int ablation_parse(const char *spec, const Gpt2Config *c, Ablation *out, Err *err) {
     if (!strcmp(spec, "pos")) {

@@ -85,7 +85,7 @@ void softmax_parts(const float *x, int n, float *max, double *sum);
 /* gelu_new: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), elementwise over n. */
 void gelu_forward(float *out, const float *x, size_t n);
 /* The same as x / (1 + exp(-2u)), vectorised and split across threads (ops_fast.c); within 1e-6 (1 + |x|)
- * of gelu_forward. */
+ * of gelu_forward. Each number's result depends on that number alone, not on n or where it sits. */
 void gelu_fast(float *out, const float *x, size_t n);
 
 /* The Euclidean norm sqrt(sum x^2) and the dot product sum a*b of n values, summed in double. */

@@ -545,7 +545,9 @@ static inline __attribute__((always_inline)) void gelu16(float *out, const float
     store16(out, v / (1.0f + e));
 }
 
-/* gelu_new, 16 lanes at a time, split across threads for many; leftovers go to the plain loop. */
+/* gelu_new, 16 lanes at a time, split across threads for many. Every number goes through the same 16
+ * lanes, the last few too (zero-padded), so each one's gelu is the same bits wherever it sits in x: the
+ * trace derives one row of h.L.mlp.gelu with this function from the row of h.L.mlp.fc (trace.h). */
 MULTIVERSION
 void gelu_fast(float *out, const float *x, size_t n) {
     const size_t n16 = n / 16 * 16;
@@ -555,7 +557,12 @@ void gelu_fast(float *out, const float *x, size_t n) {
 #pragma omp parallel for schedule(static)
         for (size_t i = 0; i < n16; i += 16) gelu16(out + i, x + i);
     }
-    gelu_forward(out + n16, x + n16, n - n16);
+    if (n > n16) {
+        float in[16] = {0}, o[16];
+        memcpy(in, x + n16, (n - n16) * sizeof(float));
+        gelu16(o, in);
+        memcpy(out + n16, o, (n - n16) * sizeof(float));
+    }
 }
 
 /* What one block of up to 4 queries of one head needs (attention_forward_fast's arguments). */

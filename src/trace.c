@@ -192,7 +192,9 @@ int trace_copy(Trace *dst, const Trace *src, Err *err) {
     trace_init(dst, &src->cfg, src->model, src->mode);
     memcpy(dst->interventions, src->interventions, sizeof dst->interventions);
     if (src->spilled && trace_spill(dst, err)) return -1;
-    dst->head = src->head, dst->ln = src->ln, dst->head_ctx = src->head_ctx;
+    dst->head = src->head, dst->ln = src->ln, dst->head_ctx = src->head_ctx, dst->gelu = src->gelu;
+    memcpy(dst->neuron_off, src->neuron_off, sizeof dst->neuron_off);
+    dst->n_neuron_off = src->n_neuron_off;
     dst->steps = xmalloc(sizeof(TraceStep) * (size_t)(src->n_steps > 0 ? src->n_steps : 1));
     memcpy(dst->steps, src->steps, sizeof(TraceStep) * (size_t)src->n_steps);
     dst->n_steps = dst->cap_steps = src->n_steps;
@@ -324,7 +326,7 @@ int trace_shape(const Trace *tr, int id, int p, int64_t shape[2]) {
 /* 1: recorded now; 0: not recorded; TRACE_DEFERRED or TRACE_DERIVED: computed when first read. */
 static int recorded(TraceMode mode, TensorKind k, int has_logits) {
     if (k == TK_MASKED || k == TK_WEIGHTS) return mode == TRACE_OFF ? 0 : TRACE_DERIVED; /* from the scores, recorded in both modes */
-    if (k == TK_LN_1 || k == TK_RESID_MID || k == TK_LN_2) return mode == TRACE_FULL ? TRACE_DERIVED : 0;
+    if (k == TK_LN_1 || k == TK_RESID_MID || k == TK_LN_2 || k == TK_GELU) return mode == TRACE_FULL ? TRACE_DERIVED : 0;
     if (k == TK_LOGITS || k == TK_PROBS)
         return mode == TRACE_OFF ? 0 : has_logits ? 1 : mode == TRACE_FULL ? TRACE_DEFERRED : 0;
     if (mode == TRACE_FULL) return 1;
@@ -376,6 +378,14 @@ TracePos *trace_add_pos(Trace *tr, int token, int n_keys, int has_logits) {
     return p;
 }
 
+void trace_set_neurons_off(Trace *tr, int layer, const TraceNeuronOff *off, int n) {
+    int k = 0;
+    for (int i = 0; i < tr->n_neuron_off; i++) /* the other layers' stay */
+        if (tr->neuron_off[i].layer != layer) tr->neuron_off[k++] = tr->neuron_off[i];
+    for (int i = 0; i < n && k < TRACE_NEURONS_OFF_MAX; i++) tr->neuron_off[k++] = off[i];
+    tr->n_neuron_off = k;
+}
+
 float *trace_slot(Trace *tr, TracePos *p, int id) {
     (void)tr;
     return p->off[id] >= 0 ? p->data + p->off[id] : NULL;
@@ -400,7 +410,7 @@ static void compute_heads(const Trace *tr, TracePos *const *ps, int n) {
 
 /* Where a derived tensor of one layer is kept in TracePos.derived (trace.h's TRACE_DERIVED), or -1. */
 static int derived_slot(TensorKind kind, int layer) {
-    static const TensorKind order[TRACE_N_DERIVED] = {TK_MASKED, TK_WEIGHTS, TK_LN_1, TK_RESID_MID, TK_LN_2};
+    static const TensorKind order[TRACE_N_DERIVED] = {TK_MASKED, TK_WEIGHTS, TK_LN_1, TK_RESID_MID, TK_LN_2, TK_GELU};
     for (int i = 0; i < TRACE_N_DERIVED; i++)
         if (order[i] == kind) return layer * TRACE_N_DERIVED + i;
     return -1;
@@ -410,10 +420,18 @@ static int derived_slot(TensorKind kind, int layer) {
  * TRACE_DERIVED): the masked scores (attn_mask) or attention weights (softmax_masked: the softmax of the
  * scores up to the position, 0 after it), neither of which reads a score after the position; ln_1 from
  * the block's input (the embedding, or the layer before's resid_out), resid_mid as that input plus
- * attn.proj, ln_2 from resid_mid. */
+ * attn.proj, ln_2 from resid_mid, mlp.gelu from mlp.fc with the neurons the pass switched off. */
 static int derive(const Trace *tr, TensorKind kind, int layer, int p, float *out) {
     const TracePos *tp = &tr->pos[p];
     const size_t C = (size_t)tr->cfg.n_embd;
+    if (kind == TK_GELU) {
+        const float *fc = trace_get(tr, trace_id(tr, TK_FC, layer), p);
+        if (!fc || !tr->gelu) return -1;
+        tr->gelu(out, fc, (size_t)tr->cfg.n_inner);
+        for (int i = 0; i < tr->n_neuron_off; i++)
+            if (tr->neuron_off[i].layer == layer) out[tr->neuron_off[i].index] = tr->neuron_off[i].value;
+        return 0;
+    }
     if (kind == TK_LN_1 || kind == TK_RESID_MID || kind == TK_LN_2) {
         const float *in = trace_get(tr, layer ? trace_id(tr, TK_RESID_OUT, layer - 1) : trace_id(tr, TK_EMBED, 0), p);
         if (kind == TK_LN_2) in = trace_get(tr, trace_id(tr, TK_RESID_MID, layer), p);

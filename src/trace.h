@@ -49,7 +49,7 @@ typedef struct {
     int64_t *off;  /* per tensor id: offset into data, -1 when not recorded, TRACE_DEFERRED or TRACE_DERIVED (below) */
     float *head;   /* (2, V) logits then probs of a deferred position, once computed; else NULL */
     float **derived; /* per layer, TRACE_N_DERIVED each (masked scores, attention weights, ln_1,
-                      * resid_mid, ln_2), once derived (TRACE_DERIVED); else NULL */
+                      * resid_mid, ln_2, mlp.gelu), once derived (TRACE_DERIVED); else NULL */
     unsigned char *pending; /* per layer: 1 while its scores of the keys after it are still to be
                              * computed (trace_defer_future); NULL when none are */
 } TracePos;
@@ -68,14 +68,24 @@ typedef struct {
  * (on GPT-2 small's shapes, 27% less memory for a 256-token prompt than keeping all three, 48% at 1,024
  * tokens); and in full recording h.L.ln_1 and h.L.ln_2 are the LayerNorms of the block's input and of
  * h.L.resid_mid (layernorm_forward, with the model's weights: TraceLnFn), h.L.resid_mid the block's
- * input plus h.L.attn.proj (residual_forward). A trace file holds them like any recorded tensor. */
+ * input plus h.L.attn.proj (residual_forward), h.L.mlp.gelu the pass's gelu of h.L.mlp.fc (Trace.gelu)
+ * with the neurons the pass switched off set back to what it wrote there (Trace.neuron_off). A trace
+ * file holds them like any recorded tensor. */
 #define TRACE_DERIVED (-3)
-#define TRACE_N_DERIVED 5 /* derived tensors per layer */
+#define TRACE_N_DERIVED 6 /* derived tensors per layer */
 
 /* Computes logits and probs (n, V) from ln_f (n, C): the model's output layer and softmax. */
 typedef void (*TraceHeadFn)(const void *ctx, const float *ln_f, int n, float *logits, float *probs);
 /* Computes one row of layer `layer`'s ln_1 (which 1) or ln_2 (which 2) from its input row (C). */
 typedef void (*TraceLnFn)(const void *ctx, int layer, int which, const float *in, float *out);
+
+/* A neuron of h.L.mlp.gelu that the pass switched off (an ablation), and the value it wrote there in
+ * every row (0, or the neuron's mean): a derived gelu row gets it back. */
+typedef struct {
+    int layer, index;
+    float value;
+} TraceNeuronOff;
+#define TRACE_NEURONS_OFF_MAX 64 /* as many as the forward pass switches off at once (interventions.h) */
 
 /* Position data lives in big chunks used like a stack: positions are appended in order and only ever
  * removed from the end, so truncating rolls the chunk back instead of freeing many small blocks. */
@@ -104,6 +114,9 @@ typedef struct {
     TraceLnFn ln;         /* ... and derived LayerNorm rows, with the same state */
     const void *head_ctx; /* its forward-pass state (Gpt2State), which must outlive the first reads of
                            * deferred and derived tensors (a trace file's reads need none) */
+    void (*gelu)(float *out, const float *x, size_t n); /* the pass's gelu kernel, for derived mlp.gelu rows */
+    TraceNeuronOff neuron_off[TRACE_NEURONS_OFF_MAX];  /* what the pass recorded last wrote into mlp.gelu */
+    int n_neuron_off;
 } Trace;
 
 void trace_init(Trace *tr, const Gpt2Config *cfg, const char *model_name, TraceMode mode);
@@ -154,6 +167,10 @@ int trace_copy(Trace *dst, const Trace *src, Err *err);
 /* Drops the spilled chunks' pages from resident memory (their data stays in the file). */
 void trace_release(Trace *tr);
 
+/* Used by the forward pass: the neurons of layer `layer`'s mlp.gelu it switched off in the positions it
+ * is recording, and the value each got (they replace the layer's earlier ones: every recorded position
+ * of a trace ran with the same ones, and a rerun from a layer on reruns them all). */
+void trace_set_neurons_off(Trace *tr, int layer, const TraceNeuronOff *off, int n);
 /* Used by the forward pass: appends a position and returns a pointer to write tensor id into. */
 /* has_logits: 1 records the logits and probs now; 0 defers them in full mode (none otherwise). */
 TracePos *trace_add_pos(Trace *tr, int token, int n_keys, int has_logits);

@@ -216,10 +216,10 @@ static void masked_derived(const Gpt2Model *m) {
               m->cfg.n_layer, NT + 1);
         const size_t C = (size_t)m->cfg.n_embd, FF = (size_t)m->cfg.n_inner, L = (size_t)m->cfg.n_layer,
                      att = (size_t)m->cfg.n_head * NT; /* the scores */
-        size_t want = mode == TRACE_FULL ? 3 * C + L * (7 * C + 2 * FF + att) + C : L * att;
+        size_t want = mode == TRACE_FULL ? 3 * C + L * (7 * C + FF + att) + C : L * att;
         CHECK(trace_position_floats(&tr, NT, 0) == want,
               "%s recording: a position with %d keys keeps %zu floats: the scores, not the masked scores or the weights%s",
-              trace_mode_name((TraceMode)mode), NT, want, mode == TRACE_FULL ? ", nor ln_1, resid_mid or ln_2" : "");
+              trace_mode_name((TraceMode)mode), NT, want, mode == TRACE_FULL ? ", nor ln_1, resid_mid, ln_2 or mlp.gelu" : "");
         if (mode == TRACE_FULL) {
             /* ln_1, resid_mid and ln_2 derived: the block's input through ln_1's weights, that input plus
              * attn.proj, resid_mid through ln_2's weights (layernorm_forward and residual_forward, as the
@@ -274,6 +274,104 @@ static void masked_derived(const Gpt2Model *m) {
     free(before);
     trace_free(&tr);
     gpt2_state_free(&s);
+}
+
+/* Whether layer l's mlp.gelu read through the trace at the T positions of the pass's last call (from t0)
+ * is what the pass fed its MLP's output projection: its gelu scratch still holds the last layer's,
+ * neurons switched off included. */
+static int gelu_of_pass(const Gpt2State *s, Trace *tr, int T, int t0) {
+    const int FF = tr->cfg.n_inner, id = trace_id(tr, TK_GELU, tr->cfg.n_layer - 1);
+    int ok = 1;
+    for (int t = 0; t < T && ok; t++) {
+        const float *g = trace_get(tr, id, t0 + t);
+        ok &= g && tr->pos[t0 + t].off[id] == TRACE_DERIVED && memcmp(g, s->gelu + (size_t)t * FF, sizeof(float) * (size_t)FF) == 0;
+    }
+    return ok;
+}
+
+/* Every row of layer l's mlp.gelu read through tr equals want (NT rows of FF), bit for bit. */
+static int gelu_rows(Trace *tr, int l, const float *want) {
+    const int FF = tr->cfg.n_inner;
+    int ok = 1;
+    for (int p = 0; p < NT && ok; p++) {
+        const float *g = trace_get(tr, trace_id(tr, TK_GELU, l), p);
+        ok &= g && memcmp(g, want + (size_t)p * FF, sizeof(float) * (size_t)FF) == 0;
+    }
+    return ok;
+}
+
+/* In full recording h.L.mlp.gelu is derived on read from h.L.mlp.fc with the pass's gelu kernel (fast or
+ * plain) and the neurons the pass switched off, zero or mean: the bits the pass fed its output
+ * projection. A copy of the trace keeps its neurons when the state's change and the trace is rerun. */
+static void gelu_derived(const Gpt2Model *m) {
+    Err err;
+    const int L = m->cfg.n_layer, FF = m->cfg.n_inner, last = L - 1;
+    float *kept = alloc_floats((size_t)(NT + 1) * FF), *row = alloc_floats((size_t)FF);
+    for (int k = 0; k < 4; k++) { /* fast, plain kernels; then neurons off, zero and mean */
+        const int ablate = k >= 2;
+        Gpt2State s;
+        gpt2_state_init(&s, m);
+        s.use_reference = k == 1;
+        if (ablate) {
+            s.iv.mode = k == 3 ? ABLATE_MEAN : ABLATE_ZERO;
+            if (k == 3) CHECK(gpt2_collect_means(&s, TOKENS, NT, &err) == 0, "%s", err.msg);
+            s.iv.n = 3;
+            s.iv.a[0] = (Ablation){ABL_NEURON, last, 0};
+            s.iv.a[1] = (Ablation){ABL_NEURON, last, FF - 1};
+            s.iv.a[2] = (Ablation){ABL_NEURON, 0, 5 % FF};
+        }
+        Trace tr;
+        trace_init(&tr, &m->cfg, m->name, TRACE_FULL);
+        trace_begin_step(&tr, 0, NT);
+        CHECK(gpt2_forward(&s, TOKENS, NT, &tr, NULL, &err) == 0, "%s", err.msg);
+        int pass = gelu_of_pass(&s, &tr, NT, 0);
+        trace_begin_step(&tr, NT, 1);
+        CHECK(gpt2_forward(&s, TOKENS, 1, &tr, NULL, &err) == 0, "%s", err.msg);
+        pass &= gelu_of_pass(&s, &tr, 1, NT);
+        const char *what[4] = {"fast kernels", "plain kernels", "3 neurons off (zero)", "3 neurons off (mean)"};
+        CHECK(pass, "%s: layer %d's mlp.gelu derived on read is what the pass fed its output projection, bit for bit (the "
+              "prompt's %d positions and a decoded one)", what[k], last, NT);
+        /* every layer: the kernel on the recorded fc row, then the neurons off */
+        int same = 1;
+        for (int l = 0; l < L; l++)
+            for (int p = 0; p <= NT && same; p++) {
+                const float *fc = trace_get(&tr, trace_id(&tr, TK_FC, l), p), *g = trace_get(&tr, trace_id(&tr, TK_GELU, l), p);
+                if (!fc || !g) { same = 0; break; }
+                if (k == 1) gelu_forward(row, fc, (size_t)FF);
+                else gelu_fast(row, fc, (size_t)FF);
+                for (int i = 0; i < s.iv.n; i++)
+                    if (s.iv.a[i].layer == l)
+                        row[s.iv.a[i].index] = k == 3 ? s.mean[interventions_mean_offset(&m->cfg, ABL_NEURON, l) + s.iv.a[i].index] : 0.0f;
+                same &= memcmp(g, row, sizeof(float) * (size_t)FF) == 0;
+            }
+        CHECK(same, "%s: mlp.gelu derived at every layer (%d) and position (%d): the kernel's gelu of mlp.fc, the neurons off "
+              "set to %s", what[k], L, NT + 1, k == 3 ? "their means" : "0");
+        if (ablate) { /* a copy keeps the ablated run's neurons when the state's are switched back on and rerun
+                       * (the viewer's toggle: its positions run in one pass) */
+            trace_free(&tr);
+            gpt2_state_truncate(&s, 0);
+            trace_init(&tr, &m->cfg, m->name, TRACE_FULL);
+            trace_begin_step(&tr, 0, NT);
+            CHECK(gpt2_forward(&s, TOKENS, NT, &tr, NULL, &err) == 0, "%s", err.msg);
+            Trace copy;
+            CHECK(trace_copy(&copy, &tr, &err) == 0, "%s", err.msg);
+            for (int p = 0; p < NT; p++)
+                memcpy(kept + (size_t)p * FF, trace_get(&tr, trace_id(&tr, TK_GELU, last), p), sizeof(float) * (size_t)FF);
+            s.iv.n = 0;
+            CHECK(gpt2_forward_rerun(&s, 0, &tr, NULL, &err) == 0, "rerun: %s", err.msg);
+            int clean = gelu_of_pass(&s, &tr, NT, 0), differ = 0;
+            for (int p = 0; p < NT; p++)
+                differ |= memcmp(trace_get(&tr, trace_id(&tr, TK_GELU, last), p), kept + (size_t)p * FF, sizeof(float) * (size_t)FF) != 0;
+            CHECK(clean && differ && gelu_rows(&copy, last, kept) && copy.n_neuron_off == 3 && tr.n_neuron_off == 0,
+                  "%s, then switched back on and rerun: the trace's mlp.gelu is the clean pass's, a copy made before keeps "
+                  "the ablated run's", what[k]);
+            trace_free(&copy);
+        }
+        trace_free(&tr);
+        gpt2_state_free(&s);
+    }
+    free(kept);
+    free(row);
 }
 
 /* With full recording the pass leaves a prompt position's scores of its later keys to the first read
@@ -524,6 +622,7 @@ int main(int argc, char **argv) {
     fast_equals_reference(&m);
     deferred_equals_eager(&m, argv[2]);
     masked_derived(&m);
+    gelu_derived(&m);
     future_scores(&m);
     warmed_equals_cold(&m);
     interventions(&m);
