@@ -278,6 +278,18 @@ static void attention(Gpt2State *s, int layer, int T, float *const *const rec[2]
     free(rows);
 }
 
+/* The scores of this layer's T positions, in the attention scratch (head h, row t at (h T + t) K), into
+ * the trace: a prompt position's up to itself (TracePos.scores), the last one's whole rows. */
+static void scores_to_trace(const Gpt2State *s, int l, int T, Trace *tr, TracePos *const *tp) {
+    const int NH = s->m->cfg.n_head, K = s->n_past + T, id = trace_id(tr, TK_SCORES, l);
+    for (int t = 0; t < T; t++) {
+        const int S = tp[t]->scores ? s->n_past + t + 1 : K; /* the trace's positions are the cache's */
+        float *dst = tp[t]->scores ? tp[t]->scores + (size_t)l * NH * S : trace_slot(tr, tp[t], id);
+        for (int h = 0; dst && h < NH; h++)
+            memcpy(dst + (size_t)h * S, s->scores + ((size_t)h * T + t) * K, sizeof(float) * (size_t)S);
+    }
+}
+
 /* The trace slots of tensor id for the T positions of this call, or NULL when it is not recorded. */
 static float **slots_of(Trace *rec, TracePos *const *tp, int T, int id, float **buf) {
     if (!rec) return NULL;
@@ -377,15 +389,16 @@ static void block(Gpt2State *s, int l, int T, Trace *tr, Trace *rec, TracePos *c
      *    softmax(q k^T / sqrt(HS), masked to the past) v  (the scores are written straight into the
      *    trace; the masked scores and the weights are derived from them when read, trace.h) */
     cache_rows(s, l, T);
-    float *const *const rows[2] = {slots_of(rec, tp, T, trace_id(tr, TK_SCORES, l), att_slots),
-                                   slots_of(rec, tp, T, trace_id(tr, TK_WEIGHTS, l), att_slots + T)};
     /* the raw scores of a prompt position's later keys are only for the trace: with full recording in
-     * memory (q and k recorded) the trace computes them when first read (trace_defer_future); the
-     * plain kernels, attention recording and a trace in a file get them now */
-    const int defer = rows[0] && tr->mode == TRACE_FULL && !tr->spilled && !s->use_reference;
-    attention(s, l, T, rows, rows[0] && !defer);
-    for (int t = 0; defer && t < T; t++)
-        if (tp[t]->n_keys > s->n_past + t + 1) trace_defer_future(tr, tp[t], l);
+     * memory (q and k recorded) a prompt position keeps its scores up to itself and the trace computes
+     * the rest when read (trace.h, TracePos.scores), so the pass scores into its scratch and copies
+     * those; the plain kernels, attention recording and a trace in a file get every score now */
+    int to_itself = 0;
+    for (int t = 0; rec && t < T; t++) to_itself |= tp[t]->scores != NULL;
+    float *const *const rows[2] = {to_itself ? NULL : slots_of(rec, tp, T, trace_id(tr, TK_SCORES, l), att_slots),
+                                   slots_of(rec, tp, T, trace_id(tr, TK_WEIGHTS, l), att_slots + T)};
+    attention(s, l, T, rows, rows[0] != NULL);
+    if (to_itself) scores_to_trace(s, l, T, tr, tp);
                                                                              site(&z, TK_HEADS, s->heads, C);
     /* 4. the heads mixed by the output projection, and the first residual: x = x + c_proj(heads) */
     k->matmul(s->proj, s->heads, w->attn_proj_w, w->attn_proj_b, T, C, C);   site(&z, TK_ATTN_PROJ, s->proj, C);
@@ -457,6 +470,7 @@ int gpt2_forward(Gpt2State *s, const int *tokens, int T, Trace *tr, float *logit
     float **att_slots = xcalloc(2 * (size_t)T, sizeof(float *)); /* where attention rows are recorded */
     if (tr) {
         int first_pos = tr->n_pos;
+        tr->whole_rows = s->use_reference; /* the plain kernels compute every score in the pass */
         for (int t = 0; t < T; t++) trace_add_pos(tr, tokens[t], K, t == T - 1);
         for (int t = 0; t < T; t++) tp[t] = &tr->pos[first_pos + t]; /* after the last realloc */
     }

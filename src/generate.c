@@ -118,8 +118,8 @@ static int check_trace_memory(Gen *g, int n_new, Err *err) {
     double bytes = 0, have = 0;
     /* in memory the n_new positions run in one pass: each has past + n_new keys (a file's blocks of
      * SPILL_BLOCK have fewer, so its disk is planned on the safe side) */
-    for (int i = 0; i < n_new; i++) bytes += 4.0 * trace_position_floats(&g->trace, past + n_new, i == n_new - 1);
-    for (int i = 0; i < g->trace.n_pos; i++) have += 4.0 * (double)g->trace.pos[i].n_floats;
+    for (int i = 0; i < n_new; i++) bytes += 4.0 * trace_position_floats(&g->trace, past + i, past + n_new, i == n_new - 1);
+    for (int i = 0; i < g->trace.n_pos; i++) have += 4.0 * (double)(g->trace.pos[i].n_floats + g->trace.pos[i].n_scores);
     if (!g->trace.spilled && have + bytes > spill_threshold_bytes() && trace_spill(&g->trace, err)) return -1;
     if (g->trace.spilled) {
         struct statvfs fs;

@@ -103,7 +103,7 @@ void trace_warm(const Trace *tr, int n_pos, size_t max_bytes, const atomic_int *
     int chunks = 0;
     size_t used = CHUNK_FLOATS; /* as chunk_alloc fills them: a position that does not fit starts a chunk */
     for (int p = 0; p < n_pos; p++) { /* each with n_pos keys, as a prompt's positions in one pass: the most */
-        size_t n = (trace_position_floats(tr, n_pos, p == n_pos - 1) + 15) / 16 * 16;
+        size_t n = (trace_position_floats(tr, p, n_pos, p == n_pos - 1) + 15) / 16 * 16;
         if (n > CHUNK_FLOATS) return; /* a position bigger than a chunk gets a block of its own */
         if (CHUNK_FLOATS - used < n) chunks++, used = 0;
         used += n;
@@ -210,13 +210,10 @@ int trace_copy(Trace *dst, const Trace *src, Err *err) {
         d->head = s->head ? xmalloc(sizeof(float) * 2 * V) : NULL;
         if (s->head) memcpy(d->head, s->head, sizeof(float) * 2 * V);
         d->derived = NULL; /* derived again from the copied scores when read */
-        d->pending = NULL;
-        if (s->pending) { /* still to compute, from the copied q and k */
-            d->pending = xmalloc((size_t)src->cfg.n_layer);
-            memcpy(d->pending, s->pending, (size_t)src->cfg.n_layer);
-        }
-        d->data = s->n_floats ? chunk_alloc(dst, s->n_floats) : NULL;
+        d->data = s->n_floats + s->n_scores ? chunk_alloc(dst, s->n_floats + s->n_scores) : NULL;
         if (s->n_floats) memcpy(d->data, s->data, sizeof(float) * s->n_floats);
+        d->scores = s->n_scores ? d->data + s->n_floats : NULL;
+        if (s->n_scores) memcpy(d->scores, s->scores, sizeof(float) * s->n_scores);
         dst->n_pos = i + 1;
         if (dst->spilled && i % 64 == 63) trace_release(dst);
     }
@@ -226,8 +223,17 @@ int trace_copy(Trace *dst, const Trace *src, Err *err) {
 
 static void free_pos(const Trace *tr, TracePos *p) {
     trace_forget_computed(tr, p);
-    free(p->pending);
     free(p->off);
+}
+
+/* Forgets the keys gathered for reading later keys' scores (Trace.keys): a position's attn.k changed or
+ * went. */
+static void drop_keys(const Trace *tr) {
+    Trace *t = (Trace *)tr; /* a cache, like the derived tensors */
+    for (int l = 0; t->keys && l < t->cfg.n_layer; l++) free(t->keys[l]);
+    free(t->keys);
+    t->keys = NULL;
+    t->keys_n = 0;
 }
 
 void trace_free(Trace *tr) {
@@ -241,6 +247,7 @@ void trace_free(Trace *tr) {
 
 void trace_truncate(Trace *tr, int n_pos) {
     if (n_pos < 0) n_pos = 0;
+    if (n_pos < tr->n_pos) drop_keys(tr);
     const float *first = NULL; /* the first data of a removed position */
     for (int i = n_pos; i < tr->n_pos && !first; i++) first = tr->pos[i].data;
     if (first) chunk_rollback(tr, first);
@@ -344,10 +351,30 @@ static int tensor_floats(const Trace *tr, int id, int n_keys, int has_logits, si
     return recorded(tr->mode, k, has_logits);
 }
 
-size_t trace_position_floats(const Trace *tr, int n_keys, int has_logits) {
-    size_t total = 0, f;
+/* Whether the position at index pos, with n_keys keys, keeps its scores up to itself alone
+ * (TracePos.scores; trace.h's TRACE_DERIVED): a prompt position but the last, in full recording in
+ * memory, when the pass scores with the fast kernels. */
+static int scores_to_itself(const Trace *tr, int pos, int n_keys) {
+    return tr->mode == TRACE_FULL && !tr->spilled && !tr->whole_rows && pos + 1 < n_keys;
+}
+
+/* How tensor id is kept at the position at index pos (tensor_floats, with that position's scores
+ * derived when it keeps them up to itself alone). */
+static int kept_as(const Trace *tr, int id, int pos, int n_keys, int has_logits, size_t *floats) {
+    int r = tensor_floats(tr, id, n_keys, has_logits, floats), layer;
+    if (r == 1 && scores_to_itself(tr, pos, n_keys) && trace_kind_of(tr, id, &layer) == TK_SCORES) r = TRACE_DERIVED;
+    return r;
+}
+
+/* The floats of a position's scores up to itself (TracePos.scores), or 0. */
+static size_t scores_floats(const Trace *tr, int pos, int n_keys) {
+    return scores_to_itself(tr, pos, n_keys) ? (size_t)tr->cfg.n_layer * tr->cfg.n_head * (size_t)(pos + 1) : 0;
+}
+
+size_t trace_position_floats(const Trace *tr, int pos, int n_keys, int has_logits) {
+    size_t total = scores_floats(tr, pos, n_keys), f;
     for (int id = 0; id < tr->n_ids; id++)
-        if (tensor_floats(tr, id, n_keys, has_logits, &f) == 1) total += f;
+        if (kept_as(tr, id, pos, n_keys, has_logits, &f) == 1) total += f;
     return total;
 }
 
@@ -356,6 +383,7 @@ TracePos *trace_add_pos(Trace *tr, int token, int n_keys, int has_logits) {
         tr->cap_pos = tr->cap_pos ? tr->cap_pos * 2 : 64;
         tr->pos = xrealloc(tr->pos, (size_t)tr->cap_pos * sizeof(TracePos));
     }
+    const int index = tr->n_pos;
     TracePos *p = &tr->pos[tr->n_pos++];
     memset(p, 0, sizeof *p);
     p->token = token;
@@ -364,7 +392,7 @@ TracePos *trace_add_pos(Trace *tr, int token, int n_keys, int has_logits) {
     p->off = xmalloc((size_t)tr->n_ids * sizeof(int64_t));
     size_t total = 0, f;
     for (int id = 0; id < tr->n_ids; id++) {
-        int r = tensor_floats(tr, id, n_keys, has_logits, &f);
+        int r = kept_as(tr, id, index, n_keys, has_logits, &f);
         if (r == 1) {
             p->off[id] = (int64_t)total;
             total += f;
@@ -373,8 +401,10 @@ TracePos *trace_add_pos(Trace *tr, int token, int n_keys, int has_logits) {
         }
     }
     p->n_floats = total;
+    p->n_scores = scores_floats(tr, index, n_keys);
     /* not zeroed: the forward pass writes every recorded tensor in full */
-    p->data = total ? chunk_alloc(tr, total) : NULL;
+    p->data = total + p->n_scores ? chunk_alloc(tr, total + p->n_scores) : NULL;
+    p->scores = p->n_scores ? p->data + total : NULL;
     return p;
 }
 
@@ -410,10 +440,53 @@ static void compute_heads(const Trace *tr, TracePos *const *ps, int n) {
 
 /* Where a derived tensor of one layer is kept in TracePos.derived (trace.h's TRACE_DERIVED), or -1. */
 static int derived_slot(TensorKind kind, int layer) {
-    static const TensorKind order[TRACE_N_DERIVED] = {TK_MASKED, TK_WEIGHTS, TK_LN_1, TK_RESID_MID, TK_LN_2, TK_GELU};
+    static const TensorKind order[TRACE_N_DERIVED] = {TK_MASKED, TK_WEIGHTS, TK_LN_1, TK_RESID_MID, TK_LN_2, TK_GELU, TK_SCORES};
     for (int i = 0; i < TRACE_N_DERIVED; i++)
         if (order[i] == kind) return layer * TRACE_N_DERIVED + i;
     return -1;
+}
+
+/* Layer `layer`'s attn.k of positions 0..K-1 side by side (Trace.keys, gathered on first need and kept
+ * for the next reads of rows with K keys), or NULL when one was not recorded. */
+static const float *later_keys(const Trace *tr, int layer, int K) {
+    Trace *t = (Trace *)tr; /* a cache, like the derived tensors */
+    const size_t C = (size_t)tr->cfg.n_embd;
+    if (K > tr->n_pos) return NULL;
+    if (t->keys && t->keys_n != K) drop_keys(t);
+    if (!t->keys) t->keys = xcalloc((size_t)tr->cfg.n_layer, sizeof(float *)), t->keys_n = K;
+    if (!t->keys[layer]) {
+        float *k = alloc_floats((size_t)K * C);
+        for (int j = 0; j < K; j++) {
+            const float *row = trace_get(tr, trace_id(tr, TK_K, layer), j);
+            if (!row) {
+                free(k);
+                return NULL;
+            }
+            memcpy(k + (size_t)j * C, row, sizeof(float) * C);
+        }
+        t->keys[layer] = k;
+    }
+    return t->keys[layer];
+}
+
+/* Position p's whole raw score rows of one layer into out (NH, K), from its scores up to itself (sc,
+ * p + 1 a head): then q of the position against k of each later one, 16-lane dot products by
+ * attn_scores_fast one query at a time as in the pass (each score's sum is the same either way). */
+static int later_scores(const Trace *tr, int layer, int p, const float *sc, float *out) {
+    const Gpt2Config *c = &tr->cfg;
+    const int C = c->n_embd, NH = c->n_head, HS = C / NH, K = tr->pos[p].n_keys;
+    const float *q = trace_get(tr, trace_id(tr, TK_Q, layer), p), *keys = p + 1 < K ? later_keys(tr, layer, K) : NULL;
+    if (!q || (p + 1 < K && !keys)) return -1;
+    const float scale = 1.0f / sqrtf((float)HS); /* as attention_forward_fast */
+    for (int h = 0; h < NH; h++) {
+        float *row = out + (size_t)h * K;
+        memcpy(row, sc + (size_t)h * (p + 1), sizeof(float) * (size_t)(p + 1));
+        if (p + 1 == K) continue;
+        float *later = row + p + 1;
+        const float *qh = q + (size_t)h * HS;
+        attn_scores_fast(&later, &qh, 1, keys + (size_t)(p + 1) * C + (size_t)h * HS, (size_t)C, K - p - 1, HS, scale);
+    }
+    return 0;
 }
 
 /* Position p's derived tensor `kind` of one layer into out, as the pass makes it (trace.h's
@@ -445,18 +518,22 @@ static int derive(const Trace *tr, TensorKind kind, int layer, int p, float *out
         }
         return 0;
     }
+    /* the scores up to the position: in the row (K of them a head), or kept alone (p + 1 a head) */
+    const int NH = tr->cfg.n_head;
+    const size_t K = (size_t)tp->n_keys, S = tp->scores ? (size_t)p + 1 : K;
     const int64_t at = tp->off[trace_id(tr, TK_SCORES, layer)];
-    if (at < 0 || !tp->data) return -1;
-    const float *sc = tp->data + at;
-    const size_t K = (size_t)tp->n_keys;
-    for (int h = 0; h < tr->cfg.n_head; h++) {
-        if (kind == TK_WEIGHTS) softmax_masked(out + h * K, sc + h * K, (int)K, p);
-        else attn_mask(out + h * K, sc + h * K, (int)K, p);
+    const float *sc = tp->scores ? tp->scores + (size_t)layer * NH * S : at >= 0 && tp->data ? tp->data + at : NULL;
+    if (!sc) return -1;
+    if (kind == TK_SCORES) return later_scores(tr, layer, p, sc, out);
+    for (int h = 0; h < NH; h++) {
+        if (kind == TK_WEIGHTS) softmax_masked(out + h * K, sc + h * S, (int)K, p);
+        else attn_mask(out + h * K, sc + h * S, (int)K, p);
     }
     return 0;
 }
 
 void trace_forget_computed(const Trace *tr, TracePos *p) {
+    drop_keys(tr);
     free(p->head);
     p->head = NULL;
     if (p->derived)
@@ -465,51 +542,9 @@ void trace_forget_computed(const Trace *tr, TracePos *p) {
     p->derived = NULL;
 }
 
-void trace_defer_future(const Trace *tr, TracePos *p, int layer) {
-    if (!p->pending) p->pending = xcalloc((size_t)tr->cfg.n_layer, 1);
-    p->pending[layer] = 1;
-}
-
-/* Position p's step, at one layer: every row waiting for the scores of its later keys gets them, q of
- * the row's position against k of each later position, 16-lane dot products by attn_scores_fast as in
- * the pass (one query at a time: each score's sum is the same either way). The step's keys are copied
- * side by side once for all its rows. */
-static void fill_future(const Trace *tr, int layer, int p) {
-    const Gpt2Config *c = &tr->cfg;
-    const int C = c->n_embd, NH = c->n_head, HS = C / NH, K = tr->pos[p].n_keys;
-    const int id_q = trace_id(tr, TK_Q, layer), id_k = trace_id(tr, TK_K, layer), id_s = trace_id(tr, TK_SCORES, layer);
-    const TraceStep *st = &tr->steps[tr->pos[p].step];
-    const int first = st->pos0, end = st->pos0 + st->n_pos < tr->n_pos ? st->pos0 + st->n_pos : tr->n_pos;
-    if (K > tr->n_pos) return; /* not the whole step (cannot happen: a step's positions stay together) */
-    float *keys = alloc_floats((size_t)(K - first) * C);
-    for (int j = first; j < K; j++) {
-        const TracePos *kp = &tr->pos[j];
-        if (!kp->data || kp->off[id_k] < 0) { free(keys); return; }
-        memcpy(keys + (size_t)(j - first) * C, kp->data + kp->off[id_k], sizeof(float) * (size_t)C);
-    }
-    const float scale = 1.0f / sqrtf((float)HS); /* as attention_forward_fast */
-    for (int i = first; i < end; i++) {
-        TracePos *ip = &tr->pos[i];
-        if (!ip->pending || !ip->pending[layer] || ip->n_keys != K || ip->off[id_q] < 0 || ip->off[id_s] < 0) continue;
-        const float *q = ip->data + ip->off[id_q];
-        float *sc = ip->data + ip->off[id_s];
-        for (int h = 0; h < NH && i + 1 < K; h++) {
-            float *row = sc + (size_t)h * K + i + 1;
-            const float *qh = q + (size_t)h * HS;
-            attn_scores_fast(&row, &qh, 1, keys + (size_t)(i + 1 - first) * C + (size_t)h * HS, (size_t)C, K - i - 1, HS, scale);
-        }
-        ip->pending[layer] = 0;
-    }
-    free(keys);
-}
-
 const float *trace_get(const Trace *tr, int id, int p) {
     if (p < 0 || p >= tr->n_pos || id < 0 || id >= tr->n_ids) return NULL;
     const TracePos *tp = &tr->pos[p];
-    if (tp->pending) { /* the scores of later keys, computed on this first read */
-        int layer;
-        if (trace_kind_of(tr, id, &layer) == TK_SCORES && tp->pending[layer]) fill_future(tr, layer, p);
-    }
     if (tp->off[id] == TRACE_DERIVED) { /* kept once derived, like the deferred logits below */
         TracePos *mp = (TracePos *)tp;
         int layer;
@@ -554,14 +589,7 @@ static int compute_deferred(const Trace *tr, int from, int to, TracePos **ps) {
     return n;
 }
 
-static void fill_all_future(Trace *tr) {
-    for (int p = 0; p < tr->n_pos; p++)
-        for (int l = 0; tr->pos[p].pending && l < tr->cfg.n_layer; l++)
-            if (tr->pos[p].pending[l]) fill_future(tr, l, p);
-}
-
 void trace_materialize(Trace *tr) {
-    fill_all_future(tr);
     TracePos **ps = xcalloc((size_t)tr->n_pos + 1, sizeof *ps);
     compute_deferred(tr, 0, tr->n_pos, ps);
     free(ps);
@@ -588,10 +616,10 @@ static int put(FILE *f, const void *p, size_t n) { return fwrite(p, 1, n, f) == 
 static int put_i32(FILE *f, int32_t v) { return put(f, &v, 4); }
 
 int trace_save(const Trace *tr, const char *path, Err *err) {
-    /* a file holds every tensor: the later keys' scores are computed now (into the rows), the deferred
-     * logits and probs a block of positions at a time as they are written, and not kept (a 1,024-token
-     * prompt's are 0.4 GB: all at once they were most of a saved long trace's peak memory) */
-    fill_all_future((Trace *)tr);
+    /* a file holds every tensor: the deferred logits and probs are computed a block of positions at a
+     * time as they are written, and not kept (a 1,024-token prompt's are 0.4 GB: all at once they were
+     * most of a saved long trace's peak memory), nor are the derived tensors */
+    const int had_keys = tr->keys != NULL;
     enum { BLOCK = 64 };
     TracePos *block[BLOCK];
     int n_block = 0;
@@ -667,6 +695,7 @@ int trace_save(const Trace *tr, const char *path, Err *err) {
     for (int b = 0; b < n_block; b++) free(block[b]->head), block[b]->head = NULL;
     free(off);
     free(kept);
+    if (!had_keys) drop_keys(tr);
     if (fclose(f) != 0) rc = -1;
     if (rc) return err_set(err, "%s: write failed (disk full?)", path);
     return 0;

@@ -49,9 +49,10 @@ typedef struct {
     int64_t *off;  /* per tensor id: offset into data, -1 when not recorded, TRACE_DEFERRED or TRACE_DERIVED (below) */
     float *head;   /* (2, V) logits then probs of a deferred position, once computed; else NULL */
     float **derived; /* per layer, TRACE_N_DERIVED each (masked scores, attention weights, ln_1,
-                      * resid_mid, ln_2, mlp.gelu), once derived (TRACE_DERIVED); else NULL */
-    unsigned char *pending; /* per layer: 1 while its scores of the keys after it are still to be
-                             * computed (trace_defer_future); NULL when none are */
+                      * resid_mid, ln_2, mlp.gelu, scores), once derived (TRACE_DERIVED); else NULL */
+    float *scores;   /* a prompt position's raw scores up to itself (TRACE_DERIVED's "scores up to the
+                      * position"): per layer, per head, position + 1 of them, right after data; else NULL */
+    size_t n_scores; /* floats there */
 } TracePos;
 
 /* Offset of a tensor computed on first read. In full recording the logits and probs of a prompt
@@ -66,13 +67,16 @@ typedef struct {
  * position set to -inf (attn_mask), h.L.attn.weights the softmax of each head's scores up to the
  * position, 0 after it (softmax_masked, the pass's own softmax), so recording keeps the scores alone
  * (on GPT-2 small's shapes, 27% less memory for a 256-token prompt than keeping all three, 48% at 1,024
- * tokens); and in full recording h.L.ln_1 and h.L.ln_2 are the LayerNorms of the block's input and of
+ * tokens). A prompt position in full recording in memory keeps only its scores up to itself
+ * (TracePos.scores: all the pass needs): its h.L.attn.scores are those followed by the later keys' raw
+ * scores, q of the position against k of each later one with the pass's kernel (attn_scores_fast).
+ * In full recording h.L.ln_1 and h.L.ln_2 are the LayerNorms of the block's input and of
  * h.L.resid_mid (layernorm_forward, with the model's weights: TraceLnFn), h.L.resid_mid the block's
  * input plus h.L.attn.proj (residual_forward), h.L.mlp.gelu the pass's gelu of h.L.mlp.fc (Trace.gelu)
  * with the neurons the pass switched off set back to what it wrote there (Trace.neuron_off). A trace
  * file holds them like any recorded tensor. */
 #define TRACE_DERIVED (-3)
-#define TRACE_N_DERIVED 6 /* derived tensors per layer */
+#define TRACE_N_DERIVED 7 /* derived tensors per layer */
 
 /* Computes logits and probs (n, V) from ln_f (n, C): the model's output layer and softmax. */
 typedef void (*TraceHeadFn)(const void *ctx, const float *ln_f, int n, float *logits, float *probs);
@@ -117,6 +121,12 @@ typedef struct {
     void (*gelu)(float *out, const float *x, size_t n); /* the pass's gelu kernel, for derived mlp.gelu rows */
     TraceNeuronOff neuron_off[TRACE_NEURONS_OFF_MAX];  /* what the pass recorded last wrote into mlp.gelu */
     int n_neuron_off;
+    int whole_rows; /* 1: positions added keep whole score rows (set by a pass with the plain kernels, which
+                     * compute every score); 0: full recording in memory keeps a prompt position's scores up
+                     * to itself (TracePos.scores) */
+    float **keys;   /* for reading later keys' scores: per layer, attn.k of positions 0..keys_n-1 side by
+                     * side, gathered on first need; NULL when none */
+    int keys_n;
 } Trace;
 
 void trace_init(Trace *tr, const Gpt2Config *cfg, const char *model_name, TraceMode mode);
@@ -140,17 +150,12 @@ const float *trace_get(const Trace *tr, int id, int p);
 /* Forgets what was computed on read at position p (its data is about to be rewritten: a rerun). */
 void trace_forget_computed(const Trace *tr, TracePos *p);
 
-/* A prompt position's raw scores of the keys after it (h.L.attn.scores[h][j], j > position) are what
- * only the trace shows: the pass needs the scores up to the position. With full recording it leaves
- * them to the first read: trace_get computes them for every position of the step from the recorded
- * attn.q and attn.k with the pass's own kernel (attn_scores_fast), the same bits, and writes them into
- * the row. This marks position p's row of layer `layer` as waiting for them. */
-void trace_defer_future(const Trace *tr, TracePos *p, int layer);
-/* Computes every deferred tensor and future score still pending, in one batch, and keeps them. */
+/* Computes every deferred tensor (the prompt positions' logits and probs) in one batch, and keeps them. */
 void trace_materialize(Trace *tr);
 
-/* Floats one position records with n_keys keys (has_logits: its logits and probs too). */
-size_t trace_position_floats(const Trace *tr, int n_keys, int has_logits);
+/* Floats the position at index pos records with n_keys keys (has_logits: its logits and probs too),
+ * its scores up to itself included (TracePos.scores). */
+size_t trace_position_floats(const Trace *tr, int pos, int n_keys, int has_logits);
 
 /* Makes and faults in (on this thread, until *stop is set) the memory a fresh trace's first n_pos
  * positions will be written into, ahead of the pass that records them: for a helper thread. Nothing
@@ -178,8 +183,8 @@ float *trace_slot(Trace *tr, TracePos *p, int id);
 TraceStep *trace_begin_step(Trace *tr, int pos0, int n_pos);
 
 /* Binary file (docs/trace.md): magic "GPTSTEPT", version, sizes, steps, positions. Saving writes every
- * tensor, those computed on read too (it computes what is still pending, keeping the later keys' scores
- * in their rows, but not the deferred logits or the derived tensors it had to make). */
+ * tensor, those computed on read too (without keeping the deferred logits or the derived tensors it had
+ * to make). */
 int trace_save(const Trace *tr, const char *path, Err *err);
 int trace_load(Trace *tr, const char *path, Err *err);
 /* The same, reading less: want_id -1 reads the index alone (steps, tokens, which tensors each position

@@ -217,9 +217,12 @@ static void masked_derived(const Gpt2Model *m) {
         const size_t C = (size_t)m->cfg.n_embd, FF = (size_t)m->cfg.n_inner, L = (size_t)m->cfg.n_layer,
                      att = (size_t)m->cfg.n_head * NT; /* the scores */
         size_t want = mode == TRACE_FULL ? 3 * C + L * (7 * C + FF + att) + C : L * att;
-        CHECK(trace_position_floats(&tr, NT, 0) == want,
+        CHECK(trace_position_floats(&tr, NT - 1, NT, 0) == want,
               "%s recording: a position with %d keys keeps %zu floats: the scores, not the masked scores or the weights%s",
               trace_mode_name((TraceMode)mode), NT, want, mode == TRACE_FULL ? ", nor ln_1, resid_mid, ln_2 or mlp.gelu" : "");
+        want -= mode == TRACE_FULL ? L * att - L * (size_t)m->cfg.n_head * 4 : 0;
+        CHECK(trace_position_floats(&tr, 3, NT, 0) == want, "%s recording: position 3 of a %d-token prompt keeps %zu floats%s",
+              trace_mode_name((TraceMode)mode), NT, want, mode == TRACE_FULL ? ": its scores up to itself (4 a head)" : ", whole rows");
         if (mode == TRACE_FULL) {
             /* ln_1, resid_mid and ln_2 derived: the block's input through ln_1's weights, that input plus
              * attn.proj, resid_mid through ln_2's weights (layernorm_forward and residual_forward, as the
@@ -374,10 +377,11 @@ static void gelu_derived(const Gpt2Model *m) {
     free(row);
 }
 
-/* With full recording the pass leaves a prompt position's scores of its later keys to the first read
- * (trace.h: trace_defer_future): read one position's row and every row of the step gets them, the
- * bits attention recording computes in the pass; saving computes the rest; a trace in a file and the
- * plain kernels compute them in the pass. */
+/* With full recording in memory a prompt position keeps its raw scores up to itself alone (trace.h:
+ * TracePos.scores), its later keys' computed when read: its rows read whole are the bits attention
+ * recording computes in the pass, in the trace and in a copy of it, and after a rerun from the new keys;
+ * the last position keeps whole rows; a trace in a file and the plain kernels compute every score in
+ * the pass. */
 static void future_scores(const Gpt2Model *m) {
     Err err;
     Gpt2State a, b;
@@ -391,31 +395,54 @@ static void future_scores(const Gpt2Model *m) {
     CHECK(gpt2_forward(&a, TOKENS, NT, &att, NULL, &err) == 0, "%s", err.msg);
     CHECK(gpt2_forward(&b, TOKENS, NT, &full, NULL, &err) == 0, "%s", err.msg);
     const int L = m->cfg.n_layer, NH = m->cfg.n_head, last = L - 1;
-    int marked = 1;
-    for (int p = 0; p < NT; p++)
-        for (int l = 0; l < L; l++) marked &= p < NT - 1 ? full.pos[p].pending && full.pos[p].pending[l] : !full.pos[p].pending;
-    CHECK(marked, "every prompt position but the last waits for its later keys' scores, at every layer");
+    int kept = 1;
+    for (int p = 0; p < NT; p++) {
+        const int id = trace_id(&full, TK_SCORES, 0);
+        kept &= p < NT - 1 ? full.pos[p].scores && full.pos[p].n_scores == (size_t)L * NH * (p + 1) && full.pos[p].off[id] == TRACE_DERIVED
+                           : !full.pos[p].scores && full.pos[p].off[id] >= 0;
+    }
+    CHECK(kept, "every prompt position but the last keeps its %d layers' scores up to itself alone; the last whole rows", L);
     const int id = trace_id(&full, TK_SCORES, last);
-    const float *first = trace_get(&full, id, 3);
-    int filled = first != NULL, same = 1;
-    for (int p = 0; p < NT; p++) filled &= !full.pos[p].pending || !full.pos[p].pending[last];
-    for (int p = 0; p < NT; p++)
-        same &= memcmp(full.pos[p].data + full.pos[p].off[id], trace_get(&att, id, p), sizeof(float) * (size_t)NH * NT) == 0;
-    CHECK(filled && same, "one read of layer %d's scores fills the step's rows: the scores attention recording computes in the "
-          "pass, bit for bit", last);
+    int same = 1;
+    for (int p = 0; p < NT; p++) {
+        const float *f = trace_get(&full, id, p), *w = trace_get(&att, id, p);
+        same &= f && w && memcmp(f, w, sizeof(float) * (size_t)NH * NT) == 0;
+    }
+    CHECK(same, "layer %d's scores read whole at every position: the ones attention recording computes in the pass, bit for bit",
+          last);
     Trace copy;
     CHECK(trace_copy(&copy, &full, &err) == 0, "%s", err.msg);
-    trace_materialize(&full);
-    trace_materialize(&copy);
     same = 1;
     for (int p = 0; p < NT; p++)
         for (int l = 0; l < L; l++) {
             const int i = trace_id(&full, TK_SCORES, l);
-            same &= memcmp(full.pos[p].data + full.pos[p].off[i], trace_get(&att, i, p), sizeof(float) * (size_t)NH * NT) == 0 &&
-                    memcmp(copy.pos[p].data + copy.pos[p].off[i], trace_get(&att, i, p), sizeof(float) * (size_t)NH * NT) == 0;
+            const float *w = trace_get(&att, i, p), *f = trace_get(&full, i, p), *c = trace_get(&copy, i, p);
+            same &= w && f && c && memcmp(f, w, sizeof(float) * (size_t)NH * NT) == 0 && memcmp(c, w, sizeof(float) * (size_t)NH * NT) == 0;
         }
-    CHECK(same, "materialized, in the trace and in a copy made before: every layer's scores equal attention recording's");
+    CHECK(same, "every layer's scores, in the trace and in a copy of it: attention recording's, bit for bit");
     trace_free(&copy);
+    /* a head of layer 0 off and the pass rerun from layer 0: layer 1's later keys are new, and so are the
+     * scores read from them (attention recording with the head off computes them in the pass) */
+    if (L >= 2) {
+        const float *before = trace_get(&full, trace_id(&full, TK_SCORES, 1), 0);
+        float *kept_row = alloc_floats((size_t)NH * NT);
+        if (before) memcpy(kept_row, before, sizeof(float) * (size_t)NH * NT);
+        b.iv.mode = ABLATE_ZERO, b.iv.n = 1, b.iv.a[0] = (Ablation){ABL_HEAD, 0, 0};
+        CHECK(gpt2_forward_rerun(&b, 0, &full, NULL, &err) == 0, "rerun: %s", err.msg);
+        gpt2_state_truncate(&a, 0);
+        a.iv = b.iv;
+        trace_free(&att);
+        trace_init(&att, &m->cfg, m->name, TRACE_ATTN);
+        trace_begin_step(&att, 0, NT);
+        CHECK(gpt2_forward(&a, TOKENS, NT, &att, NULL, &err) == 0, "%s", err.msg);
+        const int i = trace_id(&full, TK_SCORES, 1);
+        const float *f = trace_get(&full, i, 0), *w = trace_get(&att, i, 0);
+        CHECK(f && w && memcmp(f, w, sizeof(float) * (size_t)NH * NT) == 0 && memcmp(f, kept_row, sizeof(float) * (size_t)NH * NT) != 0,
+              "rerun with a head of layer 0 off: layer 1's scores of position 0 read whole come from the new keys (attention "
+              "recording's with the head off), not the ones read before");
+        free(kept_row);
+        b.iv.n = 0, a.iv.n = 0;
+    }
     trace_free(&full);
     /* in a file, or with the plain kernels: computed in the pass */
     for (int k = 0; k < 2; k++) {
@@ -425,9 +452,9 @@ static void future_scores(const Gpt2Model *m) {
         if (k == 0) CHECK(trace_spill(&full, &err) == 0, "%s", err.msg);
         trace_begin_step(&full, 0, NT);
         CHECK(gpt2_forward(&b, TOKENS, NT, &full, NULL, &err) == 0, "%s", err.msg);
-        int none = 1;
-        for (int p = 0; p < NT; p++) none &= !full.pos[p].pending;
-        CHECK(none, "%s: the later keys' scores computed in the pass", k ? "the plain kernels" : "a trace in a file");
+        int whole = 1;
+        for (int p = 0; p < NT; p++) whole &= !full.pos[p].scores && full.pos[p].off[trace_id(&full, TK_SCORES, last)] >= 0;
+        CHECK(whole, "%s: every score computed in the pass, whole rows kept", k ? "the plain kernels" : "a trace in a file");
         trace_free(&full);
     }
     trace_free(&att);

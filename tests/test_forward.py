@@ -180,9 +180,10 @@ def main():
     C, L, NH, V = c["n_embd"], c["n_layer"], c["n_head"], c["vocab_size"]
     n = len(run([gptstep, "tokens", "--model", os.path.join(outdir, "tiny-f32"), "--ids", long_prompt]).split())
     # what a position keeps (docs/trace.md): tok_emb, pos_emb, embed, ln_f; a layer's q, k, v, heads, attn.proj,
-    # mlp.fc, mlp.proj, resid_out and its scores (masked, weights, ln_1, resid_mid, ln_2, mlp.gelu derived on
-    # read); and the last position's logits and probs
-    held = 4 * (n * (4 * C + L * (7 * C + 4 * C + NH * n)) + 2 * V)
+    # mlp.fc, mlp.proj, resid_out and its scores up to itself (the last position: all n; masked, weights,
+    # ln_1, resid_mid, ln_2, mlp.gelu and the later keys' scores derived on read); and the last position's
+    # logits and probs
+    held = 4 * (n * (4 * C + L * (7 * C + 4 * C)) + L * NH * (n * (n - 1) // 2 + n) + 2 * V)
     out = os.path.join(outdir, "tiny-f32", "spill.bin")
     for factor, spilled in ((0.99, True), (1.01, False)):
         os.environ["GPTSTEP_TRACE_SPILL_MB"] = f"{held * factor / 1048576:.6f}"

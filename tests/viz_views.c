@@ -482,23 +482,26 @@ int main(int argc, char **argv) {
               "later toggles rerun from their layer (layer 1, then layer 0) instead of the whole pass");
         Trace *tr = &v->run.gen.trace;
         const int n = tr->n_pos, ntr = tr->n_ids;
-        trace_materialize(tr); /* every tensor computed, those left to their first read too */
+        /* every recorded float: each position's data and its scores up to itself, which follow it */
         size_t total = 0;
-        for (int p = 0; p < n; p++) total += tr->pos[p].n_floats;
+        for (int p = 0; p < n; p++) total += tr->pos[p].n_floats + tr->pos[p].n_scores;
         float *kept = malloc(sizeof(float) * total), *at = kept;
-        for (int p = 0; p < n; p++) memcpy(at, tr->pos[p].data, sizeof(float) * tr->pos[p].n_floats), at += tr->pos[p].n_floats;
+        for (int p = 0; p < n; p++) {
+            const size_t nf = tr->pos[p].n_floats + tr->pos[p].n_scores;
+            memcpy(at, tr->pos[p].data, sizeof(float) * nf), at += nf;
+        }
         int *toks = malloc(sizeof(int) * (size_t)n), *chosen = malloc(sizeof(int) * (size_t)tr->n_steps);
         SamplerSettings *set = malloc(sizeof(SamplerSettings) * (size_t)tr->n_steps);
         for (int p = 0; p < n; p++) toks[p] = tr->pos[p].token;
         for (int i = 0; i < tr->n_steps; i++) chosen[i] = tr->steps[i].chosen, set[i] = tr->steps[i].sampler;
         Err e2;
         CHECK(gen_replay(&v->run.gen, toks, tr->steps[0].n_pos, tr->n_steps, chosen, set, &e2) == 0, "the full pass runs");
-        trace_materialize(tr);
         int same = 1;
         at = kept;
         for (int p = 0; p < n; p++) {
-            same &= memcmp(at, tr->pos[p].data, sizeof(float) * tr->pos[p].n_floats) == 0;
-            at += tr->pos[p].n_floats;
+            const size_t nf = tr->pos[p].n_floats + tr->pos[p].n_scores;
+            same &= memcmp(at, tr->pos[p].data, sizeof(float) * nf) == 0;
+            at += nf;
         }
         CHECK(same, "the rerun from layer 0 equals the full pass in all %d tensors of %d positions, bit for bit", ntr, n);
         free(kept), free(toks), free(chosen), free(set);
