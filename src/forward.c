@@ -282,8 +282,8 @@ static void attention(Gpt2State *s, int layer, int T, float *const *const rec[2]
  * the trace: a prompt position's up to itself (TracePos.scores), the last one's whole rows. */
 static void scores_to_trace(const Gpt2State *s, int l, int T, Trace *tr, TracePos *const *tp) {
     const int NH = s->m->cfg.n_head, K = s->n_past + T, id = trace_id(tr, TK_SCORES, l);
-    for (int t = 0; t < T; t++) {
-        const int S = tp[t]->scores ? s->n_past + t + 1 : K; /* the trace's positions are the cache's */
+    for (int t = 0; t < T; t++) { /* S: position + 1 (the trace's positions are the cache's), or K */
+        const int S = tp[t]->scores ? (int)(tp[t]->n_scores / ((size_t)s->m->cfg.n_layer * NH)) : K;
         float *dst = tp[t]->scores ? tp[t]->scores + (size_t)l * NH * S : trace_slot(tr, tp[t], id);
         for (int h = 0; dst && h < NH; h++)
             memcpy(dst + (size_t)h * S, s->scores + ((size_t)h * T + t) * K, sizeof(float) * (size_t)S);

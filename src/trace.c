@@ -493,7 +493,8 @@ static int later_scores(const Trace *tr, int layer, int p, const float *sc, floa
  * TRACE_DERIVED): the masked scores (attn_mask) or attention weights (softmax_masked: the softmax of the
  * scores up to the position, 0 after it), neither of which reads a score after the position; ln_1 from
  * the block's input (the embedding, or the layer before's resid_out), resid_mid as that input plus
- * attn.proj, ln_2 from resid_mid, mlp.gelu from mlp.fc with the neurons the pass switched off. */
+ * attn.proj, ln_2 from resid_mid, mlp.gelu from mlp.fc with the neurons the pass switched off; and the
+ * whole raw scores of a position that keeps them up to itself alone (later_scores). */
 static int derive(const Trace *tr, TensorKind kind, int layer, int p, float *out) {
     const TracePos *tp = &tr->pos[p];
     const size_t C = (size_t)tr->cfg.n_embd;
