@@ -50,8 +50,8 @@ typedef struct {
     float *head;   /* (2, V) logits then probs of a deferred position, once computed; else NULL */
     float **derived; /* per layer, TRACE_N_DERIVED each (masked scores, attention weights, ln_1,
                       * resid_mid, ln_2, mlp.gelu, scores), once derived (TRACE_DERIVED); else NULL */
-    float *scores;   /* a prompt position's raw scores up to itself (TRACE_DERIVED's "scores up to the
-                      * position"): per layer, per head, position + 1 of them, right after data; else NULL */
+    float *scores;   /* a prompt position's raw scores up to itself, when its whole rows are derived
+                      * (TRACE_DERIVED): per layer, per head, position + 1 of them, right after data; else NULL */
     size_t n_scores; /* floats there */
 } TracePos;
 
