@@ -503,10 +503,10 @@ static int open_gen(Gen *g, const GenArgs *a, TraceMode mode) {
 static void print_times(const Gen *g, const GenArgs *a, double t0, double t1, double t2, double t3) {
     int dec = a->n > 1 ? a->n - 1 : 0, pre = g->trace.n_steps ? g->trace.steps[0].n_pos : 0;
     fprintf(stderr,
-            "gptstep: load %.3f s (model %.3f s, %.0fM parameters, %s; tokenizer %.3f s) \xC2\xB7 prefill %d tokens %.3f s "
+            "gptstep: load %.3f s (model %.3f s, %.0fM parameters, %s; tokenizer %.3f s; memory for %d positions %.3f s) \xC2\xB7 prefill %d tokens %.3f s "
             "(%.0f tokens/s) \xC2\xB7 decode %d tokens %.3f s (%.1f tokens/s) \xC2\xB7 recording %s \xC2\xB7 total %.3f s\n",
             t1 - t0, g->load_model_s, g->model.n_params / 1e6,
-            gpt2_weights_where(&g->model), g->load_tokenizer_s,
+            gpt2_weights_where(&g->model), g->load_tokenizer_s, g->ready_positions, g->ready_s,
             pre, t2 - t1, pre / fmax(t2 - t1, 1e-9), dec, t3 - t2, dec / fmax(t3 - t2, 1e-9), trace_mode_name(g->trace.mode), t3 - t0);
 }
 

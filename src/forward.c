@@ -42,10 +42,29 @@ void gpt2_state_truncate(Gpt2State *s, int n) {
     if (n >= 0 && n < s->n_past) s->n_past = n;
 }
 
+/* The scratch buffers' layout for blocks of Tc tokens attending to K keys, each buffer at a 64-byte
+ * boundary: with base NULL only its size in floats, else the buffers pointed into base. */
+static size_t scratch_layout(Gpt2State *s, size_t Tc, size_t K, float *base) {
+    const Gpt2Config *c = &s->m->cfg;
+    size_t C = (size_t)c->n_embd, att = (size_t)c->n_head * Tc * K;
+    struct {
+        float **p;
+        size_t n;
+    } part[] = {{&s->x, Tc * C},    {&s->tok, Tc * C},        {&s->pos, Tc * C},   {&s->ln, Tc * C},
+                {&s->qkv, Tc * 3 * C}, {&s->att, att},        {&s->scores, att},
+                {&s->heads, Tc * C}, {&s->proj, Tc * C},      {&s->fc, Tc * (size_t)c->n_inner},
+                {&s->gelu, Tc * (size_t)c->n_inner}};
+    size_t at = 0;
+    for (size_t i = 0; i < sizeof part / sizeof part[0]; i++) {
+        if (base) *part[i].p = base + at;
+        at += (part[i].n + 15) / 16 * 16;
+    }
+    return at;
+}
+
 /* Grows the scratch buffers to hold a block of T tokens attending to K keys. */
 static void ensure_scratch(Gpt2State *s, int T, int K) {
     if (T <= s->cap_T && K <= s->cap_K) return;
-    free_scratch(s);
     const Gpt2Config *c = &s->m->cfg;
     s->cap_T = T > s->cap_T ? T : s->cap_T;
     /* keys grow by one a decoded token: grow the room geometrically, not on every token (freeing and
@@ -54,24 +73,19 @@ static void ensure_scratch(Gpt2State *s, int T, int K) {
         int grown = s->cap_K * 2 > c->n_ctx ? c->n_ctx : s->cap_K * 2;
         s->cap_K = K > grown ? K : grown;
     }
-    size_t Tc = (size_t)s->cap_T, C = (size_t)c->n_embd, att = (size_t)c->n_head * Tc * (size_t)s->cap_K;
-    /* one block for all of them, from bigmem.h: in the page size this machine fills fastest (4 KB pages
-     * fill at 0.4 GB/s on the project's machine: a fresh 64-token prefill's 4 MB of scratch in 4 KB
-     * pages was 10 ms of its 55), faulted in on all threads now rather than by the kernels' first
-     * writes; each buffer starts at a 64-byte boundary */
-    struct {
-        float **p;
-        size_t n;
-    } part[] = {{&s->x, Tc * C},    {&s->tok, Tc * C},        {&s->pos, Tc * C},   {&s->ln, Tc * C},
-                {&s->qkv, Tc * 3 * C}, {&s->att, att},        {&s->scores, att},
-                {&s->heads, Tc * C}, {&s->proj, Tc * C},      {&s->fc, Tc * (size_t)c->n_inner},
-                {&s->gelu, Tc * (size_t)c->n_inner}};
-    const size_t n_parts = sizeof part / sizeof part[0];
-    size_t total = 0;
-    for (size_t i = 0; i < n_parts; i++) total += (part[i].n + 15) / 16 * 16;
-    s->scratch_bytes = total * sizeof(float);
-    s->scratch = big_alloc_fill(s->scratch_bytes);
-    for (size_t i = 0, at = 0; i < n_parts; i++) *part[i].p = s->scratch + at, at += (part[i].n + 15) / 16 * 16;
+    /* laid out for exactly cap_T and cap_K (rows sized for a guess instead, the attention scratch's
+     * longer rows made a 256-token prefill 10% slower), in the block there is when it holds them (made
+     * ready ahead of a first run by gpt2_state_warm; what a pass reads of it, it has written first),
+     * else in a new one from bigmem.h: in the page size this machine fills fastest (4 KB pages fill at
+     * 0.4 GB/s on the project's machine: a fresh 64-token prefill's 4 MB of scratch in 4 KB pages was
+     * 10 ms of its 55), faulted in on all threads now rather than by the kernels' first writes */
+    size_t total = scratch_layout(s, (size_t)s->cap_T, (size_t)s->cap_K, NULL);
+    if (total * sizeof(float) > s->scratch_bytes) {
+        free_scratch(s);
+        s->scratch_bytes = total * sizeof(float);
+        s->scratch = big_alloc_fill(s->scratch_bytes);
+    }
+    scratch_layout(s, (size_t)s->cap_T, (size_t)s->cap_K, s->scratch);
 }
 
 void gpt2_state_warm(Gpt2State *s, int T, const atomic_int *stop) {
@@ -79,8 +93,22 @@ void gpt2_state_warm(Gpt2State *s, int T, const atomic_int *stop) {
     T = T < c->n_ctx ? T : c->n_ctx;
     if (T < 1 || s->n_past) return;
     size_t rows = (size_t)T * gpt2_kv_stride(s) * sizeof(float); /* positions first: a prompt's rows are the cache's start */
-    big_prefault_until(s->k_cache, rows, stop);
-    big_prefault_until(s->v_cache, rows, stop);
+    if (stop) {
+        big_prefault_until(s->k_cache, rows, stop);
+        big_prefault_until(s->v_cache, rows, stop);
+        return;
+    }
+    big_prefault(s->k_cache, rows);
+    big_prefault(s->v_cache, rows);
+    /* and a scratch block for T tokens attending to T keys, which ensure_scratch lays the first runs'
+     * buffers out in (a prompt of up to T tokens, then its decoded tokens' keys up to T) */
+    size_t bytes = scratch_layout(s, (size_t)T, (size_t)T, NULL) * sizeof(float);
+    if (bytes > s->scratch_bytes) {
+        free_scratch(s);
+        s->scratch_bytes = bytes;
+        s->scratch = big_alloc_fill(bytes);
+        s->cap_T = s->cap_K = 0; /* laid out by the first pass */
+    }
 }
 
 /* The kernel set, chosen in one place: the plain reference kernels of ops.c (use_reference, for tests)

@@ -56,10 +56,13 @@ int gen_open_progress(Gen *g, const char *model_arg, TraceMode mode, int first_p
     }
     gpt2_state_init(&g->state, &g->model);
     trace_init(&g->trace, &g->model.cfg, g->model.name, mode);
-    /* The tokenizer loads on this thread alone (50 ms for GPT-2's): meanwhile a helper thread takes the
-     * page faults of the first prompt's fresh memory, which would otherwise fall on the prompt's pass
-     * (on the project's machine fresh memory fills at 1 to 18 GB/s, and a 64-token prompt recorded in
-     * full writes 48 MB of it). It stops when the tokenizer is ready; the pass faults what is left. */
+    /* The first run's fresh memory (its key/value cache rows, its trace's chunks) is made ready here,
+     * not by the first pass's writes: its page faults would otherwise fall on that pass (fresh memory
+     * fills at 1 to 18 GB/s on the project's machine, at about 1 GB/s when its host has taken back memory
+     * the machine freed, and a 256-token prompt recorded in full writes 145 MB of it). The tokenizer
+     * loads on this thread alone (60 ms for GPT-2's): meanwhile a helper thread takes what faults it can;
+     * once the tokenizer is ready all threads take the rest (as llama.cpp clears its whole key/value
+     * cache when it makes a context). Gen.ready_s says what that last part cost. */
     Warm w = {g, first_positions, 0};
     pthread_t helper;
     int helping = first_positions > 0 && pthread_create(&helper, NULL, warm_main, &w) == 0;
@@ -69,6 +72,13 @@ int gen_open_progress(Gen *g, const char *model_arg, TraceMode mode, int first_p
     if (helping) {
         atomic_store(&w.stop, 1);
         pthread_join(helper, NULL);
+    }
+    if (g->tok && first_positions > 0) {
+        double t2 = now_seconds();
+        gpt2_state_warm(&g->state, first_positions, NULL);
+        trace_warm(&g->trace, first_positions, (size_t)spill_threshold_bytes(), NULL);
+        g->ready_s = now_seconds() - t2;
+        g->ready_positions = first_positions;
     }
     if (!g->tok) rc = -1;
     else if (tok_vocab_size(g->tok) != g->model.cfg.n_vocab)

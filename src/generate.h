@@ -22,13 +22,15 @@ typedef struct {
     float *work;   /* (V) sampler scratch */
     int has_logits;
     double load_model_s, load_tokenizer_s; /* how long gen_open took for each (generate --verbose) */
+    double ready_s;      /* ... and for the first run's memory, after the tokenizer (gen_open_progress) */
+    int ready_positions; /* the positions it was made ready for */
 } Gen;
 
 /* Loads the model (a directory or a name under models/; NULL = the default model) and its tokenizer. */
 int gen_open(Gen *g, const char *model_arg, TraceMode mode, Err *err);
-/* The same, reporting the loading's progress (see gpt2_load_progress); first_positions > 0: while the
- * tokenizer loads, a helper thread takes the page faults of a first run of that many positions ahead of
- * it (its key/value cache rows and trace memory; 0: none). */
+/* The same, reporting the loading's progress (see gpt2_load_progress); first_positions > 0: the page
+ * faults of a first run of that many positions (its key/value cache rows and trace memory) are taken
+ * ahead of it, by a helper thread while the tokenizer loads, then on all threads (0: none). */
 int gen_open_progress(Gen *g, const char *model_arg, TraceMode mode, int first_positions, LoadProgress progress, void *ctx,
                       Err *err);
 /* How many positions a first run of a text of text_bytes and n_new generated tokens may record, for

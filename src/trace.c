@@ -94,9 +94,11 @@ static void spare_give(float *base, size_t cap) {
 }
 
 /* The chunks a fresh trace's first n_pos positions will fill, made now and kept as spare ones (with
- * those already spare), each faulted in on this thread until *stop is set: for a helper thread while the
- * program does work of its own (src/generate.c). A trace in a file takes none, nor one that would need
- * more than max_bytes (it will go to a file). */
+ * those already spare), their page faults taken ahead of the pass: with stop, on this thread until *stop
+ * is set, for a helper thread while the program does work of its own (src/generate.c); without (NULL),
+ * on all threads to the end, the spare chunks the trace will take first included (a helper may have cut
+ * one short), and of the last chunk only what the positions fill. A trace in a file takes none, nor one
+ * that would need more than max_bytes (it will go to a file). */
 void trace_warm(const Trace *tr, int n_pos, size_t max_bytes, const atomic_int *stop) {
     if (tr->mode == TRACE_OFF || tr->spilled) return;
     n_pos = n_pos < tr->cfg.n_ctx ? n_pos : tr->cfg.n_ctx; /* no trace records more */
@@ -109,6 +111,17 @@ void trace_warm(const Trace *tr, int n_pos, size_t max_bytes, const atomic_int *
         used += n;
     }
     if ((double)chunks * CHUNK_FLOATS * sizeof(float) > (double)max_bytes) return;
+    if (!stop) {
+        /* the chunks the trace will take, in the order it takes them (spare_take: the newest first),
+         * held here while they are written, then given back in the same order */
+        float *mine[SPARE_CHUNKS];
+        int k = 0;
+        while (k < chunks && k < SPARE_CHUNKS && (mine[k] = spare_take())) k++;
+        for (; k < chunks && k < SPARE_CHUNKS; k++) mine[k] = big_alloc(CHUNK_FLOATS * sizeof(float));
+        for (int i = 0; i < k; i++) big_prefault(mine[i], (i == chunks - 1 ? used : CHUNK_FLOATS) * sizeof(float));
+        for (int i = k - 1; i >= 0; i--) spare_give(mine[i], CHUNK_FLOATS);
+        return;
+    }
     pthread_mutex_lock(&spare.lock);
     int have = spare.n;
     pthread_mutex_unlock(&spare.lock);

@@ -157,9 +157,9 @@ void trace_materialize(Trace *tr);
  * its scores up to itself included (TracePos.scores). */
 size_t trace_position_floats(const Trace *tr, int pos, int n_keys, int has_logits);
 
-/* Makes and faults in (on this thread, until *stop is set) the memory a fresh trace's first n_pos
- * positions will be written into, ahead of the pass that records them: for a helper thread. Nothing
- * when they would need more than max_bytes. */
+/* Makes and faults in the memory a fresh trace's first n_pos positions will be written into, ahead of
+ * the pass that records them: on this thread until *stop is set (a helper thread), or with stop NULL on
+ * all threads, all of it. Nothing when they would need more than max_bytes. */
 void trace_warm(const Trace *tr, int n_pos, size_t max_bytes, const atomic_int *stop);
 
 /* A trace too big for memory lives in a file instead: from now on its new chunks are pages of an

@@ -587,9 +587,37 @@ static void interventions(const Gpt2Model *m) {
     free(lb);
 }
 
-/* A fresh process's first prompt has its memory faulted in ahead by a helper thread (generate.c): the
- * key/value rows (gpt2_state_warm) and the trace's first chunks (trace_warm). The pass must then give the
- * same bits, every tensor of every position, as one into memory nobody touched; and a stop stops it. */
+/* Runs 7 prompt tokens, then the other NT - 7 one at a time (the keys' room growing), into st and tr. */
+static void prompt_then_decode(Gpt2State *st, Trace *tr, float *logits) {
+    Err err;
+    trace_begin_step(tr, 0, 7);
+    CHECK(gpt2_forward(st, TOKENS, 7, tr, logits, &err) == 0, "%s", err.msg);
+    for (int t = 7; t < NT; t++) {
+        trace_begin_step(tr, t, 1);
+        CHECK(gpt2_forward(st, TOKENS + t, 1, tr, logits, &err) == 0, "%s", err.msg);
+    }
+}
+
+/* Every tensor of every position of two traces and the last logits, bit for bit. */
+static int same_bits(const Trace *ta, const Trace *tb, const float *la, const float *lb, int V) {
+    int same = memcmp(la, lb, sizeof(float) * (size_t)V) == 0 && ta->n_pos == tb->n_pos;
+    for (int p = 0; p < ta->n_pos && same; p++)
+        for (int id = 0; id < ta->n_ids; id++) {
+            int64_t sh[2];
+            int nd = trace_shape(ta, id, p, sh);
+            const float *x = trace_get(ta, id, p), *y = trace_get(tb, id, p);
+            same &= (x != NULL) == (y != NULL);
+            if (x && y) same &= memcmp(x, y, sizeof(float) * (size_t)(nd == 2 ? sh[0] * sh[1] : sh[0])) == 0;
+        }
+    return same;
+}
+
+/* A fresh process's first run has its memory made ready ahead (generate.c): the key/value rows
+ * (gpt2_state_warm) and the trace's first chunks (trace_warm), by a helper thread until told to stop,
+ * then on all threads with a scratch block the passes lay their buffers out in. The passes must then
+ * give the same bits, every tensor of every position, as passes into memory nobody touched; and a stop
+ * stops the helper. The scratch block is filled with NaNs first: a pass that read any of it before
+ * writing it would show. */
 static void warmed_equals_cold(const Gpt2Model *m) {
     atomic_int go = 0, halt = 1;
     size_t bytes = (size_t)3 << 20;
@@ -601,37 +629,39 @@ static void warmed_equals_cold(const Gpt2Model *m) {
     CHECK(zero, "a prefaulted block still reads all zero");
     big_free(blk, bytes);
 
-    Gpt2State a, b;
-    Trace ta, tb;
-    Err err;
+    Gpt2State a, b, c;
+    Trace ta, tb, tc;
     const int V = m->cfg.n_vocab;
-    float *la = alloc_floats((size_t)V), *lb = alloc_floats((size_t)V);
+    float *la = alloc_floats((size_t)V), *lb = alloc_floats((size_t)V), *lc = alloc_floats((size_t)V);
     gpt2_state_init(&a, m);
     gpt2_state_init(&b, m);
+    gpt2_state_init(&c, m);
     trace_init(&ta, &m->cfg, m->name, TRACE_FULL);
     trace_init(&tb, &m->cfg, m->name, TRACE_FULL);
-    gpt2_state_warm(&a, NT + 4, &go);
+    trace_init(&tc, &m->cfg, m->name, TRACE_FULL);
+    gpt2_state_warm(&a, NT + 4, &go); /* a helper's way */
     trace_warm(&ta, NT + 4, (size_t)-1, &go);
-    trace_begin_step(&ta, 0, NT);
-    trace_begin_step(&tb, 0, NT);
-    CHECK(gpt2_forward(&a, TOKENS, NT, &ta, la, &err) == 0, "%s", err.msg);
-    CHECK(gpt2_forward(&b, TOKENS, NT, &tb, lb, &err) == 0, "%s", err.msg);
-    int same = memcmp(la, lb, sizeof(float) * (size_t)V) == 0, all = 1;
-    for (int p = 0; p < NT; p++)
-        for (int id = 0; id < ta.n_ids; id++) {
-            int64_t sh[2];
-            int nd = trace_shape(&ta, id, p, sh);
-            const float *x = trace_get(&ta, id, p), *y = trace_get(&tb, id, p);
-            all &= (x != NULL) == (y != NULL);
-            if (x && y) same &= memcmp(x, y, sizeof(float) * (size_t)(nd == 2 ? sh[0] * sh[1] : sh[0])) == 0;
-        }
-    CHECK(all && same, "a pass into memory warmed ahead gives every tensor of every position bit for bit");
+    gpt2_state_warm(&c, NT + 4, NULL); /* all threads' */
+    trace_warm(&tc, NT + 4, (size_t)-1, NULL);
+    CHECK(c.scratch && c.scratch_bytes > 0 && !c.cap_T, "warming on all threads makes a scratch block, not yet laid out");
+    float *block = c.scratch;
+    memset(c.scratch, 0xff, c.scratch_bytes); /* NaN */
+    prompt_then_decode(&a, &ta, la);
+    prompt_then_decode(&b, &tb, lb);
+    prompt_then_decode(&c, &tc, lc);
+    CHECK(same_bits(&ta, &tb, la, lb, V), "a prompt and decoded tokens into memory a helper warmed give every tensor of "
+          "every position bit for bit");
+    CHECK(same_bits(&tc, &tb, lc, lb, V), "... and into memory warmed on all threads, its scratch block NaN to start");
+    CHECK(c.scratch == block && c.cap_K > 7, "the passes laid their buffers out in that block, the keys' room grown in it");
     trace_free(&ta);
     trace_free(&tb);
+    trace_free(&tc);
     gpt2_state_free(&a);
     gpt2_state_free(&b);
+    gpt2_state_free(&c);
     free(la);
     free(lb);
+    free(lc);
 }
 
 int main(int argc, char **argv) {
