@@ -481,9 +481,14 @@ static int load_bar(void *ctx, double fraction) {
 static int open_gen(Gen *g, const GenArgs *a, TraceMode mode) {
     Err err;
     LoadBar bar = {now_seconds(), 0};
-    struct stat sb;
-    size_t bytes = a->prompt ? strlen(a->prompt) : a->prompt_file && stat(a->prompt_file, &sb) == 0 ? (size_t)sb.st_size : 0;
-    int rc = gen_open_progress(g, a->model, mode, gen_expect_positions(bytes, a->n), load_bar, &bar, &err);
+    /* the first run (the prompt, then n - 1 more positions), whose memory is made ready at open; a
+     * prompt file is read here for it too (start_prompt says what is wrong with one) */
+    size_t len;
+    Err file_err;
+    char *file_text = a->prompt_file ? read_text_file(a->prompt_file, &len, &file_err) : NULL;
+    GenFirst first = {a->prompt_file ? file_text : a->prompt, a->special, a->uncond, a->n > 0 ? a->n - 1 : 0};
+    int rc = gen_open_progress(g, a->model, mode, first.text || first.unconditional ? &first : NULL, load_bar, &bar, &err);
+    free(file_text);
     if (bar.shown) fprintf(stderr, "\r%60s\r", "");
     if (rc) return fail(err.msg);
     g->sampler = a->sampler;

@@ -8,11 +8,26 @@
 #include <sys/statvfs.h>
 
 int gen_open(Gen *g, const char *model_arg, TraceMode mode, Err *err) {
-    return gen_open_progress(g, model_arg, mode, 0, NULL, NULL, err);
+    return gen_open_progress(g, model_arg, mode, NULL, NULL, NULL, err);
 }
 
-int gen_expect_positions(size_t text_bytes, int n_new) {
-    return (int)(text_bytes / 3 < 100000 ? text_bytes / 3 : 100000) + 1 + (n_new > 0 ? n_new : 0);
+/* How many positions a first run may have, before its text can be tokenized: a guess on the high side
+ * (a GPT-2 token is about 4 bytes of English text; 3 assumed), for the helper thread. */
+static int guess_positions(const GenFirst *f) {
+    size_t bytes = f->unconditional || !f->text ? 0 : strlen(f->text);
+    return (int)(bytes / 3 < 100000 ? bytes / 3 : 100000) + 1 + (f->n_after > 0 ? f->n_after : 0);
+}
+
+/* ... and how many it will have: the text tokenized (the guess when it cannot be). */
+static int first_positions(Gen *g, const GenFirst *f) {
+    if (f->unconditional || !f->text) return 1 + (f->n_after > 0 ? f->n_after : 0);
+    int *ids = NULL, n = 0;
+    Err err;
+    size_t len = strlen(f->text);
+    if (len / 256 > (size_t)g->model.cfg.n_ctx || tok_encode(g->tok, f->text, len, f->special, &ids, &n, &err))
+        return guess_positions(f);
+    free(ids);
+    return n + (f->n_after > 0 ? f->n_after : 0);
 }
 
 static double spill_threshold_bytes(void);
@@ -32,7 +47,7 @@ static void *warm_main(void *arg) {
     return NULL;
 }
 
-int gen_open_progress(Gen *g, const char *model_arg, TraceMode mode, int first_positions, LoadProgress progress, void *ctx,
+int gen_open_progress(Gen *g, const char *model_arg, TraceMode mode, const GenFirst *first, LoadProgress progress, void *ctx,
                       Err *err) {
     memset(g, 0, sizeof *g);
     char *dir = gpt2_resolve_model(model_arg, err);
@@ -63,9 +78,9 @@ int gen_open_progress(Gen *g, const char *model_arg, TraceMode mode, int first_p
      * loads on this thread alone (60 ms for GPT-2's): meanwhile a helper thread takes what faults it can;
      * once the tokenizer is ready all threads take the rest (as llama.cpp clears its whole key/value
      * cache when it makes a context). Gen.ready_s says what that last part cost. */
-    Warm w = {g, first_positions, 0};
+    Warm w = {g, first ? guess_positions(first) : 0, 0};
     pthread_t helper;
-    int helping = first_positions > 0 && pthread_create(&helper, NULL, warm_main, &w) == 0;
+    int helping = first && pthread_create(&helper, NULL, warm_main, &w) == 0;
     double t1 = now_seconds();
     g->tok = tok_load_for_model(dir, err);
     g->load_tokenizer_s = now_seconds() - t1;
@@ -73,12 +88,13 @@ int gen_open_progress(Gen *g, const char *model_arg, TraceMode mode, int first_p
         atomic_store(&w.stop, 1);
         pthread_join(helper, NULL);
     }
-    if (g->tok && first_positions > 0) {
+    if (g->tok && first) {
         double t2 = now_seconds();
-        gpt2_state_warm(&g->state, first_positions, NULL);
-        trace_warm(&g->trace, first_positions, (size_t)spill_threshold_bytes(), NULL);
+        int n = first_positions(g, first);
+        gpt2_state_warm(&g->state, n, NULL);
+        trace_warm(&g->trace, n, (size_t)spill_threshold_bytes(), NULL);
         g->ready_s = now_seconds() - t2;
-        g->ready_positions = first_positions;
+        g->ready_positions = n;
     }
     if (!g->tok) rc = -1;
     else if (tok_vocab_size(g->tok) != g->model.cfg.n_vocab)

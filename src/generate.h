@@ -28,15 +28,19 @@ typedef struct {
 
 /* Loads the model (a directory or a name under models/; NULL = the default model) and its tokenizer. */
 int gen_open(Gen *g, const char *model_arg, TraceMode mode, Err *err);
-/* The same, reporting the loading's progress (see gpt2_load_progress); first_positions > 0: the page
- * faults of a first run of that many positions (its key/value cache rows and trace memory) are taken
- * ahead of it, by a helper thread while the tokenizer loads, then on all threads (0: none). */
-int gen_open_progress(Gen *g, const char *model_arg, TraceMode mode, int first_positions, LoadProgress progress, void *ctx,
+/* What a first run will be, when it is known at open: the text of its prompt (NULL: none known) or
+ * unconditional (<|endoftext|> alone), whether the text's special tokens count (as gen_start_text's
+ * allow_special), and how many positions will run after the prompt's. */
+typedef struct {
+    const char *text;
+    int special, unconditional, n_after;
+} GenFirst;
+/* The same, reporting the loading's progress (see gpt2_load_progress); with first (NULL: nothing known)
+ * the memory of that first run (its key/value cache rows, scratch and trace memory) is made ready ahead
+ * of it: by a helper thread while the tokenizer loads (for a guess of its size from the text's length),
+ * then on all threads for the positions it will really have (the text tokenized). */
+int gen_open_progress(Gen *g, const char *model_arg, TraceMode mode, const GenFirst *first, LoadProgress progress, void *ctx,
                       Err *err);
-/* How many positions a first run of a text of text_bytes and n_new generated tokens may record, for
- * gen_open_progress's first_positions: a guess on the high side (a GPT-2 token is about 4 bytes of
- * English text; 3 assumed). */
-int gen_expect_positions(size_t text_bytes, int n_new);
 void gen_close(Gen *g);
 
 /* What the forward passes switch off from now on (docs/experiments.md); the trace records it. The caller

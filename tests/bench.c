@@ -288,7 +288,8 @@ static double prefill_flops(const Gpt2Config *c, int T) {
 }
 
 /* bench --fresh MODEL T N, in a process of its own as `gptstep trace` is one: MODEL loaded through
- * gen_open (whose helper thread faults in the first prompt's memory while the tokenizer loads), then its
+ * gen_open_progress (which makes the first run's memory ready: a helper thread while the tokenizer
+ * loads, then all threads; the open's line says what that cost), then its
  * first T-token prompt ("the the ...", recorded in full) and N decoded tokens, each timed; then the same
  * again three times in the same process (its memory reused, as the viewer's every later prompt), the
  * best of them the warm speed. */
@@ -304,7 +305,8 @@ static int fresh(const char *model, int T, int n) {
     Gen g;
     Err err;
     double t_open = now_seconds();
-    if (gen_open_progress(&g, model, TRACE_FULL, gen_expect_positions(len, n), NULL, NULL, &err)) {
+    GenFirst run = {text, 0, 0, n};
+    if (gen_open_progress(&g, model, TRACE_FULL, &run, NULL, NULL, &err)) {
         fprintf(stderr, "bench: %s\n", err.msg);
         return 1;
     }

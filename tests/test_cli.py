@@ -74,8 +74,8 @@ def main():
     # prompt's own choice) and parts that add up to no more than the total
     rc, o, e = run([gs, "generate", "--model", tiny, "--prompt", "Hello there you", "-n", "5", "--greedy", "--verbose"])
     # (the load's parts: the model, the tokenizer, then the memory of the first run made ready: the
-    # positions of a guess from the prompt's 15 bytes, 15 / 3 + 1, and the 5 asked for)
-    m = re.search(r"load ([\d.]+) s \(model ([\d.]+) s.*tokenizer ([\d.]+) s; memory for 11 positions ([\d.]+) s\).*"
+    # prompt's 3 positions and the 4 after them)
+    m = re.search(r"load ([\d.]+) s \(model ([\d.]+) s.*tokenizer ([\d.]+) s; memory for 7 positions ([\d.]+) s\).*"
                   r"prefill 3 tokens ([\d.]+) s.*decode 4 tokens ([\d.]+) s.*total ([\d.]+) s", e)
     check(rc == 0 and m is not None and float(m[2]) + float(m[3]) + float(m[4]) <= float(m[1]) + 0.002 and
           float(m[1]) + float(m[5]) + float(m[6]) <= float(m[7]) + 0.003 and e.count("\n") == 1,

@@ -161,8 +161,8 @@ int viz_load_and_run(VizState *v, Err *err) {
     r->ran_prompt = NULL;
     r->loaded = 0;
     atomic_store(&v->ui.load_percent, 0);
-    int rc_open = gen_open_progress(&r->gen, r->model_arg[0] ? r->model_arg : NULL, TRACE_FULL,
-                                    gen_expect_positions(strlen(r->prompt), 0), load_progress, v, err);
+    GenFirst first = {r->prompt, 1, !r->prompt[0], 0}; /* as start_prompt starts it */
+    int rc_open = gen_open_progress(&r->gen, r->model_arg[0] ? r->model_arg : NULL, TRACE_FULL, &first, load_progress, v, err);
     atomic_store(&v->ui.load_percent, -1);
     r->gen.sampler = keep;
     if (rc_open) return -1;
