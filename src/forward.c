@@ -100,8 +100,13 @@ void gpt2_state_warm(Gpt2State *s, int T, const atomic_int *stop) {
     }
     big_prefault(s->k_cache, rows);
     big_prefault(s->v_cache, rows);
-    /* and a scratch block for T tokens attending to T keys, which ensure_scratch lays the first runs'
-     * buffers out in (a prompt of up to T tokens, then its decoded tokens' keys up to T) */
+}
+
+void gpt2_state_ready_scratch(Gpt2State *s, int T) {
+    const Gpt2Config *c = &s->m->cfg;
+    T = T < c->n_ctx ? T : c->n_ctx;
+    if (T < 1 || s->n_past) return;
+    /* a block for T tokens attending to T keys, which ensure_scratch lays the pass's buffers out in */
     size_t bytes = scratch_layout(s, (size_t)T, (size_t)T, NULL) * sizeof(float);
     if (bytes > s->scratch_bytes) {
         free_scratch(s);

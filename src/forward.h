@@ -54,9 +54,11 @@ void gpt2_state_init(Gpt2State *s, const Gpt2Model *m);
 void gpt2_state_free(Gpt2State *s);
 /* Takes the page faults of a fresh state's first T positions' key/value rows ahead of the pass
  * (src/generate.c): on the calling thread until *stop is set (a helper thread), or with stop NULL on all
- * threads, all of them and a scratch block big enough for a pass of T tokens (the passes lay their
- * buffers out in it for their own T). The state must not be used elsewhere meanwhile. */
+ * threads, all of them. The state must not be used elsewhere meanwhile. */
 void gpt2_state_warm(Gpt2State *s, int T, const atomic_int *stop);
+/* Makes a fresh state's scratch ready, faulted in on all threads, for a first pass of up to T tokens
+ * (the passes lay their buffers out in it for their own length; a longer one makes a new block). */
+void gpt2_state_ready_scratch(Gpt2State *s, int T);
 /* Forgets positions >= n (stepping back or branching); the cache keeps the earlier ones. */
 void gpt2_state_truncate(Gpt2State *s, int n);
 

@@ -18,16 +18,16 @@ static int guess_positions(const GenFirst *f) {
     return (int)(bytes / 3 < 100000 ? bytes / 3 : 100000) + 1 + (f->n_after > 0 ? f->n_after : 0);
 }
 
-/* ... and how many it will have: the text tokenized (the guess when it cannot be). */
-static int first_positions(Gen *g, const GenFirst *f) {
-    if (f->unconditional || !f->text) return 1 + (f->n_after > 0 ? f->n_after : 0);
+/* ... and how many its prompt will have: the text tokenized (the guess when it cannot be). */
+static int prompt_positions(Gen *g, const GenFirst *f) {
+    if (f->unconditional || !f->text) return 1;
     int *ids = NULL, n = 0;
     Err err;
     size_t len = strlen(f->text);
     if (len / 256 > (size_t)g->model.cfg.n_ctx || tok_encode(g->tok, f->text, len, f->special, &ids, &n, &err))
-        return guess_positions(f);
+        return guess_positions(f) - (f->n_after > 0 ? f->n_after : 0);
     free(ids);
-    return n + (f->n_after > 0 ? f->n_after : 0);
+    return n;
 }
 
 static double spill_threshold_bytes(void);
@@ -90,8 +90,10 @@ int gen_open_progress(Gen *g, const char *model_arg, TraceMode mode, const GenFi
     }
     if (g->tok && first) {
         double t2 = now_seconds();
-        int n = first_positions(g, first);
+        /* the prompt's pass needs scratch for its tokens; the cache and the trace keep every position */
+        int n_prompt = prompt_positions(g, first), n = n_prompt + (first->n_after > 0 ? first->n_after : 0);
         gpt2_state_warm(&g->state, n, NULL);
+        gpt2_state_ready_scratch(&g->state, n_prompt);
         trace_warm(&g->trace, n, (size_t)spill_threshold_bytes(), NULL);
         g->ready_s = now_seconds() - t2;
         g->ready_positions = n;

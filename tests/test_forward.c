@@ -642,6 +642,7 @@ static void warmed_equals_cold(const Gpt2Model *m) {
     gpt2_state_warm(&a, NT + 4, &go); /* a helper's way */
     trace_warm(&ta, NT + 4, (size_t)-1, &go);
     gpt2_state_warm(&c, NT + 4, NULL); /* all threads' */
+    gpt2_state_ready_scratch(&c, NT); /* room for the prompt (7, 7) and the keys grown to (7, 14) */
     trace_warm(&tc, NT + 4, (size_t)-1, NULL);
     CHECK(c.scratch && c.scratch_bytes > 0 && !c.cap_T, "warming on all threads makes a scratch block, not yet laid out");
     float *block = c.scratch;
