@@ -71,10 +71,11 @@ int gen_open_progress(Gen *g, const char *model_arg, TraceMode mode, const GenFi
     }
     gpt2_state_init(&g->state, &g->model);
     trace_init(&g->trace, &g->model.cfg, g->model.name, mode);
-    /* The first run's fresh memory (its key/value cache rows, its trace's chunks) is made ready here,
-     * not by the first pass's writes: its page faults would otherwise fall on that pass (fresh memory
-     * fills at 1 to 18 GB/s on the project's machine, at about 1 GB/s when its host has taken back memory
-     * the machine freed, and a 256-token prompt recorded in full writes 145 MB of it). The tokenizer
+    /* The first run's fresh memory (its key/value cache rows, its trace's chunks, the prompt pass's
+     * scratch) is made ready here, not by the first pass's writes: its page faults would otherwise fall
+     * on that pass (fresh memory fills at 1 to 18 GB/s on the project's machines, at about 1 GB/s when
+     * the host has taken back memory the machine freed, and a 256-token prompt recorded in full on
+     * GPT-2 small writes 165 MB of it). The tokenizer
      * loads on this thread alone (60 ms for GPT-2's): meanwhile a helper thread takes what faults it can;
      * once the tokenizer is ready all threads take the rest (as llama.cpp clears its whole key/value
      * cache when it makes a context). Gen.ready_s says what that last part cost. */
