@@ -482,10 +482,13 @@ static int open_gen(Gen *g, const GenArgs *a, TraceMode mode) {
     Err err;
     LoadBar bar = {now_seconds(), 0};
     /* the first run (the prompt, then n - 1 more positions), whose memory is made ready at open; a
-     * prompt file is read here for it too (start_prompt says what is wrong with one) */
+     * prompt file is read here for it too when it is a regular file (a pipe, as bash's <(...), can be
+     * read once only: start_prompt's; it also says what is wrong with one) */
     size_t len;
     Err file_err;
-    char *file_text = a->prompt_file ? read_text_file(a->prompt_file, &len, &file_err) : NULL;
+    struct stat sb;
+    char *file_text = a->prompt_file && stat(a->prompt_file, &sb) == 0 && S_ISREG(sb.st_mode)
+                          ? read_text_file(a->prompt_file, &len, &file_err) : NULL;
     GenFirst first = {a->prompt_file ? file_text : a->prompt, a->special, a->uncond, a->n > 0 ? a->n - 1 : 0};
     int rc = gen_open_progress(g, a->model, mode, first.text || first.unconditional ? &first : NULL, load_bar, &bar, &err);
     free(file_text);

@@ -80,6 +80,12 @@ def main():
     check(rc == 0 and m is not None and float(m[2]) + float(m[3]) + float(m[4]) <= float(m[1]) + 0.002 and
           float(m[1]) + float(m[5]) + float(m[6]) <= float(m[7]) + 0.003 and e.count("\n") == 1,
           f"generate --verbose gives one line of load, prefill and decode times ({e.strip()[:160]})")
+    # a prompt file that is a pipe can be read once only: the prompt must still be the whole text
+    # (the first run's memory is made ready at open from regular files alone)
+    rc, o, e = run([gs, "generate", "--model", tiny, "--prompt-file", "/dev/stdin", "-n", "5", "--greedy", "--ids"],
+                   input=b"Hello")
+    check(rc == 0 and o.split()[:1] == ["15496"] and len(o.split()) == 6,
+          f"generate --prompt-file /dev/stdin (a pipe) reads the prompt ({o.strip()}{e.strip()[:120]})")
     rc, o0, _ = run([gs, "generate", "--model", tiny, "--prompt", "Hello there", "-n", "0"])
     check(rc == 0 and o0.strip() == "Hello there", "generate -n 0 runs the prompt only")
     rc, o, _ = run([gs, "generate", "--model", tiny, "--unconditional", "-n", "3", "--ids", "--seed", "3"])
