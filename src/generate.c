@@ -91,13 +91,16 @@ int gen_open_progress(Gen *g, const char *model_arg, TraceMode mode, const GenFi
     }
     if (g->tok && first) {
         double t2 = now_seconds();
-        /* the prompt's pass needs scratch for its tokens; the cache and the trace keep every position */
+        /* the prompt's pass needs scratch for its tokens; the cache and the trace keep every position
+         * (none for a prompt longer than the context: it will be refused) */
         int n_prompt = prompt_positions(g, first), n = n_prompt + (first->n_after > 0 ? first->n_after : 0);
-        gpt2_state_warm(&g->state, n, NULL);
-        gpt2_state_ready_scratch(&g->state, n_prompt);
-        trace_warm(&g->trace, n, (size_t)spill_threshold_bytes(), NULL);
+        if (n_prompt <= g->model.cfg.n_ctx) {
+            gpt2_state_warm(&g->state, n, NULL);
+            gpt2_state_ready_scratch(&g->state, n_prompt);
+            trace_warm(&g->trace, n, (size_t)spill_threshold_bytes(), NULL);
+            g->ready_positions = n < g->model.cfg.n_ctx ? n : g->model.cfg.n_ctx;
+        }
         g->ready_s = now_seconds() - t2;
-        g->ready_positions = n;
     }
     if (!g->tok) rc = -1;
     else if (tok_vocab_size(g->tok) != g->model.cfg.n_vocab)
