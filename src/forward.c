@@ -62,6 +62,16 @@ static size_t scratch_layout(Gpt2State *s, size_t Tc, size_t K, float *base) {
     return at;
 }
 
+/* Makes the scratch block at least bytes big: the one there when it is, else a new one from bigmem.h,
+ * faulted in on all threads (returns 1 when it made one). */
+static int scratch_block(Gpt2State *s, size_t bytes) {
+    if (bytes <= s->scratch_bytes) return 0;
+    free_scratch(s);
+    s->scratch_bytes = bytes;
+    s->scratch = big_alloc_fill(bytes);
+    return 1;
+}
+
 /* Grows the scratch buffers to hold a block of T tokens attending to K keys. */
 static void ensure_scratch(Gpt2State *s, int T, int K) {
     if (T <= s->cap_T && K <= s->cap_K) return;
@@ -79,12 +89,7 @@ static void ensure_scratch(Gpt2State *s, int T, int K) {
      * else in a new one from bigmem.h: in the page size this machine fills fastest (4 KB pages fill at
      * 0.4 GB/s on the project's machine: a fresh 64-token prefill's 4 MB of scratch in 4 KB pages was
      * 10 ms of its 55), faulted in on all threads now rather than by the kernels' first writes */
-    size_t total = scratch_layout(s, (size_t)s->cap_T, (size_t)s->cap_K, NULL);
-    if (total * sizeof(float) > s->scratch_bytes) {
-        free_scratch(s);
-        s->scratch_bytes = total * sizeof(float);
-        s->scratch = big_alloc_fill(s->scratch_bytes);
-    }
+    scratch_block(s, scratch_layout(s, (size_t)s->cap_T, (size_t)s->cap_K, NULL) * sizeof(float));
     scratch_layout(s, (size_t)s->cap_T, (size_t)s->cap_K, s->scratch);
 }
 
@@ -107,13 +112,8 @@ void gpt2_state_ready_scratch(Gpt2State *s, int T) {
     T = T < c->n_ctx ? T : c->n_ctx;
     if (T < 1 || s->n_past) return;
     /* a block for T tokens attending to T keys, which ensure_scratch lays the pass's buffers out in */
-    size_t bytes = scratch_layout(s, (size_t)T, (size_t)T, NULL) * sizeof(float);
-    if (bytes > s->scratch_bytes) {
-        free_scratch(s);
-        s->scratch_bytes = bytes;
-        s->scratch = big_alloc_fill(bytes);
+    if (scratch_block(s, scratch_layout(s, (size_t)T, (size_t)T, NULL) * sizeof(float)))
         s->cap_T = s->cap_K = 0; /* laid out by the first pass */
-    }
 }
 
 /* The kernel set, chosen in one place: the plain reference kernels of ops.c (use_reference, for tests)
